@@ -1,0 +1,4 @@
+//! Server functions, one file per area. Each authorises, parses its input into domain types, calls one
+//! service and returns a view type.
+
+pub mod home;

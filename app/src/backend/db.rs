@@ -1,0 +1,106 @@
+//! Opening the database: SQLite (the embedded default) or PostgreSQL, chosen by the URL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::sqlx::ConnectOptions;
+
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::{DatabaseConnection, DbErr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the database URL must start with sqlite: or postgres://")]
+    UnknownScheme,
+    #[error("the database URL is not valid: {0}")]
+    BadUrl(String),
+    #[error("cannot open the database: {0}")]
+    Open(String),
+}
+
+/// Opens a connection pool.
+///
+/// SQLite runs in WAL mode with a busy timeout, so readers never block the writer and a writer waits
+/// for another instead of failing; foreign keys are enforced on every connection.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, ConnectError> {
+    match Backend::of_url(url).ok_or(ConnectError::UnknownScheme)? {
+        Backend::Sqlite => {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| ConnectError::BadUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-65536")
+                // Statements are traced by the services; sqlx's own log would print whole SQL texts.
+                .disable_statement_logging();
+            if let Some(dir) = options
+                .get_filename()
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| ConnectError::Open(format!("{}: {e}", dir.display())))?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await
+                .map_err(|e| ConnectError::Open(e.to_string()))?;
+            Ok(DatabaseConnection::from(pool))
+        }
+        Backend::Postgres => {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| ConnectError::BadUrl(e.to_string()))?
+                .disable_statement_logging();
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await
+                .map_err(|e| ConnectError::Open(e.to_string()))?;
+            Ok(DatabaseConnection::from(pool))
+        }
+    }
+}
+
+impl From<ConnectError> for DbErr {
+    fn from(err: ConnectError) -> Self {
+        DbErr::Custom(err.to_string())
+    }
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+/// a deferred transaction that reads and then writes fails with "database is locked" when another
+/// writer got there first, instead of waiting its turn.
+pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}

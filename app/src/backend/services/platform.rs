@@ -1,0 +1,325 @@
+//! Platform operations (the acquirer side, SPEC §1): onboarding a merchant, creating its operators and
+//! binding client certificates to them. Reached through the CLI, not the merchant console.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
+};
+use secrecy::SecretString;
+
+use crate::backend::db::begin_write;
+use crate::backend::entities::{
+    fee_rates, merchant_numbers, merchants, operator_certificates, operator_roles, operators,
+};
+use crate::backend::password::{generate_one_time_password, hash_password};
+use crate::domain::access::Role;
+use crate::domain::{
+    CardOrg, CardType, DataScope, LoginName, MaskedAccount, MerchantCode, MerchantNo, Money,
+    RefundMode,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error("merchant {0} already exists")]
+    MerchantExists(String),
+    #[error("merchant number {0} is already taken")]
+    MerchantNoTaken(String),
+    #[error("no merchant with code {0}")]
+    NoSuchMerchant(String),
+    #[error("login name {0} is already taken")]
+    LoginTaken(String),
+    #[error("no operator with login name {0}")]
+    NoSuchOperator(String),
+    #[error("this certificate is already bound to another operator")]
+    CertificateBoundElsewhere,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// What onboarding a merchant needs.
+#[derive(Debug, Clone)]
+pub struct NewMerchant {
+    pub code: MerchantCode,
+    pub name: String,
+    pub settlement_bank: String,
+    pub settlement_account: MaskedAccount,
+    pub refund_mode: RefundMode,
+    pub refund_requires_token: bool,
+    pub daily_refund_quota: Money,
+    pub refund_window_days: i32,
+    pub fast_refund_agreement: bool,
+    /// Merchant numbers with their store names.
+    pub numbers: Vec<(MerchantNo, String)>,
+    pub fee_rates: Vec<FeeRate>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FeeRate {
+    pub card_org: CardOrg,
+    pub card_type: CardType,
+    /// Parts per million: 0.38 % is 3 800.
+    pub rate_ppm: i32,
+    pub cap_fen: Option<i64>,
+}
+
+/// Typical acquiring rates: domestic debit 0.5 % capped at ¥20, domestic credit 0.6 %, foreign cards
+/// 2.5 % (American Express 3 %).
+pub fn standard_fee_rates() -> Vec<FeeRate> {
+    CardOrg::ALL
+        .iter()
+        .flat_map(|&card_org| {
+            CardType::ALL.iter().map(move |&card_type| {
+                let (rate_ppm, cap_fen) = match (card_org, card_type) {
+                    (CardOrg::UnionPay, CardType::Debit) => (5_000, Some(2_000)),
+                    (CardOrg::UnionPay, CardType::Credit) => (6_000, None),
+                    (CardOrg::Amex, _) => (30_000, None),
+                    _ => (25_000, None),
+                };
+                FeeRate {
+                    card_org,
+                    card_type,
+                    rate_ppm,
+                    cap_fen,
+                }
+            })
+        })
+        .collect()
+}
+
+#[tracing::instrument(skip_all, fields(merchant.code = %new.code))]
+pub async fn create_merchant<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    new: NewMerchant,
+    now: DateTime<Utc>,
+) -> Result<i64, PlatformError> {
+    if new.name.trim().is_empty() {
+        return Err(PlatformError::Invalid("the merchant name is empty".into()));
+    }
+    if new.numbers.is_empty() {
+        return Err(PlatformError::Invalid(
+            "a merchant needs at least one merchant number".into(),
+        ));
+    }
+    if !(1..=3650).contains(&new.refund_window_days) {
+        return Err(PlatformError::Invalid(
+            "the refund window is 1 to 3650 days".into(),
+        ));
+    }
+    let txn = begin_write(db).await?;
+    if merchants::Entity::find()
+        .filter(merchants::Column::Code.eq(new.code.as_str()))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(PlatformError::MerchantExists(new.code.to_string()));
+    }
+    for (no, _) in &new.numbers {
+        let taken = merchant_numbers::Entity::find()
+            .filter(merchant_numbers::Column::MerchantNo.eq(no.as_str()))
+            .one(&txn)
+            .await?;
+        if taken.is_some() {
+            return Err(PlatformError::MerchantNoTaken(no.to_string()));
+        }
+    }
+    let merchant = merchants::ActiveModel {
+        code: Set(new.code.to_string()),
+        name: Set(new.name.trim().to_owned()),
+        currency: Set(new.daily_refund_quota.currency().code().to_owned()),
+        time_zone: Set("Asia/Shanghai".into()),
+        settlement_bank: Set(new.settlement_bank),
+        settlement_account_masked: Set(new.settlement_account.to_string()),
+        settlement_cycle_days: Set(1),
+        refund_mode: Set(new.refund_mode.code().to_owned()),
+        refund_requires_token: Set(new.refund_requires_token),
+        daily_refund_quota_fen: Set(new.daily_refund_quota.fen()),
+        refund_window_days: Set(new.refund_window_days),
+        fast_refund_agreement: Set(new.fast_refund_agreement),
+        balance_fen: Set(0),
+        status: Set("active".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    for (no, store) in new.numbers {
+        merchant_numbers::ActiveModel {
+            merchant_id: Set(merchant.id),
+            merchant_no: Set(no.to_string()),
+            name: Set(store),
+            status: Set("active".into()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    for rate in new.fee_rates {
+        fee_rates::ActiveModel {
+            merchant_id: Set(merchant.id),
+            card_org: Set(rate.card_org.code().to_owned()),
+            card_type: Set(rate.card_type.code().to_owned()),
+            rate_ppm: Set(rate.rate_ppm),
+            cap_fen: Set(rate.cap_fen),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    tracing::info!(merchant.id = merchant.id, "merchant created");
+    Ok(merchant.id)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOperator {
+    pub merchant_code: MerchantCode,
+    pub login_name: LoginName,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub scope: DataScope,
+}
+
+/// A created operator and the one-time password to hand over (changed at first sign-in).
+#[derive(Debug)]
+pub struct CreatedOperator {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub one_time_password: SecretString,
+}
+
+/// Creates an operator with a random one-time password, or with `password` when given (the demo data
+/// set gives all its operators one).
+#[tracing::instrument(skip_all, fields(merchant.code = %new.merchant_code, operator.login = %new.login_name))]
+pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    new: NewOperator,
+    password: Option<SecretString>,
+    now: DateTime<Utc>,
+) -> Result<CreatedOperator, PlatformError> {
+    if new.display_name.trim().is_empty() {
+        return Err(PlatformError::Invalid("the display name is empty".into()));
+    }
+    let password = password.unwrap_or_else(generate_one_time_password);
+    let hash = hash_password(&password).map_err(|e| PlatformError::Invalid(e.to_string()))?;
+    let txn = begin_write(db).await?;
+    let merchant = merchants::Entity::find()
+        .filter(merchants::Column::Code.eq(new.merchant_code.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| PlatformError::NoSuchMerchant(new.merchant_code.to_string()))?;
+    let taken = operators::Entity::find()
+        .filter(operators::Column::LoginName.eq(new.login_name.as_str()))
+        .one(&txn)
+        .await?;
+    if taken.is_some() {
+        return Err(PlatformError::LoginTaken(new.login_name.to_string()));
+    }
+    let operator = operators::ActiveModel {
+        merchant_id: Set(merchant.id),
+        login_name: Set(new.login_name.to_string()),
+        display_name: Set(new.display_name.trim().to_owned()),
+        password_hash: Set(hash),
+        status: Set("active".into()),
+        must_change_password: Set(true),
+        failed_login_count: Set(0),
+        data_scope: Set(new.scope.code().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let mut roles = new.roles;
+    roles.sort();
+    roles.dedup();
+    for role in roles {
+        operator_roles::ActiveModel {
+            operator_id: Set(operator.id),
+            role_code: Set(role.code().to_owned()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    tracing::info!(operator.id = operator.id, "operator created");
+    Ok(CreatedOperator {
+        id: operator.id,
+        merchant_id: merchant.id,
+        one_time_password: password,
+    })
+}
+
+/// The facts of a certificate that binding records.
+#[derive(Debug, Clone)]
+pub struct CertificateRecord {
+    pub fingerprint: String,
+    pub serial_hex: String,
+    pub subject_cn: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+}
+
+/// Binds a client certificate to an operator. Binding the same certificate to the same operator again
+/// changes nothing; a certificate bound to someone else is refused.
+#[tracing::instrument(skip_all, fields(operator.login = %login, cert.fingerprint = %cert.fingerprint))]
+pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    login: &LoginName,
+    cert: &CertificateRecord,
+    now: DateTime<Utc>,
+) -> Result<i64, PlatformError> {
+    let txn = begin_write(db).await?;
+    let operator = operators::Entity::find()
+        .filter(operators::Column::LoginName.eq(login.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| PlatformError::NoSuchOperator(login.to_string()))?;
+    let existing = operator_certificates::Entity::find()
+        .filter(operator_certificates::Column::FingerprintSha256.eq(&cert.fingerprint))
+        .one(&txn)
+        .await?;
+    let id = match existing {
+        Some(row) if row.operator_id == Some(operator.id) => row.id,
+        Some(row) if row.operator_id.is_some() => {
+            let _ = row;
+            return Err(PlatformError::CertificateBoundElsewhere);
+        }
+        Some(row) => {
+            let mut active: operator_certificates::ActiveModel = row.into();
+            active.operator_id = Set(Some(operator.id));
+            active.bound_at = Set(Some(now));
+            active.update(&txn).await?.id
+        }
+        None => {
+            operator_certificates::ActiveModel {
+                operator_id: Set(Some(operator.id)),
+                fingerprint_sha256: Set(cert.fingerprint.clone()),
+                serial_hex: Set(cert.serial_hex.clone()),
+                subject_cn: Set(cert.subject_cn.clone()),
+                not_before: Set(cert.not_before),
+                not_after: Set(cert.not_after),
+                bound_at: Set(Some(now)),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?
+            .id
+        }
+    };
+    txn.commit().await?;
+    tracing::info!(operator.id = operator.id, "certificate bound");
+    Ok(id)
+}
+
+/// Whether any merchant exists (the demo data set is only loaded into an empty database).
+pub async fn has_merchants(db: &impl ConnectionTrait) -> Result<bool, sea_orm::DbErr> {
+    use sea_orm::PaginatorTrait;
+    Ok(merchants::Entity::find().count(db).await? > 0)
+}

@@ -1,0 +1,203 @@
+//! Fixed codes stored in status and category columns. Each enum maps one-to-one to the codes allowed by
+//! the CHECK constraint of its column.
+
+macro_rules! code_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $code)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The code stored in the database.
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code),+
+                }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code {
+                    $($code => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+pub(crate) use code_enum;
+
+code_enum!(
+    /// Transaction type (SPEC §2).
+    TxnType {
+        Purchase = "purchase",
+        PreAuth = "preauth",
+        PreAuthCompletion = "preauth_completion",
+        Void = "void",
+        Refund = "refund",
+    }
+);
+
+code_enum!(
+    TxnStatus {
+        Success = "success",
+        Failed = "failed",
+        Reversed = "reversed",
+    }
+);
+
+code_enum!(
+    CardOrg {
+        UnionPay = "unionpay",
+        Visa = "visa",
+        Mastercard = "mastercard",
+        Jcb = "jcb",
+        Amex = "amex",
+        Diners = "diners",
+    }
+);
+
+code_enum!(
+    CardType {
+        Debit = "debit",
+        Credit = "credit",
+    }
+);
+
+code_enum!(
+    /// How a merchant's refunds are submitted (manual §3.4).
+    RefundMode {
+        /// The request goes straight to the acquirer.
+        Direct = "direct",
+        /// A refund approver must approve it first.
+        Approval = "approval",
+    }
+);
+
+code_enum!(
+    MerchantStatus {
+        Active = "active",
+        Suspended = "suspended",
+    }
+);
+
+code_enum!(
+    OperatorStatus {
+        Active = "active",
+        Locked = "locked",
+        Disabled = "disabled",
+    }
+);
+
+code_enum!(
+    /// Which transactions an operator sees.
+    DataScope {
+        /// Every terminal of the merchant.
+        Merchant = "merchant",
+        /// Only the terminals of the operator's terminal groups.
+        Groups = "groups",
+    }
+);
+
+code_enum!(
+    TerminalStatus {
+        Enabled = "enabled",
+        Disabled = "disabled",
+    }
+);
+
+code_enum!(
+    SettlementStatus {
+        Pending = "pending",
+        Paid = "paid",
+    }
+);
+
+code_enum!(
+    /// Issuing banks known to the console. The fast-refund ones are those of manual §3.6.1.2.
+    Bank {
+        Cmb = "CMB",
+        Icbc = "ICBC",
+        Ccb = "CCB",
+        Abc = "ABC",
+        Bocom = "BOCOM",
+        Cgb = "CGB",
+        Cib = "CIB",
+        Citic = "CITIC",
+        Ceb = "CEB",
+        Boc = "BOC",
+        Psbc = "PSBC",
+        Spdb = "SPDB",
+        Cmbc = "CMBC",
+        Pab = "PAB",
+        Hxb = "HXB",
+        Foreign = "FOREIGN",
+    }
+);
+
+impl Bank {
+    /// Banks whose cards (credit and debit) can receive a fast refund (manual §3.6.1.2).
+    pub const fn supports_fast_refund(self) -> bool {
+        matches!(
+            self,
+            Bank::Cmb
+                | Bank::Icbc
+                | Bank::Ccb
+                | Bank::Abc
+                | Bank::Bocom
+                | Bank::Cgb
+                | Bank::Cib
+                | Bank::Citic
+                | Bank::Ceb
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips() {
+        for t in TxnType::ALL {
+            assert_eq!(TxnType::from_code(t.code()), Some(*t));
+        }
+        for b in Bank::ALL {
+            assert_eq!(Bank::from_code(b.code()), Some(*b));
+        }
+        assert_eq!(CardOrg::from_code("VISA"), None, "codes are exact");
+    }
+
+    #[test]
+    fn serde_uses_the_stored_codes() {
+        assert_eq!(
+            serde_json::to_string(&TxnType::PreAuthCompletion).ok(),
+            Some("\"preauth_completion\"".into())
+        );
+        assert_eq!(
+            serde_json::from_str::<CardOrg>("\"unionpay\"").ok(),
+            Some(CardOrg::UnionPay)
+        );
+    }
+
+    #[test]
+    fn nine_banks_support_fast_refunds() {
+        assert_eq!(
+            Bank::ALL
+                .iter()
+                .filter(|b| b.supports_fast_refund())
+                .count(),
+            9
+        );
+        assert!(!Bank::Boc.supports_fast_refund());
+    }
+}

@@ -1,0 +1,171 @@
+//! Identifier newtypes. Each can only be built by `parse`, so an invalid value cannot exist.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum IdError {
+    #[error("a merchant number has 15 digits")]
+    MerchantNo,
+    #[error("a terminal number has 8 letters or digits")]
+    TerminalNo,
+    #[error("a merchant code is M followed by 8 digits")]
+    MerchantCode,
+    #[error("a reference number has 12 digits")]
+    ReferenceNo,
+    #[error("a voucher number has 6 digits")]
+    VoucherNo,
+    #[error("a batch number has 6 digits")]
+    BatchNo,
+    #[error("an authorisation code has 6 letters or digits")]
+    AuthCode,
+    #[error("a login name has 3 to 32 letters, digits, dots, dashes or underscores")]
+    LoginName,
+}
+
+macro_rules! identifier {
+    ($(#[$doc:meta])* $name:ident, $err:ident, $valid:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses the identifier, ignoring surrounding whitespace.
+            pub fn parse(input: &str) -> Result<Self, IdError> {
+                let s = input.trim();
+                let valid: fn(&str) -> bool = $valid;
+                if valid(s) {
+                    Ok(Self(s.to_owned()))
+                } else {
+                    Err(IdError::$err)
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+fn digits(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn upper_alnum(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
+identifier!(
+    /// The 15-digit acquirer merchant number (商户编号) printed on sales slips.
+    MerchantNo, MerchantNo, |s| digits(s, 15)
+);
+identifier!(
+    /// The 8-character terminal number (终端号): upper-case letters and digits.
+    TerminalNo, TerminalNo, |s| upper_alnum(s, 8)
+);
+identifier!(
+    /// The platform's code for a merchant (the tenant), e.g. `M00000001`.
+    MerchantCode, MerchantCode, |s| s.len() == 9 && s.starts_with('M') && digits(&s[1..], 8)
+);
+identifier!(
+    /// The 12-digit retrieval reference number (参考号).
+    ReferenceNo, ReferenceNo, |s| digits(s, 12)
+);
+identifier!(
+    /// The 6-digit voucher / system trace number (凭证号).
+    VoucherNo, VoucherNo, |s| digits(s, 6)
+);
+identifier!(
+    /// The 6-digit terminal batch number (批次号).
+    BatchNo, BatchNo, |s| digits(s, 6)
+);
+identifier!(
+    /// The 6-character authorisation code (授权码) from the issuer.
+    AuthCode, AuthCode, |s| upper_alnum(s, 6)
+);
+identifier!(
+    /// An operator's login name: 3 to 32 ASCII letters, digits, `.`, `-` or `_`.
+    LoginName, LoginName, |s| (3..=32).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_identifiers_parse_and_trim() {
+        assert_eq!(
+            MerchantNo::parse(" 898310048990001 ").map(String::from),
+            Ok("898310048990001".into())
+        );
+        assert!(TerminalNo::parse("10000001").is_ok());
+        assert!(TerminalNo::parse("POS0A1B2").is_ok());
+        assert!(MerchantCode::parse("M00000001").is_ok());
+        assert!(ReferenceNo::parse("123456789012").is_ok());
+        assert!(VoucherNo::parse("000123").is_ok());
+        assert!(BatchNo::parse("000001").is_ok());
+        assert!(AuthCode::parse("A1B2C3").is_ok());
+        assert!(LoginName::parse("finance.li").is_ok());
+    }
+
+    #[test]
+    fn invalid_identifiers_are_refused_with_their_own_error() {
+        assert_eq!(
+            MerchantNo::parse("89831004899000"),
+            Err(IdError::MerchantNo)
+        );
+        assert_eq!(
+            MerchantNo::parse("89831004899000a"),
+            Err(IdError::MerchantNo)
+        );
+        assert_eq!(TerminalNo::parse("pos0a1b2"), Err(IdError::TerminalNo));
+        assert_eq!(TerminalNo::parse("1000000"), Err(IdError::TerminalNo));
+        assert_eq!(MerchantCode::parse("X00000001"), Err(IdError::MerchantCode));
+        assert_eq!(ReferenceNo::parse("12345678901"), Err(IdError::ReferenceNo));
+        assert_eq!(VoucherNo::parse("12345a"), Err(IdError::VoucherNo));
+        assert_eq!(BatchNo::parse(""), Err(IdError::BatchNo));
+        assert_eq!(AuthCode::parse("a1b2c3"), Err(IdError::AuthCode));
+        assert_eq!(LoginName::parse("ab"), Err(IdError::LoginName));
+        assert_eq!(LoginName::parse("名字名字"), Err(IdError::LoginName));
+        assert_eq!(LoginName::parse("a b c"), Err(IdError::LoginName));
+    }
+
+    #[test]
+    fn deserialising_goes_through_parse() {
+        let ok: Result<TerminalNo, _> = serde_json::from_str("\"10000001\"");
+        assert!(ok.is_ok());
+        let bad: Result<TerminalNo, _> = serde_json::from_str("\"1\"");
+        assert!(bad.is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Pure domain types and rules: no web, no database. Compiles for the browser too, so the UI reuses
+//! the same validation.
+
+pub mod access;
+pub mod card;
+pub mod codes;
+pub mod fast_refund;
+pub mod ids;
+pub mod money;
+pub mod refund;
+
+pub use card::{Last4, MaskedAccount, MaskedPan};
+pub use codes::*;
+pub use ids::*;
+pub use money::{Currency, Money, MoneyError};

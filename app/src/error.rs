@@ -1,0 +1,123 @@
+//! The one error type that crosses the server-function boundary.
+//!
+//! Internal causes (database, I/O) never reach the browser: they are logged once on the server with a
+//! correlation id, and the user sees a generic message quoting that id.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Texts;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The TLS layer let a request through without a verified client certificate (should not happen).
+    #[error("no client certificate")]
+    NoCertificate,
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    /// Input that does not parse; one entry per field.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The record changed under the request (e.g. a status update found another status).
+    #[error("conflict")]
+    Conflict,
+    #[error("internal error, correlation id {correlation_id}")]
+    Internal { correlation_id: String },
+    /// The request did not reach the server function or its answer could not be read.
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+/// A problem with one input field, shown next to that field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::NoCertificate | AppError::Unauthenticated => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::Invalid(_) => 422,
+            AppError::Conflict => 409,
+            AppError::Internal { .. } => 500,
+            AppError::Transport(_) => 503,
+        }
+    }
+
+    /// What the user reads, in their language.
+    pub fn user_message(&self, t: &Texts) -> String {
+        match self {
+            AppError::NoCertificate => t.error_no_certificate.to_owned(),
+            AppError::Unauthenticated => t.error_unauthenticated.to_owned(),
+            AppError::Forbidden => t.error_forbidden.to_owned(),
+            AppError::NotFound => t.error_not_found.to_owned(),
+            AppError::Invalid(_) => t.error_invalid.to_owned(),
+            AppError::Conflict => t.error_conflict.to_owned(),
+            AppError::Internal { correlation_id } => (t.error_internal)(correlation_id),
+            AppError::Transport(_) => t.error_unavailable.to_owned(),
+        }
+    }
+
+    /// Logs an internal failure with its whole source chain and returns the error the user sees.
+    #[cfg(feature = "ssr")]
+    pub fn internal(context: &str, err: &(dyn std::error::Error + 'static)) -> AppError {
+        let correlation_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let mut chain = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        tracing::error!(correlation_id = %correlation_id, error = %chain, "{context} failed");
+        AppError::Internal { correlation_id }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        AppError::internal("database query", &err)
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{EN, ZH_CN};
+
+    #[test]
+    fn internal_errors_show_only_the_correlation_id() {
+        let err = AppError::Internal {
+            correlation_id: "abc123".into(),
+        };
+        assert_eq!(err.status_code(), 500);
+        assert!(err.user_message(&EN).contains("abc123"));
+        assert!(err.user_message(&ZH_CN).contains("abc123"));
+    }
+
+    #[test]
+    fn transport_errors_do_not_show_their_detail() {
+        let err = AppError::from_server_fn_error(ServerFnErrorErr::Request(
+            "tcp reset by 10.0.0.1".into(),
+        ));
+        assert!(!err.user_message(&EN).contains("10.0.0.1"));
+    }
+}

@@ -1,0 +1,651 @@
+//! zh-CN and English texts.
+//!
+//! Every text is a field of [`Texts`], so a language that lacks one does not compile. The language of a
+//! page comes from the `vpos_lang` cookie, else the browser's Accept-Language, else zh-CN; the switch in
+//! the header changes it without a reload and remembers it in the cookie.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::access::{Function, Role};
+use crate::domain::{
+    Bank, CardOrg, CardType, DataScope, MerchantStatus, OperatorStatus, RefundMode,
+};
+
+pub const LANG_COOKIE: &str = "vpos_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Lang {
+    #[default]
+    ZhCn,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::ZhCn, Lang::En];
+
+    /// BCP 47 tag, used in `<html lang>` and the cookie.
+    pub const fn tag(self) -> &'static str {
+        match self {
+            Lang::ZhCn => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("zh") {
+            Some(Lang::ZhCn)
+        } else if primary.eq_ignore_ascii_case("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    /// Picks the first supported language of an `Accept-Language` header, by quality.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut choices: Vec<(Lang, u16)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let lang = Lang::from_tag(pieces.next()?)?;
+                let q = pieces
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                // Quality has at most three decimals (RFC 9110): compare in thousandths.
+                Some((lang, (q.clamp(0.0, 1.0) * 1000.0) as u16))
+            })
+            .filter(|(_, q)| *q > 0)
+            .collect();
+        choices.sort_by(|a, b| b.1.cmp(&a.1));
+        choices.first().map(|(lang, _)| *lang)
+    }
+
+    /// The language for a request: its cookie, else its Accept-Language header, else zh-CN.
+    pub fn negotiate(cookie_header: Option<&str>, accept_language: Option<&str>) -> Lang {
+        cookie_header
+            .and_then(|cookies| {
+                cookies.split(';').find_map(|c| {
+                    let (name, value) = c.trim().split_once('=')?;
+                    (name == LANG_COOKIE)
+                        .then(|| Lang::from_tag(value))
+                        .flatten()
+                })
+            })
+            .or_else(|| accept_language.and_then(Lang::from_accept_language))
+            .unwrap_or_default()
+    }
+
+    pub const fn texts(self) -> &'static Texts {
+        match self {
+            Lang::ZhCn => &ZH_CN,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// The current language, shared through context.
+#[derive(Debug, Clone, Copy)]
+pub struct I18n {
+    lang: RwSignal<Lang>,
+}
+
+impl I18n {
+    pub fn lang(&self) -> Lang {
+        self.lang.get()
+    }
+
+    /// The texts of the current language (tracks the language signal).
+    pub fn t(&self) -> &'static Texts {
+        self.lang.get().texts()
+    }
+
+    pub fn set_lang(&self, lang: Lang) {
+        self.lang.set(lang);
+        #[cfg(feature = "hydrate")]
+        remember_lang(lang);
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn remember_lang(lang: Lang) {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Some(root) = document.document_element() {
+        let _ = root.set_attribute("lang", lang.tag());
+    }
+    if let Ok(html) = document.dyn_into::<web_sys::HtmlDocument>() {
+        let _ = html.set_cookie(&format!(
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Strict; Secure",
+            lang.tag()
+        ));
+    }
+}
+
+/// The language the page starts in. On the server it is negotiated from the request; in the browser it
+/// is read back from `<html lang>`, which the server wrote, so hydration renders the same text.
+pub fn initial_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| {
+                let header = |name: http::header::HeaderName| {
+                    parts
+                        .headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                Lang::negotiate(
+                    header(http::header::COOKIE).as_deref(),
+                    header(http::header::ACCEPT_LANGUAGE).as_deref(),
+                )
+            })
+            .unwrap_or_default()
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .and_then(|e| e.get_attribute("lang"))
+            .and_then(|tag| Lang::from_tag(&tag))
+            .unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        Lang::default()
+    }
+}
+
+pub fn provide_i18n(lang: Lang) -> I18n {
+    let i18n = I18n {
+        lang: RwSignal::new(lang),
+    };
+    provide_context(i18n);
+    i18n
+}
+
+pub fn use_i18n() -> I18n {
+    use_context::<I18n>().unwrap_or_else(|| provide_i18n(Lang::default()))
+}
+
+/// A label in each language for a code.
+pub trait Label: Copy {
+    fn labels(self) -> (&'static str, &'static str);
+
+    fn label(self, lang: Lang) -> &'static str {
+        let (zh, en) = self.labels();
+        match lang {
+            Lang::ZhCn => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+macro_rules! labels {
+    ($ty:ty { $($variant:ident => $zh:literal, $en:literal;)+ }) => {
+        impl Label for $ty {
+            fn labels(self) -> (&'static str, &'static str) {
+                match self {
+                    $(<$ty>::$variant => ($zh, $en),)+
+                }
+            }
+        }
+    };
+}
+
+labels!(RefundMode {
+    Direct => "直接退货", "Direct";
+    Approval => "退货审核", "Approval required";
+});
+labels!(MerchantStatus {
+    Active => "正常", "Active";
+    Suspended => "已暂停", "Suspended";
+});
+labels!(OperatorStatus {
+    Active => "正常", "Active";
+    Locked => "已锁定", "Locked";
+    Disabled => "已停用", "Disabled";
+});
+labels!(DataScope {
+    Merchant => "全部终端", "All terminals";
+    Groups => "指定终端组", "Assigned terminal groups";
+});
+labels!(CardOrg {
+    UnionPay => "银联", "UnionPay";
+    Visa => "Visa", "Visa";
+    Mastercard => "万事达", "Mastercard";
+    Jcb => "JCB", "JCB";
+    Amex => "美国运通", "American Express";
+    Diners => "大来", "Diners Club";
+});
+labels!(CardType {
+    Debit => "借记卡", "Debit";
+    Credit => "信用卡", "Credit";
+});
+labels!(Bank {
+    Cmb => "招商银行", "China Merchants Bank";
+    Icbc => "工商银行", "ICBC";
+    Ccb => "建设银行", "China Construction Bank";
+    Abc => "农业银行", "Agricultural Bank of China";
+    Bocom => "交通银行", "Bank of Communications";
+    Cgb => "广发银行", "China Guangfa Bank";
+    Cib => "兴业银行", "Industrial Bank";
+    Citic => "中信银行", "China CITIC Bank";
+    Ceb => "光大银行", "China Everbright Bank";
+    Boc => "中国银行", "Bank of China";
+    Psbc => "邮储银行", "Postal Savings Bank of China";
+    Spdb => "浦发银行", "SPD Bank";
+    Cmbc => "民生银行", "China Minsheng Bank";
+    Pab => "平安银行", "Ping An Bank";
+    Hxb => "华夏银行", "Hua Xia Bank";
+    Foreign => "境外发卡行", "Foreign issuer";
+});
+labels!(Role {
+    Administrator => "管理员", "Administrator";
+    Finance => "财务人员", "Finance";
+    Monitor => "交易监控员", "Transaction monitor";
+    RefundOperator => "退货操作员", "Refund operator";
+    RefundApprover => "退货审核员", "Refund approver";
+    FastRefundOperator => "快速退货操作员", "Fast-refund operator";
+});
+labels!(Function {
+    SettlementQuery => "结算查询", "Settlement query";
+    SettlementExport => "下载结算记录", "Download settlements";
+    SettlementReconciliationFile => "下载对账文件", "Download reconciliation files";
+    TransactionQuery => "交易查询", "Transaction query";
+    TransactionExport => "下载交易记录", "Download transactions";
+    TransactionReprintSlip => "重打签购单", "Reprint sales slip";
+    RefundRequest => "退货申请", "Request refunds";
+    RefundApprove => "退货审核", "Approve refunds";
+    RefundQuery => "退货申请查询", "Refund request query";
+    RefundPendingClearing => "待清算退货列表", "Refunds pending clearing";
+    MonitorView => "实时交易监控", "Realtime monitor";
+    FastRefundRequest => "快速退货", "Fast refund";
+    FastRefundBatch => "批量快速退货", "Batch fast refund";
+    FastRefundExceptions => "快速退货异常列表", "Fast-refund exceptions";
+    FastRefundQuery => "快速退货查询", "Fast-refund query";
+    AdminRoleMatrix => "人员角色与功能", "Roles and functions";
+    AdminOperators => "操作员管理", "Operators";
+    AdminTerminals => "终端管理", "Terminals";
+    AdminTerminalGroups => "终端组管理", "Terminal groups";
+    AdminAuditLog => "审计日志", "Audit log";
+});
+
+/// One question and its answer on the help page.
+pub struct Faq {
+    pub question: &'static str,
+    pub answer: &'static [&'static str],
+}
+
+/// Every text of the console in one language.
+pub struct Texts {
+    pub app_name: &'static str,
+    pub app_short: &'static str,
+    pub language_name: &'static str,
+    pub switch_language: &'static str,
+    pub skip_to_content: &'static str,
+    pub loading: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub none: &'static str,
+
+    pub nav_label: &'static str,
+    pub nav_home: &'static str,
+    pub nav_help: &'static str,
+
+    pub not_found_title: &'static str,
+    pub not_found_body: &'static str,
+    pub back_home: &'static str,
+
+    pub home_title: &'static str,
+    pub home_welcome: &'static str,
+    pub home_merchant_info: &'static str,
+    pub home_merchant_code: &'static str,
+    pub home_merchant_name: &'static str,
+    pub home_status: &'static str,
+    pub home_settlement_account: &'static str,
+    pub home_settlement_cycle: &'static str,
+    pub home_settlement_cycle_value: fn(i32) -> String,
+    pub home_refund_mode: &'static str,
+    pub home_refund_token: &'static str,
+    pub home_refund_token_required: &'static str,
+    pub home_refund_token_not_required: &'static str,
+    pub home_daily_quota: &'static str,
+    pub home_refund_window: &'static str,
+    pub home_refund_window_value: fn(i32) -> String,
+    pub home_fast_refund: &'static str,
+    pub home_fast_refund_signed: &'static str,
+    pub home_fast_refund_unsigned: &'static str,
+    pub home_balance: &'static str,
+    pub home_time_zone: &'static str,
+    pub home_merchant_numbers: &'static str,
+    pub home_merchant_no: &'static str,
+    pub home_store_name: &'static str,
+    pub home_terminals: &'static str,
+    pub home_terminal_count: fn(i64, i64) -> String,
+    pub home_you: &'static str,
+    pub home_operator: &'static str,
+    pub home_roles: &'static str,
+    pub home_scope: &'static str,
+    pub home_certificate: &'static str,
+    pub home_cert_subject: &'static str,
+    pub home_cert_fingerprint: &'static str,
+    pub home_cert_valid_until: &'static str,
+    pub home_unbound_title: &'static str,
+    pub home_unbound_body: &'static str,
+
+    pub help_title: &'static str,
+    pub help_intro: &'static str,
+    pub faqs: &'static [Faq],
+
+    pub error_title: &'static str,
+    pub error_no_certificate: &'static str,
+    pub error_unauthenticated: &'static str,
+    pub error_forbidden: &'static str,
+    pub error_not_found: &'static str,
+    pub error_invalid: &'static str,
+    pub error_conflict: &'static str,
+    pub error_internal: fn(&str) -> String,
+    pub error_unavailable: &'static str,
+
+    pub footer: &'static str,
+}
+
+pub static ZH_CN: Texts = Texts {
+    app_name: "VPOS 商户管理后台",
+    app_short: "VPOS",
+    language_name: "中文",
+    switch_language: "切换语言",
+    skip_to_content: "跳到正文",
+    loading: "加载中…",
+    yes: "是",
+    no: "否",
+    none: "无",
+
+    nav_label: "主菜单",
+    nav_home: "首页",
+    nav_help: "常见问题",
+
+    not_found_title: "页面不存在",
+    not_found_body: "您访问的页面不存在，或者您没有权限查看。",
+    back_home: "返回首页",
+
+    home_title: "首页",
+    home_welcome: "欢迎使用 VPOS 商户管理后台",
+    home_merchant_info: "商户基本信息",
+    home_merchant_code: "商户代码",
+    home_merchant_name: "商户名称",
+    home_status: "状态",
+    home_settlement_account: "结算账户",
+    home_settlement_cycle: "结算周期",
+    home_settlement_cycle_value: |d| if d == 0 { "T+0".to_owned() } else { format!("T+{d}") },
+    home_refund_mode: "退货模式",
+    home_refund_token: "退货动态密码",
+    home_refund_token_required: "需要快钱盾动态密码",
+    home_refund_token_not_required: "不需要",
+    home_daily_quota: "每日退货额度",
+    home_refund_window: "可退货期限",
+    home_refund_window_value: |d| format!("交易后 {d} 天内"),
+    home_fast_refund: "快速退货协议",
+    home_fast_refund_signed: "已签署",
+    home_fast_refund_unsigned: "未签署",
+    home_balance: "账户余额",
+    home_time_zone: "时区",
+    home_merchant_numbers: "商户编号",
+    home_merchant_no: "商户编号",
+    home_store_name: "门店名称",
+    home_terminals: "终端",
+    home_terminal_count: |total, signed_in| format!("共 {total} 台，{signed_in} 台已签到"),
+    home_you: "当前操作员",
+    home_operator: "操作员",
+    home_roles: "角色",
+    home_scope: "数据范围",
+    home_certificate: "客户端证书",
+    home_cert_subject: "证书主题",
+    home_cert_fingerprint: "SHA-256 指纹",
+    home_cert_valid_until: "有效期至",
+    home_unbound_title: "证书未绑定操作员",
+    home_unbound_body: "您浏览器中的证书有效，但还没有绑定到任何商户的操作员。请联系贵商户的管理员绑定证书。",
+
+    help_title: "常见问题",
+    help_intro: "以下是使用 VPOS 商户管理后台时最常遇到的问题。",
+    faqs: &[
+        Faq {
+            question: "如何在浏览器中安装证书？",
+            answer: &[
+                "管理员会发给您一个 .p12 证书文件和导入密码（请分开保管）。",
+                "Chrome / Edge：设置 → 隐私和安全 → 安全 → 管理证书 → 个人 → 导入，选择 .p12 文件并输入导入密码。",
+                "Firefox：设置 → 隐私与安全 → 证书 → 查看证书 → 您的证书 → 导入。",
+                "安装后重新打开浏览器访问后台，浏览器会询问使用哪个证书，请选择您的证书。",
+            ],
+        },
+        Faq {
+            question: "打开后台时提示连接被拒绝或证书错误？",
+            answer: &[
+                "后台只接受由平台签发、未过期且未吊销的客户端证书。请确认证书已导入，且在浏览器询问时选择了它。",
+                "证书过期或被吊销后需要向管理员申请新证书。",
+            ],
+        },
+        Faq {
+            question: "忘记密码怎么办？",
+            answer: &[
+                "请联系贵商户的管理员重置密码。重置后的密码只能用于一次登录，登录后系统会要求您立即设置新密码。",
+            ],
+        },
+        Faq {
+            question: "账户被锁定怎么办？",
+            answer: &[
+                "连续输错密码 5 次后账户会被锁定 30 分钟，到期后自动解锁；管理员也可以提前解锁。",
+            ],
+        },
+        Faq {
+            question: "为什么退货处于“待清算”状态？",
+            answer: &[
+                "清算时如果商户账户余额不足以支付退货，退货会暂停清算，进入待清算退货列表。",
+                "余额足够后（例如下一次结算入账后），系统会在清算时自动完成这些退货，无需重新提交。",
+            ],
+        },
+        Faq {
+            question: "为什么快速退货处于“异常”状态？",
+            answer: &[
+                "银行驳回了持卡人资料（姓名、证件号码、开户省份、城市或支行）。请在快速退货异常列表中修改资料后重新提交。",
+            ],
+        },
+        Faq {
+            question: "各种状态是什么意思？",
+            answer: &[
+                "交易：成功、失败、已冲正。结算：待付款、已付款。",
+                "退货：待审核 → 已审核 / 已拒绝 / 已撤销；已提交 → 已清算 或 待清算（余额足够后自动清算）→ 已退款 或 失败。",
+                "快速退货：处理中 → 成功 / 失败 / 异常；异常修改后重新进入处理中。",
+            ],
+        },
+    ],
+
+    error_title: "出错了",
+    error_no_certificate: "没有收到有效的客户端证书。",
+    error_unauthenticated: "请先登录。",
+    error_forbidden: "您没有执行此操作的权限。",
+    error_not_found: "要找的记录不存在。",
+    error_invalid: "输入有误，请检查标出的栏位。",
+    error_conflict: "记录已被其他人修改，请刷新后重试。",
+    error_internal: |id| format!("系统繁忙，请稍后再试。如需联系客服，请提供编号 {id}。"),
+    error_unavailable: "无法连接服务器，请检查网络后重试。",
+
+    footer: "VPOS 商户管理后台 · 请妥善保管您的证书和密码",
+};
+
+pub static EN: Texts = Texts {
+    app_name: "VPOS Merchant Console",
+    app_short: "VPOS",
+    language_name: "English",
+    switch_language: "Switch language",
+    skip_to_content: "Skip to content",
+    loading: "Loading…",
+    yes: "Yes",
+    no: "No",
+    none: "None",
+
+    nav_label: "Main menu",
+    nav_home: "Home",
+    nav_help: "Help",
+
+    not_found_title: "Page not found",
+    not_found_body: "The page does not exist, or you may not see it.",
+    back_home: "Back to the home page",
+
+    home_title: "Home",
+    home_welcome: "Welcome to the VPOS merchant console",
+    home_merchant_info: "Merchant information",
+    home_merchant_code: "Merchant code",
+    home_merchant_name: "Merchant name",
+    home_status: "Status",
+    home_settlement_account: "Settlement account",
+    home_settlement_cycle: "Settlement cycle",
+    home_settlement_cycle_value: |d| if d == 0 { "T+0".to_owned() } else { format!("T+{d}") },
+    home_refund_mode: "Refund mode",
+    home_refund_token: "Refund token",
+    home_refund_token_required: "One-time code required",
+    home_refund_token_not_required: "Not required",
+    home_daily_quota: "Daily refund quota",
+    home_refund_window: "Refund window",
+    home_refund_window_value: |d| format!("{d} days after the transaction"),
+    home_fast_refund: "Fast-refund agreement",
+    home_fast_refund_signed: "Signed",
+    home_fast_refund_unsigned: "Not signed",
+    home_balance: "Account balance",
+    home_time_zone: "Time zone",
+    home_merchant_numbers: "Merchant numbers",
+    home_merchant_no: "Merchant number",
+    home_store_name: "Store",
+    home_terminals: "Terminals",
+    home_terminal_count: |total, signed_in| format!("{total} in all, {signed_in} signed in"),
+    home_you: "Signed-in operator",
+    home_operator: "Operator",
+    home_roles: "Roles",
+    home_scope: "Data scope",
+    home_certificate: "Client certificate",
+    home_cert_subject: "Subject",
+    home_cert_fingerprint: "SHA-256 fingerprint",
+    home_cert_valid_until: "Valid until",
+    home_unbound_title: "Certificate not bound to an operator",
+    home_unbound_body: "The certificate in your browser is valid but not yet bound to an operator of any merchant. Ask your merchant's administrator to bind it.",
+
+    help_title: "Help",
+    help_intro: "The questions merchants ask most often about the console.",
+    faqs: &[
+        Faq {
+            question: "How do I install my certificate in the browser?",
+            answer: &[
+                "Your administrator gives you a .p12 certificate file and its import password (keep them apart).",
+                "Chrome / Edge: Settings → Privacy and security → Security → Manage certificates → Your certificates → Import, pick the .p12 file and type the import password.",
+                "Firefox: Settings → Privacy & Security → Certificates → View Certificates → Your Certificates → Import.",
+                "Then open the console again; when the browser asks which certificate to use, choose yours.",
+            ],
+        },
+        Faq {
+            question: "The browser says the connection was refused or the certificate is wrong?",
+            answer: &[
+                "The console only accepts client certificates issued by the platform that have not expired and have not been revoked. Check that yours is imported and that you chose it when asked.",
+                "An expired or revoked certificate must be replaced: ask your administrator for a new one.",
+            ],
+        },
+        Faq {
+            question: "I forgot my password.",
+            answer: &[
+                "Ask your merchant's administrator to reset it. A reset password works for one sign-in only: you will be asked to choose a new one straight away.",
+            ],
+        },
+        Faq {
+            question: "My account is locked.",
+            answer: &[
+                "After 5 wrong passwords in a row the account is locked for 30 minutes and then unlocks by itself; an administrator can unlock it sooner.",
+            ],
+        },
+        Faq {
+            question: "Why is a refund pending clearing?",
+            answer: &[
+                "At clearing, a refund that the merchant's account balance cannot cover is held and listed under Refunds pending clearing.",
+                "Once the balance allows (for example after the next settlement is credited), clearing completes it by itself: there is nothing to submit again.",
+            ],
+        },
+        Faq {
+            question: "Why is a fast refund in exception?",
+            answer: &[
+                "The bank rejected the cardholder data (name, ID number, province, city or branch). Correct it in the fast-refund exception list and submit it again.",
+            ],
+        },
+        Faq {
+            question: "What do the statuses mean?",
+            answer: &[
+                "Transactions: success, failed, reversed. Settlements: pending, paid.",
+                "Refunds: pending approval → approved / rejected / cancelled; submitted → cleared, or pending clearing (clears by itself once the balance allows) → refunded or failed.",
+                "Fast refunds: processing → success / failed / exception; a corrected exception goes back to processing.",
+            ],
+        },
+    ],
+
+    error_title: "Something went wrong",
+    error_no_certificate: "No valid client certificate was presented.",
+    error_unauthenticated: "Please sign in first.",
+    error_forbidden: "You may not do this.",
+    error_not_found: "The record you are looking for does not exist.",
+    error_invalid: "Some input is not valid: check the marked fields.",
+    error_conflict: "Someone else changed this record. Reload and try again.",
+    error_internal: |id| format!("The console could not complete this. If you contact support, quote reference {id}."),
+    error_unavailable: "The server cannot be reached. Check your connection and try again.",
+
+    footer: "VPOS Merchant Console · keep your certificate and password safe",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_wins_over_accept_language() {
+        assert_eq!(
+            Lang::negotiate(Some("a=b; vpos_lang=en"), Some("zh-CN,zh;q=0.9")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::negotiate(Some("vpos_lang=zh-CN"), Some("en-US")),
+            Lang::ZhCn
+        );
+    }
+
+    #[test]
+    fn accept_language_is_read_by_quality() {
+        assert_eq!(
+            Lang::from_accept_language("fr-FR, en;q=0.8, zh;q=0.9"),
+            Some(Lang::ZhCn)
+        );
+        assert_eq!(Lang::from_accept_language("en-GB,en;q=0.9"), Some(Lang::En));
+        assert_eq!(
+            Lang::from_accept_language("zh-TW;q=0, en;q=0.1"),
+            Some(Lang::En)
+        );
+        assert_eq!(Lang::from_accept_language("de, fr"), None);
+        assert_eq!(Lang::from_accept_language(""), None);
+    }
+
+    #[test]
+    fn unknown_or_missing_preferences_fall_back_to_chinese() {
+        assert_eq!(Lang::negotiate(Some("vpos_lang=xx"), None), Lang::ZhCn);
+        assert_eq!(Lang::negotiate(None, Some("de")), Lang::ZhCn);
+        assert_eq!(Lang::negotiate(None, None), Lang::ZhCn);
+    }
+
+    #[test]
+    fn both_languages_answer_the_same_questions() {
+        assert_eq!(ZH_CN.faqs.len(), EN.faqs.len());
+        for (zh, en) in ZH_CN.faqs.iter().zip(EN.faqs) {
+            assert!(!zh.answer.is_empty() && !en.answer.is_empty());
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The VPOS merchant console: the page shell, the app and its route table. Everything else lives in
+//! `domain` (pure rules), `api` (server functions), `ui` (components and pages) and, on the server
+//! only, `backend`.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod i18n;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod backend;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::i18n::{initial_lang, provide_i18n};
+use crate::ui::layout::Layout;
+use crate::ui::pages::{help::HelpPage, home::HomePage, not_found::NotFound};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = initial_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.tag()>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let i18n = provide_i18n(initial_lang());
+    // Effects run only in the browser: this marks the page as hydrated (interactive) for users'
+    // scripts and for the browser tests, which wait for it instead of sleeping.
+    Effect::new(|_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/vpos.css"/>
+        <Title formatter=move |page: String| format!("{page} · {}", i18n.t().app_name)/>
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
+                    // Async: the page arrives with its data, so it reads right before hydration and
+                    // without JavaScript.
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/help") view=HelpPage/>
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

@@ -1,0 +1,3 @@
+pub mod alert;
+pub mod lang_switch;
+pub mod money;

@@ -1,0 +1,5 @@
+//! Components and pages.
+
+pub mod components;
+pub mod layout;
+pub mod pages;

@@ -1,0 +1,3 @@
+pub mod help;
+pub mod home;
+pub mod not_found;

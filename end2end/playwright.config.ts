@@ -1,0 +1,35 @@
+// Browser tests of the VPOS console. `end2end/run.sh` prepares a fresh console (PKI, database, demo
+// data, certificates), serves it and runs these tests against it; see README.md.
+import { defineConfig } from '@playwright/test';
+import { clientCertificate, baseURL } from './tests/support';
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 2,
+  retries: 0,
+  reporter: [['list']],
+  outputDir: 'test-results',
+  use: {
+    baseURL,
+    locale: 'zh-CN',
+    clientCertificates: [clientCertificate('hualian.admin')],
+    screenshot: 'only-on-failure',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+});

@@ -1,0 +1,62 @@
+import { test, expect, gotoHydrated, clientCertificate, baseURL } from './support';
+
+test('the home page shows the merchant of the certificate and switches language', async ({ page }) => {
+  await gotoHydrated(page, '/');
+  await expect(page.locator('[data-field=merchant-name]')).toHaveText('华联优选超市连锁有限公司');
+  await expect(page.locator('h1')).toHaveText('欢迎使用 VPOS 商户管理后台');
+  await expect(page.locator('[data-field=operator]')).toContainText('hualian.admin');
+
+  await page.getByRole('button', { name: 'English' }).click();
+  await expect(page.locator('h1')).toHaveText('Welcome to the VPOS merchant console');
+  await expect(page.getByRole('heading', { name: 'Merchant information' })).toBeVisible();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await expect(page).toHaveTitle('Home · VPOS Merchant Console');
+
+  // The choice is remembered: the server renders the next page in English.
+  await gotoHydrated(page, '/');
+  await expect(page.locator('h1')).toHaveText('Welcome to the VPOS merchant console');
+
+  // Client-side navigation keeps the language; switching back works on any page.
+  await page.getByRole('link', { name: 'Help' }).click();
+  await expect(page).toHaveURL(/\/help$/);
+  await expect(page.locator('h1')).toHaveText('Help');
+  await page.getByRole('button', { name: '中文' }).click();
+  await expect(page.locator('h1')).toHaveText('常见问题');
+  await expect(page.locator('nav a[aria-current=page]')).toHaveText('常见问题');
+});
+
+test('the home page reads without JavaScript', async ({ browser }) => {
+  const context = await browser.newContext({
+    javaScriptEnabled: false,
+    locale: 'en-GB',
+    clientCertificates: [clientCertificate('hualian.admin')],
+  });
+  const page = await context.newPage();
+  await page.goto(baseURL + '/');
+  await expect(page.locator('h1')).toHaveText('Welcome to the VPOS merchant console');
+  await expect(page.locator('[data-field=merchant-name]')).toHaveText('华联优选超市连锁有限公司');
+  await context.close();
+});
+
+test('a valid certificate bound to nobody is told so', async ({ browser }) => {
+  const context = await browser.newContext({ locale: 'en', clientCertificates: [clientCertificate('stranger')] });
+  const page = await context.newPage();
+  await gotoHydrated(page, '/');
+  await expect(page.getByRole('status')).toContainText('Certificate not bound to an operator');
+  await expect(page.locator('[data-field=cert-subject]')).toHaveText('stranger');
+  await expect(page.locator('[data-field=merchant-name]')).toHaveCount(0);
+  await context.close();
+});
+
+test.describe('an unknown address', () => {
+  test.use({ expectedConsoleErrors: [/status of 404/] });
+
+  test('shows a page-not-found page with status 404', async ({ page }) => {
+    const response = await page.goto('/no-such-page');
+    expect(response?.status()).toBe(404);
+    await expect(page.locator('h1')).toHaveText('页面不存在');
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    await page.getByRole('link', { name: '返回首页' }).click();
+    await expect(page.locator('[data-field=merchant-name]')).toBeVisible();
+  });
+});

@@ -1,0 +1,35 @@
+//! Database migrations of the VPOS merchant console.
+//!
+//! Every migration is written with the sea-query schema builder so that one definition runs on SQLite
+//! and PostgreSQL. Once a migration has been released it is never edited: a change is a new migration.
+//! Status columns hold fixed codes guarded by named CHECK constraints (`ck_<table>_<rule>`), money
+//! columns hold integer fen, timestamps are UTC.
+
+pub use sea_orm_migration::prelude::*;
+
+mod helpers;
+
+mod m20261122_000001_create_merchants;
+mod m20261122_000002_create_access_control;
+mod m20261122_000003_create_terminals;
+mod m20261122_000004_create_transactions;
+mod m20261122_000005_create_refunds;
+mod m20261122_000006_create_audit_and_jobs;
+mod m20261122_000007_seed_roles;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_merchants::Migration),
+            Box::new(m20261122_000002_create_access_control::Migration),
+            Box::new(m20261122_000003_create_terminals::Migration),
+            Box::new(m20261122_000004_create_transactions::Migration),
+            Box::new(m20261122_000005_create_refunds::Migration),
+            Box::new(m20261122_000006_create_audit_and_jobs::Migration),
+            Box::new(m20261122_000007_seed_roles::Migration),
+        ]
+    }
+}

@@ -1,0 +1,538 @@
+//! The `vpos` command line: the platform side of the console (SPEC §5).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
+use secrecy::{ExposeSecret, SecretString};
+
+use app::backend::db;
+use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
+use app::domain::access::Role;
+use app::domain::{
+    Currency, DataScope, LoginName, MaskedAccount, MerchantCode, MerchantNo, Money, RefundMode,
+};
+use migrations::Migrator;
+
+use crate::demo::{self, DemoOptions};
+use crate::pki::{self, Pki, Reason};
+use crate::settings::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vpos",
+    version,
+    about = "VPOS merchant console: server and platform tools"
+)]
+pub struct Cli {
+    /// Settings file (TOML). Default: ./vpos.toml if it exists. Environment: VPOS_CONFIG.
+    #[arg(long, global = true, env = "VPOS_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the console over HTTPS with mutual TLS.
+    Serve,
+    /// Apply or roll back database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// The platform PKI: CA, server and operator certificates, revocation.
+    Pki {
+        /// The PKI directory.
+        #[arg(long, default_value = "var/pki")]
+        dir: PathBuf,
+        #[command(subcommand)]
+        action: PkiAction,
+    },
+    /// Onboard merchants.
+    Merchant {
+        #[command(subcommand)]
+        action: MerchantAction,
+    },
+    /// Create operators and bind their certificates.
+    Operator {
+        #[command(subcommand)]
+        action: OperatorAction,
+    },
+    /// Load the demo data set into an empty database.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration (the default).
+    Up,
+    /// Roll back the last N migrations.
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether they are applied.
+    Status,
+    /// Whether the database holds any merchant: prints "empty" or "not-empty".
+    IsEmpty,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiAction {
+    /// Create the CA and an empty CRL.
+    Init {
+        #[arg(long, default_value = "VPOS Platform CA")]
+        name: String,
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+        /// Replace an existing CA (every certificate it issued stops working).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue the HTTPS server certificate.
+    Server {
+        #[arg(long = "dns", default_values_t = ["localhost".to_string()])]
+        dns: Vec<String>,
+        #[arg(long = "ip", default_values_t = [IpAddr::from([127, 0, 0, 1])])]
+        ip: Vec<IpAddr>,
+        #[arg(long, default_value_t = 397)]
+        days: u32,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue an operator's client certificate (PEM and PKCS#12 for browsers).
+    Operator {
+        /// Common name, usually the operator's login name.
+        #[arg(long)]
+        name: String,
+        /// Organisation, usually the merchant's name.
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Read the PKCS#12 import password from this environment variable instead of generating one.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Revoke a certificate: the server refuses it within seconds.
+    Revoke {
+        /// The certificate file (PEM).
+        #[arg(long, conflicts_with = "serial", required_unless_present = "serial")]
+        cert: Option<PathBuf>,
+        /// The serial number in hex.
+        #[arg(long)]
+        serial: Option<String>,
+        #[arg(long, value_enum, default_value_t = Reason::Unspecified)]
+        reason: Reason,
+    },
+    /// Re-sign the CRL (it is valid for 30 days).
+    Crl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MerchantAction {
+    /// Create a merchant with its merchant numbers and the standard fee rates.
+    Create {
+        /// Merchant code, M followed by 8 digits.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// A 15-digit merchant number and its store name, as NUMBER=STORE (repeatable).
+        #[arg(long = "number", required = true, value_name = "NUMBER=STORE")]
+        numbers: Vec<String>,
+        #[arg(long)]
+        settlement_bank: String,
+        /// The settlement account number; only its first and last 4 digits are stored.
+        #[arg(long)]
+        settlement_account: String,
+        #[arg(long, value_parser = ["direct", "approval"], default_value = "direct")]
+        refund_mode: String,
+        /// Refunds need a one-time code from the token.
+        #[arg(long)]
+        refund_token: bool,
+        /// Daily refund quota in yuan, e.g. 50000 or 50000.00.
+        #[arg(long, default_value = "50000")]
+        daily_refund_quota: String,
+        #[arg(long, default_value_t = 180)]
+        refund_window_days: i32,
+        #[arg(long)]
+        fast_refund_agreement: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorAction {
+    /// Create an operator with a one-time password (printed once).
+    Create {
+        /// The merchant code.
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// A built-in role (repeatable): administrator, finance, monitor, refund_operator,
+        /// refund_approver, fast_refund_operator.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// Bind a client certificate (PEM) to an operator.
+    BindCert {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        cert: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many transactions to generate.
+    #[arg(long, default_value_t = demo::DEFAULT_TRANSACTIONS)]
+    pub transactions: u64,
+    /// Over how many days up to today.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    #[arg(long, default_value_t = 20261122)]
+    pub seed: u64,
+    /// Do nothing (and succeed) when the database already holds data.
+    #[arg(long)]
+    pub if_empty: bool,
+    /// Read the operators' first password from this environment variable instead of generating one.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+}
+
+/// A failure reported to the user as one line; the exit code is 1.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(err: E) -> Self {
+        CliError(err.to_string())
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    if let Command::Pki { dir, action } = cli.command {
+        // The PKI needs no settings and no database.
+        return run_pki(Pki::new(dir), action);
+    }
+    let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => crate::serve::run(settings).await.map_err(CliError::from),
+        Command::Migrate { action } => {
+            run_migrate(&settings, action.unwrap_or(MigrateAction::Up)).await
+        }
+        Command::Merchant { action } => run_merchant(&connect(&settings).await?, action).await,
+        Command::Operator { action } => run_operator(&connect(&settings).await?, action).await,
+        Command::Demo(args) => run_demo(&connect(&settings).await?, args).await,
+        Command::Pki { .. } => Ok(()),
+    }
+}
+
+async fn connect(settings: &Settings) -> Result<DatabaseConnection, CliError> {
+    let conn = db::connect(&settings.database_url, settings.database_max_connections).await?;
+    let pending = Migrator::get_pending_migrations(&conn).await?;
+    if !pending.is_empty() {
+        return Err(CliError(format!(
+            "the database has {} pending migration(s): run `vpos migrate` first",
+            pending.len()
+        )));
+    }
+    Ok(conn)
+}
+
+async fn run_migrate(settings: &Settings, action: MigrateAction) -> Result<(), CliError> {
+    let conn = db::connect(&settings.database_url, 1).await?;
+    match action {
+        MigrateAction::Up => {
+            let pending = Migrator::get_pending_migrations(&conn).await?.len();
+            Migrator::up(&conn, None).await?;
+            println!("applied {pending} migration(s); the database is up to date");
+        }
+        MigrateAction::Down { steps } => {
+            Migrator::down(&conn, Some(steps)).await?;
+            println!("rolled back {steps} migration(s)");
+        }
+        MigrateAction::Status => {
+            for migration in Migrator::get_migration_with_status(&conn).await? {
+                println!(
+                    "{:<10} {}",
+                    format!("{:?}", migration.status()).to_lowercase(),
+                    migration.name()
+                );
+            }
+        }
+        MigrateAction::IsEmpty => {
+            let empty = Migrator::get_pending_migrations(&conn).await?.len()
+                == Migrator::migrations().len()
+                || !platform::has_merchants(&conn).await?;
+            println!("{}", if empty { "empty" } else { "not-empty" });
+        }
+    }
+    Ok(())
+}
+
+fn run_pki(pki: Pki, action: PkiAction) -> Result<(), CliError> {
+    match action {
+        PkiAction::Init { name, days, force } => {
+            pki.init(&name, days, force)?;
+            println!("CA created: {}", pki.ca_cert_path().display());
+            println!("CRL:        {}", pki.crl_path().display());
+        }
+        PkiAction::Server {
+            dns,
+            ip,
+            days,
+            force,
+        } => {
+            pki.issue_server(&dns, &ip, days, force)?;
+            println!("server certificate: {}", pki.server_cert_path().display());
+            println!("server key:         {}", pki.server_key_path().display());
+        }
+        PkiAction::Operator {
+            name,
+            org,
+            days,
+            password_env,
+            force,
+        } => {
+            let password = password_from_env(password_env.as_deref())?;
+            let issued = pki.issue_client(&name, org.as_deref(), days, password, force)?;
+            println!("certificate:  {}", issued.cert_path.display());
+            println!("private key:  {}", issued.key_path.display());
+            println!("PKCS#12:      {}", issued.p12_path.display());
+            println!("import password: {}", issued.p12_password.expose_secret());
+            println!("serial:       {}", issued.serial_hex);
+            println!("fingerprint:  {}", issued.fingerprint);
+            println!(
+                "valid until:  {}",
+                issued.not_after.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        PkiAction::Revoke {
+            cert,
+            serial,
+            reason,
+        } => {
+            let serial = match (cert, serial) {
+                (Some(path), _) => pki::read_cert_facts(&path)?.serial_hex,
+                (None, Some(serial)) => serial,
+                (None, None) => return Err(CliError("give --cert or --serial".into())),
+            };
+            if pki.revoke(&serial, reason)? {
+                println!(
+                    "revoked {serial}; CRL rewritten: {}",
+                    pki.crl_path().display()
+                );
+            } else {
+                println!("{serial} was already revoked");
+            }
+        }
+        PkiAction::Crl => {
+            pki.write_crl()?;
+            println!("CRL re-signed: {}", pki.crl_path().display());
+        }
+    }
+    Ok(())
+}
+
+fn password_from_env(var: Option<&str>) -> Result<Option<SecretString>, CliError> {
+    var.map(|name| {
+        std::env::var(name)
+            .map(SecretString::from)
+            .map_err(|_| CliError(format!("the environment variable {name} is not set")))
+    })
+    .transpose()
+}
+
+async fn run_merchant(conn: &DatabaseConnection, action: MerchantAction) -> Result<(), CliError> {
+    let MerchantAction::Create {
+        code,
+        name,
+        numbers,
+        settlement_bank,
+        settlement_account,
+        refund_mode,
+        refund_token,
+        daily_refund_quota,
+        refund_window_days,
+        fast_refund_agreement,
+    } = action;
+    let numbers = numbers
+        .iter()
+        .map(|pair| {
+            let (no, store) = pair
+                .split_once('=')
+                .ok_or_else(|| CliError(format!("--number {pair:?}: write it as NUMBER=STORE")))?;
+            let no =
+                MerchantNo::parse(no).map_err(|e| CliError(format!("--number {no:?}: {e}")))?;
+            Ok((no, store.trim().to_owned()))
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    let new = NewMerchant {
+        code: MerchantCode::parse(&code).map_err(|e| CliError(format!("--code {code:?}: {e}")))?,
+        name,
+        settlement_bank,
+        settlement_account: MaskedAccount::from_account(&settlement_account)
+            .map_err(|e| CliError(format!("--settlement-account: {e}")))?,
+        refund_mode: RefundMode::from_code(&refund_mode).unwrap_or(RefundMode::Direct),
+        refund_requires_token: refund_token,
+        daily_refund_quota: Money::parse(&daily_refund_quota, Currency::Cny)
+            .map_err(|e| CliError(format!("--daily-refund-quota {daily_refund_quota:?}: {e}")))?,
+        refund_window_days,
+        fast_refund_agreement,
+        numbers,
+        fee_rates: platform::standard_fee_rates(),
+    };
+    let id = platform::create_merchant(conn, new, Utc::now()).await?;
+    println!("merchant {code} created (id {id})");
+    Ok(())
+}
+
+async fn run_operator(conn: &DatabaseConnection, action: OperatorAction) -> Result<(), CliError> {
+    match action {
+        OperatorAction::Create {
+            merchant,
+            login,
+            name,
+            roles,
+        } => {
+            let roles = roles
+                .iter()
+                .map(|r| {
+                    Role::from_code(r)
+                        .ok_or_else(|| CliError(format!("--role {r:?} is not a built-in role")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let created = platform::create_operator(
+                conn,
+                NewOperator {
+                    merchant_code: MerchantCode::parse(&merchant)
+                        .map_err(|e| CliError(format!("--merchant {merchant:?}: {e}")))?,
+                    login_name: LoginName::parse(&login)
+                        .map_err(|e| CliError(format!("--login {login:?}: {e}")))?,
+                    display_name: name,
+                    roles,
+                    scope: DataScope::Merchant,
+                },
+                None,
+                Utc::now(),
+            )
+            .await?;
+            println!("operator {login} created (id {})", created.id);
+            println!(
+                "one-time password: {}",
+                created.one_time_password.expose_secret()
+            );
+            println!("(it must be changed at the first sign-in)");
+        }
+        OperatorAction::BindCert { login, cert } => {
+            let facts = pki::read_cert_facts(&cert)?;
+            let login = LoginName::parse(&login)
+                .map_err(|e| CliError(format!("--login {login:?}: {e}")))?;
+            let record = CertificateRecord {
+                fingerprint: facts.fingerprint.clone(),
+                serial_hex: facts.serial_hex,
+                subject_cn: facts.subject_cn,
+                not_before: facts.not_before,
+                not_after: facts.not_after,
+            };
+            platform::bind_certificate(conn, &login, &record, Utc::now()).await?;
+            println!("certificate {} bound to {login}", facts.fingerprint);
+        }
+    }
+    Ok(())
+}
+
+async fn run_demo(conn: &DatabaseConnection, args: DemoArgs) -> Result<(), CliError> {
+    if args.if_empty && platform::has_merchants(conn).await? {
+        println!("the database already holds data: demo data not loaded");
+        return Ok(());
+    }
+    let password = password_from_env(args.password_env.as_deref())?
+        .unwrap_or_else(app::backend::password::generate_one_time_password);
+    let options = DemoOptions {
+        transactions: args.transactions,
+        days: args.days,
+        seed: args.seed,
+        now: Utc::now(),
+        password: password.clone(),
+    };
+    let backend = if settings_is_postgres(conn) {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    eprintln!(
+        "loading the demo data set ({} transactions over {} days) into {backend}…",
+        args.transactions, args.days
+    );
+    let report = demo::load(conn, &options).await?;
+    println!(
+        "demo data loaded: {} merchants, {} terminals, {} operators, {} transactions",
+        report.merchants,
+        report.terminals,
+        report.operators.len(),
+        report.transactions
+    );
+    println!(
+        "timing ({backend}): setup {:.2} s; transactions {:.2} s = {:.0} rows/s",
+        report.setup_secs,
+        report.transactions_secs,
+        report.rows_per_second()
+    );
+    println!(
+        "operators (first password for all: {}; each must change it at first sign-in):",
+        password.expose_secret()
+    );
+    for op in &report.operators {
+        let roles: Vec<_> = op.roles.iter().map(|r| r.code()).collect();
+        println!(
+            "  {:<22} {}  {}{}",
+            op.login,
+            op.merchant_code,
+            roles.join(","),
+            match op.scope {
+                DataScope::Groups => " (terminal groups only)",
+                DataScope::Merchant => "",
+            }
+        );
+    }
+    Ok(())
+}
+
+fn settings_is_postgres(conn: &DatabaseConnection) -> bool {
+    conn.get_database_backend() == sea_orm::DbBackend::Postgres
+}

@@ -1,0 +1,186 @@
+//! The axum router and the HTTPS accept loop that puts each connection's verified client certificate
+//! into every request.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Request, Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sea_orm::ConnectionTrait;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
+
+use app::backend::AppState;
+use app::{shell, App};
+
+use crate::tls::{identity_of, TlsState};
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let security_headers = [
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
+        ),
+    ];
+    let mut router = Router::new()
+        .route("/health", get(health))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)),
+        );
+    for (name, value) in security_headers {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router.with_state(state)
+}
+
+/// `GET /health`: 200 when the database answers, 503 otherwise.
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let db_ok = state.db.execute_unprepared("SELECT 1").await.is_ok();
+    let status = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if db_ok { "ok" } else { "degraded" },
+        "database": if db_ok { "ok" } else { "unreachable" },
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    (status, Json(body))
+}
+
+/// Accepts TLS connections until `shutdown` resolves, then lets open requests finish (up to 10 s).
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<TlsState>,
+    router: Router,
+    handshake_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let connection = handle_connection(
+            tcp,
+            remote,
+            Arc::clone(&tls),
+            router.clone(),
+            handshake_timeout,
+        );
+        let watcher = graceful.watcher();
+        tokio::spawn(async move { connection(watcher).await });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s; closing"),
+    }
+}
+
+fn handle_connection(
+    tcp: tokio::net::TcpStream,
+    remote: SocketAddr,
+    tls: Arc<TlsState>,
+    router: Router,
+    handshake_timeout: Duration,
+) -> impl FnOnce(
+    hyper_util::server::graceful::Watcher,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    move |watcher| {
+        Box::pin(async move {
+            let acceptor = tls.acceptor();
+            let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    tracing::info!(peer = %remote, %error, "TLS handshake refused");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(peer = %remote, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let Some(identity) = identity_of(stream.get_ref().1, remote) else {
+                tracing::warn!(peer = %remote, "verified connection without a readable client certificate");
+                return;
+            };
+            let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                let router = router.clone();
+                let identity = identity.clone();
+                let tls = Arc::clone(&tls);
+                async move {
+                    // A connection opened before a revocation must not outlive it.
+                    if tls.is_revoked(&identity.serial_hex) {
+                        tracing::info!(peer = %identity.remote_addr, cert.serial = %identity.serial_hex, "request on a revoked certificate refused");
+                        return Ok::<_, Infallible>(revoked_response());
+                    }
+                    req.extensions_mut().insert(identity);
+                    router.oneshot(req.map(Body::new)).await
+                }
+            });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(error) = watcher.watch(connection).await {
+                // Browsers routinely drop connections without close_notify: not worth more than debug.
+                tracing::debug!(peer = %remote, %error, "connection ended with an error");
+            }
+        })
+    }
+}
+
+fn revoked_response() -> Response<Body> {
+    let mut response = Response::new(Body::from("certificate revoked\n"));
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

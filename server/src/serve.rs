@@ -1,0 +1,105 @@
+//! `vpos serve`: the console over HTTPS with mutual TLS.
+
+use std::time::Duration;
+
+use leptos::prelude::LeptosOptions;
+use sea_orm_migration::MigratorTrait;
+use tokio::net::TcpListener;
+
+use app::backend::{db, AppState};
+use migrations::Migrator;
+
+use crate::settings::Settings;
+use crate::tls::{TlsFiles, TlsState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Db(#[from] db::ConnectError),
+    #[error("the database has {0} pending migration(s): run `vpos migrate` first")]
+    NotMigrated(usize),
+    #[error("database: {0}")]
+    Migrations(#[from] sea_orm::DbErr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("vpos")
+        .site_root(settings.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.listen)
+        .build()
+}
+
+pub fn tls_files(settings: &Settings) -> TlsFiles {
+    TlsFiles {
+        ca_cert: settings.tls.ca_cert.clone(),
+        server_cert: settings.tls.server_cert.clone(),
+        server_key: settings.tls.server_key.clone(),
+        crl: settings.tls.crl.clone(),
+    }
+}
+
+pub async fn run(settings: Settings) -> Result<(), ServeError> {
+    settings.validate_for_serve()?;
+    let tls = TlsState::load(tls_files(&settings))?;
+    let conn = db::connect(&settings.database_url, settings.database_max_connections).await?;
+    let pending = Migrator::get_pending_migrations(&conn).await?.len();
+    if pending > 0 {
+        return Err(ServeError::NotMigrated(pending));
+    }
+    let state = AppState {
+        db: conn,
+        leptos_options: leptos_options(&settings),
+    };
+    let router = crate::http::router(state);
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    let _watcher = tls.spawn_crl_watcher(Duration::from_secs(settings.tls.crl_reload_secs));
+    tracing::info!(addr = %settings.listen, url = %settings.public_url, "serving the console over HTTPS (client certificate required)");
+    crate::http::serve(
+        listener,
+        tls,
+        router,
+        Duration::from_secs(settings.tls.handshake_timeout_secs),
+        shutdown_signal(),
+    )
+    .await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing open requests");
+}

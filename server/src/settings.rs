@@ -1,0 +1,176 @@
+//! Settings: defaults, then a TOML file, then environment variables (`VPOS_…`, nested keys with `__`,
+//! e.g. `VPOS_TLS__CA_CERT`; `DATABASE_URL` too). Validated at start-up with messages that say which key
+//! is wrong and how to fix it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use app::backend::db::Backend;
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "vpos.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTPS listener binds to.
+    pub listen: SocketAddr,
+    /// The console's public origin, e.g. `https://localhost:8443`: what browsers send as Origin.
+    pub public_url: String,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// Where the built site (pkg/ with wasm, js, css) lives.
+    pub site_root: PathBuf,
+    pub tls: TlsSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The platform CA that issues operator certificates (PEM).
+    pub ca_cert: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    /// The CA's certificate revocation list (PEM); re-read when it changes.
+    pub crl: Option<PathBuf>,
+    pub handshake_timeout_secs: u64,
+    pub crl_reload_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let pki = PathBuf::from("var/pki");
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            public_url: "https://localhost:8443".into(),
+            database_url: "sqlite://var/vpos.db".into(),
+            database_max_connections: 8,
+            site_root: PathBuf::from("target/site"),
+            tls: TlsSettings {
+                ca_cert: pki.join("ca.pem"),
+                server_cert: pki.join("server.pem"),
+                server_key: pki.join("server.key.pem"),
+                crl: Some(pki.join("crl.pem")),
+                handshake_timeout_secs: 10,
+                crl_reload_secs: 5,
+            },
+            log: LogSettings {
+                format: LogFormat::Pretty,
+                filter: "info,sqlx=warn,sea_orm=warn".into(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads the settings. An explicit `--config` file must exist; the default one is optional.
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match config_file {
+            Some(path) if !path.exists() => {
+                return Err(SettingsError::MissingFile(path.to_owned()))
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("VPOS_").split("__").ignore(&["config"]))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
+            .extract()
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what every command needs.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |m: String| Err(SettingsError::Invalid(m));
+        if Backend::of_url(&self.database_url).is_none() {
+            return invalid("database_url must start with sqlite:// or postgres://".into());
+        }
+        if !self.public_url.starts_with("https://") {
+            return invalid(format!(
+                "public_url must be an https:// URL, not {:?}",
+                self.public_url
+            ));
+        }
+        if !(1..=256).contains(&self.database_max_connections) {
+            return invalid("database_max_connections must be between 1 and 256".into());
+        }
+        if !(1..=300).contains(&self.tls.handshake_timeout_secs) {
+            return invalid("tls.handshake_timeout_secs must be between 1 and 300".into());
+        }
+        if !(1..=3600).contains(&self.tls.crl_reload_secs) {
+            return invalid("tls.crl_reload_secs must be between 1 and 3600".into());
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.filter)
+            .map(|_| ())
+            .or_else(|e| {
+                invalid(format!(
+                    "log.filter {:?} is not a valid filter: {e}",
+                    self.log.filter
+                ))
+            })
+    }
+
+    /// Checks what serving needs on top: the TLS files exist.
+    pub fn validate_for_serve(&self) -> Result<(), SettingsError> {
+        let files = [
+            ("tls.ca_cert", Some(&self.tls.ca_cert)),
+            ("tls.server_cert", Some(&self.tls.server_cert)),
+            ("tls.server_key", Some(&self.tls.server_key)),
+            ("tls.crl", self.tls.crl.as_ref()),
+        ];
+        for (key, path) in files {
+            if let Some(path) = path.filter(|p| !p.is_file()) {
+                return Err(SettingsError::Invalid(format!(
+                    "{key}: {} does not exist (create the development PKI with `vpos pki init` and `vpos pki server`)",
+                    path.display()
+                )));
+            }
+        }
+        let pkg = self.site_root.join("pkg");
+        if !pkg.is_dir() {
+            return Err(SettingsError::Invalid(format!(
+                "site_root: {} has no pkg/ directory (build the site with `cargo leptos build`)",
+                self.site_root.display()
+            )));
+        }
+        Ok(())
+    }
+}
