@@ -59,7 +59,7 @@ impl Lang {
             })
             .filter(|(_, q)| *q > 0)
             .collect();
-        choices.sort_by(|a, b| b.1.cmp(&a.1));
+        choices.sort_by_key(|c| std::cmp::Reverse(c.1));
         choices.first().map(|(lang, _)| *lang)
     }
 

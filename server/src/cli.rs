@@ -48,7 +48,7 @@ pub enum Command {
     /// The platform PKI: CA, server and operator certificates, revocation.
     Pki {
         /// The PKI directory.
-        #[arg(long, default_value = "var/pki")]
+        #[arg(long, global = true, default_value = "var/pki")]
         dir: PathBuf,
         #[command(subcommand)]
         action: PkiAction,
@@ -254,8 +254,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Migrate { action } => {
             run_migrate(&settings, action.unwrap_or(MigrateAction::Up)).await
         }
-        Command::Merchant { action } => run_merchant(&connect(&settings).await?, action).await,
-        Command::Operator { action } => run_operator(&connect(&settings).await?, action).await,
+        Command::Merchant { action } => run_merchant(&settings, action).await,
+        Command::Operator { action } => run_operator(&settings, action).await,
         Command::Demo(args) => run_demo(&connect(&settings).await?, args).await,
         Command::Pki { .. } => Ok(()),
     }
@@ -377,7 +377,8 @@ fn password_from_env(var: Option<&str>) -> Result<Option<SecretString>, CliError
     .transpose()
 }
 
-async fn run_merchant(conn: &DatabaseConnection, action: MerchantAction) -> Result<(), CliError> {
+/// Arguments are checked before the database is opened, so a typo is reported as such.
+async fn run_merchant(settings: &Settings, action: MerchantAction) -> Result<(), CliError> {
     let MerchantAction::Create {
         code,
         name,
@@ -416,12 +417,13 @@ async fn run_merchant(conn: &DatabaseConnection, action: MerchantAction) -> Resu
         numbers,
         fee_rates: platform::standard_fee_rates(),
     };
-    let id = platform::create_merchant(conn, new, Utc::now()).await?;
+    let conn = connect(settings).await?;
+    let id = platform::create_merchant(&conn, new, Utc::now()).await?;
     println!("merchant {code} created (id {id})");
     Ok(())
 }
 
-async fn run_operator(conn: &DatabaseConnection, action: OperatorAction) -> Result<(), CliError> {
+async fn run_operator(settings: &Settings, action: OperatorAction) -> Result<(), CliError> {
     match action {
         OperatorAction::Create {
             merchant,
@@ -436,21 +438,17 @@ async fn run_operator(conn: &DatabaseConnection, action: OperatorAction) -> Resu
                         .ok_or_else(|| CliError(format!("--role {r:?} is not a built-in role")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let created = platform::create_operator(
-                conn,
-                NewOperator {
-                    merchant_code: MerchantCode::parse(&merchant)
-                        .map_err(|e| CliError(format!("--merchant {merchant:?}: {e}")))?,
-                    login_name: LoginName::parse(&login)
-                        .map_err(|e| CliError(format!("--login {login:?}: {e}")))?,
-                    display_name: name,
-                    roles,
-                    scope: DataScope::Merchant,
-                },
-                None,
-                Utc::now(),
-            )
-            .await?;
+            let new = NewOperator {
+                merchant_code: MerchantCode::parse(&merchant)
+                    .map_err(|e| CliError(format!("--merchant {merchant:?}: {e}")))?,
+                login_name: LoginName::parse(&login)
+                    .map_err(|e| CliError(format!("--login {login:?}: {e}")))?,
+                display_name: name,
+                roles,
+                scope: DataScope::Merchant,
+            };
+            let created =
+                platform::create_operator(&connect(settings).await?, new, None, Utc::now()).await?;
             println!("operator {login} created (id {})", created.id);
             println!(
                 "one-time password: {}",
@@ -469,7 +467,8 @@ async fn run_operator(conn: &DatabaseConnection, action: OperatorAction) -> Resu
                 not_before: facts.not_before,
                 not_after: facts.not_after,
             };
-            platform::bind_certificate(conn, &login, &record, Utc::now()).await?;
+            platform::bind_certificate(&connect(settings).await?, &login, &record, Utc::now())
+                .await?;
             println!("certificate {} bound to {login}", facts.fingerprint);
         }
     }

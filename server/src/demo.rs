@@ -308,6 +308,11 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
     let started = Instant::now();
     let inserted = generate_transactions(&txn, &loaded, options).await?;
     txn.commit().await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // Fold the large write-ahead log back into the database file and shrink it.
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await?;
+    }
     let transactions_secs = started.elapsed().as_secs_f64();
 
     Ok(DemoReport {
@@ -377,7 +382,7 @@ where
         .filter_map(|r| r.try_get::<i64>("", "id").ok())
         .collect();
 
-    let mut rng = StdRng::seed_from_u64(options.seed ^ (index as u64 + 1) * 7919);
+    let mut rng = StdRng::seed_from_u64(options.seed ^ ((index as u64 + 1) * 7919));
     let mut terminal_rows = Vec::new();
     let mut groups: HashMap<&str, i64> = HashMap::new();
     let mut serial = 0;

@@ -173,7 +173,7 @@ impl Pki {
             KeyUsagePurpose::DigitalSignature,
         ];
         params.serial_number = Some(random_serial());
-        set_validity(&mut params, days)?;
+        (params.not_before, params.not_after) = validity(days)?;
         let cert = params.self_signed(&key)?;
         write_file(&self.ca_cert_path(), cert.pem().as_bytes(), false)?;
         write_file(&self.ca_key_path(), key.serialize_pem().as_bytes(), true)?;
@@ -225,7 +225,7 @@ impl Pki {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
         params.serial_number = Some(random_serial());
-        set_validity(&mut params, days)?;
+        (params.not_before, params.not_after) = validity(days)?;
         let cert = params.signed_by(&key, &issuer)?;
         write_file(&self.server_cert_path(), cert.pem().as_bytes(), false)?;
         write_file(
@@ -245,6 +245,32 @@ impl Pki {
         password: Option<SecretString>,
         force: bool,
     ) -> Result<IssuedCert> {
+        let (not_before, not_after) = validity(days)?;
+        self.issue_client_valid_between(
+            common_name,
+            organisation,
+            not_before,
+            not_after,
+            password,
+            force,
+        )
+    }
+
+    /// Like [`Pki::issue_client`] with an explicit validity period (which may lie in the past).
+    pub fn issue_client_valid_between(
+        &self,
+        common_name: &str,
+        organisation: Option<&str>,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        password: Option<SecretString>,
+        force: bool,
+    ) -> Result<IssuedCert> {
+        if not_after <= not_before {
+            return Err(PkiError::Invalid(
+                "a certificate must end after it starts".into(),
+            ));
+        }
         let stem = file_stem(common_name)?;
         let dir = self.issued_dir();
         let cert_path = dir.join(format!("{stem}.pem"));
@@ -268,7 +294,8 @@ impl Pki {
         params.use_authority_key_identifier_extension = true;
         let serial = random_serial();
         params.serial_number = Some(serial.clone());
-        let (not_before, not_after) = set_validity(&mut params, days)?;
+        params.not_before = not_before;
+        params.not_after = not_after;
         let cert = params.signed_by(&key, &issuer)?;
 
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
@@ -292,8 +319,8 @@ impl Pki {
             fingerprint: fingerprint(cert.der()),
             serial_hex: hex::encode(serial.to_bytes()),
             subject_cn: common_name.to_owned(),
-            not_before,
-            not_after,
+            not_before: to_chrono(not_before),
+            not_after: to_chrono(not_after),
         })
     }
 
@@ -481,21 +508,21 @@ fn random_password() -> SecretString {
 }
 
 /// Starts an hour ago (clock skew between machines) and lasts `days`.
-fn set_validity(
-    params: &mut CertificateParams,
-    days: u32,
-) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+fn validity(days: u32) -> Result<(OffsetDateTime, OffsetDateTime)> {
     if !(1..=3650 * 3).contains(&days) {
         return Err(PkiError::Invalid(format!(
             "--days must be between 1 and 10950, not {days}"
         )));
     }
     let now = OffsetDateTime::now_utc();
-    params.not_before = now - Duration::hours(1);
-    params.not_after = now + Duration::days(i64::from(days));
-    let utc =
-        |t: OffsetDateTime| DateTime::from_timestamp(t.unix_timestamp(), 0).unwrap_or_default();
-    Ok((utc(params.not_before), utc(params.not_after)))
+    Ok((
+        now - Duration::hours(1),
+        now + Duration::days(i64::from(days)),
+    ))
+}
+
+fn to_chrono(t: OffsetDateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.unix_timestamp(), 0).unwrap_or_default()
 }
 
 /// Certificate file names come from the common name: letters, digits, `.`, `-`, `_` only.

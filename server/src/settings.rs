@@ -174,3 +174,45 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(toml: &str) -> Result<Settings, SettingsError> {
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(toml))
+            .extract()
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    #[test]
+    fn the_example_file_documents_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vpos.example.toml");
+        let example = std::fs::read_to_string(path).expect("vpos.example.toml");
+        let parsed = from_toml(&example).expect("the example parses");
+        assert_eq!(
+            serde_json::to_value(&parsed).expect("json"),
+            serde_json::to_value(Settings::default()).expect("json")
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_named_in_the_error() {
+        for (toml, expected) in [
+            ("public_url = \"http://x\"", "public_url must be an https:// URL"),
+            ("database_url = \"mysql://x\"", "database_url must start with"),
+            ("database_max_connections = 0", "database_max_connections"),
+            ("[tls]\nhandshake_timeout_secs = 0", "tls.handshake_timeout_secs"),
+            ("[log]\nfilter = \"info,[\"", "log.filter"),
+            ("[log]\nformat = \"xml\"", "xml"),
+            ("listen = \"localhost\"", "listen"),
+            ("colour = true", "colour"),
+        ] {
+            let err = from_toml(toml).expect_err(toml).to_string();
+            assert!(err.contains(expected), "{toml}: {err}");
+        }
+    }
+}

@@ -210,7 +210,7 @@ pub fn format_fen(fen: i64) -> String {
     let cents = abs % 100;
     let mut grouped = String::with_capacity(yuan.len() + yuan.len() / 3 + 4);
     for (i, ch) in yuan.chars().enumerate() {
-        if i > 0 && (yuan.len() - i) % 3 == 0 {
+        if i > 0 && (yuan.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);

@@ -1,0 +1,14 @@
+# The project's commands. See README.md.
+.PHONY: run test bench-demo
+
+# Serve the console with demo data on the embedded SQLite database (https://localhost:8443).
+run:
+	scripts/run.sh
+
+# Every test: unit, integration (SQLite and PostgreSQL when reachable) and browser tests.
+test:
+	scripts/test.sh
+
+# Demo-loader throughput on SQLite and PostgreSQL (release build); see docs/PERFORMANCE.md.
+bench-demo:
+	scripts/bench-demo.sh

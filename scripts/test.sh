@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make test`: every test of the project.
+#   1. formatting; 2. unit tests and the integration tests (services and migrations on a fresh
+#   database per test, HTTP over real mutual TLS, the CLI) on SQLite and, when a server answers on
+#   127.0.0.1:5432, on PostgreSQL too; 3. the browser tests (Playwright + Debian chromium with a
+#   client certificate) against a freshly built and served console.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+
+scripts/setup.sh --test
+
+say "checking formatting"
+cargo fmt --all --check
+
+pg_host=127.0.0.1
+pg_port=5432
+backends="SQLite"
+if (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
+  export TEST_DATABASE_URL="postgres://postgres@$pg_host:$pg_port/postgres"
+  export TEST_REQUIRE_POSTGRES=1
+  backends="SQLite and PostgreSQL ($pg_host:$pg_port)"
+fi
+drop_test_databases() {
+  [ -n "${TEST_DATABASE_URL:-}" ] && command -v psql >/dev/null || return 0
+  psql "$TEST_DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'vpos\_t%'" |
+    while read -r db; do psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
+}
+drop_test_databases
+trap drop_test_databases EXIT
+
+say "unit and integration tests on $backends"
+cargo test -p app -p migrations -p server
+
+say "browser tests"
+cargo leptos build
+end2end/run.sh
+
+echo
+say "all tests passed in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s; database backends: $backends"

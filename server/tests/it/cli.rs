@@ -1,0 +1,517 @@
+//! The `vpos` command line, run as a process.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{
+    CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer,
+};
+
+use crate::support::app::{client_config, get_once, root_store};
+
+const P12_PASSWORD: &str = "import-me-1234";
+
+fn vpos(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vpos"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("VPOS_CONFIG")
+        .env("P12_PASSWORD", P12_PASSWORD)
+        .env("VPOS_LOG__FILTER", "warn")
+        .output()
+        .expect("run vpos")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = vpos(dir, args);
+    assert!(
+        out.status.success(),
+        "vpos {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pki_files_work_for_a_server_and_its_clients() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, &["pki", "init"]);
+    ok(d, &["pki", "server"]);
+    let issued = ok(
+        d,
+        &[
+            "pki",
+            "operator",
+            "--name",
+            "alice",
+            "--org",
+            "Alice Shop",
+            "--password-env",
+            "P12_PASSWORD",
+        ],
+    );
+    assert!(issued.contains(&format!("import password: {P12_PASSWORD}")));
+    ok(d, &["migrate"]);
+    std::fs::create_dir_all(d.join("site/pkg")).expect("site");
+
+    // The real server, configured through the environment.
+    let port = free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_vpos"))
+        .arg("serve")
+        .current_dir(d)
+        .env_remove("DATABASE_URL")
+        .env("VPOS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("VPOS_SITE_ROOT", d.join("site"))
+        .env("VPOS_LOG__FILTER", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start vpos serve");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "vpos serve did not open its port"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let pki = server::pki::Pki::new(d.join("var/pki"));
+    let ca = pki.ca_cert_path();
+    // 1. The PEM certificate and key.
+    let alice = server::pki::IssuedCert {
+        cert_path: pki.issued_dir().join("alice.pem"),
+        key_path: pki.issued_dir().join("alice.key.pem"),
+        p12_path: pki.issued_dir().join("alice.p12"),
+        p12_password: P12_PASSWORD.to_owned().into(),
+        fingerprint: String::new(),
+        serial_hex: String::new(),
+        subject_cn: "alice".into(),
+        not_before: chrono::Utc::now(),
+        not_after: chrono::Utc::now(),
+    };
+    let pem_result = get_once(addr, Arc::new(client_config(&ca, Some(&alice))), "/health").await;
+    // 2. The key and chain as a browser gets them: out of the PKCS#12 file.
+    let p12 = std::fs::read(&alice.p12_path).expect("p12");
+    let store = p12_keystore::KeyStore::from_pkcs12(
+        &p12,
+        P12_PASSWORD,
+        p12_keystore::Pkcs12ImportPolicy::Relaxed,
+    )
+    .expect("the PKCS#12 opens with its password");
+    let (_, chain) = store.private_key_chain().expect("a key with its chain");
+    assert_eq!(chain.certs().len(), 2, "the certificate and the CA");
+    let p12_config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(root_store(&ca))
+    .with_client_auth_cert(
+        vec![CertificateDer::from(chain.certs()[0].as_der().to_vec())],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec())),
+    )
+    .expect("client auth");
+    let p12_result = get_once(addr, Arc::new(p12_config), "/health").await;
+    let _ = server.kill();
+    let _ = server.wait();
+
+    assert_eq!(pem_result.map(|r| r.0), Ok(200));
+    assert_eq!(p12_result.map(|r| r.0), Ok(200));
+    assert!(p12_keystore::KeyStore::from_pkcs12(
+        &p12,
+        "wrong",
+        p12_keystore::Pkcs12ImportPolicy::Relaxed
+    )
+    .is_err());
+
+    // 3. OpenSSL agrees: the PKCS#12 opens, the chain verifies, the CRL is signed by the CA.
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .map(|o| (o.status.success(), o))
+    };
+    match openssl(&["version"]) {
+        Ok(_) => {
+            let pass = format!("pass:{P12_PASSWORD}");
+            for args in [
+                vec![
+                    "pkcs12",
+                    "-in",
+                    "var/pki/issued/alice.p12",
+                    "-passin",
+                    pass.as_str(),
+                    "-noout",
+                ],
+                vec![
+                    "verify",
+                    "-CAfile",
+                    "var/pki/ca.pem",
+                    "-purpose",
+                    "sslclient",
+                    "var/pki/issued/alice.pem",
+                ],
+                vec![
+                    "verify",
+                    "-CAfile",
+                    "var/pki/ca.pem",
+                    "-purpose",
+                    "sslserver",
+                    "var/pki/server.pem",
+                ],
+                vec![
+                    "crl",
+                    "-in",
+                    "var/pki/crl.pem",
+                    "-CAfile",
+                    "var/pki/ca.pem",
+                    "-noout",
+                ],
+            ] {
+                let (success, out) = openssl(&args).expect("openssl");
+                assert!(
+                    success,
+                    "openssl {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        Err(_) => eprintln!("openssl is not installed: skipped the OpenSSL cross-checks"),
+    }
+}
+
+#[test]
+fn pki_init_refuses_to_replace_a_ca() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    ok(dir.path(), &["pki", "init"]);
+    let before = std::fs::read(dir.path().join("var/pki/ca.pem")).expect("ca");
+
+    let out = vpos(dir.path(), &["pki", "init"]);
+
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists (use --force to replace it)")
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("var/pki/ca.pem")).expect("ca"),
+        before
+    );
+}
+
+#[test]
+fn revoking_by_file_puts_the_serial_on_the_crl() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, &["pki", "init"]);
+    let issued = ok(d, &["pki", "operator", "--name", "bob"]);
+    let serial = issued
+        .lines()
+        .find_map(|l| l.strip_prefix("serial:"))
+        .expect("serial")
+        .trim()
+        .to_owned();
+
+    let out = ok(
+        d,
+        &[
+            "pki",
+            "revoke",
+            "--cert",
+            "var/pki/issued/bob.pem",
+            "--reason",
+            "key-compromise",
+        ],
+    );
+    assert!(out.contains(&serial));
+    assert!(ok(d, &["pki", "revoke", "--serial", &serial]).contains("already revoked"));
+
+    let crl = std::fs::read(d.join("var/pki/crl.pem")).expect("crl");
+    let der = CertificateRevocationListDer::from_pem_slice(&crl).expect("CRL PEM");
+    let (_, parsed) = x509_parser::parse_x509_crl(&der).expect("parse CRL");
+    let serials: Vec<String> = parsed
+        .iter_revoked_certificates()
+        .map(|r| hex::encode(r.raw_serial()))
+        .collect();
+    assert_eq!(serials, vec![serial]);
+}
+
+#[test]
+fn bad_arguments_get_a_clear_message_and_a_non_zero_exit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, &["pki", "init"]);
+    std::fs::write(d.join("bad.toml"), "listen = \"not an address\"\n").expect("write");
+    std::fs::write(d.join("unknown.toml"), "lisen = \"127.0.0.1:1\"\n").expect("write");
+
+    // (arguments, extra environment, what stderr must say)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (&["frobnicate"], &[], "unrecognized subcommand"),
+        (&["pki", "operator"], &[], "--name"),
+        (
+            &["pki", "operator", "--name", "../../etc/passwd"],
+            &[],
+            "must be 1 to 64 letters",
+        ),
+        (
+            &["pki", "operator", "--name", "x", "--days", "0"],
+            &[],
+            "--days must be between",
+        ),
+        (
+            &[
+                "pki",
+                "operator",
+                "--name",
+                "x",
+                "--password-env",
+                "NO_SUCH_VAR",
+            ],
+            &[],
+            "NO_SUCH_VAR is not set",
+        ),
+        (
+            &["pki", "revoke", "--serial", "not-hex"],
+            &[],
+            "not a hexadecimal serial",
+        ),
+        (&["pki", "revoke"], &[], "--cert"),
+        (
+            &["pki", "server", "--dir", "empty-dir", "--force"],
+            &[],
+            "vpos pki init",
+        ),
+        (
+            &["demo", "--transactions", "lots"],
+            &[],
+            "invalid value 'lots'",
+        ),
+        (
+            &["migrate"],
+            &[("DATABASE_URL", "mysql://localhost/x")],
+            "database_url must start with sqlite:// or postgres://",
+        ),
+        (
+            &["--config", "missing.toml", "migrate"],
+            &[],
+            "missing.toml does not exist",
+        ),
+        (&["--config", "bad.toml", "migrate"], &[], "listen"),
+        (&["--config", "unknown.toml", "migrate"], &[], "lisen"),
+        (
+            &["serve"],
+            &[],
+            "does not exist (create the development PKI",
+        ),
+        (
+            &["demo"],
+            &[],
+            "pending migration(s): run `vpos migrate` first",
+        ),
+        (
+            &[
+                "operator",
+                "bind-cert",
+                "--login",
+                "a.b",
+                "--cert",
+                "nope.pem",
+            ],
+            &[],
+            "nope.pem",
+        ),
+        (
+            &[
+                "merchant",
+                "create",
+                "--code",
+                "M1",
+                "--name",
+                "x",
+                "--number",
+                "1=x",
+                "--settlement-bank",
+                "b",
+                "--settlement-account",
+                "12345678",
+            ],
+            &[],
+            "merchant number has 15 digits",
+        ),
+        (
+            &[
+                "operator",
+                "create",
+                "--merchant",
+                "M00000001",
+                "--login",
+                "a.b",
+                "--name",
+                "A",
+                "--role",
+                "administrator",
+            ],
+            &[],
+            "pending migration(s): run `vpos migrate` first",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vpos"));
+        command
+            .args(*args)
+            .current_dir(d)
+            .env_remove("DATABASE_URL")
+            .env_remove("VPOS_CONFIG");
+        for (k, v) in *env {
+            command.env(k, v);
+        }
+        let out = command.output().expect("run vpos");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "vpos {args:?} succeeded");
+        assert!(
+            matches!(out.status.code(), Some(1 | 2)),
+            "vpos {args:?} exited with {:?}",
+            out.status.code()
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "vpos {args:?} panicked: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "vpos {args:?}: expected {expected:?} in: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn merchant_and_operator_arguments_are_validated_against_a_migrated_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, &["migrate"]);
+    let create = |code: &str, number: &str, quota: &str| {
+        vpos(
+            d,
+            &[
+                "merchant",
+                "create",
+                "--code",
+                code,
+                "--name",
+                "Shop",
+                "--number",
+                number,
+                "--settlement-bank",
+                "Bank",
+                "--settlement-account",
+                "6222020200112233",
+                &format!("--daily-refund-quota={quota}"),
+            ],
+        )
+    };
+    for (code, number, quota, expected) in [
+        ("M1", "898000000000001=Main", "100", "--code \"M1\""),
+        (
+            "M00000009",
+            "12345=Main",
+            "100",
+            "merchant number has 15 digits",
+        ),
+        ("M00000009", "898000000000001", "100", "NUMBER=STORE"),
+        (
+            "M00000009",
+            "898000000000001=Main",
+            "100.001",
+            "more than two decimal places",
+        ),
+        ("M00000009", "898000000000001=Main", "-5", "negative"),
+        (
+            "M00000009",
+            "898000000000001=Main",
+            "1e5",
+            "not a decimal number",
+        ),
+    ] {
+        let out = create(code, number, quota);
+        assert_eq!(out.status.code(), Some(1), "{code} {number} {quota}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in {stderr}"
+        );
+    }
+    assert!(create("M00000009", "898000000000001=Main", "50,000.00")
+        .status
+        .success());
+    let taken = create("M00000010", "898000000000001=Other", "100");
+    assert!(String::from_utf8_lossy(&taken.stderr)
+        .contains("merchant number 898000000000001 is already taken"));
+
+    let out = vpos(
+        d,
+        &[
+            "operator",
+            "create",
+            "--merchant",
+            "M00000009",
+            "--login",
+            "shop.admin",
+            "--name",
+            "A",
+            "--role",
+            "king",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"king\" is not a built-in role"));
+    let created = ok(
+        d,
+        &[
+            "operator",
+            "create",
+            "--merchant",
+            "M00000009",
+            "--login",
+            "shop.admin",
+            "--name",
+            "A",
+            "--role",
+            "administrator",
+        ],
+    );
+    assert!(created.contains("one-time password: "));
+    let again = vpos(
+        d,
+        &[
+            "operator",
+            "create",
+            "--merchant",
+            "M00000009",
+            "--login",
+            "shop.admin",
+            "--name",
+            "A",
+            "--role",
+            "finance",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("login name shop.admin is already taken")
+    );
+}

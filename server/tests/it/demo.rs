@@ -1,0 +1,206 @@
+//! The demo data set: realistic, internally consistent, loaded all or nothing.
+
+use chrono::{TimeZone, Utc};
+use sea_orm::{ConnectionTrait, Statement};
+use secrecy::SecretString;
+
+use app::domain::MaskedPan;
+use server::demo::{self, DemoError, DemoOptions};
+
+use crate::on_both_backends;
+use crate::support::{Backend, TestDb};
+
+fn options(transactions: u64) -> DemoOptions {
+    DemoOptions {
+        transactions,
+        days: 30,
+        seed: 42,
+        now: Utc
+            .with_ymd_and_hms(2026, 11, 22, 6, 30, 0)
+            .single()
+            .expect("time"),
+        password: SecretString::from("Demo-password-1".to_owned()),
+    }
+}
+
+async fn rows(db: &TestDb, sql: &str) -> Vec<sea_orm::QueryResult> {
+    db.conn
+        .query_all_raw(Statement::from_string(db.conn.get_database_backend(), sql))
+        .await
+        .expect(sql)
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    rows(db, sql).await[0].try_get::<i64>("", "n").expect("n")
+}
+
+on_both_backends!(the_demo_data_set_is_consistent);
+
+async fn the_demo_data_set_is_consistent(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+
+    let report = demo::load(&db.conn, &options(4_000)).await.expect("load");
+
+    assert_eq!(report.transactions, 4_000);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM transactions").await,
+        4_000
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM merchants").await, 5);
+    // Every built-in role has an operator.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(DISTINCT role_code) AS n FROM operator_roles"
+        )
+        .await,
+        6
+    );
+    // Skewed like real traffic: the largest merchant holds most rows.
+    let largest = count(
+        &db,
+        "SELECT MAX(c) AS n FROM (SELECT COUNT(*) AS c FROM transactions GROUP BY merchant_id) x",
+    )
+    .await;
+    assert!(largest > 2_000, "largest merchant holds {largest} of 4000");
+    // Variety of types, statuses and card organisations.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(DISTINCT txn_type) AS n FROM transactions"
+        )
+        .await,
+        5
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(DISTINCT status) AS n FROM transactions").await,
+        3
+    );
+    assert!(
+        count(
+            &db,
+            "SELECT COUNT(DISTINCT card_org) AS n FROM transactions"
+        )
+        .await
+            >= 5
+    );
+    assert!(
+        count(
+            &db,
+            "SELECT COUNT(DISTINCT issuer_bank) AS n FROM transactions"
+        )
+        .await
+            >= 10
+    );
+
+    // Cards are masked: first 6 and last 4 at most.
+    for row in rows(&db, "SELECT card_masked, card_last4 FROM transactions").await {
+        let masked: String = row.try_get("", "card_masked").expect("card");
+        let last4: String = row.try_get("", "card_last4").expect("last4");
+        let pan = MaskedPan::parse(&masked).unwrap_or_else(|e| panic!("{masked}: {e}"));
+        assert_eq!(pan.last4(), last4);
+    }
+    // Voids and refunds point at an earlier sale of the same terminal and never refund more than it.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM transactions r JOIN transactions o ON o.id = r.original_txn_id \
+             WHERE o.terminal_id <> r.terminal_id OR o.id >= r.id OR r.amount_fen > o.amount_fen"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM transactions o WHERE o.refunded_fen <> \
+             (SELECT COALESCE(SUM(r.amount_fen), 0) FROM transactions r \
+              WHERE r.original_txn_id = o.id AND r.txn_type = 'refund' AND r.status = 'success')"
+        )
+        .await,
+        0,
+        "refunded_fen equals the successful refunds of each sale"
+    );
+    assert!(count(&db, "SELECT COUNT(*) AS n FROM transactions WHERE txn_type IN ('void', 'refund') AND original_txn_id IS NULL").await == 0);
+    // Nothing in the future; local business dates agree with the times (Asia/Shanghai).
+    let latest = rows(&db, "SELECT MAX(txn_time) AS t FROM transactions").await[0]
+        .try_get::<chrono::DateTime<Utc>>("", "t")
+        .expect("max time");
+    assert!(latest <= options(0).now);
+    for row in rows(&db, "SELECT txn_time, txn_date FROM transactions").await {
+        let t: chrono::DateTime<Utc> = row.try_get("", "txn_time").expect("time");
+        let d: chrono::NaiveDate = row.try_get("", "txn_date").expect("date");
+        assert_eq!(t.with_timezone(&chrono_tz::Asia::Shanghai).date_naive(), d);
+    }
+    // Ids follow time, so that id breaks ties in keyset order the way time would.
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM transactions a JOIN transactions b ON b.id = a.id + 1 WHERE b.txn_time < a.txn_time").await,
+        0
+    );
+}
+
+on_both_backends!(the_demo_is_refused_on_a_database_with_data_and_changes_nothing);
+
+async fn the_demo_is_refused_on_a_database_with_data_and_changes_nothing(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    demo::load(&db.conn, &options(500))
+        .await
+        .expect("first load");
+
+    let second = demo::load(&db.conn, &options(500)).await;
+
+    assert!(matches!(second, Err(DemoError::NotEmpty)), "{second:?}");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM transactions").await,
+        500
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM merchants").await, 5);
+}
+
+on_both_backends!(the_same_seed_gives_the_same_data);
+
+async fn the_same_seed_gives_the_same_data(backend: Backend) {
+    let a = TestDb::migrated(backend).await;
+    let b = TestDb::migrated(backend).await;
+    demo::load(&a.conn, &options(800)).await.expect("load a");
+    demo::load(&b.conn, &options(800)).await.expect("load b");
+
+    assert_eq!(digest(&a).await, digest(&b).await);
+}
+
+/// The rows that identify a data set, one string each.
+async fn digest(db: &TestDb) -> Vec<String> {
+    rows(db, "SELECT id, terminal_id, txn_type, status, card_masked, amount_fen, reference_no FROM transactions ORDER BY id")
+        .await
+        .iter()
+        .map(|r| {
+            format!(
+                "{}|{}|{}|{}|{}|{}|{}",
+                r.try_get::<i64>("", "id").unwrap_or_default(),
+                r.try_get::<i64>("", "terminal_id").unwrap_or_default(),
+                r.try_get::<String>("", "txn_type").unwrap_or_default(),
+                r.try_get::<String>("", "status").unwrap_or_default(),
+                r.try_get::<String>("", "card_masked").unwrap_or_default(),
+                r.try_get::<i64>("", "amount_fen").unwrap_or_default(),
+                r.try_get::<String>("", "reference_no").unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn bad_sizes_are_refused_before_anything_is_written() {
+    let db = TestDb::migrated(Backend::Sqlite).await;
+    let mut too_many = options(demo::MAX_TRANSACTIONS + 1);
+    assert!(matches!(
+        demo::load(&db.conn, &too_many).await,
+        Err(DemoError::Invalid(_))
+    ));
+    too_many.transactions = 10;
+    too_many.days = 0;
+    assert!(matches!(
+        demo::load(&db.conn, &too_many).await,
+        Err(DemoError::Invalid(_))
+    ));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM merchants").await, 0);
+}

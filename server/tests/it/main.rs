@@ -1,0 +1,10 @@
+//! Integration tests: services and migrations on a fresh database per test (SQLite, and PostgreSQL
+//! when `TEST_DATABASE_URL` is set), HTTP over real mutual TLS, and the `vpos` command line.
+
+mod support;
+
+mod cli;
+mod demo;
+mod migrations;
+mod mtls;
+mod platform;

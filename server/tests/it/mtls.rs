@@ -1,0 +1,372 @@
+//! HTTPS with mutual TLS: who gets in, who does not, and what reaches the handlers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::HandshakeKind;
+use secrecy::SecretString;
+use time::OffsetDateTime;
+
+use app::api::home::HomeView;
+use server::pki::Reason;
+
+use crate::on_both_backends;
+use crate::support::app::{client_config, connect, get_once, root_store};
+use crate::support::{spawn_app, Backend, TestPki};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_without_a_client_certificate_is_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+
+    let result = get_once(app.addr, Arc::new(app.client_config(None)), "/health").await;
+
+    let err = result.expect_err("served without a client certificate");
+    assert!(
+        err.contains("CertificateRequired"),
+        "unexpected error: {err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_from_another_ca_is_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    // Another CA, and a forged one that copies our CA's name: neither gets in.
+    for (other, alert) in [
+        (TestPki::with_ca_name("Other CA"), "UnknownCA"),
+        (TestPki::new(), "DecryptError"),
+    ] {
+        let foreign = other.client("mallory");
+
+        let result = get_once(
+            app.addr,
+            Arc::new(app.client_config(Some(&foreign))),
+            "/health",
+        )
+        .await;
+
+        let err = result.expect_err("served a certificate of another CA");
+        assert!(err.contains(alert), "expected {alert}, got: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_certificate_is_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let now = OffsetDateTime::now_utc();
+    let expired = app
+        .pki
+        .pki
+        .issue_client_valid_between(
+            "expired.user",
+            None,
+            now - time::Duration::days(30),
+            now - time::Duration::days(1),
+            Some(SecretString::from("password-1234".to_owned())),
+            false,
+        )
+        .expect("issue");
+
+    let result = get_once(
+        app.addr,
+        Arc::new(app.client_config(Some(&expired))),
+        "/health",
+    )
+    .await;
+
+    let err = result.expect_err("served an expired certificate");
+    assert!(
+        err.contains("CertificateExpired"),
+        "unexpected error: {err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_certificate_is_refused_at_the_next_handshake() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cert = app.pki.client("alice");
+    let config = Arc::new(app.client_config(Some(&cert)));
+    assert_eq!(
+        get_once(app.addr, config.clone(), "/health")
+            .await
+            .map(|r| r.0),
+        Ok(200)
+    );
+
+    assert!(app
+        .pki
+        .pki
+        .revoke(&cert.serial_hex, Reason::KeyCompromise)
+        .expect("revoke"));
+    app.tls.reload().expect("reload");
+
+    let err = get_once(app.addr, config, "/health")
+        .await
+        .expect_err("served a revoked certificate");
+    assert!(
+        err.contains("CertificateRevoked"),
+        "unexpected error: {err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_connection_does_not_outlive_a_revocation() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cert = app.pki.client("bob");
+    let mut conn = connect(app.addr, Arc::new(app.client_config(Some(&cert))))
+        .await
+        .expect("connect");
+    assert_eq!(conn.get("/health").await.map(|r| r.0), Ok(200));
+
+    app.pki
+        .pki
+        .revoke(&cert.serial_hex, Reason::Unspecified)
+        .expect("revoke");
+    app.tls.reload().expect("reload");
+
+    // The same keep-alive connection, opened before the revocation.
+    let (status, body) = conn
+        .get("/health")
+        .await
+        .expect("an answer on the open connection");
+    assert_eq!(status, 401);
+    assert!(body.contains("revoked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crl_file_is_watched_and_a_revocation_takes_effect_by_itself() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let _watcher = app.tls.spawn_crl_watcher(Duration::from_millis(100));
+    let cert = app.pki.client("carol");
+    let config = Arc::new(app.client_config(Some(&cert)));
+    assert_eq!(
+        get_once(app.addr, config.clone(), "/health")
+            .await
+            .map(|r| r.0),
+        Ok(200)
+    );
+
+    // What `vpos pki revoke` does: rewrite the CRL file. Nobody calls reload.
+    app.pki
+        .pki
+        .revoke(&cert.serial_hex, Reason::Superseded)
+        .expect("revoke");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match get_once(app.addr, config.clone(), "/health").await {
+            Err(e) if e.contains("CertificateRevoked") => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "still accepted 10 s after revocation: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_sessions_are_never_resumed() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cert = app.pki.client("dave");
+    for versions in [
+        &[&rustls::version::TLS13][..],
+        &[&rustls::version::TLS12][..],
+    ] {
+        // One client configuration, with its session cache, for both connections.
+        let base = app.client_config(Some(&cert));
+        let config = Arc::new(
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_protocol_versions(versions)
+            .expect("versions")
+            .with_root_certificates(root_store(&app.pki.pki.ca_cert_path()))
+            .with_client_cert_resolver(base.client_auth_cert_resolver.clone()),
+        );
+        let mut first = connect(app.addr, config.clone())
+            .await
+            .expect("first connection");
+        assert_eq!(first.get("/health").await.map(|r| r.0), Ok(200));
+        drop(first);
+
+        let mut second = connect(app.addr, config.clone())
+            .await
+            .expect("second connection");
+        assert_eq!(second.get("/health").await.map(|r| r.0), Ok(200));
+        assert_eq!(
+            second.handshake_kind,
+            Some(HandshakeKind::Full),
+            "{versions:?}: the session was resumed"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_the_database() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cert = app.pki.client("erin");
+
+    let response = app
+        .https(Some(&cert))
+        .get(app.url("/health"))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_carry_the_security_headers() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cert = app.pki.client("frank");
+
+    let response = app
+        .https(Some(&cert))
+        .get(app.url("/help"))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(response.status(), 200);
+    let h = response.headers();
+    assert_eq!(h["strict-transport-security"], "max-age=31536000");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap_or_default()
+        .contains("frame-ancestors 'none'"));
+}
+
+on_both_backends!(a_valid_certificate_is_served_and_its_identity_reaches_the_handlers);
+
+async fn a_valid_certificate_is_served_and_its_identity_reaches_the_handlers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cert = app.bound_operator("M10000001", "acme.admin").await;
+    let client = app.https(Some(&cert));
+
+    // The page, rendered on the server with the data of the certificate's operator.
+    let page = client
+        .get(app.url("/"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("Merchant M10000001"),
+        "the merchant's name is on the page"
+    );
+    assert!(
+        html.contains(&cert.fingerprint),
+        "the certificate's fingerprint is on the page"
+    );
+    assert!(html.contains("<html lang=\"en\""));
+
+    // The server function behind it.
+    let api = client
+        .post(app.url("/api/home"))
+        .send()
+        .await
+        .expect("server fn");
+    assert_eq!(api.status(), 200);
+    let home: HomeView = api.json().await.expect("HomeView");
+    assert_eq!(home.certificate.fingerprint, cert.fingerprint);
+    assert_eq!(home.certificate.subject_cn, "acme.admin");
+    assert_eq!(
+        home.operator.map(|o| o.login_name),
+        Some("acme.admin".to_owned())
+    );
+    assert_eq!(home.merchant.map(|m| m.code), Some("M10000001".to_owned()));
+}
+
+on_both_backends!(a_certificate_bound_to_nobody_sees_no_merchant);
+
+async fn a_certificate_bound_to_nobody_sees_no_merchant(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.bound_operator("M10000002", "other.admin").await;
+    let stranger = app.pki.client("stranger");
+
+    let home: HomeView = app
+        .https(Some(&stranger))
+        .post(app.url("/api/home"))
+        .send()
+        .await
+        .expect("server fn")
+        .json()
+        .await
+        .expect("HomeView");
+
+    assert_eq!(home.certificate.subject_cn, "stranger");
+    assert!(home.operator.is_none());
+    assert!(
+        home.merchant.is_none(),
+        "another merchant's data leaked to an unbound certificate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_follows_the_cookie_then_the_browser() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cert = app.pki.client("grace");
+    let client = app.https(Some(&cert));
+    let get = |headers: &'static [(&'static str, &'static str)]| {
+        let mut request = client.get(app.url("/help"));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        async move {
+            request
+                .send()
+                .await
+                .expect("page")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+
+    assert!(
+        get(&[]).await.contains("<html lang=\"zh-CN\""),
+        "zh-CN is the default"
+    );
+    assert!(get(&[("accept-language", "en-US,en;q=0.9")])
+        .await
+        .contains("<h1>Help"));
+    let zh = get(&[("accept-language", "en-US"), ("cookie", "vpos_lang=zh-CN")]).await;
+    assert!(
+        zh.contains("<h1>常见问题"),
+        "the cookie wins over Accept-Language"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_path_is_a_404_page() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cert = app.pki.client("heidi");
+
+    let response = app
+        .https(Some(&cert))
+        .get(app.url("/nowhere"))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(response.status(), 404);
+    assert!(response.text().await.expect("html").contains("页面不存在"));
+}
+
+#[test]
+fn the_client_config_helper_presents_the_certificate() {
+    // Guards the helpers the tests above rely on: a config built with a certificate has a resolver
+    // that offers it.
+    let pki = TestPki::new();
+    let cert = pki.client("ivan");
+    let config = client_config(&pki.pki.ca_cert_path(), Some(&cert));
+    assert!(config.client_auth_cert_resolver.has_certs());
+}

@@ -1,0 +1,309 @@
+//! The console served over real mutual TLS on a random port, on a fresh database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use http_body_util::BodyExt;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio_rustls::TlsConnector;
+
+use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
+use app::backend::AppState;
+use app::domain::access::Role;
+use app::domain::{
+    Currency, DataScope, LoginName, MaskedAccount, MerchantCode, MerchantNo, Money, RefundMode,
+};
+use server::pki::IssuedCert;
+use server::tls::{TlsFiles, TlsState};
+
+use super::{Backend, TestDb, TestPki};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub pki: TestPki,
+    pub db: TestDb,
+    pub tls: Arc<TlsState>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let db = TestDb::migrated(backend).await;
+    let pki = TestPki::new();
+    let tls = TlsState::load(TlsFiles {
+        ca_cert: pki.pki.ca_cert_path(),
+        server_cert: pki.pki.server_cert_path(),
+        server_key: pki.pki.server_key_path(),
+        crl: Some(pki.pki.crl_path()),
+    })
+    .expect("TLS configuration");
+    let site_root = pki.dir.path().join("site");
+    std::fs::create_dir_all(site_root.join("pkg")).expect("site dir");
+    let leptos_options = leptos::prelude::LeptosOptions::builder()
+        .output_name("vpos")
+        .site_root(site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .build();
+    let router = server::http::router(AppState {
+        db: db.conn.clone(),
+        leptos_options,
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(server::http::serve(
+        listener,
+        Arc::clone(&tls),
+        router,
+        Duration::from_secs(5),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    TestApp {
+        addr,
+        pki,
+        db,
+        tls,
+        shutdown: Some(tx),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.addr.port())
+    }
+
+    /// A rustls client trusting the test CA, presenting `cert` if given.
+    pub fn client_config(&self, cert: Option<&IssuedCert>) -> ClientConfig {
+        client_config(&self.pki.pki.ca_cert_path(), cert)
+    }
+
+    pub fn https(&self, cert: Option<&IssuedCert>) -> reqwest::Client {
+        reqwest::Client::builder()
+            .use_preconfigured_tls(self.client_config(cert))
+            .build()
+            .expect("reqwest client")
+    }
+
+    /// A merchant with an administrator whose fresh certificate is bound to them.
+    pub async fn bound_operator(&self, code: &str, login: &str) -> IssuedCert {
+        seed_merchant(&self.db, code).await;
+        create_operator(&self.db, code, login, &[Role::Administrator]).await;
+        let cert = self.pki.client(login);
+        bind(&self.db, login, &cert).await;
+        cert
+    }
+}
+
+/// The CA file as a rustls root store.
+pub fn root_store(ca: &std::path::Path) -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).expect("CA file") {
+        roots.add(c.expect("CA certificate")).expect("add CA");
+    }
+    roots
+}
+
+pub fn client_config(ca: &std::path::Path, cert: Option<&IssuedCert>) -> ClientConfig {
+    let roots = root_store(ca);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots);
+    match cert {
+        None => builder.with_no_client_auth(),
+        Some(cert) => {
+            let chain = CertificateDer::pem_file_iter(&cert.cert_path)
+                .expect("cert file")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("certs");
+            let key = PrivateKeyDer::from_pem_file(&cert.key_path).expect("key");
+            builder
+                .with_client_auth_cert(chain, key)
+                .expect("client auth")
+        }
+    }
+}
+
+/// One TLS connection carrying HTTP/1.1 requests: what a browser's keep-alive connection does.
+pub struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<String>,
+    pub handshake_kind: Option<rustls::HandshakeKind>,
+}
+
+/// Opens a TLS connection and sends nothing yet. In TLS 1.3 a refused client certificate surfaces at
+/// the first request, as the server's alert.
+pub async fn connect(addr: SocketAddr, config: Arc<ClientConfig>) -> Result<Connection, String> {
+    let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("127.0.0.1")
+        .map_err(|e| e.to_string())?
+        .to_owned();
+    let tls = TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let handshake_kind = tls.get_ref().1.handshake_kind();
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Connection {
+        sender,
+        handshake_kind,
+    })
+}
+
+impl Connection {
+    /// GET `path`; the status and body, or the error (e.g. the TLS alert) as text.
+    pub async fn get(&mut self, path: &str) -> Result<(u16, String), String> {
+        let request = http::Request::get(path)
+            .header("host", "127.0.0.1")
+            .body(String::new())
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(error_chain)?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
+
+/// Connects and GETs `path` once, in plain HTTP/1.1 over the TLS stream, so that a TLS alert from the
+/// server comes back as the error text (e.g. `received fatal alert: CertificateRequired`).
+pub async fn get_once(
+    addr: SocketAddr,
+    config: Arc<ClientConfig>,
+    path: &str,
+) -> Result<(u16, String), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("127.0.0.1")
+        .map_err(|e| e.to_string())?
+        .to_owned();
+    let mut tls = TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    tls.read_to_end(&mut response)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| format!("not an HTTP response: {text:?}"))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+fn error_chain(err: hyper::Error) -> String {
+    use std::error::Error;
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A merchant `code` with one merchant number derived from the code, so that several coexist.
+pub fn new_merchant(code: &str) -> NewMerchant {
+    let digits = &code[1..];
+    NewMerchant {
+        code: MerchantCode::parse(code).expect("code"),
+        name: format!("Merchant {code}"),
+        settlement_bank: "Test Bank".into(),
+        settlement_account: MaskedAccount::from_account("6222020200112233").expect("account"),
+        refund_mode: RefundMode::Direct,
+        refund_requires_token: false,
+        daily_refund_quota: Money::from_fen(1_000_000, Currency::Cny),
+        refund_window_days: 180,
+        fast_refund_agreement: false,
+        numbers: vec![(
+            MerchantNo::parse(&format!("8980000{digits}")).expect("number"),
+            "Main store".into(),
+        )],
+        fee_rates: platform::standard_fee_rates(),
+    }
+}
+
+pub async fn seed_merchant(db: &TestDb, code: &str) -> i64 {
+    platform::create_merchant(&db.conn, new_merchant(code), Utc::now())
+        .await
+        .expect("create merchant")
+}
+
+pub async fn create_operator(db: &TestDb, code: &str, login: &str, roles: &[Role]) -> i64 {
+    platform::create_operator(
+        &db.conn,
+        NewOperator {
+            merchant_code: MerchantCode::parse(code).expect("code"),
+            login_name: LoginName::parse(login).expect("login"),
+            display_name: format!("Operator {login}"),
+            roles: roles.to_vec(),
+            scope: DataScope::Merchant,
+        },
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("create operator")
+    .id
+}
+
+pub async fn bind(db: &TestDb, login: &str, cert: &IssuedCert) {
+    platform::bind_certificate(
+        &db.conn,
+        &LoginName::parse(login).expect("login"),
+        &record(cert),
+        Utc::now(),
+    )
+    .await
+    .expect("bind certificate");
+}
+
+pub fn record(cert: &IssuedCert) -> CertificateRecord {
+    CertificateRecord {
+        fingerprint: cert.fingerprint.clone(),
+        serial_hex: cert.serial_hex.clone(),
+        subject_cn: cert.subject_cn.clone(),
+        not_before: cert.not_before,
+        not_after: cert.not_after,
+    }
+}
