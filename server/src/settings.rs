@@ -202,10 +202,19 @@ mod tests {
     #[test]
     fn invalid_values_are_named_in_the_error() {
         for (toml, expected) in [
-            ("public_url = \"http://x\"", "public_url must be an https:// URL"),
-            ("database_url = \"mysql://x\"", "database_url must start with"),
+            (
+                "public_url = \"http://x\"",
+                "public_url must be an https:// URL",
+            ),
+            (
+                "database_url = \"mysql://x\"",
+                "database_url must start with",
+            ),
             ("database_max_connections = 0", "database_max_connections"),
-            ("[tls]\nhandshake_timeout_secs = 0", "tls.handshake_timeout_secs"),
+            (
+                "[tls]\nhandshake_timeout_secs = 0",
+                "tls.handshake_timeout_secs",
+            ),
             ("[log]\nfilter = \"info,[\"", "log.filter"),
             ("[log]\nformat = \"xml\"", "xml"),
             ("listen = \"localhost\"", "listen"),
