@@ -30,7 +30,7 @@ fi
 if [ "${1:-}" = "--test" ]; then
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+  [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
   command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing from Debian: ${missing[*]}"

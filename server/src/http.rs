@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulConnection, GracefulShutdown};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sea_orm::ConnectionTrait;
 use tokio::net::TcpListener;
@@ -103,15 +103,19 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let connection = handle_connection(
-            tcp,
-            remote,
-            Arc::clone(&tls),
-            router.clone(),
-            handshake_timeout,
-        );
         let watcher = graceful.watcher();
-        tokio::spawn(async move { connection(watcher).await });
+        let (tls, router) = (Arc::clone(&tls), router.clone());
+        tokio::spawn(async move {
+            let Some(connection) =
+                accept_connection(tcp, remote, tls, router, handshake_timeout).await
+            else {
+                return;
+            };
+            if let Err(error) = watcher.watch(connection).await {
+                // Browsers routinely drop connections without close_notify: not worth more than debug.
+                tracing::debug!(peer = %remote, %error, "connection ended with an error");
+            }
+        });
     }
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
@@ -119,57 +123,50 @@ pub async fn serve(
     }
 }
 
-fn handle_connection(
+/// One connection: the TLS handshake (which verifies the client certificate), then HTTP/1.1 or h2 with
+/// the certificate's identity in every request.
+async fn accept_connection(
     tcp: tokio::net::TcpStream,
     remote: SocketAddr,
     tls: Arc<TlsState>,
     router: Router,
     handshake_timeout: Duration,
-) -> impl FnOnce(
-    hyper_util::server::graceful::Watcher,
-) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-    move |watcher| {
-        Box::pin(async move {
-            let acceptor = tls.acceptor();
-            let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    tracing::info!(peer = %remote, %error, "TLS handshake refused");
-                    return;
-                }
-                Err(_) => {
-                    tracing::info!(peer = %remote, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let Some(identity) = identity_of(stream.get_ref().1, remote) else {
-                tracing::warn!(peer = %remote, "verified connection without a readable client certificate");
-                return;
-            };
-            let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                let router = router.clone();
-                let identity = identity.clone();
-                let tls = Arc::clone(&tls);
-                async move {
-                    // A connection opened before a revocation must not outlive it.
-                    if tls.is_revoked(&identity.serial_hex) {
-                        tracing::info!(peer = %identity.remote_addr, cert.serial = %identity.serial_hex, "request on a revoked certificate refused");
-                        return Ok::<_, Infallible>(revoked_response());
-                    }
-                    req.extensions_mut().insert(identity);
-                    router.oneshot(req.map(Body::new)).await
-                }
-            });
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
-            if let Err(error) = watcher.watch(connection).await {
-                // Browsers routinely drop connections without close_notify: not worth more than debug.
-                tracing::debug!(peer = %remote, %error, "connection ended with an error");
+) -> Option<impl GracefulConnection<Error: std::fmt::Display> + Send + 'static> {
+    let acceptor = tls.acceptor();
+    let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            tracing::info!(peer = %remote, %error, "TLS handshake refused");
+            return None;
+        }
+        Err(_) => {
+            tracing::info!(peer = %remote, "TLS handshake timed out");
+            return None;
+        }
+    };
+    let Some(identity) = identity_of(stream.get_ref().1, remote) else {
+        tracing::warn!(peer = %remote, "verified connection without a readable client certificate");
+        return None;
+    };
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        let router = router.clone();
+        let identity = identity.clone();
+        let tls = Arc::clone(&tls);
+        async move {
+            // A connection opened before a revocation must not outlive it.
+            if tls.is_revoked(&identity.serial_hex) {
+                tracing::info!(peer = %identity.remote_addr, cert.serial = %identity.serial_hex, "request on a revoked certificate refused");
+                return Ok::<_, Infallible>(revoked_response());
             }
-        })
-    }
+            req.extensions_mut().insert(identity);
+            router.oneshot(req.map(Body::new)).await
+        }
+    });
+    Some(
+        auto::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned(),
+    )
 }
 
 fn revoked_response() -> Response<Body> {

@@ -11,6 +11,7 @@ use migrations::Migrator;
 
 use crate::on_both_backends;
 use crate::support::app::seed_merchant;
+use crate::support::db::migrate;
 use crate::support::{Backend, TestDb};
 
 /// The tables SPEC §2 asks for.
@@ -64,7 +65,10 @@ on_both_backends!(every_migration_runs_up_and_down);
 async fn every_migration_runs_up_and_down(backend: Backend) {
     let db = TestDb::empty(backend).await;
 
-    Migrator::up(&db.conn, None).await.expect("up");
+    migrate(&db.url, |c| {
+        Box::pin(async move { Migrator::up(&c, None).await })
+    })
+    .await;
     let after_up = tables(&db).await;
     for table in TABLES {
         assert!(
@@ -73,7 +77,10 @@ async fn every_migration_runs_up_and_down(backend: Backend) {
         );
     }
 
-    Migrator::down(&db.conn, None).await.expect("down");
+    migrate(&db.url, |c| {
+        Box::pin(async move { Migrator::down(&c, None).await })
+    })
+    .await;
     let after_down = tables(&db).await;
     assert_eq!(
         after_down,
@@ -82,7 +89,10 @@ async fn every_migration_runs_up_and_down(backend: Backend) {
     );
 
     // And up again: down really undid everything, including the seeded rows.
-    Migrator::up(&db.conn, None).await.expect("up again");
+    migrate(&db.url, |c| {
+        Box::pin(async move { Migrator::up(&c, None).await })
+    })
+    .await;
     assert!(Migrator::get_pending_migrations(&db.conn)
         .await
         .expect("pending")

@@ -287,8 +287,7 @@ pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
     let id = match existing {
         Some(row) if row.operator_id == Some(operator.id) => row.id,
         Some(row) if row.operator_id.is_some() => {
-            let _ = row;
-            return Err(PlatformError::CertificateBoundElsewhere);
+            return Err(PlatformError::CertificateBoundElsewhere)
         }
         Some(row) => {
             let mut active: operator_certificates::ActiveModel = row.into();

@@ -103,6 +103,7 @@ async fn template() -> &'static str {
 
 pub struct TestDb {
     pub conn: DatabaseConnection,
+    pub url: String,
     pub backend: Backend,
     pg_name: Option<String>,
     _dir: Option<tempfile::TempDir>,
@@ -114,7 +115,10 @@ impl TestDb {
         match backend {
             Backend::Sqlite => {
                 let db = Self::empty(backend).await;
-                Migrator::up(&db.conn, None).await.expect("migrate");
+                migrate(&db.url, |conn| {
+                    Box::pin(async move { Migrator::up(&conn, None).await })
+                })
+                .await;
                 db
             }
             Backend::Postgres => {
@@ -135,6 +139,7 @@ impl TestDb {
                 let conn = db::connect(&url, 4).await.expect("open SQLite");
                 TestDb {
                     conn,
+                    url,
                     backend,
                     pg_name: None,
                     _dir: Some(dir),
@@ -153,11 +158,25 @@ impl TestDb {
         let conn = db::connect(&url, 4).await.expect("open PostgreSQL");
         TestDb {
             conn,
+            url,
             backend: Backend::Postgres,
             pg_name: Some(name),
             _dir: None,
         }
     }
+}
+
+/// A migration step's future, run over its own connection.
+pub type MigrationStep =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sea_orm::DbErr>> + Send>>;
+
+/// Runs a migration step over one connection of its own, as `vpos migrate` does. Schema changes must
+/// not go through a pool: another pooled SQLite connection keeps its cached schema and can refuse a
+/// CREATE for a table or index that a DROP on a sibling connection already removed.
+pub async fn migrate(url: &str, step: impl FnOnce(DatabaseConnection) -> MigrationStep) {
+    let conn = db::connect(url, 1).await.expect("connect for migrating");
+    step(conn.clone()).await.expect("migration step");
+    conn.close().await.expect("close");
 }
 
 impl Drop for TestDb {
