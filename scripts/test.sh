@@ -34,7 +34,10 @@ say "unit and integration tests on $backends"
 cargo test -p app -p migrations -p server
 
 say "browser tests"
-cargo leptos build
+# The vpos binary is the one cargo test just built; cargo-leptos adds the wasm, js and css. (Building
+# the server again through cargo-leptos would recompile the web stack without the dev-dependency
+# features that cargo test unifies in: minutes for nothing.)
+cargo leptos build --frontend-only
 end2end/run.sh
 
 echo
