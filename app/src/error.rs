@@ -71,16 +71,21 @@ impl AppError {
     #[cfg(feature = "ssr")]
     pub fn internal(context: &str, err: &(dyn std::error::Error + 'static)) -> AppError {
         let correlation_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        let mut chain = err.to_string();
-        let mut source = err.source();
-        while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        tracing::error!(correlation_id = %correlation_id, error = %chain, "{context} failed");
+        tracing::error!(correlation_id = %correlation_id, error = %source_chain(err), "{context} failed");
         AppError::Internal { correlation_id }
     }
+}
+
+/// An error and its causes on one line: `outer: middle: root cause`.
+pub fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }
 
 #[cfg(feature = "ssr")]

@@ -206,12 +206,7 @@ async fn health_reports_the_database() {
     let app = spawn_app(Backend::Sqlite).await;
     let cert = app.pki.client("erin");
 
-    let response = app
-        .https(Some(&cert))
-        .get(app.url("/health"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.get(&cert, "/health").await;
 
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.expect("json");
@@ -224,12 +219,7 @@ async fn responses_carry_the_security_headers() {
     let app = spawn_app(Backend::Sqlite).await;
     let cert = app.pki.client("frank");
 
-    let response = app
-        .https(Some(&cert))
-        .get(app.url("/help"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.get(&cert, "/help").await;
 
     assert_eq!(response.status(), 200);
     let h = response.headers();
@@ -350,12 +340,7 @@ async fn an_unknown_path_is_a_404_page() {
     let app = spawn_app(Backend::Sqlite).await;
     let cert = app.pki.client("heidi");
 
-    let response = app
-        .https(Some(&cert))
-        .get(app.url("/nowhere"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.get(&cert, "/nowhere").await;
 
     assert_eq!(response.status(), 404);
     assert!(response.text().await.expect("html").contains("页面不存在"));

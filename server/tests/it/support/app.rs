@@ -92,6 +92,15 @@ impl TestApp {
         client_config(&self.pki.pki.ca_cert_path(), cert)
     }
 
+    /// GET `path` presenting `cert`.
+    pub async fn get(&self, cert: &IssuedCert, path: &str) -> reqwest::Response {
+        self.https(Some(cert))
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub fn https(&self, cert: Option<&IssuedCert>) -> reqwest::Client {
         reqwest::Client::builder()
             .use_preconfigured_tls(self.client_config(cert))
@@ -181,7 +190,7 @@ impl Connection {
             .sender
             .send_request(request)
             .await
-            .map_err(error_chain)?;
+            .map_err(|e| app::error::source_chain(&e))?;
         let status = response.status().as_u16();
         let body = response
             .into_body()
@@ -228,18 +237,6 @@ pub async fn get_once(
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     Ok((status, body))
-}
-
-fn error_chain(err: hyper::Error) -> String {
-    use std::error::Error;
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// A merchant `code` with one merchant number derived from the code, so that several coexist.
