@@ -22,6 +22,10 @@ use crate::i18n::{initial_lang, provide_i18n};
 use crate::ui::layout::Layout;
 use crate::ui::pages::{help::HelpPage, home::HomePage, not_found::NotFound};
 
+/// The console's icon, inline so that the site needs no asset files besides the build output.
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E\
+%3Crect width='32' height='32' rx='7' fill='%230b5cad'/%3E%3Cpath d='M8 9h4l4 11 4-11h4l-6 15h-4z' fill='%23fff'/%3E%3C/svg%3E";
+
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = initial_lang();
@@ -32,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="icon" href=FAVICON type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

@@ -248,7 +248,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return run_pki(Pki::new(dir), action);
     }
     let settings = Settings::load(cli.config.as_deref())?;
-    crate::telemetry::init(&settings.log);
+    if matches!(cli.command, Command::Serve) {
+        crate::telemetry::init(&settings.log);
+    } else {
+        // One-shot commands print their own results; the services' progress logs would drown them.
+        crate::telemetry::init(&crate::settings::LogSettings {
+            filter: "warn".into(),
+            ..settings.log.clone()
+        });
+    }
     match cli.command {
         Command::Serve => crate::serve::run(settings).await.map_err(CliError::from),
         Command::Migrate { action } => {

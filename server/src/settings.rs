@@ -190,8 +190,8 @@ mod tests {
 
     #[test]
     fn the_example_file_documents_the_defaults() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vpos.example.toml");
-        let example = std::fs::read_to_string(path).expect("vpos.example.toml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/vpos.example.toml");
+        let example = std::fs::read_to_string(path).expect("docs/vpos.example.toml");
         let parsed = from_toml(&example).expect("the example parses");
         assert_eq!(
             serde_json::to_value(&parsed).expect("json"),
