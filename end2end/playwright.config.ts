@@ -1,7 +1,7 @@
 // Browser tests of the VPOS console. `end2end/run.sh` prepares a fresh console (PKI, database, demo
 // data, certificates), serves it and runs these tests against it; see README.md.
 import { defineConfig } from '@playwright/test';
-import { clientCertificate, baseURL } from './tests/support';
+import { clientCertificate, baseURL, adminState } from './tests/support';
 
 export default defineConfig({
   testDir: './tests',
@@ -32,4 +32,9 @@ export default defineConfig({
       ],
     },
   },
+  projects: [
+    // Signs hualian.admin in once; the console tests start from that session.
+    { name: 'setup', testMatch: /.*\.setup\.ts/ },
+    { name: 'console', dependencies: ['setup'], use: { storageState: adminState } },
+  ],
 });

@@ -7,6 +7,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::password::PasswordRule;
 use crate::i18n::Texts;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -16,6 +17,13 @@ pub enum AppError {
     NoCertificate,
     #[error("not signed in")]
     Unauthenticated,
+    /// Sign-in refused. One answer for a wrong login name, a wrong password, a certificate bound to
+    /// someone else, a locked and a disabled account, so that it tells an attacker nothing.
+    #[error("sign-in refused")]
+    SignInRefused,
+    /// The operator must change their password before anything else.
+    #[error("password change required")]
+    PasswordChangeRequired,
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -36,15 +44,38 @@ pub enum AppError {
 /// A problem with one input field, shown next to that field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
+    /// The form field's name.
     pub field: String,
-    pub message: String,
+    pub problem: FieldProblem,
+}
+
+/// What is wrong with a field, as a code: each language words it (see `i18n`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldProblem {
+    Required,
+    /// Not in the expected format (e.g. a login name with spaces).
+    Format,
+    /// The captcha answer is wrong or the captcha has expired.
+    Captcha,
+    /// The current password given to change it is wrong.
+    WrongPassword,
+    Password(PasswordRule),
+}
+
+impl FieldError {
+    pub fn new(field: &str, problem: FieldProblem) -> Self {
+        Self {
+            field: field.to_owned(),
+            problem,
+        }
+    }
 }
 
 impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
-            AppError::NoCertificate | AppError::Unauthenticated => 401,
-            AppError::Forbidden => 403,
+            AppError::NoCertificate | AppError::Unauthenticated | AppError::SignInRefused => 401,
+            AppError::Forbidden | AppError::PasswordChangeRequired => 403,
             AppError::NotFound => 404,
             AppError::Invalid(_) => 422,
             AppError::Conflict => 409,
@@ -58,6 +89,8 @@ impl AppError {
         match self {
             AppError::NoCertificate => t.error_no_certificate.to_owned(),
             AppError::Unauthenticated => t.error_unauthenticated.to_owned(),
+            AppError::SignInRefused => t.error_sign_in_refused.to_owned(),
+            AppError::PasswordChangeRequired => t.error_password_change_required.to_owned(),
             AppError::Forbidden => t.error_forbidden.to_owned(),
             AppError::NotFound => t.error_not_found.to_owned(),
             AppError::Invalid(_) => t.error_invalid.to_owned(),
@@ -65,6 +98,20 @@ impl AppError {
             AppError::Internal { correlation_id } => (t.error_internal)(correlation_id),
             AppError::Transport(_) => t.error_unavailable.to_owned(),
         }
+    }
+
+    /// The problem of `field`, when the error is about input.
+    pub fn field_problem(&self, field: &str) -> Option<FieldProblem> {
+        match self {
+            AppError::Invalid(errors) => {
+                errors.iter().find(|e| e.field == field).map(|e| e.problem)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn invalid(field: &str, problem: FieldProblem) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, problem)])
     }
 
     /// Logs an internal failure with its whole source chain and returns the error the user sees.

@@ -8,9 +8,11 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::access::{Function, Role};
+use crate::domain::password::PasswordRule;
 use crate::domain::{
     Bank, CardOrg, CardType, DataScope, MerchantStatus, OperatorStatus, RefundMode,
 };
+use crate::error::FieldProblem;
 
 pub const LANG_COOKIE: &str = "vpos_lang";
 
@@ -140,8 +142,9 @@ pub fn initial_lang() -> Lang {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned)
                 };
+                let cookies = crate::backend::session::all_cookies(&parts.headers);
                 Lang::negotiate(
-                    header(http::header::COOKIE).as_deref(),
+                    Some(cookies.as_str()),
                     header(http::header::ACCEPT_LANGUAGE).as_deref(),
                 )
             })
@@ -163,11 +166,26 @@ pub fn initial_lang() -> Lang {
 }
 
 pub fn provide_i18n(lang: Lang) -> I18n {
+    let shared = ArcRwSignal::new(lang);
     let i18n = I18n {
-        lang: RwSignal::new(lang),
+        lang: RwSignal::from(shared.clone()),
     };
     provide_context(i18n);
+    provide_context(TitleLang(shared));
     i18n
+}
+
+/// The same language signal, reference-counted instead of arena-stored: `<Title>` texts are rendered
+/// by leptos_meta after the page's reactive owner, where arena-stored signals may not be reachable.
+#[derive(Clone)]
+struct TitleLang(ArcRwSignal<Lang>);
+
+/// A reactive page title in the current language, for `<Title text=…/>`.
+pub fn title_text(text: fn(Lang) -> String) -> impl Fn() -> String + Send + Sync + 'static {
+    let lang = use_context::<TitleLang>()
+        .map(|t| t.0)
+        .unwrap_or_else(|| ArcRwSignal::new(Lang::default()));
+    move || text(lang.get())
 }
 
 pub fn use_i18n() -> I18n {
@@ -277,6 +295,31 @@ labels!(Function {
     AdminAuditLog => "审计日志", "Audit log";
 });
 
+impl Texts {
+    /// What a field problem is called in this language.
+    pub fn problem(&self, problem: FieldProblem) -> &'static str {
+        match problem {
+            FieldProblem::Required => self.field_required,
+            FieldProblem::Format => self.field_format,
+            FieldProblem::Captcha => self.field_captcha,
+            FieldProblem::WrongPassword => self.field_wrong_password,
+            FieldProblem::Password(rule) => self.rule(rule),
+        }
+    }
+
+    pub fn rule(&self, rule: PasswordRule) -> &'static str {
+        match rule {
+            PasswordRule::TooShort => self.rule_too_short,
+            PasswordRule::TooLong => self.rule_too_long,
+            PasswordRule::NeedsLetter => self.rule_letter,
+            PasswordRule::NeedsDigit => self.rule_digit,
+            PasswordRule::SurroundingSpace => self.rule_space,
+            PasswordRule::RecentlyUsed => self.rule_recent,
+            PasswordRule::Mismatch => self.rule_mismatch,
+        }
+    }
+}
+
 /// One question and its answer on the help page.
 pub struct Faq {
     pub question: &'static str,
@@ -343,6 +386,55 @@ pub struct Texts {
     pub help_title: &'static str,
     pub help_intro: &'static str,
     pub faqs: &'static [Faq],
+
+    pub nav_password: &'static str,
+    pub nav_sign_in: &'static str,
+    pub sign_out: &'static str,
+    pub signed_in_as: &'static str,
+
+    pub login_title: &'static str,
+    pub login_heading: &'static str,
+    pub login_intro: &'static str,
+    pub login_certificate: &'static str,
+    pub login_name: &'static str,
+    pub login_password: &'static str,
+    pub login_captcha: &'static str,
+    pub login_captcha_hint: &'static str,
+    pub login_captcha_refresh: &'static str,
+    pub login_submit: &'static str,
+    pub login_submitting: &'static str,
+    pub login_help: &'static str,
+
+    pub password_title: &'static str,
+    pub password_forced: &'static str,
+    pub password_current: &'static str,
+    pub password_new: &'static str,
+    pub password_confirm: &'static str,
+    pub password_rules: &'static str,
+    pub password_submit: &'static str,
+    pub password_saving: &'static str,
+    pub password_done: &'static str,
+    pub rule_too_short: &'static str,
+    pub rule_too_long: &'static str,
+    pub rule_letter: &'static str,
+    pub rule_digit: &'static str,
+    pub rule_space: &'static str,
+    pub rule_recent: &'static str,
+    pub rule_mismatch: &'static str,
+
+    pub field_required: &'static str,
+    pub field_format: &'static str,
+    pub field_captcha: &'static str,
+    pub field_wrong_password: &'static str,
+
+    pub roles_intro: &'static str,
+    pub roles_function: &'static str,
+    pub roles_area: &'static str,
+    pub granted: &'static str,
+    pub not_granted: &'static str,
+
+    pub error_sign_in_refused: &'static str,
+    pub error_password_change_required: &'static str,
 
     pub error_title: &'static str,
     pub error_no_certificate: &'static str,
@@ -467,6 +559,55 @@ pub static ZH_CN: Texts = Texts {
         },
     ],
 
+    nav_password: "修改密码",
+    nav_sign_in: "登录",
+    sign_out: "退出",
+    signed_in_as: "当前操作员",
+
+    login_title: "登录",
+    login_heading: "操作员登录",
+    login_intro: "请输入登录名、密码和图中的附加码。您浏览器中的证书必须绑定到该操作员。",
+    login_certificate: "当前证书",
+    login_name: "登录名",
+    login_password: "密码",
+    login_captcha: "附加码",
+    login_captcha_hint: "请输入图中的 5 位数字",
+    login_captcha_refresh: "看不清，换一张",
+    login_submit: "登录",
+    login_submitting: "正在登录…",
+    login_help: "忘记密码或账户被锁定？请联系贵商户的管理员。",
+
+    password_title: "修改密码",
+    password_forced: "您使用的是初始密码或被重置的密码，请先设置自己的新密码。",
+    password_current: "当前密码",
+    password_new: "新密码",
+    password_confirm: "确认新密码",
+    password_rules: "密码要求",
+    password_submit: "修改密码",
+    password_saving: "正在保存…",
+    password_done: "密码已修改。",
+    rule_too_short: "至少 12 个字符",
+    rule_too_long: "最多 128 个字符",
+    rule_letter: "包含字母",
+    rule_digit: "包含数字",
+    rule_space: "首尾不能是空格",
+    rule_recent: "不能与最近 4 次使用过的密码相同",
+    rule_mismatch: "两次输入的新密码不一致",
+
+    field_required: "请填写此项",
+    field_format: "格式不正确",
+    field_captcha: "附加码不正确或已过期，请看新图重新输入。",
+    field_wrong_password: "当前密码不正确",
+
+    roles_intro: "每个角色可以使用的功能。一名操作员可以拥有多个角色，拥有其所有功能。",
+    roles_function: "功能",
+    roles_area: "类别",
+    granted: "允许",
+    not_granted: "不允许",
+
+    error_sign_in_refused: "登录失败：登录名、密码或证书不正确，或账户已被锁定或停用。",
+    error_password_change_required: "请先修改密码。",
+
     error_title: "出错了",
     error_no_certificate: "没有收到有效的客户端证书。",
     error_unauthenticated: "请先登录。",
@@ -589,6 +730,55 @@ pub static EN: Texts = Texts {
             ],
         },
     ],
+
+    nav_password: "Change password",
+    nav_sign_in: "Sign in",
+    sign_out: "Sign out",
+    signed_in_as: "Signed in as",
+
+    login_title: "Sign in",
+    login_heading: "Operator sign-in",
+    login_intro: "Enter your login name, your password and the digits in the picture. The certificate in your browser must be bound to you.",
+    login_certificate: "Certificate",
+    login_name: "Login name",
+    login_password: "Password",
+    login_captcha: "Additional code",
+    login_captcha_hint: "Type the 5 digits in the picture",
+    login_captcha_refresh: "New picture",
+    login_submit: "Sign in",
+    login_submitting: "Signing in…",
+    login_help: "Forgot your password or locked out? Ask your merchant's administrator.",
+
+    password_title: "Change password",
+    password_forced: "You signed in with a new or reset password: choose your own before you go on.",
+    password_current: "Current password",
+    password_new: "New password",
+    password_confirm: "New password again",
+    password_rules: "Password rules",
+    password_submit: "Change password",
+    password_saving: "Saving…",
+    password_done: "Your password has been changed.",
+    rule_too_short: "At least 12 characters",
+    rule_too_long: "At most 128 characters",
+    rule_letter: "Contains a letter",
+    rule_digit: "Contains a digit",
+    rule_space: "No space at either end",
+    rule_recent: "Not one of your last 4 passwords",
+    rule_mismatch: "The two new passwords differ",
+
+    field_required: "Required",
+    field_format: "Not in the expected format",
+    field_captcha: "The additional code is wrong or has expired: type the digits of the new picture.",
+    field_wrong_password: "The current password is wrong",
+
+    roles_intro: "What each role may use. An operator may hold several roles and may use all their functions.",
+    roles_function: "Function",
+    roles_area: "Area",
+    granted: "Granted",
+    not_granted: "Not granted",
+
+    error_sign_in_refused: "Sign-in failed: the login name, password or certificate is not right, or the account is locked or disabled.",
+    error_password_change_required: "Change your password first.",
 
     error_title: "Something went wrong",
     error_no_certificate: "No valid client certificate was presented.",

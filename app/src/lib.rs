@@ -18,9 +18,12 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use crate::i18n::{initial_lang, provide_i18n};
+use crate::i18n::{initial_lang, provide_i18n, title_text};
 use crate::ui::layout::Layout;
-use crate::ui::pages::{help::HelpPage, home::HomePage, not_found::NotFound};
+use crate::ui::pages::admin::roles::RoleMatrixPage;
+use crate::ui::pages::{
+    help::HelpPage, home::HomePage, login::LoginPage, not_found::NotFound, password::PasswordPage,
+};
 
 /// The console's icon, inline so that the site needs no asset files besides the build output.
 const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E\
@@ -51,7 +54,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let i18n = provide_i18n(initial_lang());
+    provide_i18n(initial_lang());
+    let app_name = title_text(|l| l.texts().app_name.to_owned());
     // Effects run only in the browser: this marks the page as hydrated (interactive) for users'
     // scripts and for the browser tests, which wait for it instead of sleeping.
     Effect::new(|_| {
@@ -66,14 +70,18 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/vpos.css"/>
-        <Title formatter=move |page: String| format!("{page} · {}", i18n.t().app_name)/>
+        <Title formatter=move |page: String| format!("{page} · {}", app_name())/>
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
-                    // Async: the page arrives with its data, so it reads right before hydration and
-                    // without JavaScript.
+                    // Async: the page arrives with its data (and the frame with the operator's menu),
+                    // so it reads right before hydration and without JavaScript. The HTTP layer has
+                    // already sent browsers that are not signed in to /login.
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/help") view=HelpPage/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/password") view=PasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/roles") view=RoleMatrixPage ssr=SsrMode::Async/>
+                    <Route path=path!("/help") view=HelpPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -1,10 +1,15 @@
 // Shared fixtures: client certificates of the test console, a page that fails the test on any script
-// error, and waiting for hydration.
-import { test as base, expect, Page } from '@playwright/test';
+// error, waiting for hydration, and signing in (the captcha's answer is read from the console's
+// database, as only the server can).
+import { test as base, expect, Page, Browser, BrowserContextOptions } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
 export const baseURL = process.env.E2E_BASE_URL ?? 'https://localhost:18443';
-const stateDir = process.env.E2E_STATE_DIR ?? path.join(__dirname, '..', '..', 'target', 'e2e');
+export const stateDir = process.env.E2E_STATE_DIR ?? path.join(__dirname, '..', '..', 'target', 'e2e');
+
+/** The session of hualian.admin, signed in once by auth.setup.ts. */
+export const adminState = path.join(stateDir, 'hualian.admin.json');
 
 /** The PKCS#12 certificate issued to `name` by end2end/run.sh. */
 export function clientCertificate(name: string) {
@@ -17,6 +22,11 @@ export function clientCertificate(name: string) {
 
 /** The demo operators' first password. */
 export const demoPassword = process.env.E2E_DEMO_PASSWORD ?? '';
+
+/** The password an operator chooses at their first sign-in in these tests. */
+export function ownPassword(login: string) {
+  return `Own-${login}-2026`;
+}
 
 export const test = base.extend<{ page: Page; expectedConsoleErrors: RegExp[] }>({
   /** Console errors a test expects (e.g. the 404 of a page that does not exist). */
@@ -40,4 +50,55 @@ export { expect };
 export async function gotoHydrated(page: Page, url: string) {
   await page.goto(url);
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+}
+
+/**
+ * A new browser context presenting `login`'s certificate, signed out unless `options` brings a
+ * session. (Playwright gives new contexts the project's options, the administrator's session cookie
+ * among them; sent with another certificate, the console would end that session.)
+ */
+export async function contextFor(browser: Browser, login: string, options: BrowserContextOptions = {}) {
+  return browser.newContext({
+    baseURL,
+    clientCertificates: [clientCertificate(login)],
+    storageState: { cookies: [], origins: [] },
+    ...options,
+  });
+}
+
+/** The answer of a captcha, from the console's database. */
+export function captchaAnswer(id: string): string {
+  const db = path.join(stateDir, 'var', 'vpos.db');
+  const script =
+    'import sqlite3, sys\n' +
+    'row = sqlite3.connect(sys.argv[1]).execute("SELECT answer FROM captchas WHERE id = ?", (sys.argv[2],)).fetchone()\n' +
+    'print(row[0] if row else "")';
+  return execFileSync('python3', ['-c', script, db, id]).toString().trim();
+}
+
+/** Fills and submits the sign-in form of the current page (which must be /login, hydrated). */
+export async function submitSignIn(page: Page, login: string, password: string) {
+  const captchaId = await page.locator('input[name=captcha_id]').inputValue();
+  await page.locator('#login_name').fill(login);
+  await page.locator('#password').fill(password);
+  await page.locator('#captcha_answer').fill(captchaAnswer(captchaId));
+  await page.locator('#content form button[type=submit]').click();
+  return captchaId;
+}
+
+/**
+ * Signs `login` in on `page` (whose context presents their certificate) with the demo password and
+ * goes through the forced password change, ending on the home page.
+ */
+export async function signInFirstTime(page: Page, login: string) {
+  await gotoHydrated(page, '/login');
+  await submitSignIn(page, login, demoPassword);
+  await expect(page).toHaveURL(/\/password$/);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.locator('#current_password').fill(demoPassword);
+  await page.locator('#new_password').fill(ownPassword(login));
+  await page.locator('#confirm_password').fill(ownPassword(login));
+  await page.locator('#content form button[type=submit]').click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator('[data-field=signed-in-as]')).toContainText(login);
 }

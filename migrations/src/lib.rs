@@ -16,6 +16,9 @@ mod m20261122_000004_create_transactions;
 mod m20261122_000005_create_refunds;
 mod m20261122_000006_create_audit_and_jobs;
 mod m20261122_000007_seed_roles;
+mod m20261122_000008_create_sessions;
+
+pub use m20261122_000008_create_sessions::GENESIS_HASH;
 
 pub struct Migrator;
 
@@ -30,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_refunds::Migration),
             Box::new(m20261122_000006_create_audit_and_jobs::Migration),
             Box::new(m20261122_000007_seed_roles::Migration),
+            Box::new(m20261122_000008_create_sessions::Migration),
         ]
     }
 }

@@ -65,6 +65,17 @@ pub enum Command {
     },
     /// Load the demo data set into an empty database.
     Demo(DemoArgs),
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Walk the hash chain of the audit log; fails if an event was edited or deleted.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,6 +276,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Merchant { action } => run_merchant(&settings, action).await,
         Command::Operator { action } => run_operator(&settings, action).await,
         Command::Demo(args) => run_demo(&connect(&settings).await?, args).await,
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => run_audit_verify(&connect(&settings).await?).await,
         Command::Pki { .. } => Ok(()),
     }
 }
@@ -279,6 +293,23 @@ async fn connect(settings: &Settings) -> Result<DatabaseConnection, CliError> {
         )));
     }
     Ok(conn)
+}
+
+async fn run_audit_verify(db: &DatabaseConnection) -> Result<(), CliError> {
+    let report = app::backend::audit::verify_chain(db).await?;
+    match report.broken {
+        None => {
+            println!(
+                "audit log intact: {} event(s), hash chain verified",
+                report.events
+            );
+            Ok(())
+        }
+        Some(b) => Err(CliError(format!(
+            "audit log tampered with: event {}: {}",
+            b.event_id, b.reason
+        ))),
+    }
 }
 
 async fn run_migrate(settings: &Settings, action: MigrateAction) -> Result<(), CliError> {

@@ -22,6 +22,7 @@ use sea_orm::ConnectionTrait;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 
@@ -30,6 +31,9 @@ use app::{shell, App};
 
 use crate::tls::{identity_of, TlsState};
 
+/// The longest a request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
@@ -37,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (
             header::CONTENT_SECURITY_POLICY,
             "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
@@ -47,6 +51,16 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::guard,
+        ))
+        // No request may hold a connection and a worker forever: large downloads run as background
+        // jobs, not as long requests.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod guard;
 pub mod http;
 pub mod pki;
 pub mod serve;

@@ -6,7 +6,7 @@ use leptos::prelude::LeptosOptions;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
-use app::backend::{db, AppState};
+use app::backend::{db, AppState, AuthConfig, Clock};
 use migrations::Migrator;
 
 use crate::settings::Settings;
@@ -60,6 +60,11 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     let state = AppState {
         db: conn,
         leptos_options: leptos_options(&settings),
+        clock: Clock::system(),
+        auth: AuthConfig {
+            allowed_origins: vec![settings.public_origin()],
+            ..AuthConfig::default()
+        },
     };
     let router = crate::http::router(state);
     let listener = TcpListener::bind(settings.listen)

@@ -117,6 +117,13 @@ impl Settings {
         Ok(settings)
     }
 
+    /// `https://host[:port]` of `public_url`: the origin the console's pages run in.
+    pub fn public_origin(&self) -> String {
+        let rest = self.public_url.trim_start_matches("https://");
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+        format!("https://{authority}")
+    }
+
     /// Checks what every command needs.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let invalid = |m: String| Err(SettingsError::Invalid(m));
@@ -186,6 +193,14 @@ mod tests {
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    #[test]
+    fn the_public_origin_drops_any_path() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.public_origin(), "https://localhost:8443");
+        settings.public_url = "https://pay.example.com/console/".into();
+        assert_eq!(settings.public_origin(), "https://pay.example.com");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The home page: the merchant's basic information (manual §3.1.1) and who is signed in.
+//! The home page: the merchant's basic information (manual §3.1.1) and who is signed in. Any
+//! signed-in operator may see it, whatever their roles.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -10,9 +11,8 @@ use crate::error::AppError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HomeView {
     pub certificate: CertificateView,
-    /// The operator the certificate is bound to, with their merchant; `None` if it is bound to nobody.
-    pub operator: Option<OperatorView>,
-    pub merchant: Option<MerchantView>,
+    pub operator: OperatorView,
+    pub merchant: MerchantView,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,5 +63,6 @@ pub async fn get_home() -> Result<HomeView, AppError> {
     use crate::backend::{services, RequestCtx};
 
     let ctx = RequestCtx::current()?;
-    services::home::home_for_certificate(&ctx.state.db, &ctx.identity).await
+    let session = ctx.signed_in()?;
+    services::home::home_for_session(&ctx.state.db, &ctx.identity, session).await
 }

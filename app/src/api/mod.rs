@@ -1,4 +1,6 @@
 //! Server functions, one file per area. Each authorises, parses its input into domain types, calls one
 //! service and returns a view type.
 
+pub mod admin;
+pub mod auth;
 pub mod home;

@@ -1,17 +1,26 @@
-//! What a server function knows about its request.
+//! What a server function knows about its request, and the one place that authorises it.
 
+use chrono::{DateTime, Utc};
 use leptos::prelude::use_context;
+use serde_json::json;
 
-use super::{AppState, ClientIdentity};
+use super::audit::{self, Actor, AuditEntry};
+use super::session::CurrentSession;
+use super::{AppState, ClientIdentity, Session};
+use crate::domain::access::Function;
+use crate::domain::{AuditAction, AuditOutcome};
 use crate::error::AppError;
 
 pub struct RequestCtx {
     pub state: AppState,
     pub identity: ClientIdentity,
+    /// The session the HTTP layer resolved from the cookie, if it is open.
+    pub session: Option<Session>,
+    pub now: DateTime<Utc>,
 }
 
 impl RequestCtx {
-    /// The state and the verified client certificate of the current request.
+    /// The state, the verified client certificate and the session of the current request.
     pub fn current() -> Result<Self, AppError> {
         let state = use_context::<AppState>().ok_or_else(|| {
             AppError::internal("reading application state", &MissingContext("AppState"))
@@ -22,7 +31,50 @@ impl RequestCtx {
             .get::<ClientIdentity>()
             .cloned()
             .ok_or(AppError::NoCertificate)?;
-        Ok(Self { state, identity })
+        let session = parts
+            .extensions
+            .get::<CurrentSession>()
+            .and_then(|s| s.0.clone());
+        let now = state.clock.now();
+        Ok(Self {
+            state,
+            identity,
+            session,
+            now,
+        })
+    }
+
+    /// The signed-in operator, even one who still has to change their password (for the pages that
+    /// lead there).
+    pub fn signed_in(&self) -> Result<&Session, AppError> {
+        self.session.as_ref().ok_or(AppError::Unauthenticated)
+    }
+
+    /// The signed-in operator, if a role of theirs grants `function`. Every server function that
+    /// reads or changes merchant data starts here; a refusal is recorded in the audit log.
+    pub async fn authorize(&self, function: Function) -> Result<&Session, AppError> {
+        let session = self.signed_in()?;
+        if session.must_change_password {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        if session.may(function) {
+            return Ok(session);
+        }
+        self.record_denial(
+            session.actor(),
+            json!({ "function": function.code(), "reason": "not_granted" }),
+        )
+        .await;
+        Err(AppError::Forbidden)
+    }
+
+    /// Records a refused access. A failure to record is logged, not shown: the refusal stands.
+    pub async fn record_denial(&self, actor: Actor, detail: serde_json::Value) {
+        let entry =
+            AuditEntry::new(actor, AuditAction::AccessDenied, AuditOutcome::Denied).detail(detail);
+        if let Err(error) = audit::record(&self.state.db, entry, self.now).await {
+            tracing::error!(error = %crate::error::source_chain(&error), "recording a refused access failed");
+        }
     }
 }
 

@@ -1,13 +1,19 @@
 //! Server-only code: state, database access, services. Compiled with the `ssr` feature.
 
+pub mod audit;
+pub mod captcha;
+pub mod clock;
 pub mod context;
 pub mod db;
 pub mod entities;
 pub mod identity;
 pub mod password;
 pub mod services;
+pub mod session;
 pub mod state;
 
+pub use clock::Clock;
 pub use context::RequestCtx;
 pub use identity::ClientIdentity;
-pub use state::AppState;
+pub use session::Session;
+pub use state::{AppState, AuthConfig};

@@ -1,17 +1,57 @@
 //! Shared application state, provided to every server function through context.
 
 use axum::extract::FromRef;
+use chrono::Duration;
 use leptos::prelude::LeptosOptions;
 use sea_orm::DatabaseConnection;
+
+use super::clock::Clock;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub leptos_options: LeptosOptions,
+    pub clock: Clock,
+    pub auth: AuthConfig,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
+    }
+}
+
+/// The sign-in and session rules (issue 3). The numbers are the product's; only the origins and the
+/// failure floor vary between deployments and tests.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// A session without a request for this long has ended.
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub absolute_timeout: Duration,
+    /// Failed sign-ins in a row that lock an account …
+    pub max_failed_sign_ins: i32,
+    /// … for this long (or until an administrator unlocks it).
+    pub lockout: Duration,
+    pub captcha_ttl: Duration,
+    /// A refused sign-in answers no sooner than this after the request arrived, whatever the reason,
+    /// so that timing does not tell a wrong login name from a wrong password.
+    pub refusal_floor: std::time::Duration,
+    /// `https://host[:port]` origins whose pages may call state-changing server functions, besides
+    /// the origin of the request's own Host header.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::minutes(15),
+            absolute_timeout: Duration::hours(12),
+            max_failed_sign_ins: 5,
+            lockout: Duration::minutes(30),
+            captcha_ttl: Duration::minutes(5),
+            refusal_floor: std::time::Duration::from_millis(400),
+            allowed_origins: Vec::new(),
+        }
     }
 }

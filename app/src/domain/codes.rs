@@ -201,3 +201,52 @@ mod tests {
         assert!(!Bank::Boc.supports_fast_refund());
     }
 }
+
+code_enum!(
+    /// What an audit event records (SPEC §2, issue 3).
+    AuditAction {
+        SignIn = "sign_in",
+        Lockout = "lockout",
+        SignOut = "sign_out",
+        SessionTimeout = "session_timeout",
+        PasswordChange = "password_change",
+        PasswordReset = "password_reset",
+        TokenEnrol = "token_enrol",
+        TokenReset = "token_reset",
+        TokenCheck = "token_check",
+        OperatorCreate = "operator_create",
+        OperatorUpdate = "operator_update",
+        OperatorRoles = "operator_roles",
+        OperatorScope = "operator_scope",
+        OperatorEnable = "operator_enable",
+        OperatorDisable = "operator_disable",
+        OperatorUnlock = "operator_unlock",
+        CertificateBind = "certificate_bind",
+        CertificateUnbind = "certificate_unbind",
+        AccessDenied = "access_denied",
+    }
+);
+
+code_enum!(
+    AuditOutcome {
+        Success = "success",
+        Failure = "failure",
+        Denied = "denied",
+    }
+);
+
+code_enum!(
+    /// Why a session ended.
+    SessionEnd {
+        Logout = "logout",
+        /// No request for longer than the idle timeout.
+        Idle = "idle",
+        /// The absolute limit since sign-in.
+        Expired = "expired",
+        PasswordChanged = "password_changed",
+        /// Disabled, locked, reset or demoted by an administrator.
+        OperatorChanged = "operator_changed",
+        /// A request came with another certificate than the one the session was opened with.
+        Certificate = "certificate",
+    }
+);

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod fast_refund;
 pub mod ids;
 pub mod money;
+pub mod password;
 pub mod refund;
 
 pub use card::{Last4, MaskedAccount, MaskedPan};

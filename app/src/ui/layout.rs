@@ -1,32 +1,82 @@
-//! The page frame: header with the product name and the language switch, the navigation menu, the
-//! content area and the footer.
+//! The page frame: header with the product name, the signed-in operator, sign-out and the language
+//! switch; the navigation menu (only what the operator may use); the content area and the footer.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::i18n::{use_i18n, Texts};
+use crate::api::auth::{current_operator, Me};
+use crate::domain::access::Function;
+use crate::i18n::{use_i18n, Label, Lang};
 use crate::ui::components::lang_switch::LangSwitch;
+
+/// Who sees a menu entry.
+#[derive(Clone, Copy)]
+enum Audience {
+    /// Everyone, signed in or not.
+    Everyone,
+    SignedOut,
+    /// Any signed-in operator (also one who must still change their password).
+    SignedIn,
+    /// Signed-in operators who have changed their first password.
+    Ready,
+    /// Operators one of whose roles grants the function.
+    Granted(Function),
+}
 
 /// A menu entry. Only sections that exist are listed: there are no placeholder pages.
 struct MenuItem {
     href: &'static str,
-    label: fn(&Texts) -> &'static str,
+    label: fn(Lang) -> &'static str,
+    audience: Audience,
 }
 
 const MENU: &[MenuItem] = &[
     MenuItem {
         href: "/",
-        label: |t| t.nav_home,
+        label: |l| l.texts().nav_home,
+        audience: Audience::Ready,
+    },
+    MenuItem {
+        href: "/admin/roles",
+        label: |l| Function::AdminRoleMatrix.label(l),
+        audience: Audience::Granted(Function::AdminRoleMatrix),
+    },
+    MenuItem {
+        href: "/password",
+        label: |l| l.texts().nav_password,
+        audience: Audience::SignedIn,
+    },
+    MenuItem {
+        href: "/login",
+        label: |l| l.texts().nav_sign_in,
+        audience: Audience::SignedOut,
     },
     MenuItem {
         href: "/help",
-        label: |t| t.nav_help,
+        label: |l| l.texts().nav_help,
+        audience: Audience::Everyone,
     },
 ];
+
+impl Audience {
+    fn admits(self, me: Option<&Me>) -> bool {
+        match (self, me) {
+            (Audience::Everyone, _) => true,
+            (Audience::SignedOut, me) => me.is_none(),
+            (Audience::SignedIn, me) => me.is_some(),
+            (Audience::Ready, Some(me)) => !me.must_change_password,
+            (Audience::Granted(f), Some(me)) => me.may(f),
+            (Audience::Ready | Audience::Granted(_), None) => false,
+        }
+    }
+}
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let i18n = use_i18n();
+    let me = Resource::new(|| (), |_| current_operator());
+    // The frame waits for the operator so that the menu is right in the first HTML; a failure to
+    // read it shows the public menu (the page itself reports errors).
     view! {
         <a class="skip-link" href="#content">{move || i18n.t().skip_to_content}</a>
         <header class="topbar">
@@ -35,30 +85,59 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <span class="brand-name">{move || i18n.t().app_name}</span>
             </a>
             <div class="topbar-actions">
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        let me = me.await.ok().flatten();
+                        me.map(|me| view! { <UserBox me/> })
+                    })}
+                </Suspense>
                 <LangSwitch/>
             </div>
         </header>
         <div class="frame">
             <nav class="sidebar" aria-label=move || i18n.t().nav_label>
-                <ul>
-                    {MENU
-                        .iter()
-                        .map(|item| {
-                            view! {
-                                <li>
-                                    <A href=item.href exact=true>
-                                        {move || (item.label)(i18n.t())}
-                                    </A>
-                                </li>
-                            }
-                        })
-                        .collect_view()}
-                </ul>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        let me = me.await.ok().flatten();
+                        view! {
+                            <ul>
+                                {MENU.iter()
+                                    .filter(|item| item.audience.admits(me.as_ref()))
+                                    .map(|item| view! {
+                                        <li>
+                                            <A href=item.href exact=true>
+                                                {move || (item.label)(i18n.lang())}
+                                            </A>
+                                        </li>
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                    })}
+                </Suspense>
             </nav>
             <main id="content" class="content" tabindex="-1">
                 {children()}
             </main>
         </div>
         <footer class="footer">{move || i18n.t().footer}</footer>
+    }
+}
+
+/// The signed-in operator and the sign-out button: a plain form, so that signing out works before
+/// the page is interactive and ends in a fresh page load.
+#[component]
+fn UserBox(me: Me) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="user-box">
+            <span class="muted">{move || i18n.t().signed_in_as}</span>
+            <span class="user-name" data-field="signed-in-as">
+                {me.display_name} " (" <span class="mono">{me.login_name}</span> ")"
+            </span>
+            <form method="post" action="/api/sign_out" class="inline-form">
+                <button type="submit" class="button button-quiet">{move || i18n.t().sign_out}</button>
+            </form>
+        </div>
     }
 }

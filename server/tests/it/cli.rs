@@ -491,3 +491,63 @@ fn merchant_and_operator_arguments_are_validated_against_a_migrated_database() {
         String::from_utf8_lossy(&again.stderr).contains("login name shop.admin is already taken")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_fails_on_a_tampered_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, &["migrate"]);
+    ok(
+        d,
+        &[
+            "merchant",
+            "create",
+            "--code",
+            "M00000021",
+            "--name",
+            "Shop",
+            "--number",
+            "898000000000021=Main",
+            "--settlement-bank",
+            "Bank",
+            "--settlement-account",
+            "6222020200112233",
+        ],
+    );
+    for login in ["shop.admin", "shop.finance"] {
+        ok(
+            d,
+            &[
+                "operator",
+                "create",
+                "--merchant",
+                "M00000021",
+                "--login",
+                login,
+                "--name",
+                "A",
+                "--role",
+                "administrator",
+            ],
+        );
+    }
+    assert!(ok(d, &["audit", "verify"]).contains("audit log intact: 2 event(s)"));
+
+    let url = format!("sqlite://{}", d.join("var/vpos.db").display());
+    let conn = app::backend::db::connect(&url, 1).await.expect("database");
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &conn,
+        "UPDATE audit_events SET detail = '{\"login_name\":\"someone.else\"}' WHERE id = 1",
+    )
+    .await
+    .expect("tamper");
+    conn.close().await.expect("close");
+
+    let out = vpos(d, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("audit log tampered with: event 1"),
+        "{stderr}"
+    );
+}

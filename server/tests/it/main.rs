@@ -3,6 +3,9 @@
 
 mod support;
 
+mod access;
+mod audit;
+mod auth;
 mod cli;
 mod demo;
 mod migrations;

@@ -7,7 +7,10 @@ use rustls::HandshakeKind;
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
+use app::api::auth::SignInFormView;
 use app::api::home::HomeView;
+use app::domain::access::Role;
+use app::error::AppError;
 use server::pki::Reason;
 
 use crate::on_both_backends;
@@ -236,68 +239,47 @@ on_both_backends!(a_valid_certificate_is_served_and_its_identity_reaches_the_han
 
 async fn a_valid_certificate_is_served_and_its_identity_reaches_the_handlers(backend: Backend) {
     let app = spawn_app(backend).await;
-    let cert = app.bound_operator("M10000001", "acme.admin").await;
-    let client = app.https(Some(&cert));
-
-    // The page, rendered on the server with the data of the certificate's operator.
-    let page = client
-        .get(app.url("/"))
-        .header("accept-language", "en")
-        .send()
+    let mut browser = app
+        .ready_browser("M10000001", "acme.admin", &[Role::Administrator])
+        .await;
+    let fingerprint = app
+        .audit_details("certificate_bind")
         .await
-        .expect("page");
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.expect("html");
+        .first()
+        .cloned()
+        .unwrap_or_default();
+
+    // The page, rendered on the server with the data of the signed-in operator.
+    let page = browser.page("/").await;
+    assert_eq!(page.status, 200);
     assert!(
-        html.contains("Merchant M10000001"),
+        page.body.contains("Merchant M10000001"),
         "the merchant's name is on the page"
     );
-    assert!(
-        html.contains(&cert.fingerprint),
-        "the certificate's fingerprint is on the page"
-    );
-    assert!(html.contains("<html lang=\"en\""));
 
-    // The server function behind it.
-    let api = client
-        .post(app.url("/api/home"))
-        .send()
-        .await
-        .expect("server fn");
-    assert_eq!(api.status(), 200);
-    let home: HomeView = api.json().await.expect("HomeView");
-    assert_eq!(home.certificate.fingerprint, cert.fingerprint);
+    // The server function behind it, with the certificate of the connection.
+    let home: HomeView = browser.call("home", &[]).await.json();
+    assert!(fingerprint.contains(&home.certificate.fingerprint));
     assert_eq!(home.certificate.subject_cn, "acme.admin");
-    assert_eq!(
-        home.operator.map(|o| o.login_name),
-        Some("acme.admin".to_owned())
-    );
-    assert_eq!(home.merchant.map(|m| m.code), Some("M10000001".to_owned()));
+    assert_eq!(home.operator.login_name, "acme.admin");
+    assert_eq!(home.merchant.code, "M10000001");
+    assert!(page.body.contains(&home.certificate.fingerprint));
 }
 
-on_both_backends!(a_certificate_bound_to_nobody_sees_no_merchant);
+on_both_backends!(a_certificate_bound_to_nobody_is_told_so_and_cannot_sign_in);
 
-async fn a_certificate_bound_to_nobody_sees_no_merchant(backend: Backend) {
+async fn a_certificate_bound_to_nobody_is_told_so_and_cannot_sign_in(backend: Backend) {
     let app = spawn_app(backend).await;
     app.bound_operator("M10000002", "other.admin").await;
     let stranger = app.pki.client("stranger");
+    let mut browser = app.browser(&stranger);
 
-    let home: HomeView = app
-        .https(Some(&stranger))
-        .post(app.url("/api/home"))
-        .send()
-        .await
-        .expect("server fn")
-        .json()
-        .await
-        .expect("HomeView");
-
-    assert_eq!(home.certificate.subject_cn, "stranger");
-    assert!(home.operator.is_none());
-    assert!(
-        home.merchant.is_none(),
-        "another merchant's data leaked to an unbound certificate"
-    );
+    let form: SignInFormView = browser.call("sign_in_form", &[]).await.json();
+    assert_eq!(form.certificate_subject, "stranger");
+    assert!(!form.certificate_bound);
+    assert_eq!(browser.page("/").await.body, "/login");
+    let refused = browser.call("home", &[]).await;
+    assert_eq!(refused.error(), AppError::Unauthenticated);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -338,12 +320,14 @@ async fn the_language_follows_the_cookie_then_the_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_path_is_a_404_page() {
     let app = spawn_app(Backend::Sqlite).await;
-    let cert = app.pki.client("heidi");
+    let mut browser = app
+        .ready_browser("M10000003", "heidi.admin", &[Role::Administrator])
+        .await;
 
-    let response = app.get(&cert, "/nowhere").await;
+    let response = browser.page("/nowhere").await;
 
-    assert_eq!(response.status(), 404);
-    assert!(response.text().await.expect("html").contains("页面不存在"));
+    assert_eq!(response.status, 404);
+    assert!(response.body.contains("页面不存在"));
 }
 
 #[test]

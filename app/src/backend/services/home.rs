@@ -6,10 +6,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 
 use super::decode;
 use crate::api::home::{CertificateView, HomeView, MerchantNumberView, MerchantView, OperatorView};
-use crate::backend::entities::{
-    merchant_numbers, merchants, operator_certificates, operator_roles, operators, terminals,
-};
-use crate::backend::ClientIdentity;
+use crate::backend::entities::{merchant_numbers, merchants, operator_roles, operators, terminals};
+use crate::backend::{ClientIdentity, Session};
 use crate::domain::access::Role;
 use crate::domain::{DataScope, MerchantStatus, RefundMode};
 use crate::error::AppError;
@@ -17,28 +15,16 @@ use crate::error::AppError;
 /// Platform time zone, used where no merchant is known.
 pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Asia::Shanghai;
 
-#[tracing::instrument(skip_all, fields(cert.fingerprint = %identity.fingerprint))]
-pub async fn home_for_certificate(
+#[tracing::instrument(skip_all, fields(operator.id = session.operator_id))]
+pub async fn home_for_session(
     db: &impl ConnectionTrait,
     identity: &ClientIdentity,
+    session: &Session,
 ) -> Result<HomeView, AppError> {
-    let binding = operator_certificates::Entity::find()
-        .filter(operator_certificates::Column::FingerprintSha256.eq(&identity.fingerprint))
-        .filter(operator_certificates::Column::RevokedAt.is_null())
+    let operator = operators::Entity::find_by_id(session.operator_id)
         .one(db)
-        .await?;
-    let operator = match binding.and_then(|b| b.operator_id) {
-        Some(id) => operators::Entity::find_by_id(id).one(db).await?,
-        None => None,
-    };
-    let Some(operator) = operator else {
-        return Ok(HomeView {
-            certificate: certificate_view(identity, DEFAULT_TIME_ZONE),
-            operator: None,
-            merchant: None,
-        });
-    };
-
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     let merchant = merchants::Entity::find_by_id(operator.merchant_id)
         .one(db)
         .await?
@@ -68,7 +54,7 @@ pub async fn home_for_certificate(
 
     Ok(HomeView {
         certificate: certificate_view(identity, tz),
-        operator: Some(OperatorView {
+        operator: OperatorView {
             login_name: operator.login_name,
             display_name: operator.display_name,
             roles,
@@ -77,8 +63,8 @@ pub async fn home_for_certificate(
                 &operator.data_scope,
                 DataScope::from_code,
             )?,
-        }),
-        merchant: Some(MerchantView {
+        },
+        merchant: MerchantView {
             code: merchant.code,
             name: merchant.name,
             status: decode(
@@ -109,7 +95,7 @@ pub async fn home_for_certificate(
                 .collect(),
             terminal_count: i64::try_from(terminal_count).unwrap_or(i64::MAX),
             terminals_signed_in: i64::try_from(terminals_signed_in).unwrap_or(i64::MAX),
-        }),
+        },
     })
 }
 

@@ -1,5 +1,7 @@
 //! Services: plain async functions over a database connection, one file per area.
 
+pub mod access;
+pub mod auth;
 pub mod home;
 pub mod platform;
 

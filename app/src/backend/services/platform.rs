@@ -8,6 +8,9 @@ use sea_orm::{
 };
 use secrecy::SecretString;
 
+use serde_json::json;
+
+use crate::backend::audit::{self, Actor, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
     fee_rates, merchant_numbers, merchants, operator_certificates, operator_roles, operators,
@@ -15,8 +18,8 @@ use crate::backend::entities::{
 use crate::backend::password::{generate_one_time_password, hash_password};
 use crate::domain::access::Role;
 use crate::domain::{
-    CardOrg, CardType, DataScope, LoginName, MaskedAccount, MerchantCode, MerchantNo, Money,
-    RefundMode,
+    AuditAction, AuditOutcome, CardOrg, CardType, DataScope, LoginName, MaskedAccount,
+    MerchantCode, MerchantNo, Money, RefundMode,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -224,7 +227,7 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
         merchant_id: Set(merchant.id),
         login_name: Set(new.login_name.to_string()),
         display_name: Set(new.display_name.trim().to_owned()),
-        password_hash: Set(hash),
+        password_hash: Set(hash.clone()),
         status: Set("active".into()),
         must_change_password: Set(true),
         failed_login_count: Set(0),
@@ -235,6 +238,7 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
     }
     .insert(&txn)
     .await?;
+    super::auth::remember_password(&txn, operator.id, hash, now).await?;
     let mut roles = new.roles;
     roles.sort();
     roles.dedup();
@@ -246,6 +250,14 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
         .insert(&txn)
         .await?;
     }
+    let entry = AuditEntry::new(
+        platform_actor(merchant.id),
+        AuditAction::OperatorCreate,
+        AuditOutcome::Success,
+    )
+    .object("operator", operator.id)
+    .detail(json!({ "login_name": operator.login_name, "by": "platform" }));
+    audit::append(&txn, entry, now).await?;
     txn.commit().await?;
     tracing::info!(operator.id = operator.id, "operator created");
     Ok(CreatedOperator {
@@ -312,9 +324,28 @@ pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
             .id
         }
     };
+    let entry = AuditEntry::new(
+        platform_actor(operator.merchant_id),
+        AuditAction::CertificateBind,
+        AuditOutcome::Success,
+    )
+    .object("operator", operator.id)
+    .detail(
+        json!({ "fingerprint": cert.fingerprint, "subject": cert.subject_cn, "by": "platform" }),
+    );
+    audit::append(&txn, entry, now).await?;
     txn.commit().await?;
     tracing::info!(operator.id = operator.id, "certificate bound");
     Ok(id)
+}
+
+/// The platform (the CLI) acting on a merchant's behalf: no operator, no certificate.
+fn platform_actor(merchant_id: i64) -> Actor {
+    Actor {
+        merchant_id: Some(merchant_id),
+        login_name: Some("platform".into()),
+        ..Actor::default()
+    }
 }
 
 /// Whether any merchant exists (the demo data set is only loaded into an empty database).

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::home::{get_home, HomeView, MerchantView, OperatorView};
-use crate::i18n::{use_i18n, Label};
+use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::money::MoneyText;
 
@@ -13,7 +13,7 @@ pub fn HomePage() -> impl IntoView {
     let i18n = use_i18n();
     let home = Resource::new(|| (), |_| get_home());
     view! {
-        <Title text=move || i18n.t().home_title/>
+        <Title text=title_text(|l| l.texts().home_title.to_owned())/>
         <h1>{move || i18n.t().home_welcome}</h1>
         <Suspense fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
             {move || Suspend::new(async move {
@@ -30,23 +30,11 @@ pub fn HomePage() -> impl IntoView {
 fn HomeContent(view: HomeView) -> impl IntoView {
     let i18n = use_i18n();
     let cert = view.certificate;
-    let body = match (view.merchant, view.operator) {
-        (Some(merchant), Some(operator)) => view! {
-            <MerchantCard merchant/>
-            <OperatorCard operator/>
-        }
-        .into_any(),
-        _ => view! {
-            <div class="alert alert-warning" role="status">
-                <strong>{move || i18n.t().home_unbound_title}</strong>
-                <p>{move || i18n.t().home_unbound_body}</p>
-            </div>
-        }
-        .into_any(),
-    };
+    let (merchant, operator) = (view.merchant, view.operator);
     view! {
         <div class="cards">
-            {body}
+            <MerchantCard merchant/>
+            <OperatorCard operator/>
             <section class="card" aria-labelledby="cert-title">
                 <h2 id="cert-title">{move || i18n.t().home_certificate}</h2>
                 <dl class="facts">

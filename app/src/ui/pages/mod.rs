@@ -1,3 +1,6 @@
+pub mod admin;
 pub mod help;
 pub mod home;
+pub mod login;
 pub mod not_found;
+pub mod password;

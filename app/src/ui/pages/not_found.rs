@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::i18n::use_i18n;
+use crate::i18n::{title_text, use_i18n};
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -11,7 +11,7 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text=move || i18n.t().not_found_title/>
+        <Title text=title_text(|l| l.texts().not_found_title.to_owned())/>
         <h1>{move || i18n.t().not_found_title}</h1>
         <p>{move || i18n.t().not_found_body}</p>
         <p><a href="/">{move || i18n.t().back_home}</a></p>

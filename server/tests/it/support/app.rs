@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsConnector;
 
 use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
-use app::backend::AppState;
+use app::backend::{AppState, AuthConfig, Clock};
 use app::domain::access::Role;
 use app::domain::{
     Currency, DataScope, LoginName, MaskedAccount, MerchantCode, MerchantNo, Money, RefundMode,
@@ -22,13 +22,22 @@ use app::domain::{
 use server::pki::IssuedCert;
 use server::tls::{TlsFiles, TlsState};
 
+use super::browser::Browser;
 use super::{Backend, TestDb, TestPki};
+
+/// The first password of operators made by [`TestApp::operator`].
+pub const FIRST_PASSWORD: &str = "first-Password-2026";
+/// Their own password after [`TestApp::ready_browser`].
+pub const PASSWORD: &str = "own-Password-2026";
 
 pub struct TestApp {
     pub addr: SocketAddr,
     pub pki: TestPki,
     pub db: TestDb,
     pub tls: Arc<TlsState>,
+    /// The app's clock: stands still until a test advances it.
+    pub clock: Clock,
+    pub auth: AuthConfig,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -57,9 +66,13 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         .site_root(site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .build();
+    let clock = Clock::manual(Utc::now());
+    let auth = AuthConfig::default();
     let router = server::http::router(AppState {
         db: db.conn.clone(),
         leptos_options,
+        clock: clock.clone(),
+        auth: auth.clone(),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
@@ -78,6 +91,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         pki,
         db,
         tls,
+        clock,
+        auth,
         shutdown: Some(tx),
     }
 }
@@ -106,6 +121,47 @@ impl TestApp {
             .use_preconfigured_tls(self.client_config(cert))
             .build()
             .expect("reqwest client")
+    }
+
+    /// An operator of merchant `code` (created if need be) with `roles`, the first password
+    /// [`FIRST_PASSWORD`] and a fresh certificate bound to them.
+    pub async fn operator(&self, code: &str, login: &str, roles: &[Role]) -> IssuedCert {
+        match platform::create_merchant(&self.db.conn, new_merchant(code), Utc::now()).await {
+            Ok(_) | Err(platform::PlatformError::MerchantExists(_)) => {}
+            Err(e) => panic!("create merchant: {e}"),
+        }
+        operator_with_password(&self.db, code, login, roles, Some(FIRST_PASSWORD)).await;
+        let cert = self.pki.client(login);
+        bind(&self.db, login, &cert).await;
+        cert
+    }
+
+    /// A browser of a new operator, signed in and past the forced password change: their password is
+    /// now [`PASSWORD`].
+    pub async fn ready_browser(&self, code: &str, login: &str, roles: &[Role]) -> Browser<'_> {
+        let cert = self.operator(code, login, roles).await;
+        let mut browser = self.browser(&cert);
+        browser.signed_in(login, FIRST_PASSWORD).await;
+        let changed = browser
+            .change_password(FIRST_PASSWORD, PASSWORD, PASSWORD)
+            .await;
+        assert_eq!(changed.status, 200, "{}", changed.body);
+        browser
+    }
+
+    /// The `detail` of every audit event with `action`, oldest first.
+    pub async fn audit_details(&self, action: &str) -> Vec<String> {
+        use app::backend::entities::audit_events;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        audit_events::Entity::find()
+            .filter(audit_events::Column::Action.eq(action))
+            .order_by_asc(audit_events::Column::Id)
+            .all(&self.db.conn)
+            .await
+            .expect("audit query")
+            .into_iter()
+            .map(|e| e.detail.unwrap_or_default())
+            .collect()
     }
 
     /// A merchant with an administrator whose fresh certificate is bound to them.
@@ -267,6 +323,17 @@ pub async fn seed_merchant(db: &TestDb, code: &str) -> i64 {
 }
 
 pub async fn create_operator(db: &TestDb, code: &str, login: &str, roles: &[Role]) -> i64 {
+    operator_with_password(db, code, login, roles, None).await
+}
+
+/// An operator with the given first password, or a generated one.
+pub async fn operator_with_password(
+    db: &TestDb,
+    code: &str,
+    login: &str,
+    roles: &[Role],
+    password: Option<&str>,
+) -> i64 {
     platform::create_operator(
         &db.conn,
         NewOperator {
@@ -276,7 +343,7 @@ pub async fn create_operator(db: &TestDb, code: &str, login: &str, roles: &[Role
             roles: roles.to_vec(),
             scope: DataScope::Merchant,
         },
-        None,
+        password.map(|p| p.to_owned().into()),
         Utc::now(),
     )
     .await

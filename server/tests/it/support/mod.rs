@@ -1,10 +1,11 @@
 //! Test support: databases, a PKI, and the app served over mutual TLS on a random port.
 
 pub mod app;
+pub mod browser;
 pub mod db;
 pub mod pki;
 
-pub use app::spawn_app;
+pub use app::{spawn_app, FIRST_PASSWORD, PASSWORD};
 pub use db::{Backend, TestDb};
 pub use pki::TestPki;
 

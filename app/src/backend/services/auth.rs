@@ -1,0 +1,729 @@
+//! Sign-in, sessions and passwords (SPEC §3 sign-in, manual §2 and §3.1.3).
+//!
+//! - Sign-in needs the captcha (one use, short expiry), the login name and password, and a client
+//!   certificate bound to that operator. Every refusal gets the same answer after the same minimum
+//!   time; 5 failures in a row lock the account for 30 minutes.
+//! - A session lives on the server; the browser holds a random token whose SHA-256 is the key. It ends
+//!   at logout, after 15 idle minutes, 12 hours after sign-in, or when used with another certificate.
+//! - A password has at least 12 characters with letters and digits and is none of the last 4.
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::decode;
+use crate::backend::audit::{self, Actor, AuditEntry};
+use crate::backend::db::begin_write;
+use crate::backend::entities::{
+    captchas, operator_certificates, operator_roles, operator_terminal_groups, operators,
+    password_history, sessions,
+};
+use crate::backend::password::{hash_password, verify_password};
+use crate::backend::{captcha, AuthConfig, ClientIdentity, Session};
+use crate::domain::access::{functions_of, Role};
+use crate::domain::password::{check_password, PasswordRule, HISTORY_DEPTH, MAX_LENGTH};
+use crate::domain::{AuditAction, AuditOutcome, DataScope, LoginName, OperatorStatus, SessionEnd};
+use crate::error::{AppError, FieldError, FieldProblem};
+
+/// A new captcha: its id (for the form) and the image. The answer stays in the database.
+pub struct NewCaptcha {
+    pub id: String,
+    pub svg: String,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn new_captcha(
+    db: &impl ConnectionTrait,
+    cfg: &AuthConfig,
+    now: DateTime<Utc>,
+) -> Result<NewCaptcha, DbErr> {
+    // Expired captchas are of no use to anyone: sweep them as new ones are made.
+    captchas::Entity::delete_many()
+        .filter(captchas::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
+    let id = random_token();
+    let answer = captcha::random_answer();
+    let svg = captcha::render_svg(&answer);
+    captchas::ActiveModel {
+        id: Set(id.clone()),
+        answer: Set(answer),
+        created_at: Set(now),
+        expires_at: Set(now + cfg.captcha_ttl),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(NewCaptcha { id, svg })
+}
+
+/// Whether the presented certificate is bound to some operator.
+pub async fn certificate_is_bound(
+    db: &impl ConnectionTrait,
+    identity: &ClientIdentity,
+) -> Result<bool, DbErr> {
+    Ok(operator_certificates::Entity::find()
+        .filter(operator_certificates::Column::FingerprintSha256.eq(&identity.fingerprint))
+        .filter(operator_certificates::Column::OperatorId.is_not_null())
+        .filter(operator_certificates::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// What the sign-in form sends.
+pub struct SignInForm {
+    pub login_name: String,
+    pub password: SecretString,
+    pub captcha_id: String,
+    pub captcha_answer: String,
+}
+
+/// A successful sign-in: the token for the session cookie.
+pub struct SignedIn {
+    pub token: SecretString,
+    pub operator_id: i64,
+    pub must_change_password: bool,
+}
+
+/// Signs an operator in. Refusals are [`AppError::SignInRefused`] whatever the reason (the reason is in
+/// the audit log) and come no sooner than `cfg.refusal_floor` after the call; a wrong or expired
+/// captcha is a field error on `captcha`.
+#[tracing::instrument(skip_all, fields(cert.fingerprint = %identity.fingerprint))]
+pub async fn sign_in<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    cfg: &AuthConfig,
+    form: SignInForm,
+    identity: &ClientIdentity,
+    now: DateTime<Utc>,
+) -> Result<SignedIn, AppError> {
+    let started = tokio::time::Instant::now();
+    let result = attempt_sign_in(db, cfg, form, identity, now).await;
+    if matches!(result, Err(AppError::SignInRefused)) {
+        tokio::time::sleep_until(started + cfg.refusal_floor).await;
+    }
+    result
+}
+
+/// Why a sign-in was refused, for the audit log only.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    UnknownLogin,
+    Disabled,
+    Locked,
+    WrongPassword,
+    CertificateNotBound,
+}
+
+impl Refusal {
+    fn code(self) -> &'static str {
+        match self {
+            Refusal::UnknownLogin => "unknown_login",
+            Refusal::Disabled => "disabled",
+            Refusal::Locked => "locked",
+            Refusal::WrongPassword => "wrong_password",
+            Refusal::CertificateNotBound => "certificate_not_bound",
+        }
+    }
+}
+
+async fn attempt_sign_in<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    cfg: &AuthConfig,
+    form: SignInForm,
+    identity: &ClientIdentity,
+    now: DateTime<Utc>,
+) -> Result<SignedIn, AppError> {
+    let typed_login: String = form.login_name.trim().chars().take(64).collect();
+    let mut actor = Actor {
+        login_name: Some(typed_login.clone()),
+        ..Actor::from_identity(identity)
+    };
+
+    // 1. The captcha, used up whatever the answer.
+    let consumed = captchas::Entity::update_many()
+        .col_expr(captchas::Column::UsedAt, Expr::value(Some(now)))
+        .filter(captchas::Column::Id.eq(form.captcha_id.as_str()))
+        .filter(captchas::Column::UsedAt.is_null())
+        .filter(captchas::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    let captcha_ok = consumed
+        && captchas::Entity::find_by_id(form.captcha_id.as_str())
+            .one(db)
+            .await?
+            .is_some_and(|c| captcha::matches(&c.answer, &form.captcha_answer));
+    if !captcha_ok {
+        let entry = AuditEntry::new(actor, AuditAction::SignIn, AuditOutcome::Failure)
+            .detail(json!({ "reason": "captcha" }));
+        audit::record(db, entry, now).await?;
+        return Err(AppError::invalid("captcha", FieldProblem::Captcha));
+    }
+
+    // 2. The password: verified exactly once on every path, against a dummy hash for an unknown
+    // name, so that the time taken does not tell the cases apart.
+    let operator = match LoginName::parse(&typed_login) {
+        Ok(login) => {
+            operators::Entity::find()
+                .filter(operators::Column::LoginName.eq(login.as_str()))
+                .one(db)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let hash = operator
+        .as_ref()
+        .map(|o| o.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let password_ok = verify_off_thread(form.password, vec![hash])
+        .await
+        .first()
+        .copied()
+        .unwrap_or(false);
+
+    // 3. Decide and record in one write transaction, on the operator as it is now.
+    let txn = begin_write(db).await?;
+    let operator = match operator {
+        Some(o) => operators::Entity::find_by_id(o.id).one(&txn).await?,
+        None => None,
+    };
+    let Some(operator) = operator else {
+        return refused(txn, actor, Refusal::UnknownLogin, now).await;
+    };
+    actor.operator_id = Some(operator.id);
+    actor.merchant_id = Some(operator.merchant_id);
+    let status = decode(
+        "operators.status",
+        &operator.status,
+        OperatorStatus::from_code,
+    )?;
+    match status {
+        OperatorStatus::Disabled => {
+            return refused(txn, actor, Refusal::Disabled, now).await;
+        }
+        OperatorStatus::Locked if operator.locked_until.is_none_or(|until| until > now) => {
+            return refused(txn, actor, Refusal::Locked, now).await;
+        }
+        OperatorStatus::Locked => {
+            // The lock has run out: the account starts afresh.
+            operators::Entity::update_many()
+                .col_expr(operators::Column::Status, Expr::value("active"))
+                .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
+                .col_expr(
+                    operators::Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .filter(operators::Column::Id.eq(operator.id))
+                .exec(&txn)
+                .await?;
+        }
+        OperatorStatus::Active => {}
+    }
+
+    let cert_bound = operator_certificates::Entity::find()
+        .filter(operator_certificates::Column::FingerprintSha256.eq(&identity.fingerprint))
+        .filter(operator_certificates::Column::OperatorId.eq(operator.id))
+        .filter(operator_certificates::Column::RevokedAt.is_null())
+        .one(&txn)
+        .await?
+        .is_some();
+    if !password_ok || !cert_bound {
+        let reason = if password_ok {
+            Refusal::CertificateNotBound
+        } else {
+            Refusal::WrongPassword
+        };
+        record_failure(&txn, cfg, &operator, actor, reason, now).await?;
+        txn.commit().await?;
+        return Err(AppError::SignInRefused);
+    }
+
+    let token = random_token();
+    operators::Entity::update_many()
+        .col_expr(operators::Column::Status, Expr::value("active"))
+        .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
+        .col_expr(
+            operators::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(operators::Column::LastLoginAt, Expr::value(Some(now)))
+        .col_expr(
+            operators::Column::LastLoginAddr,
+            Expr::value(actor.remote_addr.clone()),
+        )
+        .filter(operators::Column::Id.eq(operator.id))
+        .exec(&txn)
+        .await?;
+    sessions::ActiveModel {
+        token_hash: Set(token_hash(&token)),
+        operator_id: Set(operator.id),
+        merchant_id: Set(operator.merchant_id),
+        cert_fingerprint: Set(identity.fingerprint.clone()),
+        remote_addr: Set(identity.remote_addr.ip().to_string()),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now + cfg.absolute_timeout),
+        ended_at: Set(None),
+        end_reason: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let entry = AuditEntry::new(actor, AuditAction::SignIn, AuditOutcome::Success)
+        .object("operator", operator.id);
+    audit::append(&txn, entry, now).await?;
+    txn.commit().await?;
+    tracing::info!(operator.id = operator.id, "signed in");
+    Ok(SignedIn {
+        token: SecretString::from(token),
+        operator_id: operator.id,
+        must_change_password: operator.must_change_password,
+    })
+}
+
+/// Records the refusal, commits and answers with the one refusal there is.
+async fn refused<T: ConnectionTrait + TransactionSession>(
+    txn: T,
+    actor: Actor,
+    reason: Refusal,
+    now: DateTime<Utc>,
+) -> Result<SignedIn, AppError> {
+    refuse(&txn, actor, reason, now).await?;
+    txn.commit().await?;
+    Err(AppError::SignInRefused)
+}
+
+async fn refuse(
+    txn: &impl ConnectionTrait,
+    actor: Actor,
+    reason: Refusal,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    tracing::info!(reason = reason.code(), "sign-in refused");
+    let entry = AuditEntry::new(actor, AuditAction::SignIn, AuditOutcome::Failure)
+        .detail(json!({ "reason": reason.code() }));
+    audit::append(txn, entry, now).await.map(drop)
+}
+
+/// Counts a failed attempt and locks the account at the limit.
+async fn record_failure(
+    txn: &impl ConnectionTrait,
+    cfg: &AuthConfig,
+    operator: &operators::Model,
+    actor: Actor,
+    reason: Refusal,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    operators::Entity::update_many()
+        .col_expr(
+            operators::Column::FailedLoginCount,
+            Expr::col(operators::Column::FailedLoginCount).add(1),
+        )
+        .filter(operators::Column::Id.eq(operator.id))
+        .exec(txn)
+        .await?;
+    let failures = operators::Entity::find_by_id(operator.id)
+        .one(txn)
+        .await?
+        .map_or(0, |o| o.failed_login_count);
+    refuse(txn, actor.clone(), reason, now).await?;
+    if failures >= cfg.max_failed_sign_ins {
+        let locked = operators::Entity::update_many()
+            .col_expr(operators::Column::Status, Expr::value("locked"))
+            .col_expr(
+                operators::Column::LockedUntil,
+                Expr::value(Some(now + cfg.lockout)),
+            )
+            .col_expr(operators::Column::UpdatedAt, Expr::value(now))
+            .filter(operators::Column::Id.eq(operator.id))
+            .filter(operators::Column::Status.eq("active"))
+            .exec(txn)
+            .await?
+            .rows_affected
+            == 1;
+        if locked {
+            tracing::warn!(operator.id = operator.id, failures, "account locked");
+            let entry = AuditEntry::new(actor, AuditAction::Lockout, AuditOutcome::Success)
+                .object("operator", operator.id)
+                .detail(json!({ "failures": failures, "until": now + cfg.lockout }));
+            audit::append(txn, entry, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The session of a request's cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// No session has this token.
+    Unknown,
+    /// The session has ended (now or before).
+    Ended(SessionEnd),
+    Active(Box<Session>),
+}
+
+/// How stale `last_seen_at` may get before a request writes it again: reading a page is activity,
+/// but not every request needs a write. A session may thus end up to this much before 15 idle minutes.
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(10);
+
+/// Looks up the session of `token`, ends it if it has run out (recording the timeout), and otherwise
+/// marks it active and returns who it belongs to and what they may do.
+pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    cfg: &AuthConfig,
+    token: &str,
+    identity: &ClientIdentity,
+    now: DateTime<Utc>,
+) -> Result<Resolved, DbErr> {
+    let hash = token_hash(token);
+    let Some(row) = sessions::Entity::find_by_id(hash.as_str()).one(db).await? else {
+        return Ok(Resolved::Unknown);
+    };
+    if let Some(reason) = &row.end_reason {
+        return Ok(Resolved::Ended(
+            SessionEnd::from_code(reason).unwrap_or(SessionEnd::Logout),
+        ));
+    }
+    let Some(operator) = operators::Entity::find_by_id(row.operator_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(Resolved::Unknown);
+    };
+    let end = if row.cert_fingerprint != identity.fingerprint {
+        Some(SessionEnd::Certificate)
+    } else if now >= row.expires_at {
+        Some(SessionEnd::Expired)
+    } else if now - row.last_seen_at >= cfg.idle_timeout {
+        Some(SessionEnd::Idle)
+    } else if operator.status == OperatorStatus::Disabled.code() {
+        Some(SessionEnd::OperatorChanged)
+    } else {
+        None
+    };
+    if let Some(reason) = end {
+        let actor = Actor {
+            merchant_id: Some(operator.merchant_id),
+            operator_id: Some(operator.id),
+            login_name: Some(operator.login_name.clone()),
+            ..Actor::from_identity(identity)
+        };
+        end_session(db, &hash, reason, actor, now).await?;
+        return Ok(Resolved::Ended(reason));
+    }
+    if now - row.last_seen_at >= TOUCH_EVERY {
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+            .filter(sessions::Column::TokenHash.eq(hash.as_str()))
+            .filter(sessions::Column::EndedAt.is_null())
+            .exec(db)
+            .await?;
+    }
+    let mut roles = Vec::new();
+    for r in operator_roles::Entity::find()
+        .filter(operator_roles::Column::OperatorId.eq(operator.id))
+        .all(db)
+        .await?
+    {
+        // A role this build does not know grants nothing.
+        roles.extend(Role::from_code(&r.role_code));
+    }
+    roles.sort();
+    let group_ids = operator_terminal_groups::Entity::find()
+        .filter(operator_terminal_groups::Column::OperatorId.eq(operator.id))
+        .order_by_asc(operator_terminal_groups::Column::GroupId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| g.group_id)
+        .collect();
+    Ok(Resolved::Active(Box::new(Session {
+        token_hash: hash,
+        operator_id: operator.id,
+        merchant_id: operator.merchant_id,
+        login_name: operator.login_name,
+        display_name: operator.display_name,
+        functions: functions_of(&roles),
+        roles,
+        // An unknown scope code confines the most: to the (possibly empty) assigned groups.
+        scope: DataScope::from_code(&operator.data_scope).unwrap_or(DataScope::Groups),
+        group_ids,
+        must_change_password: operator.must_change_password,
+        cert_fingerprint: row.cert_fingerprint,
+        remote_addr: identity.remote_addr.ip().to_string(),
+    })))
+}
+
+/// Ends a session once, recording why: the first of several concurrent requests writes the event.
+pub async fn end_session<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    token_hash: &str,
+    reason: SessionEnd,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let txn = begin_write(db).await?;
+    let ended = sessions::Entity::update_many()
+        .col_expr(sessions::Column::EndedAt, Expr::value(Some(now)))
+        .col_expr(
+            sessions::Column::EndReason,
+            Expr::value(Some(reason.code())),
+        )
+        .filter(sessions::Column::TokenHash.eq(token_hash))
+        .filter(sessions::Column::EndedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if ended {
+        let (action, outcome) = match reason {
+            SessionEnd::Logout => (AuditAction::SignOut, AuditOutcome::Success),
+            SessionEnd::Certificate => (AuditAction::AccessDenied, AuditOutcome::Denied),
+            _ => (AuditAction::SessionTimeout, AuditOutcome::Success),
+        };
+        let object = actor.operator_id.unwrap_or_default();
+        let entry = AuditEntry::new(actor, action, outcome)
+            .object("operator", object)
+            .detail(json!({ "session_end": reason.code() }));
+        audit::append(&txn, entry, now).await?;
+    }
+    txn.commit().await?;
+    Ok(ended)
+}
+
+/// Ends every open session of an operator but `keep` (after a password change, a disable, a reset).
+pub async fn end_operator_sessions(
+    txn: &impl ConnectionTrait,
+    operator_id: i64,
+    keep: Option<&str>,
+    reason: SessionEnd,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let mut update = sessions::Entity::update_many()
+        .col_expr(sessions::Column::EndedAt, Expr::value(Some(now)))
+        .col_expr(
+            sessions::Column::EndReason,
+            Expr::value(Some(reason.code())),
+        )
+        .filter(sessions::Column::OperatorId.eq(operator_id))
+        .filter(sessions::Column::EndedAt.is_null());
+    if let Some(keep) = keep {
+        update = update.filter(sessions::Column::TokenHash.ne(keep));
+    }
+    Ok(update.exec(txn).await?.rows_affected)
+}
+
+pub async fn sign_out<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    end_session(
+        db,
+        &session.token_hash,
+        SessionEnd::Logout,
+        session.actor(),
+        now,
+    )
+    .await
+    .map(drop)
+}
+
+/// What the change-password form sends.
+pub struct PasswordChange {
+    pub current: SecretString,
+    pub new: SecretString,
+    pub confirm: SecretString,
+}
+
+/// Changes the signed-in operator's own password; ends their other sessions.
+#[tracing::instrument(skip_all, fields(operator.id = session.operator_id))]
+pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    session: &Session,
+    change: PasswordChange,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let new = change.new.expose_secret();
+    let mut errors: Vec<FieldError> = check_password(new)
+        .into_iter()
+        .map(|rule| FieldError::new("new_password", FieldProblem::Password(rule)))
+        .collect();
+    if change.current.expose_secret().is_empty() {
+        errors.push(FieldError::new("current_password", FieldProblem::Required));
+    }
+    if new != change.confirm.expose_secret() {
+        errors.push(FieldError::new(
+            "confirm_password",
+            FieldProblem::Password(PasswordRule::Mismatch),
+        ));
+    }
+    if change.current.expose_secret().len() > 4 * MAX_LENGTH {
+        errors.push(FieldError::new("current_password", FieldProblem::Format));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let operator = operators::Entity::find_by_id(session.operator_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let current_ok = verify_off_thread(change.current, vec![operator.password_hash.clone()])
+        .await
+        .first()
+        .copied()
+        .unwrap_or(false);
+    if !current_ok {
+        let entry = AuditEntry::new(
+            session.actor(),
+            AuditAction::PasswordChange,
+            AuditOutcome::Failure,
+        )
+        .object("operator", operator.id)
+        .detail(json!({ "reason": "wrong_current_password" }));
+        audit::record(db, entry, now).await?;
+        return Err(AppError::invalid(
+            "current_password",
+            FieldProblem::WrongPassword,
+        ));
+    }
+    let recent = recent_hashes(db, &operator).await?;
+    let new_secret = SecretString::from(new.to_owned());
+    if verify_off_thread(new_secret, recent)
+        .await
+        .into_iter()
+        .any(|m| m)
+    {
+        return Err(AppError::invalid(
+            "new_password",
+            FieldProblem::Password(PasswordRule::RecentlyUsed),
+        ));
+    }
+    let hash = hash_off_thread(change.new).await?;
+
+    let txn = begin_write(db).await?;
+    operators::Entity::update_many()
+        .col_expr(operators::Column::PasswordHash, Expr::value(hash.clone()))
+        .col_expr(operators::Column::MustChangePassword, Expr::value(false))
+        .col_expr(operators::Column::PasswordChangedAt, Expr::value(Some(now)))
+        .col_expr(operators::Column::UpdatedAt, Expr::value(now))
+        .filter(operators::Column::Id.eq(operator.id))
+        .exec(&txn)
+        .await?;
+    remember_password(&txn, operator.id, hash, now).await?;
+    let ended = end_operator_sessions(
+        &txn,
+        operator.id,
+        Some(&session.token_hash),
+        SessionEnd::PasswordChanged,
+        now,
+    )
+    .await?;
+    let entry = AuditEntry::new(
+        session.actor(),
+        AuditAction::PasswordChange,
+        AuditOutcome::Success,
+    )
+    .object("operator", operator.id)
+    .detail(json!({ "other_sessions_ended": ended }));
+    audit::append(&txn, entry, now).await?;
+    txn.commit().await?;
+    tracing::info!("password changed");
+    Ok(())
+}
+
+/// Adds a password hash to the operator's history.
+pub async fn remember_password(
+    txn: &impl ConnectionTrait,
+    operator_id: i64,
+    hash: String,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    password_history::ActiveModel {
+        operator_id: Set(operator_id),
+        password_hash: Set(hash),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map(drop)
+}
+
+/// The hashes of the last [`HISTORY_DEPTH`] passwords, the current one included.
+async fn recent_hashes(
+    db: &impl ConnectionTrait,
+    operator: &operators::Model,
+) -> Result<Vec<String>, DbErr> {
+    let mut hashes: Vec<String> = password_history::Entity::find()
+        .filter(password_history::Column::OperatorId.eq(operator.id))
+        .order_by_desc(password_history::Column::Id)
+        .limit(HISTORY_DEPTH as u64)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| h.password_hash)
+        .collect();
+    if !hashes.contains(&operator.password_hash) {
+        hashes.truncate(HISTORY_DEPTH - 1);
+        hashes.insert(0, operator.password_hash.clone());
+    }
+    Ok(hashes)
+}
+
+/// A random 256-bit token as 64 hex digits.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A hash no password matches in practice, verified for unknown login names so that they cost the
+/// same time as known ones.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_password(&SecretString::from(random_token())).unwrap_or_else(|_| {
+            // Same parameters as a real hash; the salt and digest are arbitrary.
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
+             0lF2cCFl6ZlGYoGBqnPOCjmp6oUjkDbDYvFNf4Yx0Hk"
+                .to_owned()
+        })
+    })
+}
+
+/// Argon2 takes tens of milliseconds of CPU: run it on the blocking pool, not on a request thread.
+/// Returns, for each hash, whether the password matches it.
+async fn verify_off_thread(password: SecretString, hashes: Vec<String>) -> Vec<bool> {
+    let count = hashes.len();
+    tokio::task::spawn_blocking(move || {
+        if password.expose_secret().len() > 4 * MAX_LENGTH {
+            return vec![false; hashes.len()];
+        }
+        hashes
+            .iter()
+            .map(|h| verify_password(&password, h))
+            .collect()
+    })
+    .await
+    .unwrap_or_else(|_| vec![false; count])
+}
+
+async fn hash_off_thread(password: SecretString) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::internal("hashing a password", &e))?
+        .map_err(|e| AppError::internal("hashing a password", &e))
+}

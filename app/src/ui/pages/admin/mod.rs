@@ -1,0 +1,3 @@
+//! System management pages (manual §3.7).
+
+pub mod roles;

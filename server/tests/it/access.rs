@@ -1,0 +1,157 @@
+//! Authorisation: every server function checks its function on the server, for every role, and
+//! answers only with the caller's own merchant's data (issue 3).
+
+use std::collections::BTreeSet;
+
+use app::api::admin::RoleMatrixView;
+use app::api::home::HomeView;
+use app::domain::access::{Function, Role};
+use app::error::AppError;
+
+use crate::on_both_backends;
+use crate::support::{spawn_app, Backend};
+
+/// Who may call a server function.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    /// Anyone with a valid certificate (the sign-in page and the frame need these).
+    Public,
+    /// Any signed-in operator.
+    SignedIn,
+    /// Operators granted the function who have changed their first password.
+    Granted(Function),
+}
+
+type Fields = &'static [(&'static str, &'static str)];
+
+/// Every server function of the console, with arguments that parse. A new one must be added here,
+/// or the first test fails.
+const ENDPOINTS: &[(&str, Access, Fields)] = &[
+    ("/api/sign_in_form", Access::Public, &[]),
+    (
+        "/api/sign_in",
+        Access::Public,
+        &[
+            ("login_name", "x"),
+            ("password", "x"),
+            ("captcha_id", "x"),
+            ("captcha_answer", "x"),
+        ],
+    ),
+    ("/api/sign_out", Access::Public, &[]),
+    ("/api/me", Access::Public, &[]),
+    (
+        "/api/change_password",
+        Access::SignedIn,
+        &[
+            ("current_password", "x"),
+            ("new_password", "x"),
+            ("confirm_password", "x"),
+        ],
+    ),
+    ("/api/home", Access::SignedIn, &[]),
+    (
+        "/api/admin/role_matrix",
+        Access::Granted(Function::AdminRoleMatrix),
+        &[],
+    ),
+];
+
+#[test]
+fn every_server_function_is_in_the_access_table() {
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, method)| {
+            assert_eq!(method, http::Method::POST, "{path} is not POST-only");
+            path.to_owned()
+        })
+        .collect();
+    let listed: BTreeSet<String> = ENDPOINTS.iter().map(|(p, ..)| (*p).to_owned()).collect();
+    assert_eq!(registered, listed);
+}
+
+on_both_backends!(
+    each_role_reaches_exactly_its_functions,
+    an_operator_sees_only_their_own_merchant,
+);
+
+async fn each_role_reaches_exactly_its_functions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut anonymous = app.browser(&app.pki.client("anonymous"));
+    for (endpoint, access, fields) in ENDPOINTS {
+        if !matches!(access, Access::Public) {
+            let answer = anonymous
+                .call(endpoint.trim_start_matches("/api/"), fields)
+                .await;
+            assert_eq!(answer.error(), AppError::Unauthenticated, "{endpoint}");
+        }
+    }
+
+    for (i, role) in Role::ALL.iter().enumerate() {
+        let login = format!("op{i}.{}", role.code().replace('_', "-"));
+        let mut browser = app.ready_browser("M30000001", &login, &[*role]).await;
+        for (endpoint, access, fields) in ENDPOINTS {
+            let Access::Granted(function) = access else {
+                continue;
+            };
+            let answer = browser
+                .call(endpoint.trim_start_matches("/api/"), fields)
+                .await;
+            if role.grants(*function) {
+                assert_eq!(answer.status, 200, "{role} {endpoint}: {}", answer.body);
+            } else {
+                assert_eq!(answer.error(), AppError::Forbidden, "{role} {endpoint}");
+            }
+        }
+        // The menu of the home page lists exactly what the role may use.
+        let page = browser.page("/").await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            page.body.contains("href=\"/admin/roles\""),
+            role.grants(Function::AdminRoleMatrix),
+            "{role}'s menu"
+        );
+    }
+
+    let admin = app
+        .ready_browser("M30000001", "matrix.admin", &[Role::Administrator])
+        .await;
+    let mut admin = admin;
+    let matrix: RoleMatrixView = admin.call("admin/role_matrix", &[]).await.json();
+    assert_eq!(matrix.roles, Role::ALL.to_vec());
+    for (function, granted) in &matrix.rows {
+        for (role, g) in matrix.roles.iter().zip(granted) {
+            assert_eq!(role.grants(*function), *g, "{role} {function}");
+        }
+    }
+    // Every refusal is in the audit log with the function asked for.
+    let refusals = Role::ALL
+        .iter()
+        .filter(|r| !r.grants(Function::AdminRoleMatrix))
+        .count();
+    let denied = app.audit_details("access_denied").await;
+    assert_eq!(denied.len(), refusals);
+    assert!(denied.iter().all(|d| d.contains("admin.role_matrix")));
+}
+
+async fn an_operator_sees_only_their_own_merchant(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut a = app
+        .ready_browser("M30000002", "a.admin", &[Role::Administrator])
+        .await;
+    let mut b = app
+        .ready_browser("M30000003", "b.admin", &[Role::Administrator])
+        .await;
+
+    let home_a: HomeView = a.call("home", &[]).await.json();
+    let home_b: HomeView = b.call("home", &[]).await.json();
+
+    assert_eq!(home_a.merchant.code, "M30000002");
+    assert_eq!(home_b.merchant.code, "M30000003");
+    assert_eq!(home_a.operator.login_name, "a.admin");
+    let page_b = b.page("/").await.body;
+    assert!(page_b.contains("Merchant M30000003"));
+    assert!(
+        !page_b.contains("M30000002"),
+        "merchant A's data on merchant B's page"
+    );
+}

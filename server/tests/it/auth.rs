@@ -1,0 +1,552 @@
+//! Sign-in, sessions, passwords and the CSRF guard, over real mutual TLS (issue 3).
+
+use chrono::Duration;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use app::api::auth::{Me, SignInOutcome};
+use app::backend::entities::{audit_events, operators, sessions};
+use app::domain::access::Role;
+use app::domain::password::PasswordRule;
+use app::error::{AppError, FieldProblem};
+
+use crate::on_both_backends;
+use crate::support::browser::{Answer, Browser};
+use crate::support::{spawn_app, Backend, FIRST_PASSWORD, PASSWORD};
+
+/// The audit events with `action`, oldest first.
+async fn events(app: &crate::support::app::TestApp, action: &str) -> Vec<audit_events::Model> {
+    audit_events::Entity::find()
+        .filter(audit_events::Column::Action.eq(action))
+        .order_by_asc(audit_events::Column::Id)
+        .all(&app.db.conn)
+        .await
+        .expect("audit query")
+}
+
+async fn operator(app: &crate::support::app::TestApp, login: &str) -> operators::Model {
+    operators::Entity::find()
+        .filter(operators::Column::LoginName.eq(login))
+        .one(&app.db.conn)
+        .await
+        .expect("operator query")
+        .expect("operator")
+}
+
+on_both_backends!(
+    first_sign_in_opens_a_strict_session_and_forces_a_password_change,
+    a_certificate_of_another_operator_is_refused,
+    every_refusal_reads_the_same_and_takes_the_same_time,
+    five_failures_lock_the_account_for_thirty_minutes,
+    a_captcha_is_good_for_one_try_and_expires,
+    password_rules_are_enforced_and_bad_input_changes_nothing,
+    idle_sessions_end_after_fifteen_minutes,
+    sessions_end_twelve_hours_after_sign_in,
+    sign_out_ends_the_session_on_the_server,
+    state_changing_calls_need_the_consoles_origin_and_post,
+    a_session_is_bound_to_its_certificate,
+);
+
+async fn first_sign_in_opens_a_strict_session_and_forces_a_password_change(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cert = app
+        .operator("M20000001", "ann.admin", &[Role::Administrator])
+        .await;
+    let mut browser = app.browser(&cert);
+
+    // Not signed in: pages lead to the sign-in page, which is open.
+    assert_eq!(browser.page("/").await.body, "/login");
+    assert_eq!(browser.page("/login").await.status, 200);
+
+    // A session cookie from before is not reused: sign-in makes a new one.
+    browser.session = Some("f".repeat(64));
+    let outcome: SignInOutcome = browser.signed_in("ann.admin", FIRST_PASSWORD).await;
+    assert!(outcome.must_change_password);
+    let token = browser.session.clone().expect("session cookie");
+    assert_ne!(token, "f".repeat(64));
+    assert_eq!(token.len(), 64);
+    let cookie = browser.last_set_cookie.clone().expect("set-cookie");
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    // The database holds only the token's hash.
+    let stored = sessions::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .expect("sessions");
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0].token_hash, token);
+
+    // Before the change only the password page (and help) open; server functions refuse.
+    assert_eq!(browser.page("/").await.body, "/password");
+    assert_eq!(browser.page("/admin/roles").await.body, "/password");
+    assert_eq!(browser.page("/password").await.status, 200);
+    assert_eq!(browser.page("/help").await.status, 200);
+    let refused = browser.call("admin/role_matrix", &[]).await;
+    assert_eq!(refused.error(), AppError::PasswordChangeRequired);
+
+    let changed = browser
+        .change_password(FIRST_PASSWORD, PASSWORD, PASSWORD)
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(browser.page("/").await.status, 200);
+    assert_eq!(browser.page("/login").await.body, "/");
+    let me: Option<Me> = browser.call("me", &[]).await.json();
+    let me = me.expect("signed in");
+    assert_eq!(me.login_name, "ann.admin");
+    assert!(!me.must_change_password);
+
+    let op = operator(&app, "ann.admin").await;
+    assert!(!op.must_change_password);
+    assert_eq!(op.failed_login_count, 0);
+    assert!(op.last_login_at.is_some());
+    assert_eq!(events(&app, "sign_in").await.len(), 1);
+    assert_eq!(events(&app, "password_change").await.len(), 1);
+}
+
+async fn a_certificate_of_another_operator_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cert_a = app
+        .operator("M20000002", "amy.monitor", &[Role::Monitor])
+        .await;
+    app.operator("M20000002", "bob.admin", &[Role::Administrator])
+        .await;
+    let stranger = app.pki.client("stranger");
+
+    // A's certificate with B's (correct) password.
+    let mut browser = app.browser(&cert_a);
+    let refused = browser.sign_in("bob.admin", FIRST_PASSWORD).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.error(), AppError::SignInRefused);
+    assert!(browser.session.is_none());
+    // A certificate bound to nobody, with B's password.
+    let refused = app
+        .browser(&stranger)
+        .sign_in("bob.admin", FIRST_PASSWORD)
+        .await;
+    assert_eq!(refused.error(), AppError::SignInRefused);
+
+    let failures = events(&app, "sign_in").await;
+    assert_eq!(failures.len(), 2);
+    for event in &failures {
+        assert_eq!(event.outcome, "failure");
+        assert_eq!(event.login_name.as_deref(), Some("bob.admin"));
+        assert!(event
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("certificate_not_bound"));
+    }
+    assert_eq!(
+        failures[0].cert_fingerprint,
+        Some(cert_a.fingerprint.clone())
+    );
+    assert_eq!(operator(&app, "bob.admin").await.failed_login_count, 2);
+    // A's own sign-in still works.
+    browser.signed_in("amy.monitor", FIRST_PASSWORD).await;
+}
+
+async fn every_refusal_reads_the_same_and_takes_the_same_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cert = app
+        .operator("M20000003", "cat.admin", &[Role::Administrator])
+        .await;
+    let locked_cert = app
+        .operator("M20000003", "dan.locked", &[Role::Monitor])
+        .await;
+    let disabled_cert = app
+        .operator("M20000003", "eve.gone", &[Role::Monitor])
+        .await;
+    // Lock one account, disable another.
+    let mut locker = app.browser(&locked_cert);
+    for _ in 0..5 {
+        locker.sign_in("dan.locked", "wrong-password-1").await;
+    }
+    assert_eq!(operator(&app, "dan.locked").await.status, "locked");
+    operators::Entity::update_many()
+        .col_expr(
+            operators::Column::Status,
+            sea_orm::sea_query::Expr::value("disabled"),
+        )
+        .filter(operators::Column::LoginName.eq("eve.gone"))
+        .exec(&app.db.conn)
+        .await
+        .expect("disable");
+
+    let mut answers = Vec::new();
+    for (cert, login, password) in [
+        (&cert, "nobody.here", FIRST_PASSWORD),
+        (&cert, "cat.admin", "wrong-password-1"),
+        (&locked_cert, "dan.locked", FIRST_PASSWORD),
+        (&disabled_cert, "eve.gone", FIRST_PASSWORD),
+    ] {
+        let answer = app.browser(cert).sign_in(login, password).await;
+        answers.push((login, answer));
+    }
+
+    let (_, first) = &answers[0];
+    for (login, answer) in &answers {
+        assert_eq!(answer.status, 401, "{login}");
+        assert_eq!(answer.body, first.body, "{login} got another answer");
+        assert!(
+            answer.elapsed >= app.auth.refusal_floor,
+            "{login} answered in {:?}",
+            answer.elapsed
+        );
+    }
+    let times: Vec<_> = answers.iter().map(|(_, a)| a.elapsed).collect();
+    let (fastest, slowest) = (
+        times.iter().min().copied().unwrap_or_default(),
+        times.iter().max().copied().unwrap_or_default(),
+    );
+    assert!(
+        slowest - fastest < std::time::Duration::from_millis(250),
+        "refusals took from {fastest:?} to {slowest:?}"
+    );
+    // The reasons are told apart in the audit log only.
+    let reasons: Vec<String> = events(&app, "sign_in")
+        .await
+        .into_iter()
+        .rev()
+        .take(4)
+        .map(|e| e.detail.unwrap_or_default())
+        .collect();
+    for reason in ["unknown_login", "wrong_password", "locked", "disabled"] {
+        assert!(
+            reasons.iter().any(|r| r.contains(reason)),
+            "{reason} not recorded: {reasons:?}"
+        );
+    }
+}
+
+async fn five_failures_lock_the_account_for_thirty_minutes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cert = app
+        .operator("M20000004", "fay.finance", &[Role::Finance])
+        .await;
+    let mut browser = app.browser(&cert);
+
+    for attempt in 1..=4 {
+        browser.sign_in("fay.finance", "not-the-password-9").await;
+        let op = operator(&app, "fay.finance").await;
+        assert_eq!(op.failed_login_count, attempt);
+        assert_eq!(op.status, "active");
+    }
+    browser.sign_in("fay.finance", "not-the-password-9").await;
+    let op = operator(&app, "fay.finance").await;
+    assert_eq!(op.status, "locked");
+    assert_eq!(
+        op.locked_until,
+        Some(app.clock.now() + Duration::minutes(30))
+    );
+    assert_eq!(events(&app, "lockout").await.len(), 1);
+
+    // Locked: the right password is refused too, and does not extend or repeat the lock.
+    let refused = browser.sign_in("fay.finance", FIRST_PASSWORD).await;
+    assert_eq!(refused.error(), AppError::SignInRefused);
+    app.clock.advance(Duration::minutes(29));
+    let refused = browser.sign_in("fay.finance", FIRST_PASSWORD).await;
+    assert_eq!(refused.error(), AppError::SignInRefused);
+    assert_eq!(events(&app, "lockout").await.len(), 1);
+
+    // After 30 minutes the account opens again, with a clean count.
+    app.clock.advance(Duration::minutes(1));
+    browser.signed_in("fay.finance", FIRST_PASSWORD).await;
+    let op = operator(&app, "fay.finance").await;
+    assert_eq!((op.status.as_str(), op.failed_login_count), ("active", 0));
+}
+
+async fn try_captcha(browser: &mut Browser<'_>, id: &str, answer: &str) -> Answer {
+    browser
+        .call(
+            "sign_in",
+            &[
+                ("login_name", "gus.admin"),
+                ("password", FIRST_PASSWORD),
+                ("captcha_id", id),
+                ("captcha_answer", answer),
+            ],
+        )
+        .await
+}
+
+async fn a_captcha_is_good_for_one_try_and_expires(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cert = app
+        .operator("M20000005", "gus.admin", &[Role::Administrator])
+        .await;
+    let mut browser = app.browser(&cert);
+
+    // A wrong answer: a field error, the captcha is used up, no failed sign-in counted.
+    let (id, answer) = browser.captcha().await;
+    let wrong = if answer == "22222" { "33333" } else { "22222" };
+    let refused = try_captcha(&mut browser, &id, wrong).await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(
+        refused.error().field_problem("captcha"),
+        Some(FieldProblem::Captcha)
+    );
+    let reused = try_captcha(&mut browser, &id, &answer).await;
+    assert_eq!(
+        reused.error().field_problem("captcha"),
+        Some(FieldProblem::Captcha),
+        "a captcha is good for one try"
+    );
+    assert_eq!(operator(&app, "gus.admin").await.failed_login_count, 0);
+
+    // An expired one.
+    let (id, answer) = browser.captcha().await;
+    app.clock.advance(Duration::minutes(5));
+    let expired = try_captcha(&mut browser, &id, &answer).await;
+    assert_eq!(
+        expired.error().field_problem("captcha"),
+        Some(FieldProblem::Captcha)
+    );
+
+    // Full-width digits and spaces are forgiven.
+    let (id, answer) = browser.captcha().await;
+    let typed: String = answer
+        .chars()
+        .map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap_or(c))
+        .collect();
+    let ok = try_captcha(&mut browser, &id, &format!(" {typed} ")).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+}
+
+async fn password_rules_are_enforced_and_bad_input_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut browser = app
+        .ready_browser("M20000006", "hal.admin", &[Role::Administrator])
+        .await;
+    let hash_before = operator(&app, "hal.admin").await.password_hash;
+
+    let cases: &[(&str, &str, &str, &str, FieldProblem)] = &[
+        (
+            PASSWORD,
+            "short1A",
+            "short1A",
+            "new_password",
+            FieldProblem::Password(PasswordRule::TooShort),
+        ),
+        (
+            PASSWORD,
+            "no-digits-at-all",
+            "no-digits-at-all",
+            "new_password",
+            FieldProblem::Password(PasswordRule::NeedsDigit),
+        ),
+        (
+            PASSWORD,
+            "1234567890123",
+            "1234567890123",
+            "new_password",
+            FieldProblem::Password(PasswordRule::NeedsLetter),
+        ),
+        (
+            PASSWORD,
+            "a-good-password-1",
+            "a-good-password-2",
+            "confirm_password",
+            FieldProblem::Password(PasswordRule::Mismatch),
+        ),
+        (
+            "wrong-current-pw-1",
+            "a-good-password-1",
+            "a-good-password-1",
+            "current_password",
+            FieldProblem::WrongPassword,
+        ),
+        (
+            PASSWORD,
+            PASSWORD,
+            PASSWORD,
+            "new_password",
+            FieldProblem::Password(PasswordRule::RecentlyUsed),
+        ),
+        (
+            PASSWORD,
+            FIRST_PASSWORD,
+            FIRST_PASSWORD,
+            "new_password",
+            FieldProblem::Password(PasswordRule::RecentlyUsed),
+        ),
+    ];
+    for (current, new, confirm, field, problem) in cases {
+        let answer = browser.change_password(current, new, confirm).await;
+        assert_eq!(answer.status, 422, "{new}: {}", answer.body);
+        assert_eq!(
+            answer.error().field_problem(field),
+            Some(*problem),
+            "{new} / {confirm}"
+        );
+        assert_eq!(
+            operator(&app, "hal.admin").await.password_hash,
+            hash_before,
+            "{new} was written"
+        );
+    }
+
+    // Four changes later the first password is usable again; the three before are not.
+    let sequence = [
+        "second-Password-1",
+        "third-Password-22",
+        "fourth-Password-3",
+        "fifth-Password-44",
+    ];
+    let mut current = PASSWORD;
+    for next in sequence {
+        let answer = browser.change_password(current, next, next).await;
+        assert_eq!(answer.status, 200, "{next}: {}", answer.body);
+        current = next;
+    }
+    for recent in &sequence[1..3] {
+        let answer = browser.change_password(current, recent, recent).await;
+        assert_eq!(
+            answer.error().field_problem("new_password"),
+            Some(FieldProblem::Password(PasswordRule::RecentlyUsed)),
+            "{recent}"
+        );
+    }
+    let answer = browser.change_password(current, PASSWORD, PASSWORD).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+async fn idle_sessions_end_after_fifteen_minutes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut browser = app
+        .ready_browser("M20000007", "ian.admin", &[Role::Administrator])
+        .await;
+
+    // Reading pages counts as activity.
+    for _ in 0..3 {
+        app.clock.advance(Duration::minutes(14));
+        assert_eq!(browser.page("/").await.status, 200);
+    }
+    app.clock.advance(Duration::minutes(15));
+    let answer = browser.page("/").await;
+    assert_eq!((answer.status, answer.body.as_str()), (303, "/login"));
+    assert!(browser.session.is_none(), "the cookie is cleared");
+
+    let timeouts = events(&app, "session_timeout").await;
+    assert_eq!(timeouts.len(), 1);
+    assert!(timeouts[0]
+        .detail
+        .as_deref()
+        .unwrap_or_default()
+        .contains("idle"));
+}
+
+async fn sessions_end_twelve_hours_after_sign_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut browser = app
+        .ready_browser("M20000008", "joy.admin", &[Role::Administrator])
+        .await;
+    let token = browser.session.clone();
+
+    for _ in 0..71 {
+        app.clock.advance(Duration::minutes(10));
+        assert_eq!(browser.page("/").await.status, 200);
+    }
+    // 11 h 50 min so far; ten more minutes reach the limit, however active the operator is.
+    app.clock.advance(Duration::minutes(10));
+    assert_eq!(browser.page("/").await.body, "/login");
+    browser.session = token;
+    let me: Option<Me> = browser.call("me", &[]).await.json();
+    assert!(me.is_none(), "an expired session stays ended");
+    let timeouts = events(&app, "session_timeout").await;
+    assert_eq!(timeouts.len(), 1);
+    assert!(timeouts[0]
+        .detail
+        .as_deref()
+        .unwrap_or_default()
+        .contains("expired"));
+}
+
+async fn sign_out_ends_the_session_on_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut browser = app
+        .ready_browser("M20000009", "kim.admin", &[Role::Administrator])
+        .await;
+    let token = browser.session.clone();
+
+    let answer = browser.call("sign_out", &[]).await;
+    assert!(answer.status < 400, "{answer:?}");
+    assert!(browser.session.is_none(), "the cookie is cleared");
+
+    // Replaying the old cookie does not bring the session back.
+    browser.session = token;
+    assert_eq!(browser.page("/").await.body, "/login");
+    let refused = browser.call("admin/role_matrix", &[]).await;
+    assert_eq!(refused.error(), AppError::Unauthenticated);
+    let ended = sessions::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .expect("sessions");
+    assert!(ended
+        .iter()
+        .all(|s| s.end_reason.is_some() || s.ended_at.is_some()));
+    assert_eq!(events(&app, "sign_out").await.len(), 1);
+}
+
+async fn state_changing_calls_need_the_consoles_origin_and_post(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut browser = app
+        .ready_browser("M20000010", "lee.admin", &[Role::Administrator])
+        .await;
+    let denied_before = events(&app, "access_denied").await.len();
+
+    for origin in [Some("https://evil.example"), Some("null"), None] {
+        let answer = browser.call_from("sign_out", &[], origin).await;
+        assert_eq!(answer.status, 403, "Origin {origin:?}");
+        assert!(browser.session.is_some());
+    }
+    let answer = browser
+        .call_from(
+            "change_password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "attacker-Chosen-1"),
+                ("confirm_password", "attacker-Chosen-1"),
+            ],
+            Some("https://evil.example"),
+        )
+        .await;
+    assert_eq!(answer.status, 403);
+
+    // A GET does not reach a server function.
+    let answer = browser.get("/api/sign_out").await;
+    assert!(
+        answer.status >= 400,
+        "GET sign_out answered {}",
+        answer.status
+    );
+
+    // The session is intact and the password unchanged.
+    assert_eq!(browser.page("/").await.status, 200);
+    let denied = events(&app, "access_denied").await;
+    assert_eq!(denied.len() - denied_before, 4);
+    assert!(denied
+        .iter()
+        .all(|e| e.detail.as_deref().unwrap_or_default().contains("origin")));
+}
+
+async fn a_session_is_bound_to_its_certificate(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut browser = app
+        .ready_browser("M20000011", "max.admin", &[Role::Administrator])
+        .await;
+    let other_cert = app.pki.client("max.admin.laptop");
+
+    // The cookie, stolen and replayed with another (valid) certificate, ends the session.
+    let mut thief = app.browser(&other_cert);
+    thief.session = browser.session.clone();
+    assert_eq!(thief.page("/").await.body, "/login");
+    assert_eq!(browser.page("/").await.body, "/login");
+    let denied = events(&app, "access_denied").await;
+    assert_eq!(denied.len(), 1);
+    assert!(denied[0]
+        .detail
+        .as_deref()
+        .unwrap_or_default()
+        .contains("certificate"));
+    assert_eq!(denied[0].cert_fingerprint, Some(other_cert.fingerprint));
+}

@@ -1,0 +1,180 @@
+//! A browser as the console sees it: one client certificate, the console's Origin on every POST, and
+//! the session cookie kept between requests. Redirects are not followed, so tests see them.
+
+use std::time::Duration;
+
+use sea_orm::EntityTrait;
+use serde::de::DeserializeOwned;
+
+use app::api::auth::{SignInFormView, SignInOutcome};
+use app::backend::entities::captchas;
+use app::backend::session::SESSION_COOKIE;
+use app::error::AppError;
+use server::pki::IssuedCert;
+
+use super::app::TestApp;
+
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    client: reqwest::Client,
+    pub origin: String,
+    /// The session token the console last set, if any.
+    pub session: Option<String>,
+    /// The `Set-Cookie` value of the last response that set the session cookie.
+    pub last_set_cookie: Option<String>,
+}
+
+/// A server function's answer: the status and the body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub elapsed: Duration,
+}
+
+impl Answer {
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: status {} body {}", self.status, self.body))
+    }
+
+    pub fn error(&self) -> AppError {
+        assert!(
+            self.status >= 400,
+            "expected an error, got {} {}",
+            self.status,
+            self.body
+        );
+        self.json()
+    }
+}
+
+impl TestApp {
+    pub fn browser(&self, cert: &IssuedCert) -> Browser<'_> {
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(self.client_config(Some(cert)))
+            .redirect(reqwest::redirect::Policy::none())
+            // A request that hangs fails its test instead of the whole run.
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("reqwest client");
+        Browser {
+            app: self,
+            client,
+            origin: format!("https://127.0.0.1:{}", self.addr.port()),
+            session: None,
+            last_set_cookie: None,
+        }
+    }
+}
+
+impl Browser<'_> {
+    /// POSTs a server function with form fields, as the console's own pages do.
+    pub async fn call(&mut self, endpoint: &str, fields: &[(&str, &str)]) -> Answer {
+        let origin = self.origin.clone();
+        self.call_from(endpoint, fields, Some(&origin)).await
+    }
+
+    /// The same with another Origin header (or none).
+    pub async fn call_from(
+        &mut self,
+        endpoint: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .post(self.app.url(&format!("/api/{endpoint}")))
+            .header("accept", "application/json")
+            .form(fields);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        self.send(request).await
+    }
+
+    /// GETs a page; a redirect comes back as its status and `Location` in the body.
+    pub async fn page(&mut self, path: &str) -> Answer {
+        let request = self.client.get(self.app.url(path));
+        self.send(request).await
+    }
+
+    /// GETs any path (e.g. a server function by GET).
+    pub async fn get(&mut self, path: &str) -> Answer {
+        self.page(path).await
+    }
+
+    async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Answer {
+        if let Some(token) = &self.session {
+            request = request.header("cookie", format!("{SESSION_COOKIE}={token}"));
+        }
+        let started = std::time::Instant::now();
+        let response = request.send().await.expect("request");
+        let elapsed = started.elapsed();
+        for value in response.headers().get_all("set-cookie") {
+            let value = value.to_str().expect("cookie").to_owned();
+            if let Some(rest) = value.strip_prefix(&format!("{SESSION_COOKIE}=")) {
+                let token = rest.split(';').next().unwrap_or_default();
+                self.session = (!token.is_empty()).then(|| token.to_owned());
+                self.last_set_cookie = Some(value);
+            }
+        }
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().expect("location").to_owned());
+        let body = response.text().await.expect("body");
+        Answer {
+            status,
+            body: location.unwrap_or(body),
+            elapsed,
+        }
+    }
+
+    /// A fresh captcha and its answer, read from the database as only the server can.
+    pub async fn captcha(&mut self) -> (String, String) {
+        let form: SignInFormView = self.call("sign_in_form", &[]).await.json();
+        let answer = captchas::Entity::find_by_id(form.captcha_id.as_str())
+            .one(&self.app.db.conn)
+            .await
+            .expect("captcha query")
+            .expect("captcha row")
+            .answer;
+        (form.captcha_id, answer)
+    }
+
+    /// Signs in with a correctly answered captcha.
+    pub async fn sign_in(&mut self, login: &str, password: &str) -> Answer {
+        let (id, answer) = self.captcha().await;
+        self.call(
+            "sign_in",
+            &[
+                ("login_name", login),
+                ("password", password),
+                ("captcha_id", &id),
+                ("captcha_answer", &answer),
+            ],
+        )
+        .await
+    }
+
+    /// Signs in and expects success.
+    pub async fn signed_in(&mut self, login: &str, password: &str) -> SignInOutcome {
+        let answer = self.sign_in(login, password).await;
+        assert_eq!(answer.status, 200, "sign-in of {login}: {}", answer.body);
+        answer.json()
+    }
+
+    pub async fn change_password(&mut self, current: &str, new: &str, confirm: &str) -> Answer {
+        self.call(
+            "change_password",
+            &[
+                ("current_password", current),
+                ("new_password", new),
+                ("confirm_password", confirm),
+            ],
+        )
+        .await
+    }
+}
