@@ -37,7 +37,10 @@ for login in hualian.admin hualian.finance hualian.monitor hualian.approver hual
   "$vpos" pki operator --name "$login" --password-env E2E_P12_PASSWORD >/dev/null
   "$vpos" operator bind-cert --login "$login" --cert "var/pki/issued/$login.pem" >/dev/null
 done
-"$vpos" pki operator --name stranger --password-env E2E_P12_PASSWORD >/dev/null
+# Certificates bound to nobody: a stranger, and a newcomer whom a test adds as an operator.
+for name in stranger hualian.newbie; do
+  "$vpos" pki operator --name "$name" --password-env E2E_P12_PASSWORD >/dev/null
+done
 
 "$vpos" serve >"$state/server.log" 2>&1 &
 server=$!

@@ -31,7 +31,9 @@ drop_test_databases
 trap drop_test_databases EXIT
 
 say "unit and integration tests on $backends"
-cargo test -p app -p migrations -p server
+# One test at a time: in one process, concurrent tests' servers (each on its own tokio runtime) were
+# seen to leave a page render waiting for ever, about one full run in three; see the note on issue 3.
+cargo test -p app -p migrations -p server -- --test-threads=1
 
 say "browser tests"
 # The vpos binary is the one cargo test just built; cargo-leptos adds the wasm, js and css. (Building

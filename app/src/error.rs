@@ -34,6 +34,9 @@ pub enum AppError {
     /// The record changed under the request (e.g. a status update found another status).
     #[error("conflict")]
     Conflict,
+    /// A rule of the console forbids this change.
+    #[error("not allowed: {0:?}")]
+    Policy(Policy),
     #[error("internal error, correlation id {correlation_id}")]
     Internal { correlation_id: String },
     /// The request did not reach the server function or its answer could not be read.
@@ -49,6 +52,21 @@ pub struct FieldError {
     pub problem: FieldProblem,
 }
 
+/// The rules that refuse a change outright (as opposed to a field's bad input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Policy {
+    /// An administrator cannot disable themself …
+    SelfDisable,
+    /// … nor take the administrator role away from themself.
+    SelfDemote,
+    /// A merchant keeps at least one active administrator.
+    LastAdministrator,
+    /// The certificate is bound to another operator; unbind it there first.
+    CertificateBoundElsewhere,
+    /// No certificate with this fingerprint has reached the console yet.
+    CertificateUnknown,
+}
+
 /// What is wrong with a field, as a code: each language words it (see `i18n`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FieldProblem {
@@ -59,6 +77,8 @@ pub enum FieldProblem {
     Captcha,
     /// The current password given to change it is wrong.
     WrongPassword,
+    /// Already used (a login name).
+    Taken,
     Password(PasswordRule),
 }
 
@@ -78,7 +98,7 @@ impl AppError {
             AppError::Forbidden | AppError::PasswordChangeRequired => 403,
             AppError::NotFound => 404,
             AppError::Invalid(_) => 422,
-            AppError::Conflict => 409,
+            AppError::Conflict | AppError::Policy(_) => 409,
             AppError::Internal { .. } => 500,
             AppError::Transport(_) => 503,
         }
@@ -95,6 +115,7 @@ impl AppError {
             AppError::NotFound => t.error_not_found.to_owned(),
             AppError::Invalid(_) => t.error_invalid.to_owned(),
             AppError::Conflict => t.error_conflict.to_owned(),
+            AppError::Policy(policy) => t.policy(*policy).to_owned(),
             AppError::Internal { correlation_id } => (t.error_internal)(correlation_id),
             AppError::Transport(_) => t.error_unavailable.to_owned(),
         }

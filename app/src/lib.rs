@@ -20,6 +20,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::i18n::{initial_lang, provide_i18n, title_text};
 use crate::ui::layout::Layout;
+use crate::ui::pages::admin::operators::{NewOperatorPage, OperatorPage, OperatorsPage};
 use crate::ui::pages::admin::roles::RoleMatrixPage;
 use crate::ui::pages::{
     help::HelpPage, home::HomePage, login::LoginPage, not_found::NotFound, password::PasswordPage,
@@ -81,6 +82,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/password") view=PasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/roles") view=RoleMatrixPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/operators") view=OperatorsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/operators/new") view=NewOperatorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/operators/:id") view=OperatorPage ssr=SsrMode::Async/>
                     <Route path=path!("/help") view=HelpPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

@@ -96,6 +96,7 @@ test('an operator can change their own password again later', async ({ browser }
   await signInFirstTime(page, 'hualian.approver');
   await page.getByRole('link', { name: 'Change password' }).click();
   await expect(page).toHaveURL(/\/password$/);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   await page.locator('#current_password').fill(ownPassword('hualian.approver'));
   // One of the last four passwords is refused.
   await page.locator('#new_password').fill(demoPassword);

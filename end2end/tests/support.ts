@@ -101,4 +101,5 @@ export async function signInFirstTime(page: Page, login: string) {
   await page.locator('#content form button[type=submit]').click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator('[data-field=signed-in-as]')).toContainText(login);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 }

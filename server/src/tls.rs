@@ -215,6 +215,7 @@ pub fn identity_of(
         fingerprint: facts.fingerprint,
         subject_cn: facts.subject_cn,
         serial_hex: facts.serial_hex,
+        not_before: facts.not_before,
         not_after: facts.not_after,
         remote_addr,
     })

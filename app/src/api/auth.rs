@@ -13,6 +13,8 @@ pub struct SignInFormView {
     pub captcha_id: String,
     pub captcha_image: String,
     pub certificate_subject: String,
+    /// SHA-256 of the certificate: what an administrator needs to bind it.
+    pub certificate_fingerprint: String,
     /// Whether the certificate is bound to any operator: if not, no sign-in can succeed with it, and
     /// the page says so (this tells nothing about any account).
     pub certificate_bound: bool,
@@ -46,11 +48,12 @@ pub async fn sign_in_form() -> Result<SignInFormView, AppError> {
     let ctx = RequestCtx::current()?;
     let made = services::auth::new_captcha(&ctx.state.db, &ctx.state.auth, ctx.now).await?;
     let certificate_bound =
-        services::auth::certificate_is_bound(&ctx.state.db, &ctx.identity).await?;
+        services::auth::note_certificate(&ctx.state.db, &ctx.identity, ctx.now).await?;
     Ok(SignInFormView {
         captcha_id: made.id,
         captcha_image: captcha::data_uri(&made.svg),
         certificate_subject: ctx.identity.subject_cn.clone(),
+        certificate_fingerprint: ctx.identity.fingerprint.clone(),
         certificate_bound,
     })
 }

@@ -12,6 +12,7 @@ pub struct ClientIdentity {
     pub fingerprint: String,
     pub subject_cn: String,
     pub serial_hex: String,
+    pub not_before: DateTime<Utc>,
     pub not_after: DateTime<Utc>,
     pub remote_addr: SocketAddr,
 }

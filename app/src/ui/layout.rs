@@ -42,6 +42,11 @@ const MENU: &[MenuItem] = &[
         audience: Audience::Granted(Function::AdminRoleMatrix),
     },
     MenuItem {
+        href: "/admin/operators",
+        label: |l| Function::AdminOperators.label(l),
+        audience: Audience::Granted(Function::AdminOperators),
+    },
+    MenuItem {
         href: "/password",
         label: |l| l.texts().nav_password,
         audience: Audience::SignedIn,

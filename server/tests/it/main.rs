@@ -10,4 +10,5 @@ mod cli;
 mod demo;
 mod migrations;
 mod mtls;
+mod operators;
 mod platform;

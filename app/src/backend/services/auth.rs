@@ -64,18 +64,45 @@ pub async fn new_captcha(
     Ok(NewCaptcha { id, svg })
 }
 
-/// Whether the presented certificate is bound to some operator.
-pub async fn certificate_is_bound(
+/// Whether the presented certificate is bound to some operator. A certificate the console has not
+/// seen before is recorded, unbound, so that an administrator can bind it by its fingerprint.
+pub async fn note_certificate(
     db: &impl ConnectionTrait,
     identity: &ClientIdentity,
+    now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    Ok(operator_certificates::Entity::find()
+    let known = operator_certificates::Entity::find()
         .filter(operator_certificates::Column::FingerprintSha256.eq(&identity.fingerprint))
-        .filter(operator_certificates::Column::OperatorId.is_not_null())
-        .filter(operator_certificates::Column::RevokedAt.is_null())
         .one(db)
-        .await?
-        .is_some())
+        .await?;
+    match known {
+        Some(cert) => Ok(cert.operator_id.is_some() && cert.revoked_at.is_none()),
+        None => {
+            let insert =
+                operator_certificates::Entity::insert(operator_certificates::ActiveModel {
+                    operator_id: Set(None),
+                    fingerprint_sha256: Set(identity.fingerprint.clone()),
+                    serial_hex: Set(identity.serial_hex.clone()),
+                    subject_cn: Set(identity.subject_cn.chars().take(200).collect()),
+                    not_before: Set(identity.not_before),
+                    not_after: Set(identity.not_after),
+                    bound_at: Set(None),
+                    revoked_at: Set(None),
+                    created_at: Set(now),
+                    ..Default::default()
+                })
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::column(
+                        operator_certificates::Column::FingerprintSha256,
+                    )
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await;
+            insert.map(|_| false)
+        }
+    }
 }
 
 /// What the sign-in form sends.

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod auth;
 pub mod home;
+pub mod operators;
 pub mod platform;
 
 use crate::error::AppError;

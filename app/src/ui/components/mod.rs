@@ -1,3 +1,4 @@
 pub mod alert;
+pub mod form;
 pub mod lang_switch;
 pub mod money;

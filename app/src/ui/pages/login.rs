@@ -85,6 +85,7 @@ fn SignInForm(initial: SignInFormView) -> impl IntoView {
     };
 
     let cert_subject = initial.certificate_subject;
+    let cert_fingerprint = initial.certificate_fingerprint;
     let cert_bound = initial.certificate_bound;
     view! {
         <p class="cert-line">
@@ -95,6 +96,10 @@ fn SignInForm(initial: SignInFormView) -> impl IntoView {
             <div class="alert alert-warning" role="status">
                 <strong>{move || i18n.t().home_unbound_title}</strong>
                 <p>{move || i18n.t().home_unbound_body}</p>
+                <p>
+                    {move || i18n.t().login_fingerprint} ": "
+                    <span class="mono wrap" data-field="cert-fingerprint">{cert_fingerprint.clone()}</span>
+                </p>
             </div>
         </Show>
         {move || general_error().map(|error| view! { <ErrorAlert error/> })}

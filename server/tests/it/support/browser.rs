@@ -75,6 +75,17 @@ impl Browser<'_> {
         self.call_from(endpoint, fields, Some(&origin)).await
     }
 
+    /// POSTs a server function that takes JSON.
+    pub async fn call_json(&mut self, endpoint: &str, body: serde_json::Value) -> Answer {
+        let request = self
+            .client
+            .post(self.app.url(&format!("/api/{endpoint}")))
+            .header("accept", "application/json")
+            .header("origin", self.origin.clone())
+            .json(&body);
+        self.send(request).await
+    }
+
     /// The same with another Origin header (or none).
     pub async fn call_from(
         &mut self,
