@@ -5,11 +5,13 @@ use serde_json::json;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use app::api::auth::Me;
-use app::api::operators::{OneTimePassword, OperatorDetail, OperatorRow};
-use app::backend::entities::{operators, sessions};
-use app::domain::access::Role;
-use app::domain::OperatorStatus;
+use app::api::operators::{OneTimePassword, OperatorDetail, OperatorForm, OperatorRow};
+use app::backend::entities::{operator_roles, operators, sessions};
+use app::backend::{services, Session};
+use app::domain::access::{functions_of, Role};
+use app::domain::{DataScope, OperatorStatus};
 use app::error::{AppError, FieldProblem, Policy};
+use chrono::Utc;
 
 use crate::on_both_backends;
 use crate::support::app::TestApp;
@@ -72,6 +74,7 @@ on_both_backends!(
     disabling_resetting_and_unlocking_take_effect_at_once,
     certificates_are_bound_by_fingerprint_once,
     another_merchants_operators_are_out_of_reach,
+    the_last_active_administrator_stays_even_in_a_race,
 );
 
 async fn an_added_operator_signs_in_with_the_one_time_password_and_sees_only_their_menu(
@@ -435,4 +438,56 @@ async fn another_merchants_operators_are_out_of_reach(backend: Backend) {
     app.browser(&victim)
         .signed_in("seven.clerk", FIRST_PASSWORD)
         .await;
+}
+
+async fn the_last_active_administrator_stays_even_in_a_race(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.operator("M40000008", "race.a", &[Role::Administrator])
+        .await;
+    app.operator("M40000008", "race.b", &[Role::Administrator])
+        .await;
+    let a = operator_row(&app, "race.a").await;
+    let b = operator_row(&app, "race.b").await;
+    // B demoted A a moment ago, as the database now says, while a request of A's was already past the
+    // role check: A may not now disable or demote B, the last administrator.
+    operator_roles::Entity::delete_many()
+        .filter(operator_roles::Column::OperatorId.eq(a.id))
+        .exec(&app.db.conn)
+        .await
+        .expect("demote A");
+    let session_of_a = Session {
+        token_hash: "0".repeat(64),
+        operator_id: a.id,
+        merchant_id: a.merchant_id,
+        login_name: a.login_name.clone(),
+        display_name: a.display_name.clone(),
+        roles: vec![Role::Administrator],
+        functions: functions_of(&[Role::Administrator]),
+        scope: DataScope::Merchant,
+        group_ids: Vec::new(),
+        must_change_password: false,
+        cert_fingerprint: "0".repeat(64),
+        remote_addr: "127.0.0.1".into(),
+    };
+
+    let disable =
+        services::operators::set_enabled(&app.db.conn, &session_of_a, b.id, false, Utc::now())
+            .await;
+    assert_eq!(disable, Err(AppError::Policy(Policy::LastAdministrator)));
+    let demote_form = OperatorForm {
+        display_name: "B".into(),
+        roles: vec![Role::Finance],
+        scope: DataScope::Merchant,
+        group_ids: Vec::new(),
+    };
+    let demote = services::operators::update_operator(
+        &app.db.conn,
+        &session_of_a,
+        b.id,
+        &demote_form,
+        Utc::now(),
+    )
+    .await;
+    assert_eq!(demote, Err(AppError::Policy(Policy::LastAdministrator)));
+    assert_eq!(operator_row(&app, "race.b").await, b, "B is unchanged");
 }

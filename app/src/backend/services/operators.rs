@@ -372,6 +372,21 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
     })
 }
 
+/// Serialises the changes to a merchant's administrators: two administrators demoting or disabling
+/// each other at the same moment are checked one after the other (PostgreSQL locks the row; SQLite
+/// writers are serial anyway).
+async fn lock_merchant(txn: &impl ConnectionTrait, merchant_id: i64) -> Result<(), DbErr> {
+    merchants::Entity::update_many()
+        .col_expr(
+            merchants::Column::UpdatedAt,
+            Expr::col(merchants::Column::UpdatedAt).into(),
+        )
+        .filter(merchants::Column::Id.eq(merchant_id))
+        .exec(txn)
+        .await
+        .map(drop)
+}
+
 /// Whether, without `operator_id`, the merchant still has an active administrator.
 async fn another_active_admin(
     txn: &impl ConnectionTrait,
@@ -410,6 +425,7 @@ pub async fn update_operator<C: ConnectionTrait + TransactionTrait>(
         .await
         .map_err(AppError::Invalid)?;
     let txn = begin_write(db).await?;
+    lock_merchant(&txn, session.merchant_id).await?;
     let op = own_operator(&txn, session, id).await?;
     let roles_before = roles_of(&txn, op.id).await?;
     let groups_before = groups_of(&txn, op.id).await?;
@@ -482,6 +498,7 @@ pub async fn set_enabled<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let txn = begin_write(db).await?;
+    lock_merchant(&txn, session.merchant_id).await?;
     let op = own_operator(&txn, session, id).await?;
     if !enabled {
         if op.id == session.operator_id {
