@@ -379,7 +379,7 @@ async fn lock_merchant(txn: &impl ConnectionTrait, merchant_id: i64) -> Result<(
     merchants::Entity::update_many()
         .col_expr(
             merchants::Column::UpdatedAt,
-            Expr::col(merchants::Column::UpdatedAt).into(),
+            Expr::col(merchants::Column::UpdatedAt),
         )
         .filter(merchants::Column::Id.eq(merchant_id))
         .exec(txn)
