@@ -538,11 +538,23 @@ pub async fn set_enabled<C: ConnectionTrait + TransactionTrait>(
     } else {
         AuditAction::OperatorDisable
     };
+    let detail =
+        json!({ "status": { "before": op.status, "after": status }, "sessions_ended": ended });
+    commit_with_audit(txn, session, action, op.id, detail, now).await
+}
+
+/// Records the change to operator `operator_id` and commits it together with the change.
+async fn commit_with_audit<T: ConnectionTrait + TransactionSession>(
+    txn: T,
+    session: &Session,
+    action: AuditAction,
+    operator_id: i64,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     let entry = AuditEntry::new(session.actor(), action, AuditOutcome::Success)
-        .object("operator", op.id)
-        .detail(
-            json!({ "status": { "before": op.status, "after": status }, "sessions_ended": ended }),
-        );
+        .object("operator", operator_id)
+        .detail(detail);
     audit::append(&txn, entry, now).await?;
     txn.commit().await?;
     Ok(())
@@ -576,15 +588,15 @@ pub async fn unlock<C: ConnectionTrait + TransactionTrait>(
     if unlocked == 0 {
         return Err(AppError::Conflict);
     }
-    let entry = AuditEntry::new(
-        session.actor(),
+    commit_with_audit(
+        txn,
+        session,
         AuditAction::OperatorUnlock,
-        AuditOutcome::Success,
+        op.id,
+        json!({ "failed_login_count": op.failed_login_count }),
+        now,
     )
-    .object("operator", op.id)
-    .detail(json!({ "failed_login_count": op.failed_login_count }));
-    audit::append(&txn, entry, now).await?;
-    txn.commit().await?;
+    .await?;
     Ok(())
 }
 
@@ -610,15 +622,15 @@ pub async fn reset_password<C: ConnectionTrait + TransactionTrait>(
     remember_password(&txn, op.id, hash, now).await?;
     let keep = (op.id == session.operator_id).then_some(session.token_hash.as_str());
     let ended = end_operator_sessions(&txn, op.id, keep, SessionEnd::OperatorChanged, now).await?;
-    let entry = AuditEntry::new(
-        session.actor(),
+    commit_with_audit(
+        txn,
+        session,
         AuditAction::PasswordReset,
-        AuditOutcome::Success,
+        op.id,
+        json!({ "sessions_ended": ended }),
+        now,
     )
-    .object("operator", op.id)
-    .detail(json!({ "sessions_ended": ended }));
-    audit::append(&txn, entry, now).await?;
-    txn.commit().await?;
+    .await?;
     Ok(password)
 }
 
@@ -671,15 +683,15 @@ pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
     if bound == 0 {
         return Err(AppError::Conflict);
     }
-    let entry = AuditEntry::new(
-        session.actor(),
+    commit_with_audit(
+        txn,
+        session,
         AuditAction::CertificateBind,
-        AuditOutcome::Success,
+        op.id,
+        json!({ "fingerprint": fingerprint, "subject": cert.subject_cn }),
+        now,
     )
-    .object("operator", op.id)
-    .detail(json!({ "fingerprint": fingerprint, "subject": cert.subject_cn }));
-    audit::append(&txn, entry, now).await?;
-    txn.commit().await?;
+    .await?;
     Ok(())
 }
 
@@ -726,15 +738,15 @@ pub async fn unbind_certificate<C: ConnectionTrait + TransactionTrait>(
         .exec(&txn)
         .await?
         .rows_affected;
-    let entry = AuditEntry::new(
-        session.actor(),
+    commit_with_audit(
+        txn,
+        session,
         AuditAction::CertificateUnbind,
-        AuditOutcome::Success,
+        op.id,
+        json!({ "fingerprint": fingerprint, "sessions_ended": ended }),
+        now,
     )
-    .object("operator", op.id)
-    .detail(json!({ "fingerprint": fingerprint, "sessions_ended": ended }));
-    audit::append(&txn, entry, now).await?;
-    txn.commit().await?;
+    .await?;
     Ok(())
 }
 
@@ -752,15 +764,15 @@ pub async fn reset_token<C: ConnectionTrait + TransactionTrait>(
         .exec(&txn)
         .await?
         .rows_affected;
-    let entry = AuditEntry::new(
-        session.actor(),
+    commit_with_audit(
+        txn,
+        session,
         AuditAction::TokenReset,
-        AuditOutcome::Success,
+        op.id,
+        json!({ "had_token": removed > 0 }),
+        now,
     )
-    .object("operator", op.id)
-    .detail(json!({ "had_token": removed > 0 }));
-    audit::append(&txn, entry, now).await?;
-    txn.commit().await?;
+    .await?;
     Ok(())
 }
 
