@@ -65,6 +65,14 @@ pub enum Policy {
     CertificateBoundElsewhere,
     /// No certificate with this fingerprint has reached the console yet.
     CertificateUnknown,
+    /// The action needs a token code and the operator has no enrolled token.
+    TokenNotEnrolled,
+    /// A token is already enrolled: an administrator resets it before a new one is enrolled.
+    TokenAlreadyEnrolled,
+    /// Too many wrong codes in a row: the token is locked for a while.
+    TokenLocked,
+    /// More rows than one download may hold: narrow the filters.
+    ExportTooLarge,
 }
 
 /// What is wrong with a field, as a code: each language words it (see `i18n`).
@@ -80,6 +88,12 @@ pub enum FieldProblem {
     /// Already used (a login name).
     Taken,
     Password(PasswordRule),
+    /// The token code is not the operator's current one.
+    CodeWrong,
+    /// The token code has been used already: wait for the next one.
+    CodeUsed,
+    /// The end of a range comes before its start.
+    RangeReversed,
 }
 
 impl FieldError {

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::access::{Function, Role};
 use crate::domain::password::PasswordRule;
 use crate::domain::{
-    Bank, CardOrg, CardType, DataScope, MerchantStatus, OperatorStatus, RefundMode,
+    AuditAction, AuditOutcome, Bank, CardOrg, CardType, DataScope, MerchantStatus, OperatorStatus,
+    RefundMode,
 };
 use crate::error::{FieldProblem, Policy};
 
@@ -295,6 +296,34 @@ labels!(Function {
     AdminAuditLog => "审计日志", "Audit log";
 });
 
+labels!(AuditAction {
+    SignIn => "登录", "Sign-in";
+    Lockout => "账户锁定", "Account locked";
+    SignOut => "退出", "Sign-out";
+    SessionTimeout => "会话超时", "Session timed out";
+    PasswordChange => "修改密码", "Password change";
+    PasswordReset => "重置密码", "Password reset";
+    TokenEnrol => "启用令牌", "Token enrolment";
+    TokenReset => "重置令牌", "Token reset";
+    TokenCheck => "令牌验证", "Token code check";
+    OperatorCreate => "新增操作员", "Operator added";
+    OperatorUpdate => "修改操作员", "Operator edited";
+    OperatorRoles => "修改角色", "Roles changed";
+    OperatorScope => "修改数据范围", "Scope changed";
+    OperatorEnable => "启用操作员", "Operator enabled";
+    OperatorDisable => "停用操作员", "Operator disabled";
+    OperatorUnlock => "解锁操作员", "Operator unlocked";
+    CertificateBind => "绑定证书", "Certificate bound";
+    CertificateUnbind => "解除证书绑定", "Certificate unbound";
+    AccessDenied => "拒绝访问", "Access refused";
+    AuditExport => "下载审计日志", "Audit log downloaded";
+});
+labels!(AuditOutcome {
+    Success => "成功", "Success";
+    Failure => "失败", "Failure";
+    Denied => "拒绝", "Refused";
+});
+
 impl Texts {
     /// What a field problem is called in this language.
     pub fn problem(&self, problem: FieldProblem) -> &'static str {
@@ -305,6 +334,9 @@ impl Texts {
             FieldProblem::WrongPassword => self.field_wrong_password,
             FieldProblem::Taken => self.field_taken,
             FieldProblem::Password(rule) => self.rule(rule),
+            FieldProblem::CodeWrong => self.field_code_wrong,
+            FieldProblem::CodeUsed => self.field_code_used,
+            FieldProblem::RangeReversed => self.field_range_reversed,
         }
     }
 
@@ -315,6 +347,10 @@ impl Texts {
             Policy::LastAdministrator => self.policy_last_admin,
             Policy::CertificateBoundElsewhere => self.policy_cert_elsewhere,
             Policy::CertificateUnknown => self.policy_cert_unknown,
+            Policy::TokenNotEnrolled => self.policy_token_not_enrolled,
+            Policy::TokenAlreadyEnrolled => self.policy_token_enrolled,
+            Policy::TokenLocked => self.policy_token_locked,
+            Policy::ExportTooLarge => self.policy_export_too_large,
         }
     }
 
@@ -399,6 +435,55 @@ pub struct Texts {
     pub faqs: &'static [Faq],
 
     pub nav_password: &'static str,
+    pub audit_any: &'static str,
+    pub audit_from: &'static str,
+    pub audit_to: &'static str,
+    pub audit_operator: &'static str,
+    pub audit_action: &'static str,
+    pub audit_outcome: &'static str,
+    pub audit_col_id: &'static str,
+    pub audit_col_time: &'static str,
+    pub audit_col_operator: &'static str,
+    pub audit_col_action: &'static str,
+    pub audit_col_outcome: &'static str,
+    pub audit_col_object: &'static str,
+    pub audit_col_address: &'static str,
+    pub audit_col_certificate: &'static str,
+    pub audit_col_detail: &'static str,
+    pub audit_sheet: &'static str,
+    pub audit_filters_sheet: &'static str,
+    pub audit_intro: &'static str,
+    pub audit_search: &'static str,
+    pub audit_reset: &'static str,
+    pub audit_download: &'static str,
+    pub audit_total: &'static str,
+    pub audit_next: &'static str,
+    pub audit_newest: &'static str,
+    pub audit_none: &'static str,
+    pub audit_download_too_many: &'static str,
+    pub nav_token: &'static str,
+    pub token_title: &'static str,
+    pub token_intro: &'static str,
+    pub token_status: &'static str,
+    pub token_state_none: &'static str,
+    pub token_state_active: &'static str,
+    pub token_state_locked: &'static str,
+    pub token_enrolled_at: &'static str,
+    pub token_locked_until: &'static str,
+    pub token_enrol: &'static str,
+    pub token_enrol_intro: &'static str,
+    pub token_enrol_start: &'static str,
+    pub token_scan: &'static str,
+    pub token_qr_label: &'static str,
+    pub token_type_instead: &'static str,
+    pub token_account: &'static str,
+    pub token_shown_once: &'static str,
+    pub token_code: &'static str,
+    pub token_enrol_confirm: &'static str,
+    pub token_try: &'static str,
+    pub token_try_intro: &'static str,
+    pub token_try_submit: &'static str,
+    pub token_try_ok: &'static str,
     pub nav_sign_in: &'static str,
     pub sign_out: &'static str,
     pub signed_in_as: &'static str,
@@ -443,6 +528,13 @@ pub struct Texts {
     pub policy_last_admin: &'static str,
     pub policy_cert_elsewhere: &'static str,
     pub policy_cert_unknown: &'static str,
+    pub policy_token_not_enrolled: &'static str,
+    pub policy_token_enrolled: &'static str,
+    pub policy_token_locked: &'static str,
+    pub field_code_wrong: &'static str,
+    pub field_code_used: &'static str,
+    pub field_range_reversed: &'static str,
+    pub policy_export_too_large: &'static str,
 
     pub roles_intro: &'static str,
     pub roles_function: &'static str,
@@ -619,6 +711,55 @@ pub static ZH_CN: Texts = Texts {
     ],
 
     nav_password: "修改密码",
+    audit_any: "不限",
+    audit_from: "开始日期",
+    audit_to: "结束日期",
+    audit_operator: "操作员登录名",
+    audit_action: "事件",
+    audit_outcome: "结果",
+    audit_col_id: "序号",
+    audit_col_time: "时间",
+    audit_col_operator: "操作员",
+    audit_col_action: "事件",
+    audit_col_outcome: "结果",
+    audit_col_object: "对象",
+    audit_col_address: "地址",
+    audit_col_certificate: "证书指纹",
+    audit_col_detail: "详情",
+    audit_sheet: "审计日志",
+    audit_filters_sheet: "查询条件",
+    audit_intro: "本商户的登录、退出、密码与令牌、操作员变更和被拒绝的访问记录。记录只能追加，每条记录与前一条以哈希相连，修改或删除会被校验命令发现。",
+    audit_search: "查询",
+    audit_reset: "清除条件",
+    audit_download: "下载 Excel",
+    audit_total: "共 {} 条",
+    audit_next: "更早的记录",
+    audit_newest: "回到最新",
+    audit_none: "没有符合条件的记录。",
+    audit_download_too_many: "符合条件的记录超过 {} 条，请缩小查询范围后再下载。",
+    nav_token: "我的令牌",
+    token_title: "我的令牌",
+    token_intro: "动态密码令牌是手机上的验证器应用（如 Google Authenticator、Microsoft Authenticator 或其他支持 TOTP 的应用），每 30 秒显示一个 6 位动态密码。退货审批等操作需要输入当前的动态密码。",
+    token_status: "令牌状态",
+    token_state_none: "未启用",
+    token_state_active: "已启用",
+    token_state_locked: "已锁定",
+    token_enrolled_at: "启用时间",
+    token_locked_until: "锁定至",
+    token_enrol: "启用令牌",
+    token_enrol_intro: "点击下面的按钮后，页面会显示一个二维码。请用手机上的验证器应用扫描它，再输入应用显示的 6 位动态密码完成启用。",
+    token_enrol_start: "显示二维码",
+    token_scan: "请用验证器应用扫描此二维码：",
+    token_qr_label: "令牌二维码",
+    token_type_instead: "无法扫描时，可在应用中手动输入以下密钥：",
+    token_account: "账户",
+    token_shown_once: "二维码和密钥只显示这一次，离开本页后无法再次查看。请勿截图或转发。",
+    token_code: "动态密码（6 位数字）",
+    token_enrol_confirm: "确认启用",
+    token_try: "验证动态密码",
+    token_try_intro: "输入令牌当前显示的动态密码，检查令牌是否正常。每个动态密码只能使用一次。",
+    token_try_submit: "验证",
+    token_try_ok: "动态密码正确，令牌工作正常。",
     nav_sign_in: "登录",
     sign_out: "退出",
     signed_in_as: "当前操作员",
@@ -663,6 +804,13 @@ pub static ZH_CN: Texts = Texts {
     policy_last_admin: "商户至少要保留一名正常状态的管理员。",
     policy_cert_elsewhere: "该证书已绑定到其他操作员，请先在那里解除绑定。",
     policy_cert_unknown: "系统尚未见过该指纹的证书：请证书持有人先用它打开一次登录页。",
+    policy_token_not_enrolled: "此操作需要动态令牌，您还没有启用令牌：请先在“我的令牌”页面启用。",
+    policy_token_enrolled: "您已启用令牌。如需更换，请联系管理员重置令牌。",
+    policy_token_locked: "动态密码连续错误次数过多，令牌已锁定 15 分钟。",
+    field_code_wrong: "动态密码不正确。",
+    field_code_used: "该动态密码已使用过，请等待令牌显示下一个动态密码。",
+    field_range_reversed: "结束日期早于开始日期。",
+    policy_export_too_large: "符合条件的记录太多，无法在一个文件中下载：请缩小查询范围。",
 
     roles_intro: "每个角色可以使用的功能。一名操作员可以拥有多个角色，拥有其所有功能。",
     roles_function: "功能",
@@ -839,6 +987,55 @@ pub static EN: Texts = Texts {
     ],
 
     nav_password: "Change password",
+    audit_any: "Any",
+    audit_from: "From",
+    audit_to: "To",
+    audit_operator: "Operator login name",
+    audit_action: "Event",
+    audit_outcome: "Outcome",
+    audit_col_id: "No.",
+    audit_col_time: "Time",
+    audit_col_operator: "Operator",
+    audit_col_action: "Event",
+    audit_col_outcome: "Outcome",
+    audit_col_object: "Object",
+    audit_col_address: "Address",
+    audit_col_certificate: "Certificate fingerprint",
+    audit_col_detail: "Detail",
+    audit_sheet: "Audit log",
+    audit_filters_sheet: "Filters",
+    audit_intro: "Sign-ins, sign-outs, password and token events, operator changes and refused accesses of this merchant. The log is append-only; each record is chained to the one before by a hash, so an edit or deletion is found by the verify command.",
+    audit_search: "Search",
+    audit_reset: "Clear",
+    audit_download: "Download Excel",
+    audit_total: "{} records",
+    audit_next: "Older records",
+    audit_newest: "Back to the newest",
+    audit_none: "No records match.",
+    audit_download_too_many: "More than {} records match: narrow the search to download them.",
+    nav_token: "My token",
+    token_title: "My token",
+    token_intro: "Your token is an authenticator app on your phone (Google Authenticator, Microsoft Authenticator or any app that supports TOTP). It shows a new 6-digit code every 30 seconds; actions such as approving a refund ask for the current code.",
+    token_status: "Token",
+    token_state_none: "Not enrolled",
+    token_state_active: "Enrolled",
+    token_state_locked: "Locked",
+    token_enrolled_at: "Enrolled at",
+    token_locked_until: "Locked until",
+    token_enrol: "Enrol a token",
+    token_enrol_intro: "The button below shows a QR code. Scan it with the authenticator app on your phone, then type the 6-digit code the app shows to finish.",
+    token_enrol_start: "Show the QR code",
+    token_scan: "Scan this QR code with your authenticator app:",
+    token_qr_label: "Token QR code",
+    token_type_instead: "If you cannot scan it, type this key into the app instead:",
+    token_account: "Account",
+    token_shown_once: "The QR code and the key are shown this once: after you leave this page they cannot be shown again. Do not take a screenshot or pass them on.",
+    token_code: "Code (6 digits)",
+    token_enrol_confirm: "Confirm",
+    token_try: "Try a code",
+    token_try_intro: "Type the code your token shows now to check that it works. Each code can be used once.",
+    token_try_submit: "Check",
+    token_try_ok: "The code is correct: your token works.",
     nav_sign_in: "Sign in",
     sign_out: "Sign out",
     signed_in_as: "Signed in as",
@@ -883,6 +1080,13 @@ pub static EN: Texts = Texts {
     policy_last_admin: "The merchant must keep at least one active administrator.",
     policy_cert_elsewhere: "This certificate is bound to another operator: unbind it there first.",
     policy_cert_unknown: "No certificate with this fingerprint has reached the console yet: ask its holder to open the sign-in page with it once.",
+    policy_token_not_enrolled: "This action needs a token code and you have no token yet: enrol one on the “My token” page first.",
+    policy_token_enrolled: "You already have a token. To replace it, ask an administrator to reset it.",
+    policy_token_locked: "Too many wrong token codes in a row: the token is locked for 15 minutes.",
+    field_code_wrong: "The code is not correct.",
+    field_code_used: "This code has been used already: wait for the token to show the next one.",
+    field_range_reversed: "The end date is before the start date.",
+    policy_export_too_large: "Too many records match to download them in one file: narrow the search.",
 
     roles_intro: "What each role may use. An operator may hold several roles and may use all their functions.",
     roles_function: "Function",

@@ -20,10 +20,12 @@ use leptos_router::{path, SsrMode};
 
 use crate::i18n::{initial_lang, provide_i18n, title_text};
 use crate::ui::layout::Layout;
+use crate::ui::pages::admin::audit::AuditLogPage;
 use crate::ui::pages::admin::operators::{NewOperatorPage, OperatorPage, OperatorsPage};
 use crate::ui::pages::admin::roles::RoleMatrixPage;
 use crate::ui::pages::{
     help::HelpPage, home::HomePage, login::LoginPage, not_found::NotFound, password::PasswordPage,
+    token::TokenPage,
 };
 
 /// The console's icon, inline so that the site needs no asset files besides the build output.
@@ -81,10 +83,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/password") view=PasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/token") view=TokenPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/roles") view=RoleMatrixPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators") view=OperatorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators/new") view=NewOperatorPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators/:id") view=OperatorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/help") view=HelpPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

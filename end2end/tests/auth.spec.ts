@@ -46,7 +46,7 @@ test('first sign-in forces a password change; the menu fits the role; sign-out e
   await expect(page.locator('[data-field=merchant-name]')).toHaveText('华联优选超市连锁有限公司');
 
   // Finance sees no system management.
-  await expect(page.locator('nav a')).toHaveText(['首页', '修改密码', '常见问题']);
+  await expect(page.locator('nav a')).toHaveText(['首页', '修改密码', '我的令牌', '常见问题']);
   await page.goto('/admin/roles');
   await expect(page.getByRole('alert')).toContainText('您没有执行此操作的权限');
 

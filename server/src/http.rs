@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
     ];
     let mut router = Router::new()
         .route("/health", get(health))
+        .route(
+            app::ui::pages::admin::audit::EXPORT_PATH,
+            get(crate::downloads::audit_export),
+        )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(

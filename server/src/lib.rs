@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod downloads;
 pub mod guard;
 pub mod http;
 pub mod pki;

@@ -6,6 +6,7 @@ use leptos::prelude::LeptosOptions;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
+use app::backend::token::TokenKey;
 use app::backend::{db, AppState, AuthConfig, Clock};
 use migrations::Migrator;
 
@@ -18,6 +19,8 @@ pub enum ServeError {
     Settings(#[from] crate::settings::SettingsError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    TokenKey(#[from] app::backend::token::TokenKeyError),
     #[error(transparent)]
     Db(#[from] db::ConnectError),
     #[error("the database has {0} pending migration(s): run `vpos migrate` first")]
@@ -57,6 +60,10 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     if pending > 0 {
         return Err(ServeError::NotMigrated(pending));
     }
+    let (token_key, created) = TokenKey::load_or_create(&settings.token_key_file)?;
+    if created {
+        tracing::warn!(path = %settings.token_key_file.display(), "created a new token key");
+    }
     let state = AppState {
         db: conn,
         leptos_options: leptos_options(&settings),
@@ -65,6 +72,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             allowed_origins: vec![settings.public_origin()],
             ..AuthConfig::default()
         },
+        token_key,
     };
     let router = crate::http::router(state);
     let listener = TcpListener::bind(settings.listen)

@@ -25,6 +25,9 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// Where the built site (pkg/ with wasm, js, css) lives.
     pub site_root: PathBuf,
+    /// The key (32 random bytes, base64) that seals the operators' token secrets at rest. Created on
+    /// the first start when missing; keep it with the database's backups, apart from them.
+    pub token_key_file: PathBuf,
     pub tls: TlsSettings,
     pub log: LogSettings,
 }
@@ -66,6 +69,7 @@ impl Default for Settings {
             database_url: "sqlite://var/vpos.db".into(),
             database_max_connections: 8,
             site_root: PathBuf::from("target/site"),
+            token_key_file: PathBuf::from("var/token.key"),
             tls: TlsSettings {
                 ca_cert: pki.join("ca.pem"),
                 server_cert: pki.join("server.pem"),

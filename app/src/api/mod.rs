@@ -2,6 +2,8 @@
 //! service and returns a view type.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod home;
 pub mod operators;
+pub mod token;

@@ -50,13 +50,20 @@ impl RequestCtx {
         self.session.as_ref().ok_or(AppError::Unauthenticated)
     }
 
-    /// The signed-in operator, if a role of theirs grants `function`. Every server function that
-    /// reads or changes merchant data starts here; a refusal is recorded in the audit log.
-    pub async fn authorize(&self, function: Function) -> Result<&Session, AppError> {
+    /// The signed-in operator, for what everyone does for themself (their token): refused until a
+    /// required password change is done.
+    pub fn self_service(&self) -> Result<&Session, AppError> {
         let session = self.signed_in()?;
         if session.must_change_password {
             return Err(AppError::PasswordChangeRequired);
         }
+        Ok(session)
+    }
+
+    /// The signed-in operator, if a role of theirs grants `function`. Every server function that
+    /// reads or changes merchant data starts here; a refusal is recorded in the audit log.
+    pub async fn authorize(&self, function: Function) -> Result<&Session, AppError> {
+        let session = self.self_service()?;
         if session.may(function) {
             return Ok(session);
         }

@@ -6,11 +6,13 @@ pub mod clock;
 pub mod context;
 pub mod db;
 pub mod entities;
+pub mod export;
 pub mod identity;
 pub mod password;
 pub mod services;
 pub mod session;
 pub mod state;
+pub mod token;
 
 pub use clock::Clock;
 pub use context::RequestCtx;

@@ -6,6 +6,7 @@ use leptos::prelude::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use super::clock::Clock;
+use super::token::TokenKey;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,6 +14,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub clock: Clock,
     pub auth: AuthConfig,
+    /// Seals the operators' token secrets at rest.
+    pub token_key: TokenKey,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -40,6 +43,10 @@ pub struct AuthConfig {
     /// `https://host[:port]` origins whose pages may call state-changing server functions, besides
     /// the origin of the request's own Host header.
     pub allowed_origins: Vec<String>,
+    /// Wrong token codes in a row that lock the token …
+    pub token_max_failures: i32,
+    /// … for this long.
+    pub token_lockout: Duration,
 }
 
 impl Default for AuthConfig {
@@ -52,6 +59,8 @@ impl Default for AuthConfig {
             captcha_ttl: Duration::minutes(5),
             refusal_floor: std::time::Duration::from_millis(400),
             allowed_origins: Vec::new(),
+            token_max_failures: 5,
+            token_lockout: Duration::minutes(15),
         }
     }
 }

@@ -224,6 +224,7 @@ code_enum!(
         CertificateBind = "certificate_bind",
         CertificateUnbind = "certificate_unbind",
         AccessDenied = "access_denied",
+        AuditExport = "audit_export",
     }
 );
 

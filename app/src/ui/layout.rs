@@ -47,9 +47,19 @@ const MENU: &[MenuItem] = &[
         audience: Audience::Granted(Function::AdminOperators),
     },
     MenuItem {
+        href: "/admin/audit",
+        label: |l| Function::AdminAuditLog.label(l),
+        audience: Audience::Granted(Function::AdminAuditLog),
+    },
+    MenuItem {
         href: "/password",
         label: |l| l.texts().nav_password,
         audience: Audience::SignedIn,
+    },
+    MenuItem {
+        href: "/token",
+        label: |l| l.texts().nav_token,
+        audience: Audience::Ready,
     },
     MenuItem {
         href: "/login",

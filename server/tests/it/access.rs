@@ -60,6 +60,23 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         ]),
     ),
     ("/api/home", Access::SignedIn, Form(&[])),
+    ("/api/my_token", Access::SignedIn, Form(&[])),
+    ("/api/begin_token_enrolment", Access::SignedIn, Form(&[])),
+    (
+        "/api/confirm_token_enrolment",
+        Access::SignedIn,
+        Form(&[("code", "123456")]),
+    ),
+    (
+        "/api/try_token_code",
+        Access::SignedIn,
+        Form(&[("code", "123456")]),
+    ),
+    (
+        "/api/admin/audit_log",
+        Access::Granted(Function::AdminAuditLog),
+        Json(r#"{"filter":{}}"#),
+    ),
     (
         "/api/admin/role_matrix",
         Access::Granted(Function::AdminRoleMatrix),

@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod audit;
+mod audit_log;
 mod auth;
 mod cli;
 mod demo;
@@ -12,3 +13,4 @@ mod migrations;
 mod mtls;
 mod operators;
 mod platform;
+mod token;

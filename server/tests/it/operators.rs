@@ -34,12 +34,7 @@ async fn create(admin: &mut Browser<'_>, login: &str, roles: &[Role]) -> OneTime
 }
 
 async fn operator_row(app: &TestApp, login: &str) -> operators::Model {
-    operators::Entity::find()
-        .filter(operators::Column::LoginName.eq(login))
-        .one(&app.db.conn)
-        .await
-        .expect("query")
-        .expect("operator")
+    app.operator_row(login).await
 }
 
 /// The operator's browser: their certificate is shown to the console once (the sign-in page), then

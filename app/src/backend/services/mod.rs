@@ -1,10 +1,12 @@
 //! Services: plain async functions over a database connection, one file per area.
 
 pub mod access;
+pub mod audit_log;
 pub mod auth;
 pub mod home;
 pub mod operators;
 pub mod platform;
+pub mod token;
 
 use crate::error::AppError;
 

@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
@@ -19,7 +18,7 @@ use serde_json::json;
 
 use super::auth::{end_operator_sessions, remember_password};
 use super::decode;
-use super::home::{format_local, DEFAULT_TIME_ZONE};
+use super::home::{format_local, merchant_tz};
 use crate::api::operators::{
     CertificateRow, GroupOption, OperatorDetail, OperatorForm, OperatorRow,
 };
@@ -46,14 +45,6 @@ async fn own_operator(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
-}
-
-async fn merchant_tz(db: &impl ConnectionTrait, merchant_id: i64) -> Result<Tz, DbErr> {
-    Ok(merchants::Entity::find_by_id(merchant_id)
-        .one(db)
-        .await?
-        .and_then(|m| m.time_zone.parse().ok())
-        .unwrap_or(DEFAULT_TIME_ZONE))
 }
 
 async fn roles_of(db: &impl ConnectionTrait, operator_id: i64) -> Result<Vec<Role>, DbErr> {

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsConnector;
 
 use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
+use app::backend::token::TokenKey;
 use app::backend::{AppState, AuthConfig, Clock};
 use app::domain::access::Role;
 use app::domain::{
@@ -73,6 +74,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         leptos_options,
         clock: clock.clone(),
         auth: auth.clone(),
+        token_key: TokenKey::generate().0,
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
@@ -147,6 +149,22 @@ impl TestApp {
             .await;
         assert_eq!(changed.status, 200, "{}", changed.body);
         browser
+    }
+
+    /// The operator row of `login`.
+    pub async fn operator_row(&self, login: &str) -> app::backend::entities::operators::Model {
+        use app::backend::entities::operators;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        operators::Entity::find()
+            .filter(operators::Column::LoginName.eq(login))
+            .one(&self.db.conn)
+            .await
+            .expect("query")
+            .expect("operator")
+    }
+
+    pub async fn operator_id(&self, login: &str) -> i64 {
+        self.operator_row(login).await.id
     }
 
     /// The `detail` of every audit event with `action`, oldest first.

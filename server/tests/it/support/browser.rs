@@ -68,7 +68,36 @@ impl TestApp {
     }
 }
 
-impl Browser<'_> {
+impl<'a> Browser<'a> {
+    /// Another tab of the same browser: the same certificate and session.
+    pub fn twin(&self) -> Browser<'a> {
+        Browser {
+            app: self.app,
+            client: self.client.clone(),
+            origin: self.origin.clone(),
+            session: self.session.clone(),
+            last_set_cookie: None,
+        }
+    }
+
+    /// GETs a file: the status, the Content-Type and the bytes.
+    pub async fn download(&mut self, path: &str) -> (u16, String, Vec<u8>) {
+        let mut request = self.client.get(self.app.url(path));
+        if let Some(token) = &self.session {
+            request = request.header("cookie", format!("{SESSION_COOKIE}={token}"));
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.bytes().await.expect("body").to_vec();
+        (status, content_type, bytes)
+    }
+
     /// POSTs a server function with form fields, as the console's own pages do.
     pub async fn call(&mut self, endpoint: &str, fields: &[(&str, &str)]) -> Answer {
         let origin = self.origin.clone();

@@ -1,4 +1,5 @@
 //! System management pages (manual §3.7).
 
+pub mod audit;
 pub mod operators;
 pub mod roles;

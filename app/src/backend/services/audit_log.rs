@@ -1,0 +1,409 @@
+//! The audit log as administrators read it: their merchant's events, filtered, newest first, a page at
+//! a time (keyset on the event number), and the same selection as an Excel download.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, TransactionTrait,
+};
+use serde_json::json;
+
+use super::home::{format_local, merchant_tz};
+use crate::api::audit::{AuditFilter, AuditPage, AuditRow};
+use crate::backend::audit::{self, AuditEntry};
+use crate::backend::entities::audit_events;
+use crate::backend::export::{Cell, Column, Kind, XlsxExport};
+use crate::backend::Session;
+use crate::domain::{AuditAction, AuditOutcome};
+use crate::error::{AppError, FieldError, FieldProblem, Policy};
+use crate::i18n::{Label, Lang};
+
+pub const PAGE_SIZE: u64 = 50;
+/// Events in one download; more must be narrowed by the filters.
+pub const EXPORT_LIMIT: u64 = 100_000;
+/// Rows read from the database at a time while writing a download.
+const EXPORT_BATCH: u64 = 2_000;
+
+/// The filters, parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub operator: Option<String>,
+    pub action: Option<AuditAction>,
+    pub outcome: Option<AuditOutcome>,
+    pub before: Option<i64>,
+}
+
+impl AuditQuery {
+    /// Checks every field and reports every bad one at once.
+    pub fn parse(filter: &AuditFilter) -> Result<Self, AppError> {
+        let mut errors = Vec::new();
+        let mut date = |field: &str, text: &str| {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+            if parsed.is_none() {
+                errors.push(FieldError::new(field, FieldProblem::Format));
+            }
+            parsed
+        };
+        let from = date("from", &filter.from);
+        let to = date("to", &filter.to);
+        if let (Some(from), Some(to)) = (from, to) {
+            if to < from {
+                errors.push(FieldError::new("to", FieldProblem::RangeReversed));
+            }
+        }
+        let operator = Some(filter.operator.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(64).collect::<String>());
+        let action = match filter.action.trim() {
+            "" => None,
+            code => {
+                let action = AuditAction::from_code(code);
+                if action.is_none() {
+                    errors.push(FieldError::new("action", FieldProblem::Format));
+                }
+                action
+            }
+        };
+        let outcome = match filter.outcome.trim() {
+            "" => None,
+            code => {
+                let outcome = AuditOutcome::from_code(code);
+                if outcome.is_none() {
+                    errors.push(FieldError::new("outcome", FieldProblem::Format));
+                }
+                outcome
+            }
+        };
+        let before = match filter.before.trim() {
+            "" => None,
+            text => {
+                let id = text.parse::<i64>().ok().filter(|id| *id > 0);
+                if id.is_none() {
+                    errors.push(FieldError::new("before", FieldProblem::Format));
+                }
+                id
+            }
+        };
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        Ok(Self {
+            from,
+            to,
+            operator,
+            action,
+            outcome,
+            before,
+        })
+    }
+
+    /// The filters in words, for the download's filter sheet.
+    fn described(&self, lang: Lang) -> Vec<(String, String)> {
+        let t = lang.texts();
+        let any = t.audit_any.to_owned();
+        vec![
+            (
+                t.audit_from.to_owned(),
+                self.from.map_or(any.clone(), |d| d.to_string()),
+            ),
+            (
+                t.audit_to.to_owned(),
+                self.to.map_or(any.clone(), |d| d.to_string()),
+            ),
+            (
+                t.audit_operator.to_owned(),
+                self.operator.clone().unwrap_or(any.clone()),
+            ),
+            (
+                t.audit_action.to_owned(),
+                self.action
+                    .map_or(any.clone(), |a| a.label(lang).to_owned()),
+            ),
+            (
+                t.audit_outcome.to_owned(),
+                self.outcome.map_or(any, |o| o.label(lang).to_owned()),
+            ),
+        ]
+    }
+}
+
+/// The one selection both the page and the download use: the session's merchant only, then the
+/// filters.
+fn selection(session: &Session, query: &AuditQuery, tz: Tz) -> Select<audit_events::Entity> {
+    let mut select = audit_events::Entity::find()
+        .filter(audit_events::Column::MerchantId.eq(session.merchant_id));
+    if let Some(from) = query.from.and_then(|d| local_midnight(d, tz)) {
+        select = select.filter(audit_events::Column::OccurredAt.gte(from));
+    }
+    if let Some(end) = query
+        .to
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| local_midnight(d, tz))
+    {
+        select = select.filter(audit_events::Column::OccurredAt.lt(end));
+    }
+    if let Some(login) = &query.operator {
+        select = select.filter(
+            Condition::any()
+                .add(audit_events::Column::LoginName.eq(login.as_str()))
+                .add(audit_events::Column::LoginName.starts_with(login.as_str())),
+        );
+    }
+    if let Some(action) = query.action {
+        select = select.filter(audit_events::Column::Action.eq(action.code()));
+    }
+    if let Some(outcome) = query.outcome {
+        select = select.filter(audit_events::Column::Outcome.eq(outcome.code()));
+    }
+    select
+}
+
+/// The first instant of a local day (the earliest, should the day start in a DST gap or overlap).
+fn local_midnight(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    day.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(tz)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+pub async fn page(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    query: &AuditQuery,
+) -> Result<AuditPage, AppError> {
+    let tz = merchant_tz(db, session.merchant_id).await?;
+    let total = selection(session, query, tz).count(db).await?;
+    let mut select = selection(session, query, tz);
+    if let Some(before) = query.before {
+        select = select.filter(audit_events::Column::Id.lt(before));
+    }
+    let mut events = select
+        .order_by_desc(audit_events::Column::Id)
+        .limit(PAGE_SIZE + 1)
+        .all(db)
+        .await?;
+    let more = events.len() as u64 > PAGE_SIZE;
+    events.truncate(PAGE_SIZE as usize);
+    let next_before = more.then(|| events.last().map(|e| e.id)).flatten();
+    Ok(AuditPage {
+        rows: events.into_iter().map(|e| row(e, tz)).collect(),
+        total,
+        next_before,
+        export_limit: EXPORT_LIMIT,
+    })
+}
+
+fn row(event: audit_events::Model, tz: Tz) -> AuditRow {
+    AuditRow {
+        id: event.id,
+        at: format_local(event.occurred_at, tz),
+        login_name: event.login_name,
+        action: AuditAction::from_code(&event.action),
+        action_code: event.action,
+        outcome: AuditOutcome::from_code(&event.outcome),
+        object: object_text(event.object_type.as_deref(), event.object_id.as_deref()),
+        remote_addr: event.remote_addr,
+        certificate: event.cert_fingerprint.map(|f| f.chars().take(16).collect()),
+        detail: event.detail,
+    }
+}
+
+fn object_text(kind: Option<&str>, id: Option<&str>) -> Option<String> {
+    match (kind, id) {
+        (Some(kind), Some(id)) => Some(format!("{kind} #{id}")),
+        (Some(kind), None) => Some(kind.to_owned()),
+        (None, Some(id)) => Some(id.to_owned()),
+        (None, None) => None,
+    }
+}
+
+/// A download of the events the filters select (without the page cursor), as an `.xlsx` file, and
+/// its file name. Recorded in the audit log itself.
+pub async fn export<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    session: &Session,
+    query: &AuditQuery,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> Result<(String, Vec<u8>), AppError> {
+    let query = AuditQuery {
+        before: None,
+        ..query.clone()
+    };
+    let tz = merchant_tz(db, session.merchant_id).await?;
+    let total = selection(session, &query, tz).count(db).await?;
+    if total > EXPORT_LIMIT {
+        return Err(AppError::Policy(Policy::ExportTooLarge));
+    }
+    let t = lang.texts();
+    let columns = [
+        Column {
+            header: t.audit_col_id,
+            kind: Kind::Integer,
+            width: 10.0,
+        },
+        Column {
+            header: t.audit_col_time,
+            kind: Kind::DateTime,
+            width: 20.0,
+        },
+        Column {
+            header: t.audit_col_operator,
+            kind: Kind::Text,
+            width: 18.0,
+        },
+        Column {
+            header: t.audit_col_action,
+            kind: Kind::Text,
+            width: 16.0,
+        },
+        Column {
+            header: t.audit_col_outcome,
+            kind: Kind::Text,
+            width: 10.0,
+        },
+        Column {
+            header: t.audit_col_object,
+            kind: Kind::Text,
+            width: 16.0,
+        },
+        Column {
+            header: t.audit_col_address,
+            kind: Kind::Text,
+            width: 16.0,
+        },
+        Column {
+            header: t.audit_col_certificate,
+            kind: Kind::Text,
+            width: 66.0,
+        },
+        Column {
+            header: t.audit_col_detail,
+            kind: Kind::Text,
+            width: 60.0,
+        },
+    ];
+    let mut file = XlsxExport::new(t.audit_sheet, &columns).map_err(internal)?;
+    let mut cursor: Option<i64> = None;
+    loop {
+        let mut select = selection(session, &query, tz);
+        if let Some(before) = cursor {
+            select = select.filter(audit_events::Column::Id.lt(before));
+        }
+        let batch = select
+            .order_by_desc(audit_events::Column::Id)
+            .limit(EXPORT_BATCH)
+            .all(db)
+            .await?;
+        let Some(last) = batch.last().map(|e| e.id) else {
+            break;
+        };
+        for event in batch {
+            let action = AuditAction::from_code(&event.action)
+                .map_or(event.action.clone(), |a| a.label(lang).to_owned());
+            let outcome = AuditOutcome::from_code(&event.outcome)
+                .map_or(event.outcome.clone(), |o| o.label(lang).to_owned());
+            file.push(&[
+                Cell::Integer(event.id),
+                Cell::DateTime(event.occurred_at.with_timezone(&tz).naive_local()),
+                event.login_name.into(),
+                action.into(),
+                outcome.into(),
+                object_text(event.object_type.as_deref(), event.object_id.as_deref()).into(),
+                event.remote_addr.into(),
+                event.cert_fingerprint.into(),
+                event.detail.into(),
+            ])
+            .map_err(internal)?;
+        }
+        cursor = Some(last);
+    }
+    let rows = file.rows();
+    let bytes = file
+        .finish(t.audit_filters_sheet, &query.described(lang))
+        .map_err(internal)?;
+    let entry = AuditEntry::new(
+        session.actor(),
+        AuditAction::AuditExport,
+        AuditOutcome::Success,
+    )
+    .detail(json!({
+        "rows": rows,
+        "from": query.from,
+        "to": query.to,
+        "operator": query.operator,
+        "action": query.action.map(AuditAction::code),
+        "outcome": query.outcome.map(AuditOutcome::code),
+    }));
+    audit::record(db, entry, now).await?;
+    let name = format!(
+        "audit-log-{}.xlsx",
+        now.with_timezone(&tz).format("%Y%m%d-%H%M%S")
+    );
+    Ok((name, bytes))
+}
+
+fn internal(err: crate::backend::export::ExportError) -> AppError {
+    AppError::internal("writing the audit log download", &err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(from: &str, to: &str) -> AuditFilter {
+        AuditFilter {
+            from: from.into(),
+            to: to.into(),
+            ..AuditFilter::default()
+        }
+    }
+
+    #[test]
+    fn filters_parse_or_name_every_bad_field() {
+        let ok = AuditQuery::parse(&AuditFilter {
+            action: "sign_in".into(),
+            outcome: "failure".into(),
+            operator: " hualian ".into(),
+            ..filter("2026-11-01", "2026-11-22")
+        })
+        .expect("valid");
+        assert_eq!(ok.action, Some(AuditAction::SignIn));
+        assert_eq!(ok.outcome, Some(AuditOutcome::Failure));
+        assert_eq!(ok.operator.as_deref(), Some("hualian"));
+
+        let err = AuditQuery::parse(&AuditFilter {
+            action: "drop table".into(),
+            before: "-3".into(),
+            ..filter("2026-13-01", "yesterday")
+        })
+        .expect_err("invalid");
+        for field in ["from", "to", "action", "before"] {
+            assert_eq!(
+                err.field_problem(field),
+                Some(FieldProblem::Format),
+                "{field}"
+            );
+        }
+        let reversed =
+            AuditQuery::parse(&filter("2026-11-22", "2026-11-01")).expect_err("reversed");
+        assert_eq!(
+            reversed.field_problem("to"),
+            Some(FieldProblem::RangeReversed)
+        );
+    }
+
+    #[test]
+    fn days_start_at_local_midnight() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let start = local_midnight(day, chrono_tz::Asia::Shanghai).expect("midnight");
+        assert_eq!(start.to_rfc3339(), "2026-11-21T16:00:00+00:00");
+    }
+}

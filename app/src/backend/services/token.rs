@@ -1,0 +1,297 @@
+//! Operators' TOTP tokens: enrolment, and the one check that later features call to demand a fresh
+//! code for an action ([`require_fresh_code`]).
+//!
+//! Every check runs in one write transaction that first locks the operator's token row, so concurrent
+//! requests with the same code are decided one after the other: the first moves `last_used_step` to
+//! the code's step and every later one finds the code used. Wrong codes are counted; at the limit the
+//! token locks for a while. Each decision is written to the audit log in the same transaction.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
+};
+use serde_json::json;
+
+use super::home::{format_local, DEFAULT_TIME_ZONE};
+use crate::api::token::{Enrolment, TokenState, TokenView};
+use crate::backend::audit::{self, AuditEntry};
+use crate::backend::db::begin_write;
+use crate::backend::entities::totp_tokens;
+use crate::backend::token::{self as totp, TokenKey};
+use crate::backend::{AuthConfig, Session};
+use crate::domain::{AuditAction, AuditOutcome};
+use crate::error::{AppError, FieldProblem, Policy};
+
+/// The name authenticator apps show above the code.
+pub const ISSUER: &str = "VPOS";
+
+const PENDING: &str = "pending";
+const ACTIVE: &str = "active";
+
+/// The operator's token as their "My token" page shows it.
+pub async fn my_token(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<TokenView, AppError> {
+    let row = totp_tokens::Entity::find_by_id(session.operator_id)
+        .one(db)
+        .await?;
+    let Some(row) = row else {
+        return Ok(TokenView {
+            state: TokenState::None,
+            enrolled_at: None,
+            locked_until: None,
+        });
+    };
+    let locked_until = row.locked_until.filter(|until| *until > now);
+    let state = match (row.status.as_str(), locked_until) {
+        (ACTIVE, Some(_)) => TokenState::Locked,
+        (ACTIVE, None) => TokenState::Active,
+        _ => TokenState::None,
+    };
+    Ok(TokenView {
+        state,
+        enrolled_at: row
+            .enrolled_at
+            .filter(|_| row.status == ACTIVE)
+            .map(|at| format_local(at, DEFAULT_TIME_ZONE)),
+        locked_until: locked_until.map(|at| format_local(at, DEFAULT_TIME_ZONE)),
+    })
+}
+
+/// Starts (or starts again) an enrolment: a new secret, sealed and stored as pending, returned this
+/// once as a QR code and as text. Refused while an enrolled token exists: an administrator resets it.
+pub async fn begin_enrolment<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    key: &TokenKey,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<Enrolment, AppError> {
+    let txn = begin_write(db).await?;
+    let existing = totp_tokens::Entity::find_by_id(session.operator_id)
+        .one(&txn)
+        .await?;
+    if existing.as_ref().is_some_and(|t| t.status == ACTIVE) {
+        return Err(AppError::Policy(Policy::TokenAlreadyEnrolled));
+    }
+    let secret = totp::new_secret();
+    let sealed = key.seal(session.operator_id, &secret);
+    if existing.is_some() {
+        totp_tokens::Entity::delete_by_id(session.operator_id)
+            .exec(&txn)
+            .await?;
+    }
+    totp_tokens::ActiveModel {
+        operator_id: Set(session.operator_id),
+        secret_ciphertext: Set(sealed),
+        status: Set(PENDING.to_owned()),
+        created_at: Set(now),
+        enrolled_at: Set(None),
+        last_used_step: Set(None),
+        failed_count: Set(0),
+        locked_until: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    let uri = totp::otpauth_uri(ISSUER, &session.login_name, &secret);
+    Ok(Enrolment {
+        qr_svg: totp::qr_svg(&uri),
+        secret: totp::secret_for_typing(&secret),
+        account: session.login_name.clone(),
+        issuer: ISSUER.to_owned(),
+    })
+}
+
+/// Finishes an enrolment with the first code the operator's app shows.
+pub async fn confirm_enrolment<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    key: &TokenKey,
+    cfg: &AuthConfig,
+    session: &Session,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    check_code(db, key, cfg, session, code, Purpose::Enrolment, now).await
+}
+
+/// Demands a fresh code of the operator's enrolled token for `action` (e.g. `"refund.approve"`): the
+/// code must be right and never used before. The one place later features call.
+pub async fn require_fresh_code<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    key: &TokenKey,
+    cfg: &AuthConfig,
+    session: &Session,
+    code: &str,
+    action: &'static str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    check_code(db, key, cfg, session, code, Purpose::Action(action), now).await
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Purpose {
+    Enrolment,
+    Action(&'static str),
+}
+
+impl Purpose {
+    fn status(self) -> &'static str {
+        match self {
+            Purpose::Enrolment => PENDING,
+            Purpose::Action(_) => ACTIVE,
+        }
+    }
+
+    fn audit_action(self) -> AuditAction {
+        match self {
+            Purpose::Enrolment => AuditAction::TokenEnrol,
+            Purpose::Action(_) => AuditAction::TokenCheck,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Purpose::Enrolment => "enrolment",
+            Purpose::Action(action) => action,
+        }
+    }
+}
+
+async fn check_code<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    key: &TokenKey,
+    cfg: &AuthConfig,
+    session: &Session,
+    code: &str,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let Some(code) = totp::normalise_code(code) else {
+        return Err(AppError::invalid("code", FieldProblem::Format));
+    };
+    let operator_id = session.operator_id;
+    let txn = begin_write(db).await?;
+    // Lock the row: concurrent checks of one operator's token are decided one at a time.
+    let locked_row = totp_tokens::Entity::update_many()
+        .col_expr(
+            totp_tokens::Column::FailedCount,
+            Expr::col(totp_tokens::Column::FailedCount),
+        )
+        .filter(totp_tokens::Column::OperatorId.eq(operator_id))
+        .filter(totp_tokens::Column::Status.eq(purpose.status()))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    let row = if locked_row {
+        totp_tokens::Entity::find_by_id(operator_id)
+            .one(&txn)
+            .await?
+    } else {
+        None
+    };
+    let Some(row) = row else {
+        return Err(AppError::Policy(Policy::TokenNotEnrolled));
+    };
+    let outcome = |reason: &'static str, extra: serde_json::Value| {
+        let mut detail = json!({ "purpose": purpose.label(), "reason": reason });
+        if let (Some(d), serde_json::Value::Object(extra)) = (detail.as_object_mut(), extra) {
+            d.extend(extra);
+        }
+        AuditEntry::new(
+            session.actor(),
+            purpose.audit_action(),
+            AuditOutcome::Failure,
+        )
+        .object("operator", operator_id)
+        .detail(detail)
+    };
+
+    if row.locked_until.is_some_and(|until| until > now) {
+        return refuse(txn, outcome("locked", json!({})), now, Policy::TokenLocked).await;
+    }
+    let secret = key.open(operator_id, &row.secret_ciphertext).map_err(|e| {
+        AppError::internal("opening a token secret (was the token key replaced?)", &e)
+    })?;
+    let Some(step) = totp::matching_step(&secret, &code, now.timestamp()) else {
+        let failures = row.failed_count + 1;
+        let lock = failures >= cfg.token_max_failures;
+        let until = now + cfg.token_lockout;
+        totp_tokens::Entity::update_many()
+            .col_expr(
+                totp_tokens::Column::FailedCount,
+                Expr::value(if lock { 0 } else { failures }),
+            )
+            .col_expr(
+                totp_tokens::Column::LockedUntil,
+                Expr::value(lock.then_some(until)),
+            )
+            .filter(totp_tokens::Column::OperatorId.eq(operator_id))
+            .exec(&txn)
+            .await?;
+        let entry = if lock {
+            tracing::warn!(operator.id = operator_id, failures, "token locked");
+            outcome(
+                "wrong",
+                json!({ "failures": failures, "locked_until": until }),
+            )
+        } else {
+            outcome("wrong", json!({ "failures": failures }))
+        };
+        audit::append(&txn, entry, now).await?;
+        txn.commit().await?;
+        return Err(if lock {
+            AppError::Policy(Policy::TokenLocked)
+        } else {
+            AppError::invalid("code", FieldProblem::CodeWrong)
+        });
+    };
+    if row.last_used_step.is_some_and(|last| last >= step) {
+        let entry = outcome("replay", json!({}));
+        audit::append(&txn, entry, now).await?;
+        txn.commit().await?;
+        return Err(AppError::invalid("code", FieldProblem::CodeUsed));
+    }
+
+    let mut update = totp_tokens::Entity::update_many()
+        .col_expr(totp_tokens::Column::LastUsedStep, Expr::value(Some(step)))
+        .col_expr(totp_tokens::Column::FailedCount, Expr::value(0))
+        .col_expr(
+            totp_tokens::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        );
+    if let Purpose::Enrolment = purpose {
+        update = update
+            .col_expr(totp_tokens::Column::Status, Expr::value(ACTIVE))
+            .col_expr(totp_tokens::Column::EnrolledAt, Expr::value(Some(now)));
+    }
+    update
+        .filter(totp_tokens::Column::OperatorId.eq(operator_id))
+        .exec(&txn)
+        .await?;
+    let entry = AuditEntry::new(
+        session.actor(),
+        purpose.audit_action(),
+        AuditOutcome::Success,
+    )
+    .object("operator", operator_id)
+    .detail(json!({ "purpose": purpose.label() }));
+    audit::append(&txn, entry, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn refuse<T: ConnectionTrait + TransactionSession>(
+    txn: T,
+    entry: AuditEntry,
+    now: DateTime<Utc>,
+    policy: Policy,
+) -> Result<(), AppError> {
+    audit::append(&txn, entry, now).await?;
+    txn.commit().await?;
+    Err(AppError::Policy(policy))
+}

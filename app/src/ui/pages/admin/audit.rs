@@ -1,0 +1,217 @@
+//! The audit log (administrators): filters in the URL (a search can be bookmarked, the back button
+//! works), newest events first, older pages by keyset, and the Excel download of the same selection.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::audit::{audit_log, AuditFilter, AuditPage, AuditRow};
+use crate::domain::access::Function;
+use crate::domain::{AuditAction, AuditOutcome};
+use crate::error::AppError;
+use crate::i18n::{title_text, use_i18n, Label};
+use crate::ui::components::alert::ErrorAlert;
+use crate::ui::components::form::FieldErrors;
+
+/// Where the download is served (a plain GET, so the browser saves the file).
+pub const EXPORT_PATH: &str = "/admin/audit/export";
+
+fn query_string(pairs: &[(&'static str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+pub fn AuditLogPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let q = query.get();
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        AuditFilter {
+            from: get("from"),
+            to: get("to"),
+            operator: get("operator"),
+            action: get("action"),
+            outcome: get("outcome"),
+            before: get("before"),
+        }
+    });
+    let page = Resource::new(move || filter.get(), audit_log);
+    let error = Signal::derive(move || page.get().and_then(Result::err));
+    view! {
+        <Title text=title_text(|l| Function::AdminAuditLog.label(l).to_owned())/>
+        <h1>{move || Function::AdminAuditLog.label(i18n.lang())}</h1>
+        <p class="muted">{move || i18n.t().audit_intro}</p>
+        {move || view! { <Filters filter=filter.get() error/> }}
+        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! { <Results page filter=filter.get_untracked()/> }.into_any(),
+                    Err(AppError::Invalid(_)) => ().into_any(),
+                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Filters(filter: AuditFilter, error: Signal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let selected_action = filter.action.clone();
+    let selected_outcome = filter.outcome.clone();
+    view! {
+        <form class="filters card" method="get" action="/admin/audit">
+            <div class="filter-grid">
+                <div class="field">
+                    <label for="from">{move || i18n.t().audit_from}</label>
+                    <input id="from" name="from" type="date" value=filter.from/>
+                    <FieldErrors error field="from"/>
+                </div>
+                <div class="field">
+                    <label for="to">{move || i18n.t().audit_to}</label>
+                    <input id="to" name="to" type="date" value=filter.to/>
+                    <FieldErrors error field="to"/>
+                </div>
+                <div class="field">
+                    <label for="operator">{move || i18n.t().audit_operator}</label>
+                    <input id="operator" name="operator" maxlength="64" value=filter.operator/>
+                </div>
+                <div class="field">
+                    <label for="action">{move || i18n.t().audit_action}</label>
+                    <select id="action" name="action">
+                        <option value="">{move || i18n.t().audit_any}</option>
+                        {AuditAction::ALL.iter().map(|a| {
+                            let selected = selected_action == a.code();
+                            view! { <option value=a.code() selected=selected>{move || a.label(i18n.lang())}</option> }
+                        }).collect_view()}
+                    </select>
+                    <FieldErrors error field="action"/>
+                </div>
+                <div class="field">
+                    <label for="outcome">{move || i18n.t().audit_outcome}</label>
+                    <select id="outcome" name="outcome">
+                        <option value="">{move || i18n.t().audit_any}</option>
+                        {AuditOutcome::ALL.iter().map(|o| {
+                            let selected = selected_outcome == o.code();
+                            view! { <option value=o.code() selected=selected>{move || o.label(i18n.lang())}</option> }
+                        }).collect_view()}
+                    </select>
+                    <FieldErrors error field="outcome"/>
+                </div>
+            </div>
+            <div class="form-actions">
+                <button type="submit" class="button button-primary">{move || i18n.t().audit_search}</button>
+                <a class="button" href="/admin/audit">{move || i18n.t().audit_reset}</a>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn Results(page: AuditPage, filter: AuditFilter) -> impl IntoView {
+    let i18n = use_i18n();
+    let total = page.total;
+    let too_many = total > page.export_limit;
+    let limit = page.export_limit;
+    let download = format!("{EXPORT_PATH}?{}", query_string(&filter.query_pairs(false)));
+    let next = page.next_before.map(|before| {
+        let mut pairs = filter.query_pairs(false);
+        pairs.push(("before", before.to_string()));
+        format!("/admin/audit?{}", query_string(&pairs))
+    });
+    let newest = (!filter.before.is_empty())
+        .then(|| format!("/admin/audit?{}", query_string(&filter.query_pairs(false))));
+    view! {
+        <div class="toolbar">
+            <p data-field="audit-total">{move || i18n.t().audit_total.replace("{}", &total.to_string())}</p>
+            {if too_many {
+                view! {
+                    <p class="hint" role="status">
+                        {move || i18n.t().audit_download_too_many.replace("{}", &limit.to_string())}
+                    </p>
+                }.into_any()
+            } else {
+                view! {
+                    <a class="button" href=download rel="external" download="" data-action="download">
+                        {move || i18n.t().audit_download}
+                    </a>
+                }.into_any()
+            }}
+        </div>
+        {if page.rows.is_empty() {
+            view! { <p class="muted">{move || i18n.t().audit_none}</p> }.into_any()
+        } else {
+            view! { <AuditTable rows=page.rows/> }.into_any()
+        }}
+        <nav class="pager">
+            {newest.map(|href| view! { <a href=href>{move || i18n.t().audit_newest}</a> })}
+            {next.map(|href| view! { <a href=href rel="next">{move || i18n.t().audit_next}</a> })}
+        </nav>
+    }
+}
+
+#[component]
+fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="table-wrap">
+            <table class="table" id="audit-table">
+                <thead>
+                    <tr>
+                        <th class="num">{move || i18n.t().audit_col_id}</th>
+                        <th>{move || i18n.t().audit_col_time}</th>
+                        <th>{move || i18n.t().audit_col_operator}</th>
+                        <th>{move || i18n.t().audit_col_action}</th>
+                        <th>{move || i18n.t().audit_col_outcome}</th>
+                        <th>{move || i18n.t().audit_col_object}</th>
+                        <th>{move || i18n.t().audit_col_address}</th>
+                        <th>{move || i18n.t().audit_col_certificate}</th>
+                        <th>{move || i18n.t().audit_col_detail}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|row| {
+                        let action = row.action;
+                        let action_code = row.action_code.clone();
+                        let outcome = row.outcome;
+                        let outcome_class = match outcome {
+                            Some(AuditOutcome::Success) => "badge badge-success",
+                            Some(AuditOutcome::Failure | AuditOutcome::Denied) => "badge badge-failed",
+                            None => "badge",
+                        };
+                        view! {
+                            <tr data-action=row.action_code.clone()>
+                                <td class="num mono">{row.id}</td>
+                                <td class="nowrap">{row.at}</td>
+                                <td class="mono">{row.login_name}</td>
+                                <td class="nowrap">{move || action.map_or(action_code.clone(), |a| a.label(i18n.lang()).to_owned())}</td>
+                                <td><span class=outcome_class>{move || outcome.map_or("", |o| o.label(i18n.lang()))}</span></td>
+                                <td class="nowrap">{row.object}</td>
+                                <td class="mono">{row.remote_addr}</td>
+                                <td class="mono">{row.certificate}</td>
+                                <td class="detail mono">{row.detail}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
