@@ -175,6 +175,7 @@ fn every_server_function_is_in_the_access_table() {
 on_both_backends!(
     each_role_reaches_exactly_its_functions,
     an_operator_sees_only_their_own_merchant,
+    another_merchants_ids_reach_nothing,
 );
 
 async fn each_role_reaches_exactly_its_functions(backend: Backend) {
@@ -262,4 +263,132 @@ async fn an_operator_sees_only_their_own_merchant(backend: Backend) {
         !page_b.contains("M30000002"),
         "merchant A's data on merchant B's page"
     );
+}
+
+/// Everything of merchant `code`'s operators that a server function could change, as text.
+async fn operator_state(app: &crate::support::app::TestApp, code: &str) -> String {
+    use app::backend::entities::{
+        merchants, operator_certificates, operator_roles, operator_terminal_groups, operators,
+        totp_tokens,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let db = &app.db.conn;
+    let merchant = merchants::Entity::find()
+        .filter(merchants::Column::Code.eq(code))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("merchant");
+    let ops = operators::Entity::find()
+        .filter(operators::Column::MerchantId.eq(merchant.id))
+        .order_by_asc(operators::Column::Id)
+        .all(db)
+        .await
+        .expect("operators");
+    let ids: Vec<i64> = ops.iter().map(|o| o.id).collect();
+    let roles = operator_roles::Entity::find()
+        .filter(operator_roles::Column::OperatorId.is_in(ids.clone()))
+        .all(db)
+        .await
+        .expect("roles");
+    let certs = operator_certificates::Entity::find()
+        .filter(operator_certificates::Column::OperatorId.is_in(ids.clone()))
+        .all(db)
+        .await
+        .expect("certificates");
+    let groups = operator_terminal_groups::Entity::find()
+        .filter(operator_terminal_groups::Column::OperatorId.is_in(ids.clone()))
+        .all(db)
+        .await
+        .expect("groups");
+    let tokens = totp_tokens::Entity::find()
+        .filter(totp_tokens::Column::OperatorId.is_in(ids))
+        .all(db)
+        .await
+        .expect("tokens");
+    format!("{merchant:?}\n{ops:?}\n{roles:?}\n{certs:?}\n{groups:?}\n{tokens:?}")
+}
+
+/// An operator holding every role calls every server function with the ids of another merchant's
+/// operator: no answer names anything of that merchant, and nothing of it changes.
+async fn another_merchants_ids_reach_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut victim = app
+        .ready_browser("M30000004", "victim.admin", &[Role::Administrator])
+        .await;
+    // The victim has a token, a session and events: things a leak could read or change.
+    let enrolment: app::api::token::Enrolment =
+        victim.call("begin_token_enrolment", &[]).await.json();
+    assert!(!enrolment.secret.is_empty());
+    let victim_id = app.operator_id("victim.admin").await.to_string();
+    let before = operator_state(&app, "M30000004").await;
+
+    let mut intruder = app
+        .ready_browser("M30000005", "intruder.all", Role::ALL)
+        .await;
+    for (endpoint, access, args) in ENDPOINTS {
+        if matches!(access, Access::Public) && *endpoint == "/api/sign_out" {
+            continue;
+        }
+        let answer = match args {
+            Form(fields) => {
+                let fields: Vec<(&str, String)> = fields
+                    .iter()
+                    .map(|(k, v)| (*k, v.replace("999999", &victim_id)))
+                    .collect();
+                let fields: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                intruder
+                    .call(endpoint.trim_start_matches("/api/"), &fields)
+                    .await
+            }
+            Json(body) => {
+                let body = serde_json::from_str(&body.replace("999999", &victim_id))
+                    .expect("JSON arguments");
+                intruder
+                    .call_json(endpoint.trim_start_matches("/api/"), body)
+                    .await
+            }
+        };
+        assert!(answer.status != 500, "{endpoint}: {}", answer.body);
+        for secret in ["victim.admin", "M30000004"] {
+            assert!(
+                !answer.body.contains(secret),
+                "{endpoint} answered with {secret}: {}",
+                answer.body
+            );
+        }
+        if args_name_an_operator(args) {
+            assert_ne!(
+                answer.status, 200,
+                "{endpoint} acted on another merchant's operator"
+            );
+        }
+    }
+    for page in ["/", "/admin/operators", "/admin/audit", "/token"] {
+        let answer = intruder.page(page).await;
+        assert_eq!(answer.status, 200, "{page}");
+        assert!(!answer.body.contains("victim.admin"), "{page}");
+    }
+    let (status, _, file) = intruder.download("/admin/audit/export").await;
+    assert_eq!(status, 200);
+    // The file is compressed: read its cells.
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(file)).expect("xlsx");
+    for sheet in book.sheet_names() {
+        let range = book.worksheet_range(&sheet).expect("sheet");
+        assert!(range.height() > 0);
+        assert!(range
+            .cells()
+            .all(|(_, _, c)| !c.to_string().contains("victim")));
+    }
+    assert_eq!(operator_state(&app, "M30000004").await, before);
+}
+
+fn args_name_an_operator(args: &Args) -> bool {
+    match args {
+        Form(fields) => fields.iter().any(|(k, _)| *k == "id"),
+        Json(body) => body.contains("\"id\":999999"),
+    }
 }
