@@ -688,6 +688,13 @@ pub static ZH_CN: Texts = Texts {
             ],
         },
         Faq {
+            question: "如何启用动态密码令牌？令牌丢了怎么办？",
+            answer: &[
+                "在手机上安装支持 TOTP 的验证器应用，登录后台后打开“我的令牌”，点击“显示二维码”，用应用扫描二维码，再输入应用显示的 6 位动态密码即可启用。二维码只显示一次。",
+                "每个动态密码只能使用一次；连续输错 5 次令牌会被锁定 15 分钟。手机丢失或更换时，请管理员在操作员管理中重置令牌，然后重新启用。",
+            ],
+        },
+        Faq {
             question: "为什么退货处于“待清算”状态？",
             answer: &[
                 "清算时如果商户账户余额不足以支付退货，退货会暂停清算，进入待清算退货列表。",
@@ -961,6 +968,13 @@ pub static EN: Texts = Texts {
             question: "My account is locked.",
             answer: &[
                 "After 5 wrong passwords in a row the account is locked for 30 minutes and then unlocks by itself; an administrator can unlock it sooner.",
+            ],
+        },
+        Faq {
+            question: "How do I enrol my token? What if I lose it?",
+            answer: &[
+                "Install an authenticator app that supports TOTP on your phone, sign in to the console, open “My token”, press “Show the QR code”, scan it with the app and type the 6-digit code the app shows. The QR code is shown only once.",
+                "Each code can be used once; after 5 wrong codes in a row the token is locked for 15 minutes. If you lose or replace your phone, ask an administrator to reset your token in operator management, then enrol again.",
             ],
         },
         Faq {
