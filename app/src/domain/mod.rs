@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod card;
+pub mod clearing;
 pub mod codes;
 pub mod fast_refund;
 pub mod ids;
