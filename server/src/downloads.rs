@@ -7,8 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use app::api::audit::AuditFilter;
 use app::backend::services::audit_log::{self, AuditQuery};
-use app::backend::session::CurrentSession;
-use app::backend::{AppState, ClientIdentity, RequestCtx};
+use app::backend::{AppState, RequestCtx};
 use app::domain::access::Function;
 use app::error::AppError;
 use app::i18n::Lang;
@@ -22,7 +21,7 @@ pub async fn audit_export(
     req: Request,
 ) -> Response {
     let lang = request_lang(&req);
-    let ctx = match request_ctx(state, &req) {
+    let ctx = match RequestCtx::for_request(state, req.extensions()) {
         Ok(ctx) => ctx,
         Err(error) => return error_response(&error, lang),
     };
@@ -36,25 +35,6 @@ pub async fn audit_export(
         Ok((name, bytes)) => file_response(&name, XLSX, bytes),
         Err(error) => error_response(&error, lang),
     }
-}
-
-fn request_ctx(state: AppState, req: &Request) -> Result<RequestCtx, AppError> {
-    let identity = req
-        .extensions()
-        .get::<ClientIdentity>()
-        .cloned()
-        .ok_or(AppError::NoCertificate)?;
-    let session = req
-        .extensions()
-        .get::<CurrentSession>()
-        .and_then(|s| s.0.clone());
-    let now = state.clock.now();
-    Ok(RequestCtx {
-        state,
-        identity,
-        session,
-        now,
-    })
 }
 
 fn request_lang(req: &Request) -> Lang {

@@ -26,15 +26,17 @@ impl RequestCtx {
             AppError::internal("reading application state", &MissingContext("AppState"))
         })?;
         let parts = use_context::<http::request::Parts>().ok_or(AppError::NoCertificate)?;
-        let identity = parts
-            .extensions
+        Self::for_request(state, &parts.extensions)
+    }
+
+    /// The same for a plain axum handler (a download): what the HTTP layer put into the request's
+    /// extensions.
+    pub fn for_request(state: AppState, extensions: &http::Extensions) -> Result<Self, AppError> {
+        let identity = extensions
             .get::<ClientIdentity>()
             .cloned()
             .ok_or(AppError::NoCertificate)?;
-        let session = parts
-            .extensions
-            .get::<CurrentSession>()
-            .and_then(|s| s.0.clone());
+        let session = extensions.get::<CurrentSession>().and_then(|s| s.0.clone());
         let now = state.clock.now();
         Ok(Self {
             state,

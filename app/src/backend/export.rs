@@ -19,21 +19,9 @@ use crate::domain::Money;
 /// Excel's own limit, header included.
 pub const MAX_ROWS: u32 = 1_048_575;
 
-/// What a column holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    /// Integer fen, shown as yuan with two decimals.
-    Money,
-    /// A local date and time.
-    DateTime,
-    Integer,
-}
-
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
     pub header: &'static str,
-    pub kind: Kind,
     /// In characters.
     pub width: f64,
 }
@@ -215,22 +203,18 @@ mod tests {
     const COLUMNS: &[Column] = &[
         Column {
             header: "Time",
-            kind: Kind::DateTime,
             width: 20.0,
         },
         Column {
             header: "Note",
-            kind: Kind::Text,
             width: 30.0,
         },
         Column {
             header: "Amount",
-            kind: Kind::Money,
             width: 14.0,
         },
         Column {
             header: "Count",
-            kind: Kind::Integer,
             width: 8.0,
         },
     ];

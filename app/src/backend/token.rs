@@ -14,6 +14,8 @@ use base64::Engine;
 use rand::RngCore;
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use crate::url::encode_component;
+
 /// Seconds per time step.
 pub const STEP_SECONDS: i64 = 30;
 pub const DIGITS: usize = 6;
@@ -44,6 +46,11 @@ pub enum TokenKeyError {
     #[error("token key file {0} must hold {KEY_BYTES} bytes in base64")]
     Malformed(String),
 }
+
+/// AES-GCM refused to seal (it does so only for inputs of gigabytes).
+#[derive(Debug, thiserror::Error)]
+#[error("the token secret could not be sealed")]
+pub struct SealError;
 
 /// A sealed secret did not open: another key, another operator's row, or an edited value.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +98,7 @@ impl TokenKey {
     }
 
     /// Seals `secret` for `operator_id`: `v1:` + base64(nonce ‖ ciphertext ‖ tag).
-    pub fn seal(&self, operator_id: i64, secret: &[u8]) -> String {
+    pub fn seal(&self, operator_id: i64, secret: &[u8]) -> Result<String, SealError> {
         let mut nonce = [0u8; NONCE_BYTES];
         rand::rng().fill_bytes(&mut nonce);
         let aad = operator_id.to_be_bytes();
@@ -104,11 +111,10 @@ impl TokenKey {
                     aad: &aad,
                 },
             )
-            // AES-GCM refuses only inputs of gigabytes; a 20-byte secret always seals.
-            .unwrap_or_default();
+            .map_err(|_| SealError)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
-        format!("{SEALED_PREFIX}{}", B64.encode(out))
+        Ok(format!("{SEALED_PREFIX}{}", B64.encode(out)))
     }
 
     pub fn open(&self, operator_id: i64, sealed: &str) -> Result<Vec<u8>, Unsealable> {
@@ -176,22 +182,11 @@ pub fn secret_from_typing(typed: &str) -> Option<Vec<u8>> {
 /// The `otpauth://` URI an authenticator app reads from the QR code.
 pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
     let encoded = Secret::Raw(secret.to_vec()).to_encoded().to_string();
-    let label = format!("{}:{}", percent_encode(issuer), percent_encode(account));
+    let label = format!("{}:{}", encode_component(issuer), encode_component(account));
     format!(
         "otpauth://totp/{label}?secret={encoded}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}",
-        percent_encode(issuer)
+        encode_component(issuer)
     )
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The QR code of `uri` as an SVG image.
@@ -305,7 +300,7 @@ mod tests {
     fn sealed_secrets_open_only_for_their_operator_and_key() {
         let (key, _) = TokenKey::generate();
         let secret = new_secret();
-        let sealed = key.seal(7, &secret);
+        let sealed = key.seal(7, &secret).expect("seal");
         assert!(sealed.starts_with(SEALED_PREFIX));
         assert!(!sealed.contains(&secret_for_typing(&secret).replace(' ', "")));
         assert_eq!(key.open(7, &sealed).ok(), Some(secret.clone()));
@@ -320,7 +315,11 @@ mod tests {
             .is_err());
         assert!(key.open(7, "v1:").is_err());
         assert!(key.open(7, "plain").is_err());
-        assert_ne!(key.seal(7, &secret), sealed, "a fresh nonce every time");
+        assert_ne!(
+            key.seal(7, &secret).expect("seal"),
+            sealed,
+            "a fresh nonce every time"
+        );
     }
 
     #[test]
@@ -331,7 +330,7 @@ mod tests {
         assert!(created);
         let (second, created) = TokenKey::load_or_create(&path).expect("read");
         assert!(!created);
-        let sealed = first.seal(1, b"secret-bytes-1234567");
+        let sealed = first.seal(1, b"secret-bytes-1234567").expect("seal");
         assert_eq!(
             second.open(1, &sealed).ok(),
             Some(b"secret-bytes-1234567".to_vec())

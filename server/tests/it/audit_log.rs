@@ -92,6 +92,15 @@ async fn administrators_page_through_their_own_merchants_events(backend: Backend
         .await
         .json();
     assert_eq!(refused.total, 61);
+    // The login filter is a literal prefix: `_` is not a wildcard.
+    let literal: AuditPage = admin
+        .call_json(
+            "admin/audit_log",
+            filter(&[("action", "access_denied"), ("operator", "log_mon")]),
+        )
+        .await
+        .json();
+    assert_eq!(literal.total, 0);
     let dated: AuditPage = admin
         .call_json(
             "admin/audit_log",

@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select, TransactionTrait,
 };
 use serde_json::json;
@@ -13,7 +14,7 @@ use super::home::{format_local, merchant_tz};
 use crate::api::audit::{AuditFilter, AuditPage, AuditRow};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::audit_events;
-use crate::backend::export::{Cell, Column, Kind, XlsxExport};
+use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::error::{AppError, FieldError, FieldProblem, Policy};
@@ -61,26 +62,18 @@ impl AuditQuery {
         let operator = Some(filter.operator.trim())
             .filter(|s| !s.is_empty())
             .map(|s| s.chars().take(64).collect::<String>());
-        let action = match filter.action.trim() {
-            "" => None,
-            code => {
-                let action = AuditAction::from_code(code);
-                if action.is_none() {
-                    errors.push(FieldError::new("action", FieldProblem::Format));
-                }
-                action
-            }
-        };
-        let outcome = match filter.outcome.trim() {
-            "" => None,
-            code => {
-                let outcome = AuditOutcome::from_code(code);
-                if outcome.is_none() {
-                    errors.push(FieldError::new("outcome", FieldProblem::Format));
-                }
-                outcome
-            }
-        };
+        let action = code_field(
+            &mut errors,
+            "action",
+            &filter.action,
+            AuditAction::from_code,
+        );
+        let outcome = code_field(
+            &mut errors,
+            "outcome",
+            &filter.outcome,
+            AuditOutcome::from_code,
+        );
         let before = match filter.before.trim() {
             "" => None,
             text => {
@@ -134,6 +127,41 @@ impl AuditQuery {
     }
 }
 
+/// An optional code field: empty is "any"; an unknown code is a format error.
+fn code_field<T>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    text: &str,
+    from_code: fn(&str) -> Option<T>,
+) -> Option<T> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let value = from_code(text);
+    if value.is_none() {
+        errors.push(FieldError::new(field, FieldProblem::Format));
+    }
+    value
+}
+
+/// A LIKE pattern matching values that start with `prefix` literally (`%`, `_` and `\` escaped).
+fn starts_with_pattern(prefix: &str) -> LikeExpr {
+    LikeExpr::new(prefix_pattern(prefix)).escape('\\')
+}
+
+fn prefix_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// The one selection both the page and the download use: the session's merchant only, then the
 /// filters.
 fn selection(session: &Session, query: &AuditQuery, tz: Tz) -> Select<audit_events::Entity> {
@@ -150,11 +178,8 @@ fn selection(session: &Session, query: &AuditQuery, tz: Tz) -> Select<audit_even
         select = select.filter(audit_events::Column::OccurredAt.lt(end));
     }
     if let Some(login) = &query.operator {
-        select = select.filter(
-            Condition::any()
-                .add(audit_events::Column::LoginName.eq(login.as_str()))
-                .add(audit_events::Column::LoginName.starts_with(login.as_str())),
-        );
+        select = select
+            .filter(Expr::col(audit_events::Column::LoginName).like(starts_with_pattern(login)));
     }
     if let Some(action) = query.action {
         select = select.filter(audit_events::Column::Action.eq(action.code()));
@@ -244,52 +269,17 @@ pub async fn export<C: ConnectionTrait + TransactionTrait>(
     }
     let t = lang.texts();
     let columns = [
-        Column {
-            header: t.audit_col_id,
-            kind: Kind::Integer,
-            width: 10.0,
-        },
-        Column {
-            header: t.audit_col_time,
-            kind: Kind::DateTime,
-            width: 20.0,
-        },
-        Column {
-            header: t.audit_col_operator,
-            kind: Kind::Text,
-            width: 18.0,
-        },
-        Column {
-            header: t.audit_col_action,
-            kind: Kind::Text,
-            width: 16.0,
-        },
-        Column {
-            header: t.audit_col_outcome,
-            kind: Kind::Text,
-            width: 10.0,
-        },
-        Column {
-            header: t.audit_col_object,
-            kind: Kind::Text,
-            width: 16.0,
-        },
-        Column {
-            header: t.audit_col_address,
-            kind: Kind::Text,
-            width: 16.0,
-        },
-        Column {
-            header: t.audit_col_certificate,
-            kind: Kind::Text,
-            width: 66.0,
-        },
-        Column {
-            header: t.audit_col_detail,
-            kind: Kind::Text,
-            width: 60.0,
-        },
-    ];
+        (t.audit_col_id, 10.0),
+        (t.audit_col_time, 20.0),
+        (t.audit_col_operator, 18.0),
+        (t.audit_col_action, 16.0),
+        (t.audit_col_outcome, 10.0),
+        (t.audit_col_object, 16.0),
+        (t.audit_col_address, 16.0),
+        (t.audit_col_certificate, 66.0),
+        (t.audit_col_detail, 60.0),
+    ]
+    .map(|(header, width)| Column { header, width });
     let mut file = XlsxExport::new(t.audit_sheet, &columns).map_err(internal)?;
     let mut cursor: Option<i64> = None;
     loop {
@@ -398,6 +388,12 @@ mod tests {
             reversed.field_problem("to"),
             Some(FieldProblem::RangeReversed)
         );
+    }
+
+    #[test]
+    fn login_prefixes_match_literally() {
+        assert_eq!(prefix_pattern("a_b%c\\"), "a\\_b\\%c\\\\%");
+        assert_eq!(prefix_pattern("hualian."), "hualian.%");
     }
 
     #[test]

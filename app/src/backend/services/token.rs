@@ -78,7 +78,9 @@ pub async fn begin_enrolment<C: ConnectionTrait + TransactionTrait>(
         return Err(AppError::Policy(Policy::TokenAlreadyEnrolled));
     }
     let secret = totp::new_secret();
-    let sealed = key.seal(session.operator_id, &secret);
+    let sealed = key
+        .seal(session.operator_id, &secret)
+        .map_err(|e| AppError::internal("sealing a token secret", &e))?;
     if existing.is_some() {
         totp_tokens::Entity::delete_by_id(session.operator_id)
             .exec(&txn)
@@ -197,101 +199,113 @@ async fn check_code<C: ConnectionTrait + TransactionTrait>(
     let Some(row) = row else {
         return Err(AppError::Policy(Policy::TokenNotEnrolled));
     };
-    let outcome = |reason: &'static str, extra: serde_json::Value| {
-        let mut detail = json!({ "purpose": purpose.label(), "reason": reason });
-        if let (Some(d), serde_json::Value::Object(extra)) = (detail.as_object_mut(), extra) {
-            d.extend(extra);
+
+    let verdict = if row.locked_until.is_some_and(|until| until > now) {
+        Verdict::Locked
+    } else {
+        let secret = key.open(operator_id, &row.secret_ciphertext).map_err(|e| {
+            AppError::internal("opening a token secret (was the token key replaced?)", &e)
+        })?;
+        match totp::matching_step(&secret, &code, now.timestamp()) {
+            None => {
+                let failures = row.failed_count + 1;
+                Verdict::Wrong {
+                    failures,
+                    lock_until: (failures >= cfg.token_max_failures)
+                        .then_some(now + cfg.token_lockout),
+                }
+            }
+            Some(step) if row.last_used_step.is_some_and(|last| last >= step) => Verdict::Replay,
+            Some(step) => Verdict::Accepted(step),
         }
-        AuditEntry::new(
-            session.actor(),
-            purpose.audit_action(),
+    };
+
+    let update =
+        totp_tokens::Entity::update_many().filter(totp_tokens::Column::OperatorId.eq(operator_id));
+    match verdict {
+        Verdict::Wrong {
+            failures,
+            lock_until,
+        } => {
+            // At the limit the count starts again, for when the lock has run out.
+            let count = if lock_until.is_some() { 0 } else { failures };
+            update
+                .col_expr(totp_tokens::Column::FailedCount, Expr::value(count))
+                .col_expr(totp_tokens::Column::LockedUntil, Expr::value(lock_until))
+                .exec(&txn)
+                .await?;
+            if lock_until.is_some() {
+                tracing::warn!(operator.id = operator_id, failures, "token locked");
+            }
+        }
+        Verdict::Accepted(step) => {
+            let mut update = update
+                .col_expr(totp_tokens::Column::LastUsedStep, Expr::value(Some(step)))
+                .col_expr(totp_tokens::Column::FailedCount, Expr::value(0))
+                .col_expr(
+                    totp_tokens::Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                );
+            if let Purpose::Enrolment = purpose {
+                update = update
+                    .col_expr(totp_tokens::Column::Status, Expr::value(ACTIVE))
+                    .col_expr(totp_tokens::Column::EnrolledAt, Expr::value(Some(now)));
+            }
+            update.exec(&txn).await?;
+        }
+        Verdict::Locked | Verdict::Replay => {}
+    }
+
+    let (outcome, detail, answer) = match verdict {
+        Verdict::Accepted(_) => (AuditOutcome::Success, json!({}), Ok(())),
+        Verdict::Locked => (
             AuditOutcome::Failure,
-        )
+            json!({ "reason": "locked" }),
+            Err(AppError::Policy(Policy::TokenLocked)),
+        ),
+        Verdict::Replay => (
+            AuditOutcome::Failure,
+            json!({ "reason": "replay" }),
+            Err(AppError::invalid("code", FieldProblem::CodeUsed)),
+        ),
+        Verdict::Wrong {
+            failures,
+            lock_until: Some(until),
+        } => (
+            AuditOutcome::Failure,
+            json!({ "reason": "wrong", "failures": failures, "locked_until": until }),
+            Err(AppError::Policy(Policy::TokenLocked)),
+        ),
+        Verdict::Wrong {
+            failures,
+            lock_until: None,
+        } => (
+            AuditOutcome::Failure,
+            json!({ "reason": "wrong", "failures": failures }),
+            Err(AppError::invalid("code", FieldProblem::CodeWrong)),
+        ),
+    };
+    let mut detail = detail;
+    detail["purpose"] = json!(purpose.label());
+    let entry = AuditEntry::new(session.actor(), purpose.audit_action(), outcome)
         .object("operator", operator_id)
-        .detail(detail)
-    };
-
-    if row.locked_until.is_some_and(|until| until > now) {
-        return refuse(txn, outcome("locked", json!({})), now, Policy::TokenLocked).await;
-    }
-    let secret = key.open(operator_id, &row.secret_ciphertext).map_err(|e| {
-        AppError::internal("opening a token secret (was the token key replaced?)", &e)
-    })?;
-    let Some(step) = totp::matching_step(&secret, &code, now.timestamp()) else {
-        let failures = row.failed_count + 1;
-        let lock = failures >= cfg.token_max_failures;
-        let until = now + cfg.token_lockout;
-        totp_tokens::Entity::update_many()
-            .col_expr(
-                totp_tokens::Column::FailedCount,
-                Expr::value(if lock { 0 } else { failures }),
-            )
-            .col_expr(
-                totp_tokens::Column::LockedUntil,
-                Expr::value(lock.then_some(until)),
-            )
-            .filter(totp_tokens::Column::OperatorId.eq(operator_id))
-            .exec(&txn)
-            .await?;
-        let entry = if lock {
-            tracing::warn!(operator.id = operator_id, failures, "token locked");
-            outcome(
-                "wrong",
-                json!({ "failures": failures, "locked_until": until }),
-            )
-        } else {
-            outcome("wrong", json!({ "failures": failures }))
-        };
-        audit::append(&txn, entry, now).await?;
-        txn.commit().await?;
-        return Err(if lock {
-            AppError::Policy(Policy::TokenLocked)
-        } else {
-            AppError::invalid("code", FieldProblem::CodeWrong)
-        });
-    };
-    if row.last_used_step.is_some_and(|last| last >= step) {
-        let entry = outcome("replay", json!({}));
-        audit::append(&txn, entry, now).await?;
-        txn.commit().await?;
-        return Err(AppError::invalid("code", FieldProblem::CodeUsed));
-    }
-
-    let mut update = totp_tokens::Entity::update_many()
-        .col_expr(totp_tokens::Column::LastUsedStep, Expr::value(Some(step)))
-        .col_expr(totp_tokens::Column::FailedCount, Expr::value(0))
-        .col_expr(
-            totp_tokens::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        );
-    if let Purpose::Enrolment = purpose {
-        update = update
-            .col_expr(totp_tokens::Column::Status, Expr::value(ACTIVE))
-            .col_expr(totp_tokens::Column::EnrolledAt, Expr::value(Some(now)));
-    }
-    update
-        .filter(totp_tokens::Column::OperatorId.eq(operator_id))
-        .exec(&txn)
-        .await?;
-    let entry = AuditEntry::new(
-        session.actor(),
-        purpose.audit_action(),
-        AuditOutcome::Success,
-    )
-    .object("operator", operator_id)
-    .detail(json!({ "purpose": purpose.label() }));
+        .detail(detail);
     audit::append(&txn, entry, now).await?;
     txn.commit().await?;
-    Ok(())
+    answer
 }
 
-async fn refuse<T: ConnectionTrait + TransactionSession>(
-    txn: T,
-    entry: AuditEntry,
-    now: DateTime<Utc>,
-    policy: Policy,
-) -> Result<(), AppError> {
-    audit::append(&txn, entry, now).await?;
-    txn.commit().await?;
-    Err(AppError::Policy(policy))
+/// What a check decided, before it is written.
+#[derive(Debug, Clone, Copy)]
+enum Verdict {
+    /// Locked after wrong codes; nothing is checked.
+    Locked,
+    /// Not a code of the accepted steps; `lock_until` when this one reaches the limit.
+    Wrong {
+        failures: i32,
+        lock_until: Option<DateTime<Utc>>,
+    },
+    /// A code of a step already used (or older).
+    Replay,
+    Accepted(i64),
 }

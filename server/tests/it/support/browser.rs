@@ -82,10 +82,7 @@ impl<'a> Browser<'a> {
 
     /// GETs a file: the status, the Content-Type and the bytes.
     pub async fn download(&mut self, path: &str) -> (u16, String, Vec<u8>) {
-        let mut request = self.client.get(self.app.url(path));
-        if let Some(token) = &self.session {
-            request = request.header("cookie", format!("{SESSION_COOKIE}={token}"));
-        }
+        let request = self.with_session(self.client.get(self.app.url(path)));
         let response = request.send().await.expect("request");
         let status = response.status().as_u16();
         let content_type = response
@@ -144,10 +141,16 @@ impl<'a> Browser<'a> {
         self.page(path).await
     }
 
-    async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Answer {
-        if let Some(token) = &self.session {
-            request = request.header("cookie", format!("{SESSION_COOKIE}={token}"));
+    /// The request with this browser's session cookie, if it has one.
+    fn with_session(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.session {
+            Some(token) => request.header("cookie", format!("{SESSION_COOKIE}={token}")),
+            None => request,
         }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let request = self.with_session(request);
         let started = std::time::Instant::now();
         let response = request.send().await.expect("request");
         let elapsed = started.elapsed();

@@ -12,29 +12,10 @@ use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
+use crate::url::query_string;
 
 /// Where the download is served (a plain GET, so the browser saves the file).
 pub const EXPORT_PATH: &str = "/admin/audit/export";
-
-fn query_string(pairs: &[(&'static str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
