@@ -73,6 +73,10 @@ pub enum Policy {
     TokenLocked,
     /// More rows than one download may hold: narrow the filters.
     ExportTooLarge,
+    /// Settlements cover whole merchant numbers: an operator scoped to terminal groups reads none.
+    MerchantScopeRequired,
+    /// A slip of today's transaction is reprinted on the terminal, not in the console.
+    SlipFromToday,
 }
 
 /// What is wrong with a field, as a code: each language words it (see `i18n`).

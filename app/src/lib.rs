@@ -25,8 +25,14 @@ use crate::ui::pages::admin::audit::AuditLogPage;
 use crate::ui::pages::admin::operators::{NewOperatorPage, OperatorPage, OperatorsPage};
 use crate::ui::pages::admin::roles::RoleMatrixPage;
 use crate::ui::pages::{
-    help::HelpPage, home::HomePage, login::LoginPage, not_found::NotFound, password::PasswordPage,
+    help::HelpPage,
+    home::HomePage,
+    login::LoginPage,
+    not_found::NotFound,
+    password::PasswordPage,
+    settlements::{SettlementPage, SettlementsPage},
     token::TokenPage,
+    transactions::{SlipPage, TransactionPage, TransactionsPage},
 };
 
 /// The console's icon, inline so that the site needs no asset files besides the build output.
@@ -85,6 +91,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/password") view=PasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/token") view=TokenPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settlements") view=SettlementsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settlements/:id") view=SettlementPage ssr=SsrMode::Async/>
+                    <Route path=path!("/transactions") view=TransactionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/transactions/:id") view=TransactionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/transactions/:id/slip") view=SlipPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/roles") view=RoleMatrixPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators") view=OperatorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators/new") view=NewOperatorPage ssr=SsrMode::Async/>

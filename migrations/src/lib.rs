@@ -17,6 +17,7 @@ mod m20261122_000005_create_refunds;
 mod m20261122_000006_create_audit_and_jobs;
 mod m20261122_000007_seed_roles;
 mod m20261122_000008_create_sessions;
+mod m20261122_000009_clearing_indexes;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_audit_and_jobs::Migration),
             Box::new(m20261122_000007_seed_roles::Migration),
             Box::new(m20261122_000008_create_sessions::Migration),
+            Box::new(m20261122_000009_clearing_indexes::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ use secrecy::SecretString;
 
 use app::backend::db::begin_write;
 use app::backend::entities::{terminal_group_members, terminal_groups, terminals};
+use app::backend::services::clearing;
 use app::backend::services::platform::{
     self, standard_fee_rates, NewMerchant, NewOperator, PlatformError,
 };
@@ -62,6 +63,9 @@ pub struct DemoReport {
     pub transactions: u64,
     pub setup_secs: f64,
     pub transactions_secs: f64,
+    /// Settlements made by clearing every ended day of the data set.
+    pub settlements: usize,
+    pub clearing_secs: f64,
 }
 
 impl DemoReport {
@@ -315,7 +319,21 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
     }
     let transactions_secs = started.elapsed().as_secs_f64();
 
+    // Settle every ended day the way the platform does, so that the demo's settlements are real.
+    let started = Instant::now();
+    let clearing = clearing::clear_due(db, options.now, options.days).await?;
+    if let Some((line, why)) = clearing.failures().next() {
+        return Err(DemoError::Invalid(format!(
+            "clearing {} {} failed: {why}",
+            line.merchant_no, line.date
+        )));
+    }
+    let settlements = clearing.settled().count();
+    let clearing_secs = started.elapsed().as_secs_f64();
+
     Ok(DemoReport {
+        settlements,
+        clearing_secs,
         merchants: loaded.len(),
         terminals: terminal_total,
         operators,

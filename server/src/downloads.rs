@@ -1,18 +1,23 @@
 //! File downloads: plain GET routes (so that the browser saves the file), authorised like server
 //! functions. The files themselves are written by the app's export module.
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use app::api::audit::AuditFilter;
+use app::api::settlements::SettlementFilter;
+use app::api::transactions::TxnFilter;
 use app::backend::services::audit_log::{self, AuditQuery};
+use app::backend::services::settlements::{self, SettlementQuery};
+use app::backend::services::transactions::{self, TxnQuery};
 use app::backend::{AppState, RequestCtx};
 use app::domain::access::Function;
 use app::error::AppError;
 use app::i18n::Lang;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const TEXT: &str = "text/plain; charset=utf-8";
 
 /// `GET /admin/audit/export?from&to&operator&action&outcome`: the audit log selection as Excel.
 pub async fn audit_export(
@@ -21,18 +26,98 @@ pub async fn audit_export(
     req: Request,
 ) -> Response {
     let lang = request_lang(&req);
-    let ctx = match RequestCtx::for_request(state, req.extensions()) {
+    serve_file(
+        RequestCtx::for_request(state, req.extensions()),
+        lang,
+        XLSX,
+        |ctx| async move {
+            let session = ctx.authorize(Function::AdminAuditLog).await?;
+            let query = AuditQuery::parse(&filter)?;
+            audit_log::export(&ctx.state.db, session, &query, lang, ctx.now).await
+        },
+    )
+    .await
+}
+
+/// `GET /settlements/export?from&to&number&status`: the settlement list as Excel.
+pub async fn settlement_export(
+    State(state): State<AppState>,
+    Query(filter): Query<SettlementFilter>,
+    req: Request,
+) -> Response {
+    let lang = request_lang(&req);
+    serve_file(
+        RequestCtx::for_request(state, req.extensions()),
+        lang,
+        XLSX,
+        |ctx| async move {
+            let session = ctx.authorize(Function::SettlementExport).await?;
+            let query = SettlementQuery::parse(&filter)?;
+            settlements::export(&ctx.state.db, session, &query, lang, ctx.now).await
+        },
+    )
+    .await
+}
+
+/// `GET /transactions/export?…`: the transactions of the search's filters as Excel.
+pub async fn transaction_export(
+    State(state): State<AppState>,
+    Query(filter): Query<TxnFilter>,
+    req: Request,
+) -> Response {
+    let lang = request_lang(&req);
+    serve_file(
+        RequestCtx::for_request(state, req.extensions()),
+        lang,
+        XLSX,
+        |ctx| async move {
+            let session = ctx.authorize(Function::TransactionExport).await?;
+            let query = TxnQuery::parse(&filter)?;
+            transactions::export(&ctx.state.db, session, query, lang, ctx.now).await
+        },
+    )
+    .await
+}
+
+/// `GET /settlements/{id}/reconciliation`: the T+1 reconciliation file of one settlement.
+pub async fn reconciliation_file(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Response {
+    let lang = request_lang(&req);
+    serve_file(
+        RequestCtx::for_request(state, req.extensions()),
+        lang,
+        TEXT,
+        |ctx| async move {
+            let session = ctx
+                .authorize(Function::SettlementReconciliationFile)
+                .await?;
+            settlements::reconciliation_file(&ctx.state.db, session, id, ctx.now).await
+        },
+    )
+    .await
+}
+
+/// Authorises through the request context, writes the file, and answers with it or with the error
+/// in the user's language.
+async fn serve_file<F, Fut>(
+    ctx: Result<RequestCtx, AppError>,
+    lang: Lang,
+    content_type: &'static str,
+    write: F,
+) -> Response
+where
+    F: FnOnce(RequestCtx) -> Fut,
+    Fut: std::future::Future<Output = Result<(String, Vec<u8>), AppError>>,
+{
+    let ctx = match ctx {
         Ok(ctx) => ctx,
         Err(error) => return error_response(&error, lang),
     };
-    let result = async {
-        let session = ctx.authorize(Function::AdminAuditLog).await?;
-        let query = AuditQuery::parse(&filter)?;
-        audit_log::export(&ctx.state.db, session, &query, lang, ctx.now).await
-    }
-    .await;
-    match result {
-        Ok((name, bytes)) => file_response(&name, XLSX, bytes),
+    match write(ctx).await {
+        Ok((name, bytes)) => file_response(&name, content_type, bytes),
         Err(error) => error_response(&error, lang),
     }
 }

@@ -53,6 +53,18 @@ pub fn router(state: AppState) -> Router {
             app::ui::pages::admin::audit::EXPORT_PATH,
             get(crate::downloads::audit_export),
         )
+        .route(
+            app::ui::pages::settlements::EXPORT_PATH,
+            get(crate::downloads::settlement_export),
+        )
+        .route(
+            app::ui::pages::transactions::EXPORT_PATH,
+            get(crate::downloads::transaction_export),
+        )
+        .route(
+            "/settlements/{id}/reconciliation",
+            get(crate::downloads::reconciliation_file),
+        )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(

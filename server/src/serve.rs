@@ -6,6 +6,7 @@ use leptos::prelude::LeptosOptions;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
+use app::backend::services::clearing;
 use app::backend::token::TokenKey;
 use app::backend::{db, AppState, AuthConfig, Clock};
 use migrations::Migrator;
@@ -74,6 +75,13 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         },
         token_key,
     };
+    if settings.clearing.schedule {
+        tokio::spawn(clearing_schedule(
+            state.db.clone(),
+            Duration::from_secs(settings.clearing.interval_secs),
+            settings.clearing.catch_up_days,
+        ));
+    }
     let router = crate::http::router(state);
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -93,6 +101,26 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     .await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Clearing inside `serve`: a run at start and then at every interval. Failures of one merchant number
+/// are logged by the run and retried by the next; a database error waits for the next interval.
+async fn clearing_schedule(db: sea_orm::DatabaseConnection, every: Duration, catch_up_days: u32) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match clearing::clear_due(&db, chrono::Utc::now(), catch_up_days).await {
+            Ok(report) => {
+                let settled = report.settled().count();
+                let failed = report.failures().count();
+                if settled > 0 || failed > 0 || report.paid > 0 {
+                    tracing::info!(settled, failed, paid = report.paid, "clearing run");
+                }
+            }
+            Err(err) => tracing::error!(error = %err, "clearing run failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

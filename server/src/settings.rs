@@ -29,7 +29,20 @@ pub struct Settings {
     /// the first start when missing; keep it with the database's backups, apart from them.
     pub token_key_file: PathBuf,
     pub tls: TlsSettings,
+    pub clearing: ClearingSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearingSettings {
+    /// Whether `vpos serve` runs clearing itself. Several instances may: a database lock per merchant
+    /// number makes each day settle once. Switch it off when clearing runs from cron (`vpos clear`).
+    pub schedule: bool,
+    /// Seconds between scheduled runs; each settles every ended, unsettled day it finds.
+    pub interval_secs: u64,
+    /// How many days back a scheduled run looks for unsettled days.
+    pub catch_up_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,6 +90,11 @@ impl Default for Settings {
                 crl: Some(pki.join("crl.pem")),
                 handshake_timeout_secs: 10,
                 crl_reload_secs: 5,
+            },
+            clearing: ClearingSettings {
+                schedule: true,
+                interval_secs: 3600,
+                catch_up_days: 7,
             },
             log: LogSettings {
                 format: LogFormat::Pretty,
@@ -148,6 +166,12 @@ impl Settings {
         }
         if !(1..=3600).contains(&self.tls.crl_reload_secs) {
             return invalid("tls.crl_reload_secs must be between 1 and 3600".into());
+        }
+        if !(10..=86_400).contains(&self.clearing.interval_secs) {
+            return invalid("clearing.interval_secs must be between 10 and 86400".into());
+        }
+        if !(1..=366).contains(&self.clearing.catch_up_days) {
+            return invalid("clearing.catch_up_days must be between 1 and 366".into());
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map(|_| ())
@@ -235,6 +259,7 @@ mod tests {
                 "tls.handshake_timeout_secs",
             ),
             ("[log]\nfilter = \"info,[\"", "log.filter"),
+            ("[clearing]\ninterval_secs = 0", "clearing.interval_secs"),
             ("[log]\nformat = \"xml\"", "xml"),
             ("listen = \"localhost\"", "listen"),
             ("colour = true", "colour"),

@@ -6,4 +6,6 @@ pub mod audit;
 pub mod auth;
 pub mod home;
 pub mod operators;
+pub mod settlements;
 pub mod token;
+pub mod transactions;

@@ -11,7 +11,7 @@
 //! - The header row is bold and frozen, with an autofilter; column widths are set per column.
 //! - A second sheet lists the filters that produced the rows.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use rust_xlsxwriter::{ColNum, Format, FormatAlign, RowNum, Workbook, Worksheet, XlsxError};
 
 use crate::domain::Money;
@@ -32,6 +32,8 @@ pub enum Cell {
     Text(String),
     Money(Money),
     DateTime(NaiveDateTime),
+    /// A calendar day (a settlement date), shown `yyyy-mm-dd`.
+    Date(NaiveDate),
     Integer(i64),
     Empty,
 }
@@ -80,6 +82,7 @@ pub struct XlsxExport {
     header: Format,
     money: Format,
     datetime: Format,
+    date: Format,
     text: Format,
     /// Data rows written so far.
     rows: u32,
@@ -95,6 +98,7 @@ impl XlsxExport {
             .set_align(FormatAlign::Center);
         let money = Format::new().set_num_format("#,##0.00");
         let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+        let date = Format::new().set_num_format("yyyy-mm-dd");
         let text = Format::new();
         let sheet = workbook.add_worksheet_with_constant_memory()?;
         sheet.set_name(sheet_name)?;
@@ -110,6 +114,7 @@ impl XlsxExport {
             header,
             money,
             datetime,
+            date,
             text,
             rows: 0,
         })
@@ -136,20 +141,25 @@ impl XlsxExport {
         }
         self.rows += 1;
         let row: RowNum = self.rows;
-        let (money, datetime, text) =
-            (self.money.clone(), self.datetime.clone(), self.text.clone());
-        let sheet = self.sheet()?;
+        let sheet = self
+            .workbook
+            .worksheet_from_index(0)
+            .map_err(ExportError::from)?;
+        let (money, datetime, date, text) = (&self.money, &self.datetime, &self.date, &self.text);
         for (i, cell) in cells.iter().enumerate() {
             let col = col_num(i);
             match cell {
                 Cell::Text(value) => {
-                    sheet.write_string_with_format(row, col, neutralise(value), &text)?;
+                    sheet.write_string_with_format(row, col, neutralise(value), text)?;
                 }
                 Cell::Money(amount) => {
-                    sheet.write_number_with_format(row, col, fen_to_yuan(*amount), &money)?;
+                    sheet.write_number_with_format(row, col, fen_to_yuan(*amount), money)?;
                 }
                 Cell::DateTime(at) => {
-                    sheet.write_datetime_with_format(row, col, at, &datetime)?;
+                    sheet.write_datetime_with_format(row, col, at, datetime)?;
+                }
+                Cell::Date(day) => {
+                    sheet.write_datetime_with_format(row, col, day, date)?;
                 }
                 Cell::Integer(n) => {
                     // Exact in a double up to 2^53; counts and ids are far below.

@@ -37,6 +37,25 @@ impl FeeRate {
     }
 }
 
+/// The largest amount clearing settles in SQL: amount × the highest allowed rate (100,000 ppm, a
+/// CHECK of `fee_rates`) must fit a 64-bit integer, which SQLite would otherwise turn into a float.
+pub const MAX_CLEARABLE_FEN: i64 = i64::MAX / 100_000;
+
+/// The fee rule of [`FeeRate::fee`] as an SQL expression over an amount, a rate and a nullable cap
+/// (column names or placeholders), so that clearing prices a whole day in one statement. Integer
+/// division truncates on both databases, which for non-negative operands is the floor: adding half a
+/// million before dividing rounds half up. A test of the clearing service runs both over the same
+/// cases on SQLite and PostgreSQL.
+pub fn fee_sql(amount: &str, rate_ppm: &str, cap_fen: &str) -> String {
+    let exact = format!(
+        "(({amount}) * ({rate_ppm}) + {half}) / {PPM}",
+        half = PPM / 2
+    );
+    format!(
+        "CASE WHEN ({cap_fen}) IS NOT NULL AND {exact} > ({cap_fen}) THEN ({cap_fen}) ELSE {exact} END"
+    )
+}
+
 /// The totals of one settlement, built up transaction by transaction with checked arithmetic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SettlementTotals {

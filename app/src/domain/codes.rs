@@ -225,6 +225,10 @@ code_enum!(
         CertificateUnbind = "certificate_unbind",
         AccessDenied = "access_denied",
         AuditExport = "audit_export",
+        SettlementExport = "settlement_export",
+        ReconciliationDownload = "reconciliation_download",
+        TransactionExport = "transaction_export",
+        SlipReprint = "slip_reprint",
     }
 );
 

@@ -9,6 +9,7 @@ pub mod fast_refund;
 pub mod ids;
 pub mod money;
 pub mod password;
+pub mod reconciliation;
 pub mod refund;
 
 pub use card::{Last4, MaskedAccount, MaskedPan};

@@ -37,6 +37,31 @@ const MENU: &[MenuItem] = &[
         audience: Audience::Ready,
     },
     MenuItem {
+        href: "/transactions",
+        label: |l| Function::TransactionQuery.label(l),
+        audience: Audience::Granted(Function::TransactionQuery),
+    },
+    MenuItem {
+        href: "/transactions?day=today",
+        label: |l| l.texts().txn_today,
+        audience: Audience::Granted(Function::TransactionQuery),
+    },
+    MenuItem {
+        href: "/transactions?day=yesterday",
+        label: |l| l.texts().txn_yesterday,
+        audience: Audience::Granted(Function::TransactionQuery),
+    },
+    MenuItem {
+        href: "/settlements",
+        label: |l| Function::SettlementQuery.label(l),
+        audience: Audience::Granted(Function::SettlementQuery),
+    },
+    MenuItem {
+        href: "/settlements?day=yesterday",
+        label: |l| l.texts().settle_yesterday,
+        audience: Audience::Granted(Function::SettlementQuery),
+    },
+    MenuItem {
         href: "/admin/roles",
         label: |l| Function::AdminRoleMatrix.label(l),
         audience: Audience::Granted(Function::AdminRoleMatrix),

@@ -78,6 +78,36 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         Json(r#"{"filter":{}}"#),
     ),
     (
+        "/api/settlements/search",
+        Access::Granted(Function::SettlementQuery),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
+        "/api/settlements/detail",
+        Access::Granted(Function::SettlementQuery),
+        OTHER_ID,
+    ),
+    (
+        "/api/transactions/search",
+        Access::Granted(Function::TransactionQuery),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
+        "/api/transactions/summary",
+        Access::Granted(Function::TransactionQuery),
+        Json(r#"{"filter":{},"by":"CardOrg"}"#),
+    ),
+    (
+        "/api/transactions/detail",
+        Access::Granted(Function::TransactionQuery),
+        OTHER_ID,
+    ),
+    (
+        "/api/transactions/slip",
+        Access::Granted(Function::TransactionReprintSlip),
+        OTHER_ID,
+    ),
+    (
         "/api/admin/role_matrix",
         Access::Granted(Function::AdminRoleMatrix),
         Form(&[]),
@@ -214,6 +244,16 @@ async fn each_role_reaches_exactly_its_functions(backend: Backend) {
             role.grants(Function::AdminRoleMatrix),
             "{role}'s menu"
         );
+        assert_eq!(
+            page.body.contains("href=\"/transactions\""),
+            role.grants(Function::TransactionQuery),
+            "{role}'s menu"
+        );
+        assert_eq!(
+            page.body.contains("href=\"/settlements\""),
+            role.grants(Function::SettlementQuery),
+            "{role}'s menu"
+        );
     }
 
     let admin = app
@@ -239,7 +279,11 @@ async fn each_role_reaches_exactly_its_functions(backend: Backend) {
         .sum();
     let denied = app.audit_details("access_denied").await;
     assert_eq!(denied.len(), refusals);
-    assert!(denied.iter().all(|d| d.contains("\"function\":\"admin.")));
+    assert!(denied
+        .iter()
+        .all(|d| ["admin.", "settlement.", "transaction."]
+            .iter()
+            .any(|prefix| d.contains(&format!("\"function\":\"{prefix}")))));
 }
 
 async fn an_operator_sees_only_their_own_merchant(backend: Backend) {

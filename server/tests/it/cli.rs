@@ -551,3 +551,24 @@ async fn audit_verify_fails_on_a_tampered_log() {
         "{stderr}"
     );
 }
+
+#[test]
+fn clear_settles_what_is_due_and_a_second_run_changes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, &["migrate"]);
+    let demo = ok(d, &["demo", "--transactions", "3000", "--days", "5"]);
+    assert!(demo.contains("settlements)"), "{demo}");
+    // The demo loader has cleared every ended day: a run finds nothing left to settle.
+    let again = ok(d, &["clear"]);
+    assert!(again.contains(": 0 settlement(s)"), "{again}");
+    let one_day = ok(d, &["clear", "--date", "2020-01-01"]);
+    assert!(one_day.contains(": 0 settlement(s)"), "{one_day}");
+    let out = vpos(d, &["clear", "--date", "yesterday"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap refuses a date that does not parse"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--date"));
+}

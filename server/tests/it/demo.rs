@@ -1,7 +1,7 @@
 //! The demo data set: realistic, internally consistent, loaded all or nothing.
 
 use chrono::{TimeZone, Utc};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use secrecy::SecretString;
 
 use app::domain::MaskedPan;
@@ -203,4 +203,129 @@ async fn bad_sizes_are_refused_before_anything_is_written() {
         Err(DemoError::Invalid(_))
     ));
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM merchants").await, 0);
+}
+
+on_both_backends!(demo_settlements_add_up_and_reconcile_to_the_fen);
+
+/// A merchant-wide session of one of the merchant's operators, for calling services directly.
+pub async fn session_of(db: &TestDb, merchant_id: i64) -> app::backend::Session {
+    use app::domain::access::{functions_of, Role};
+    let operator = app::backend::entities::operators::Entity::find()
+        .filter(app::backend::entities::operators::Column::MerchantId.eq(merchant_id))
+        .one(&db.conn)
+        .await
+        .expect("query")
+        .expect("an operator");
+    app::backend::Session {
+        token_hash: "test".into(),
+        operator_id: operator.id,
+        merchant_id,
+        login_name: operator.login_name,
+        display_name: operator.display_name,
+        roles: Role::ALL.to_vec(),
+        functions: functions_of(Role::ALL),
+        scope: app::domain::DataScope::Merchant,
+        group_ids: Vec::new(),
+        must_change_password: false,
+        cert_fingerprint: "00".into(),
+        remote_addr: "127.0.0.1".into(),
+    }
+}
+
+async fn demo_settlements_add_up_and_reconcile_to_the_fen(backend: Backend) {
+    use app::backend::services::settlements;
+    use app::domain::reconciliation;
+
+    let db = TestDb::migrated(backend).await;
+    let report = demo::load(&db.conn, &options(6_000)).await.expect("load");
+    assert!(
+        report.settlements > 30,
+        "{} settlements",
+        report.settlements
+    );
+
+    // Every ended day with a settleable sale has its settlement; today's sales wait.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM transactions t WHERE t.status = 'success' \
+             AND t.txn_type IN ('purchase', 'preauth_completion') AND t.settlement_id IS NULL \
+             AND t.txn_date < '2026-11-22' AND NOT EXISTS (SELECT 1 FROM transactions v \
+             WHERE v.original_txn_id = t.id AND v.txn_type = 'void' AND v.status = 'success')"
+        )
+        .await,
+        0
+    );
+    assert!(count(&db, "SELECT COUNT(*) AS n FROM transactions WHERE settlement_id IS NOT NULL AND txn_date = '2026-11-22'").await == 0);
+    // A settlement's figures are the sums of its transactions, and net = gross − refunds − fees.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM settlements s WHERE s.net_fen <> s.gross_fen - s.refund_fen - s.fee_fen \
+             OR s.gross_fen <> (SELECT COALESCE(SUM(amount_fen), 0) FROM transactions t WHERE t.settlement_id = s.id \
+                AND t.txn_type IN ('purchase', 'preauth_completion')) \
+             OR s.fee_fen <> (SELECT COALESCE(SUM(fee_fen), 0) FROM transactions t WHERE t.settlement_id = s.id) \
+             OR s.refund_fen <> (SELECT COALESCE(SUM(amount_fen), 0) FROM transactions t WHERE t.settlement_id = s.id \
+                AND t.txn_type NOT IN ('purchase', 'preauth_completion')) \
+             OR s.txn_count + s.refund_count <> (SELECT COUNT(*) FROM transactions t WHERE t.settlement_id = s.id)"
+        )
+        .await,
+        0
+    );
+    // The ledger: each merchant's balance is its credits less its debits, and its last entry's balance.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM merchants m WHERE m.balance_fen <> \
+             (SELECT COALESCE(SUM(CASE WHEN entry_type = 'settlement_credit' THEN amount_fen ELSE -amount_fen END), 0) \
+              FROM ledger_entries l WHERE l.merchant_id = m.id) \
+             OR m.balance_fen <> COALESCE((SELECT balance_after_fen FROM ledger_entries l WHERE l.merchant_id = m.id \
+              ORDER BY l.id DESC LIMIT 1), 0)"
+        )
+        .await,
+        0
+    );
+
+    // The reconciliation file of every settlement: well-formed, and its sums are the settlement's.
+    let all = app::backend::entities::settlements::Entity::find()
+        .all(&db.conn)
+        .await
+        .expect("settlements");
+    assert_eq!(all.len(), report.settlements);
+    let mut sessions = std::collections::HashMap::new();
+    for s in &all {
+        if let std::collections::hash_map::Entry::Vacant(e) = sessions.entry(s.merchant_id) {
+            e.insert(session_of(&db, s.merchant_id).await);
+        }
+        let session = &sessions[&s.merchant_id];
+        let (name, bytes) =
+            settlements::reconciliation_file(&db.conn, session, s.id, options(0).now)
+                .await
+                .expect("file");
+        assert!(name.ends_with(&format!("_{}.txt", s.settlement_date.format("%Y%m%d"))));
+        let file =
+            reconciliation::parse(&String::from_utf8(bytes).expect("utf-8")).expect("parses");
+        let t = file.trailer;
+        assert_eq!(
+            (
+                t.sales,
+                t.gross_fen,
+                t.refunds,
+                t.refund_fen,
+                t.fee_fen,
+                t.net_fen
+            ),
+            (
+                s.txn_count,
+                s.gross_fen,
+                s.refund_count,
+                s.refund_fen,
+                s.fee_fen,
+                s.net_fen
+            ),
+            "settlement {}",
+            s.id
+        );
+        assert_eq!(file.header.settlement_id, s.id);
+    }
 }

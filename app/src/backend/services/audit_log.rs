@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select, TransactionTrait,
 };
 use serde_json::json;
 
+use super::filters::{local_midnight, starts_with_pattern, FieldCheck};
 use super::home::{format_local, merchant_tz};
 use crate::api::audit::{AuditFilter, AuditPage, AuditRow};
 use crate::backend::audit::{self, AuditEntry};
@@ -17,7 +18,7 @@ use crate::backend::entities::audit_events;
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
 use crate::domain::{AuditAction, AuditOutcome};
-use crate::error::{AppError, FieldError, FieldProblem, Policy};
+use crate::error::{AppError, Policy};
 use crate::i18n::{Label, Lang};
 
 pub const PAGE_SIZE: u64 = 50;
@@ -40,53 +41,13 @@ pub struct AuditQuery {
 impl AuditQuery {
     /// Checks every field and reports every bad one at once.
     pub fn parse(filter: &AuditFilter) -> Result<Self, AppError> {
-        let mut errors = Vec::new();
-        let mut date = |field: &str, text: &str| {
-            let text = text.trim();
-            if text.is_empty() {
-                return None;
-            }
-            let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
-            if parsed.is_none() {
-                errors.push(FieldError::new(field, FieldProblem::Format));
-            }
-            parsed
-        };
-        let from = date("from", &filter.from);
-        let to = date("to", &filter.to);
-        if let (Some(from), Some(to)) = (from, to) {
-            if to < from {
-                errors.push(FieldError::new("to", FieldProblem::RangeReversed));
-            }
-        }
-        let operator = Some(filter.operator.trim())
-            .filter(|s| !s.is_empty())
-            .map(|s| s.chars().take(64).collect::<String>());
-        let action = code_field(
-            &mut errors,
-            "action",
-            &filter.action,
-            AuditAction::from_code,
-        );
-        let outcome = code_field(
-            &mut errors,
-            "outcome",
-            &filter.outcome,
-            AuditOutcome::from_code,
-        );
-        let before = match filter.before.trim() {
-            "" => None,
-            text => {
-                let id = text.parse::<i64>().ok().filter(|id| *id > 0);
-                if id.is_none() {
-                    errors.push(FieldError::new("before", FieldProblem::Format));
-                }
-                id
-            }
-        };
-        if !errors.is_empty() {
-            return Err(AppError::Invalid(errors));
-        }
+        let mut check = FieldCheck::new();
+        let (from, to) = check.date_range(("from", &filter.from), ("to", &filter.to));
+        let operator = check.text(&filter.operator, 64);
+        let action = check.code("action", &filter.action, AuditAction::from_code);
+        let outcome = check.code("outcome", &filter.outcome, AuditOutcome::from_code);
+        let before = check.id("before", &filter.before);
+        check.finish()?;
         Ok(Self {
             from,
             to,
@@ -127,41 +88,6 @@ impl AuditQuery {
     }
 }
 
-/// An optional code field: empty is "any"; an unknown code is a format error.
-fn code_field<T>(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    text: &str,
-    from_code: fn(&str) -> Option<T>,
-) -> Option<T> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let value = from_code(text);
-    if value.is_none() {
-        errors.push(FieldError::new(field, FieldProblem::Format));
-    }
-    value
-}
-
-/// A LIKE pattern matching values that start with `prefix` literally (`%`, `_` and `\` escaped).
-fn starts_with_pattern(prefix: &str) -> LikeExpr {
-    LikeExpr::new(prefix_pattern(prefix)).escape('\\')
-}
-
-fn prefix_pattern(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// The one selection both the page and the download use: the session's merchant only, then the
 /// filters.
 fn selection(session: &Session, query: &AuditQuery, tz: Tz) -> Select<audit_events::Entity> {
@@ -188,14 +114,6 @@ fn selection(session: &Session, query: &AuditQuery, tz: Tz) -> Select<audit_even
         select = select.filter(audit_events::Column::Outcome.eq(outcome.code()));
     }
     select
-}
-
-/// The first instant of a local day (the earliest, should the day start in a DST gap or overlap).
-fn local_midnight(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
-    day.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(tz)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 pub async fn page(
@@ -347,6 +265,7 @@ fn internal(err: crate::backend::export::ExportError) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::FieldProblem;
 
     fn filter(from: &str, to: &str) -> AuditFilter {
         AuditFilter {
@@ -388,18 +307,5 @@ mod tests {
             reversed.field_problem("to"),
             Some(FieldProblem::RangeReversed)
         );
-    }
-
-    #[test]
-    fn login_prefixes_match_literally() {
-        assert_eq!(prefix_pattern("a_b%c\\"), "a\\_b\\%c\\\\%");
-        assert_eq!(prefix_pattern("hualian."), "hualian.%");
-    }
-
-    #[test]
-    fn days_start_at_local_midnight() {
-        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
-        let start = local_midnight(day, chrono_tz::Asia::Shanghai).expect("midnight");
-        assert_eq!(start.to_rfc3339(), "2026-11-21T16:00:00+00:00");
     }
 }

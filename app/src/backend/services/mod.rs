@@ -3,10 +3,15 @@
 pub mod access;
 pub mod audit_log;
 pub mod auth;
+pub mod clearing;
+pub mod filters;
 pub mod home;
 pub mod operators;
 pub mod platform;
+pub mod scope;
+pub mod settlements;
 pub mod token;
+pub mod transactions;
 
 use crate::error::AppError;
 

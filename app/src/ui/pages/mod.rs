@@ -4,4 +4,6 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod password;
+pub mod settlements;
 pub mod token;
+pub mod transactions;

@@ -1,0 +1,635 @@
+//! Clearing (SPEC §4, T+1): settles each merchant number's successful transactions of a business day
+//! into one settlement and moves the money on the merchant's ledger.
+//!
+//! What a settlement of merchant number N and day D (the merchant's local calendar day) holds:
+//! - **sales**: successful purchases and pre-authorisation completions of D, except those voided on
+//!   their day by a successful void (the terminal cancelled them before the batch closed). Each is
+//!   priced by [`crate::domain::clearing::FeeRate`] for its card organisation and card type; a sale
+//!   without a rate stops the settlement of that number and day (operations must add the rate).
+//! - **refunds**: successful POS refunds of D, and voids of D whose sale was already settled on an
+//!   earlier day. They carry no fee and do not return the sale's fee.
+//! - net = gross − refunds − fees ([`crate::domain::clearing::SettlementTotals`]; the database checks
+//!   it again).
+//!
+//! Ledger: the sales credit `gross − fees` (`settlement_credit`), then the refunds are debited one by
+//! one in time order, refunds held by earlier runs first, as far as the balance covers them; their sum
+//! is one `refund_debit`, each entry with the balance after it, which never goes negative. A refund
+//! the balance cannot cover is held (`clearing_holds`, with its shortfall) and tried again by every
+//! later run of that merchant number; the settlement of the day that covers it lists it. Sales always
+//! settle. Pre-authorisations, failed and reversed transactions are never settled.
+//!
+//! Each merchant number and day is cleared in one write transaction that first takes a lock on that
+//! number (a PostgreSQL advisory transaction lock; on SQLite the write transaction is exclusive), then
+//! looks for an existing settlement: running a day twice, or on two instances at once, settles it
+//! once. The unique index on (merchant number, settlement date) is the last guard.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, Set, Statement, Value,
+};
+
+use super::home::DEFAULT_TIME_ZONE;
+use crate::backend::db::begin_write;
+use crate::backend::entities::{ledger_entries, merchant_numbers, merchants, settlements};
+use crate::domain::clearing::{fee_sql, MAX_CLEARABLE_FEN};
+use crate::domain::{Currency, Money, MoneyError, SettlementStatus};
+
+/// The namespace of clearing's PostgreSQL advisory locks ("VP" in the high bytes), or-ed with the
+/// merchant number's id.
+const LOCK_NAMESPACE: i64 = 0x5650 << 48;
+
+/// Sales are these types; everything settled that is not a sale is a refund.
+const SALE_TYPES: &str = "('purchase', 'preauth_completion')";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClearingError {
+    #[error("no fee rate for {0}: add the rate to the merchant before clearing")]
+    MissingFeeRate(String),
+    #[error("a sale of {0} fen is beyond what clearing can price (at most {MAX_CLEARABLE_FEN})")]
+    AmountTooLarge(i64),
+    #[error("settlement sums: {0}")]
+    Money(#[from] MoneyError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// What happened to one merchant number's day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Settled(SettledDay),
+    /// A settlement of this number and day exists already: nothing changed.
+    AlreadySettled,
+    /// Nothing of this number and day is to be settled.
+    Nothing,
+    /// The day has not ended yet in the merchant's time zone.
+    NotEnded,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettledDay {
+    pub settlement_id: i64,
+    pub txn_count: i64,
+    pub gross_fen: i64,
+    pub fee_fen: i64,
+    pub refund_count: i64,
+    pub refund_fen: i64,
+    pub net_fen: i64,
+}
+
+/// One line of a run's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberResult {
+    pub merchant_no: String,
+    pub date: NaiveDate,
+    pub outcome: Outcome,
+}
+
+/// The report of a clearing run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    pub results: Vec<NumberResult>,
+    /// Settlements whose payout day came and that were marked paid.
+    pub paid: u64,
+}
+
+impl RunReport {
+    pub fn settled(&self) -> impl Iterator<Item = (&NumberResult, &SettledDay)> {
+        self.results.iter().filter_map(|r| match &r.outcome {
+            Outcome::Settled(day) => Some((r, day)),
+            _ => None,
+        })
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = (&NumberResult, &str)> {
+        self.results.iter().filter_map(|r| match &r.outcome {
+            Outcome::Failed(why) => Some((r, why.as_str())),
+            _ => None,
+        })
+    }
+}
+
+/// The merchant-local day `date` as the UTC interval [start, end).
+pub fn day_bounds(date: NaiveDate, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let at_midnight = |d: NaiveDate| {
+        let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        tz.from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            // A zone that skips midnight (none of ours): its local midnight read as UTC.
+            .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+    };
+    (at_midnight(date), at_midnight(date + Duration::days(1)))
+}
+
+/// Clears one business day for every merchant number.
+#[tracing::instrument(skip(db))]
+pub async fn clear_day(
+    db: &DatabaseConnection,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<RunReport, DbErr> {
+    let mut report = RunReport::default();
+    for (number, merchant) in numbers(db).await? {
+        let outcome = clear_number(db, &number, &merchant, date, now).await;
+        report.results.push(NumberResult {
+            merchant_no: number.merchant_no.clone(),
+            date,
+            outcome,
+        });
+    }
+    Ok(report)
+}
+
+/// The scheduled run: every day of the last `catch_up_days` that has ended (in each merchant's time
+/// zone) and is not settled yet, oldest first; then settlements whose payout day has come are marked
+/// paid.
+#[tracing::instrument(skip(db))]
+pub async fn clear_due(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    catch_up_days: u32,
+) -> Result<RunReport, DbErr> {
+    let mut report = RunReport::default();
+    let numbers = numbers(db).await?;
+    let today = now.date_naive();
+    for back in (1..=i64::from(catch_up_days.max(1)) + 1).rev() {
+        let date = today - Duration::days(back - 1);
+        for (number, merchant) in &numbers {
+            let outcome = clear_number(db, number, merchant, date, now).await;
+            if !matches!(outcome, Outcome::NotEnded | Outcome::AlreadySettled) {
+                report.results.push(NumberResult {
+                    merchant_no: number.merchant_no.clone(),
+                    date,
+                    outcome,
+                });
+            }
+        }
+    }
+    report.paid = mark_paid(db, now).await?;
+    Ok(report)
+}
+
+/// Marks pending settlements paid once their payout day (settlement date + the merchant's cycle)
+/// has come in the merchant's time zone.
+pub async fn mark_paid(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let mut paid = 0;
+    for merchant in merchants::Entity::find().all(db).await? {
+        let tz: Tz = merchant.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE);
+        let today = now.with_timezone(&tz).date_naive();
+        let last_due = today - Duration::days(i64::from(merchant.settlement_cycle_days));
+        let result = settlements::Entity::update_many()
+            .col_expr(
+                settlements::Column::Status,
+                SettlementStatus::Paid.code().into(),
+            )
+            .col_expr(settlements::Column::PaidAt, now.into())
+            .filter(settlements::Column::MerchantId.eq(merchant.id))
+            .filter(settlements::Column::Status.eq(SettlementStatus::Pending.code()))
+            .filter(settlements::Column::SettlementDate.lte(last_due))
+            .exec(db)
+            .await?;
+        paid += result.rows_affected;
+    }
+    Ok(paid)
+}
+
+async fn numbers(
+    db: &DatabaseConnection,
+) -> Result<Vec<(merchant_numbers::Model, merchants::Model)>, DbErr> {
+    Ok(merchant_numbers::Entity::find()
+        .find_also_related(merchants::Entity)
+        .order_by_asc(merchant_numbers::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(n, m)| m.map(|m| (n, m)))
+        .collect())
+}
+
+async fn clear_number(
+    db: &DatabaseConnection,
+    number: &merchant_numbers::Model,
+    merchant: &merchants::Model,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Outcome {
+    match try_clear_number(db, number, merchant, date, now).await {
+        Ok(outcome) => {
+            if let Outcome::Settled(day) = &outcome {
+                tracing::info!(
+                    merchant_no = %number.merchant_no, %date,
+                    settlement.id = day.settlement_id, txn_count = day.txn_count,
+                    net_fen = day.net_fen, "settled"
+                );
+            }
+            outcome
+        }
+        Err(err) => {
+            tracing::warn!(merchant_no = %number.merchant_no, %date, error = %err, "not settled");
+            Outcome::Failed(err.to_string())
+        }
+    }
+}
+
+async fn try_clear_number(
+    db: &DatabaseConnection,
+    number: &merchant_numbers::Model,
+    merchant: &merchants::Model,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Outcome, ClearingError> {
+    let tz: Tz = merchant.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE);
+    let (start, end) = day_bounds(date, tz);
+    if end > now {
+        return Ok(Outcome::NotEnded);
+    }
+    let currency = Currency::parse(&merchant.currency)?;
+    let txn = begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1)",
+            [Value::from(LOCK_NAMESPACE | number.id)],
+        ))
+        .await?;
+    }
+    let existing = settlements::Entity::find()
+        .filter(settlements::Column::MerchantNumberId.eq(number.id))
+        .filter(settlements::Column::SettlementDate.eq(date))
+        .one(&txn)
+        .await?;
+    if existing.is_some() {
+        txn.rollback().await?;
+        return Ok(Outcome::AlreadySettled);
+    }
+
+    // The day's unsettled rows of this number, by the index on (number, time, id).
+    let day = "merchant_number_id = $1 AND txn_time >= $2 AND txn_time < $3 \
+               AND status = 'success' AND settlement_id IS NULL";
+    let day_values = || -> Vec<Value> { vec![number.id.into(), start.into(), end.into()] };
+    let not_voided =
+        "NOT EXISTS (SELECT 1 FROM transactions v WHERE v.original_txn_id = transactions.id \
+                      AND v.txn_type = 'void' AND v.status = 'success')";
+    let sales = format!("{day} AND txn_type IN {SALE_TYPES} AND {not_voided}");
+
+    let unpriced = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT DISTINCT card_org, card_type FROM transactions WHERE {sales} AND NOT EXISTS \
+                 (SELECT 1 FROM fee_rates r WHERE r.merchant_id = transactions.merchant_id \
+                  AND r.card_org = transactions.card_org AND r.card_type = transactions.card_type)"
+            ),
+            day_values(),
+        ))
+        .await?;
+    if !unpriced.is_empty() {
+        let names: Vec<String> = unpriced
+            .iter()
+            .map(|row| {
+                let org: String = row.try_get("", "card_org").unwrap_or_default();
+                let kind: String = row.try_get("", "card_type").unwrap_or_default();
+                format!("{org} {kind}")
+            })
+            .collect();
+        return Err(ClearingError::MissingFeeRate(names.join(", ")));
+    }
+    let largest = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT MAX(amount_fen) AS m FROM transactions WHERE {sales}"),
+            day_values(),
+        ))
+        .await?
+        .and_then(|row| row.try_get::<Option<i64>>("", "m").ok().flatten());
+    if let Some(largest) = largest.filter(|m| *m > MAX_CLEARABLE_FEN) {
+        return Err(ClearingError::AmountTooLarge(largest));
+    }
+
+    let settlement = settlements::ActiveModel {
+        merchant_id: Set(merchant.id),
+        merchant_number_id: Set(number.id),
+        settlement_date: Set(date),
+        period_start: Set(start),
+        period_end: Set(end),
+        txn_count: Set(0),
+        refund_count: Set(0),
+        gross_fen: Set(0),
+        refund_fen: Set(0),
+        fee_fen: Set(0),
+        net_fen: Set(0),
+        currency: Set(currency.code().to_owned()),
+        status: Set(SettlementStatus::Pending.code().to_owned()),
+        account_masked: Set(merchant.settlement_account_masked.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let mark = |set: String, filter: String| {
+        let mut values = day_values();
+        values.push(settlement.id.into());
+        values.push(date.into());
+        Statement::from_sql_and_values(
+            backend,
+            format!("UPDATE transactions SET settlement_id = $4, settlement_date = $5, fee_fen = {set} WHERE {filter}"),
+            values,
+        )
+    };
+    // The day's refunds, read before this day's sales are marked: a void is a refund only when its
+    // sale was settled on an earlier day.
+    let mut refunds = refund_candidates(
+        &txn,
+        format!(
+            "SELECT id, amount_fen, txn_time FROM transactions WHERE {day} AND (txn_type = 'refund' \
+             OR (txn_type = 'void' AND EXISTS (SELECT 1 FROM transactions o \
+             WHERE o.id = transactions.original_txn_id AND o.settlement_id IS NOT NULL)))"
+        ),
+        day_values(),
+    )
+    .await?;
+    let fee = fee_sql("transactions.amount_fen", "r.rate_ppm", "r.cap_fen");
+    txn.execute_raw(mark(
+        format!(
+            "(SELECT {fee} FROM fee_rates r WHERE r.merchant_id = transactions.merchant_id \
+             AND r.card_org = transactions.card_org AND r.card_type = transactions.card_type)"
+        ),
+        sales,
+    ))
+    .await?;
+    let sale_sums = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS gross, \
+             CAST(COALESCE(SUM(fee_fen), 0) AS BIGINT) AS fees FROM transactions WHERE settlement_id = $1",
+            [Value::from(settlement.id)],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the day's sales returned no row".into()))?;
+    let credit = Money::from_fen(sale_sums.try_get::<i64>("", "gross")?, currency).checked_sub(
+        Money::from_fen(sale_sums.try_get::<i64>("", "fees")?, currency),
+    )?;
+    let opening = merchant_balance(&txn, merchant.id).await?;
+    let mut available = opening.checked_add(credit)?;
+
+    // Refunds held by earlier runs come first, then the day's, each in time order; a refund the balance
+    // cannot cover waits (the ones after it may still fit).
+    let held = refund_candidates(
+        &txn,
+        "SELECT t.id, t.amount_fen, t.txn_time FROM clearing_holds h \
+         JOIN transactions t ON t.id = h.transaction_id \
+         WHERE h.merchant_number_id = $1 AND t.txn_time < $2 AND t.settlement_id IS NULL"
+            .into(),
+        vec![number.id.into(), end.into()],
+    )
+    .await?;
+    refunds.retain(|r| !held.iter().any(|h| h.0 == r.0));
+    refunds.splice(0..0, held);
+    refunds.sort_by_key(|r| (r.2, r.0));
+    let mut covered = Vec::new();
+    for (id, amount, _) in &refunds {
+        let amount = Money::from_fen(*amount, currency);
+        if amount.fen() <= available.fen() {
+            available = available.checked_sub(amount)?;
+            covered.push(*id);
+        } else {
+            let shortfall = amount.checked_sub(available)?;
+            hold(&txn, *id, number.id, date, shortfall.fen()).await?;
+        }
+    }
+    for chunk in covered.chunks(500) {
+        let mut values: Vec<Value> = vec![settlement.id.into(), date.into()];
+        let placeholders: Vec<String> = chunk
+            .iter()
+            .map(|id| {
+                values.push((*id).into());
+                format!("${}", values.len())
+            })
+            .collect();
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE transactions SET settlement_id = $1, settlement_date = $2, fee_fen = 0 WHERE id IN ({})",
+                placeholders.join(", ")
+            ),
+            values.clone(),
+        ))
+        .await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "DELETE FROM clearing_holds WHERE transaction_id IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            values[2..].to_vec(),
+        ))
+        .await?;
+    }
+
+    let totals = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT \
+                 CAST(COALESCE(SUM(CASE WHEN txn_type IN {SALE_TYPES} THEN 1 ELSE 0 END), 0) AS BIGINT) AS sales, \
+                 CAST(COALESCE(SUM(CASE WHEN txn_type IN {SALE_TYPES} THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS gross, \
+                 CAST(COALESCE(SUM(fee_fen), 0) AS BIGINT) AS fees, \
+                 CAST(COALESCE(SUM(CASE WHEN txn_type IN {SALE_TYPES} THEN 0 ELSE 1 END), 0) AS BIGINT) AS refunds, \
+                 CAST(COALESCE(SUM(CASE WHEN txn_type IN {SALE_TYPES} THEN 0 ELSE amount_fen END), 0) AS BIGINT) AS refunded \
+                 FROM transactions WHERE settlement_id = $1"
+            ),
+            [Value::from(settlement.id)],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the settlement's totals returned no row".into()))?;
+    let get = |col: &str| totals.try_get::<i64>("", col);
+    let (txn_count, refund_count) = (get("sales")?, get("refunds")?);
+    if txn_count == 0 && refund_count == 0 {
+        // No settlement, but refunds held on the way are kept for the next run.
+        settlements::Entity::delete_by_id(settlement.id)
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        return Ok(Outcome::Nothing);
+    }
+    let money = |fen: i64| Money::from_fen(fen, currency);
+    let (gross, fees, refunds) = (
+        money(get("gross")?),
+        money(get("fees")?),
+        money(get("refunded")?),
+    );
+    let net = gross.checked_sub(refunds)?.checked_sub(fees)?;
+
+    let mut active: settlements::ActiveModel = settlement.into();
+    active.txn_count = Set(txn_count);
+    active.refund_count = Set(refund_count);
+    active.gross_fen = Set(gross.fen());
+    active.fee_fen = Set(fees.fen());
+    active.refund_fen = Set(refunds.fen());
+    active.net_fen = Set(net.fen());
+    let settlement = active.update(&txn).await?;
+
+    let mut balance = opening;
+    if credit.is_positive() {
+        balance = balance.checked_add(credit)?;
+        post(
+            &txn,
+            merchant.id,
+            "settlement_credit",
+            credit,
+            balance,
+            settlement.id,
+            now,
+        )
+        .await?;
+    }
+    if refunds.is_positive() {
+        balance = balance.checked_sub(refunds)?;
+        post(
+            &txn,
+            merchant.id,
+            "refund_debit",
+            refunds,
+            balance,
+            settlement.id,
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(Outcome::Settled(SettledDay {
+        settlement_id: settlement.id,
+        txn_count,
+        gross_fen: gross.fen(),
+        fee_fen: fees.fen(),
+        refund_count,
+        refund_fen: refunds.fen(),
+        net_fen: net.fen(),
+    }))
+}
+
+/// (id, amount, time) of the refunds a query selects.
+async fn refund_candidates(
+    db: &impl ConnectionTrait,
+    sql: String,
+    values: Vec<Value>,
+) -> Result<Vec<(i64, i64, DateTime<Utc>)>, DbErr> {
+    db.query_all_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        values,
+    ))
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            row.try_get("", "id")?,
+            row.try_get("", "amount_fen")?,
+            row.try_get("", "txn_time")?,
+        ))
+    })
+    .collect()
+}
+
+/// Records (or updates) a refund that waits for the balance.
+async fn hold(
+    db: &impl ConnectionTrait,
+    transaction_id: i64,
+    merchant_number_id: i64,
+    date: NaiveDate,
+    shortfall_fen: i64,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO clearing_holds (transaction_id, merchant_number_id, held_since, shortfall_fen) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (transaction_id) DO UPDATE SET shortfall_fen = excluded.shortfall_fen",
+        [transaction_id.into(), merchant_number_id.into(), date.into(), shortfall_fen.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The merchant's balance, read under the row lock its update will need (PostgreSQL), so that two
+/// numbers of one merchant cleared at once post one after the other.
+async fn merchant_balance(
+    db: &impl ConnectionTrait,
+    merchant_id: i64,
+) -> Result<Money, ClearingError> {
+    let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT balance_fen, currency FROM merchants WHERE id = $1{lock}"),
+            [Value::from(merchant_id)],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("merchant {merchant_id}")))?;
+    let currency = Currency::parse(&row.try_get::<String>("", "currency")?)?;
+    Ok(Money::from_fen(row.try_get("", "balance_fen")?, currency))
+}
+
+/// Appends a ledger entry and keeps the merchant's balance equal to its balance_after.
+async fn post(
+    db: &impl ConnectionTrait,
+    merchant_id: i64,
+    entry_type: &str,
+    amount: Money,
+    balance_after: Money,
+    settlement_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    ledger_entries::ActiveModel {
+        merchant_id: Set(merchant_id),
+        entry_type: Set(entry_type.to_owned()),
+        amount_fen: Set(amount.fen()),
+        balance_after_fen: Set(balance_after.fen()),
+        settlement_id: Set(Some(settlement_id)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    merchants::Entity::update_many()
+        .col_expr(merchants::Column::BalanceFen, balance_after.fen().into())
+        .col_expr(merchants::Column::UpdatedAt, now.into())
+        .filter(merchants::Column::Id.eq(merchant_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether the fee rule in SQL gives what the domain gives; used by the tests on both backends.
+pub async fn fee_in_sql(
+    db: &impl ConnectionTrait,
+    amount_fen: i64,
+    rate_ppm: i64,
+    cap_fen: Option<i64>,
+) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let cast = |p: &str| format!("CAST({p} AS BIGINT)");
+    let sql = format!(
+        "SELECT CAST({} AS BIGINT) AS fee",
+        fee_sql(&cast("$1"), &cast("$2"), &cast("$3"))
+    );
+    db.query_one_raw(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [Value::from(amount_fen), rate_ppm.into(), cap_fen.into()],
+    ))
+    .await?
+    .ok_or_else(|| DbErr::Custom("no row".into()))?
+    .try_get("", "fee")
+}

@@ -1,0 +1,216 @@
+//! Parsing the text filters of a search page (all of them arrive as URL text): the one place that
+//! turns bad input into field messages instead of errors, for every search of the console.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sea_orm::sea_query::LikeExpr;
+
+use crate::error::{FieldError, FieldProblem};
+
+/// Collects every bad field of a filter, so that the page names them all at once.
+#[derive(Debug, Default)]
+pub struct FieldCheck {
+    pub errors: Vec<FieldError>,
+}
+
+impl FieldCheck {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn bad(&mut self, field: &str, problem: FieldProblem) {
+        self.errors.push(FieldError::new(field, problem));
+    }
+
+    /// An optional day `YYYY-MM-DD`.
+    pub fn date(&mut self, field: &str, text: &str) -> Option<NaiveDate> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+        if parsed.is_none() {
+            self.bad(field, FieldProblem::Format);
+        }
+        parsed
+    }
+
+    /// An optional range of days; a reversed one is reported on its end.
+    pub fn date_range(
+        &mut self,
+        (from_field, from): (&str, &str),
+        (to_field, to): (&str, &str),
+    ) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        let from = self.date(from_field, from);
+        let to = self.date(to_field, to);
+        if let (Some(f), Some(t)) = (from, to) {
+            if t < f {
+                self.bad(to_field, FieldProblem::RangeReversed);
+            }
+        }
+        (from, to)
+    }
+
+    /// An optional code: empty is "any"; an unknown code is a format error.
+    pub fn code<T>(
+        &mut self,
+        field: &str,
+        text: &str,
+        from_code: fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let value = from_code(text);
+        if value.is_none() {
+            self.bad(field, FieldProblem::Format);
+        }
+        value
+    }
+
+    /// An optional positive id (a cursor or a reference to a row).
+    pub fn id(&mut self, field: &str, text: &str) -> Option<i64> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let id = text.parse::<i64>().ok().filter(|id| *id > 0);
+        if id.is_none() {
+            self.bad(field, FieldProblem::Format);
+        }
+        id
+    }
+
+    /// Optional free text, trimmed and cut to `max` characters.
+    pub fn text(&mut self, text: &str, max: usize) -> Option<String> {
+        Some(text.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(max).collect())
+    }
+
+    pub fn finish(self) -> Result<(), crate::error::AppError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::AppError::Invalid(self.errors))
+        }
+    }
+}
+
+/// A quick menu's day ("today's transactions", "yesterday's settlements"), resolved on the server in
+/// the merchant's time zone, so that a bookmarked link means the same thing every day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuickDay {
+    Today,
+    Yesterday,
+}
+
+impl QuickDay {
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "today" => Some(Self::Today),
+            "yesterday" => Some(Self::Yesterday),
+            _ => None,
+        }
+    }
+
+    pub fn date(self, today: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Today => today,
+            Self::Yesterday => today.pred_opt().unwrap_or(today),
+        }
+    }
+
+    /// The days a filter covers: the quick day if there is one (it wins over typed dates), else
+    /// the typed range.
+    pub fn range(
+        day: Option<Self>,
+        typed: (Option<NaiveDate>, Option<NaiveDate>),
+        today: NaiveDate,
+    ) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        match day {
+            Some(day) => (Some(day.date(today)), Some(day.date(today))),
+            None => typed,
+        }
+    }
+}
+
+/// Midnight at the start of `day` in `tz`, as UTC.
+pub fn local_midnight(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    day.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(tz)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A LIKE pattern matching values that start with `prefix` literally (`%`, `_` and `\` escaped).
+pub fn starts_with_pattern(prefix: &str) -> LikeExpr {
+    LikeExpr::new(prefix_pattern(prefix)).escape('\\')
+}
+
+pub fn prefix_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_prefixes_match_literally() {
+        assert_eq!(prefix_pattern("a_b%c\\"), "a\\_b\\%c\\\\%");
+        assert_eq!(prefix_pattern("hualian."), "hualian.%");
+    }
+
+    #[test]
+    fn quick_days_win_over_typed_dates() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).expect("date");
+        let typed = (NaiveDate::from_ymd_opt(2026, 1, 1), None);
+        let yesterday = NaiveDate::from_ymd_opt(2026, 11, 30);
+        assert_eq!(
+            QuickDay::range(QuickDay::from_code("yesterday"), typed, today),
+            (yesterday, yesterday)
+        );
+        assert_eq!(QuickDay::range(None, typed, today), typed);
+        assert_eq!(QuickDay::from_code("tomorrow"), None);
+    }
+
+    #[test]
+    fn days_start_at_local_midnight() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let start = local_midnight(day, chrono_tz::Asia::Shanghai).expect("midnight");
+        assert_eq!(start.to_rfc3339(), "2026-11-21T16:00:00+00:00");
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let mut check = FieldCheck::new();
+        check.date_range(("from", "2026-11-22"), ("to", "2026-11-01"));
+        check.date("d", "2026-13-01");
+        check.id("before", "-3");
+        check.code("status", "drop table", |c| (c == "paid").then_some(()));
+        let fields: Vec<_> = check
+            .errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.problem))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("to", FieldProblem::RangeReversed),
+                ("d", FieldProblem::Format),
+                ("before", FieldProblem::Format),
+                ("status", FieldProblem::Format)
+            ]
+        );
+    }
+}

@@ -1,0 +1,42 @@
+//! What an operator may read: the one place that confines every read of transactions and settlements
+//! (lists, summaries, details, slips, exports, files) to the session's merchant and, for an operator
+//! scoped to terminal groups, to the terminals of those groups.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition};
+
+use crate::backend::entities::{settlements, terminal_group_members, transactions};
+use crate::backend::Session;
+use crate::domain::DataScope;
+use crate::error::{AppError, Policy};
+
+/// The transactions the session may see.
+pub fn transactions(session: &Session) -> Condition {
+    let merchant = Condition::all().add(transactions::Column::MerchantId.eq(session.merchant_id));
+    match session.scope {
+        DataScope::Merchant => merchant,
+        DataScope::Groups => merchant.add(
+            transactions::Column::TerminalId.in_subquery(
+                Query::select()
+                    .column(terminal_group_members::Column::TerminalId)
+                    .from(terminal_group_members::Entity)
+                    .and_where(
+                        Expr::col(terminal_group_members::Column::GroupId)
+                            .is_in(session.group_ids.iter().copied()),
+                    )
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
+/// The settlements the session may see. A settlement covers every terminal of a merchant number, so
+/// an operator scoped to terminal groups sees none: they are told why instead of shown a part.
+pub fn settlements(session: &Session) -> Result<Condition, AppError> {
+    match session.scope {
+        DataScope::Merchant => {
+            Ok(Condition::all().add(settlements::Column::MerchantId.eq(session.merchant_id)))
+        }
+        DataScope::Groups => Err(AppError::Policy(Policy::MerchantScopeRequired)),
+    }
+}

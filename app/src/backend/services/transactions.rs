@@ -1,0 +1,980 @@
+//! Transactions as merchants' staff read them (manual §3.3): the filtered search newest first by
+//! keyset, its total, the summary tabs, one transaction, its reprinted sales slip and the Excel download.
+//! Every read starts from [`scope::transactions`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, TransactionTrait,
+};
+use serde_json::json;
+
+use super::filters::{local_midnight, FieldCheck, QuickDay};
+use super::home::merchant_tz;
+use super::{decode, scope};
+use crate::api::transactions::{
+    LinkedTxn, Slip, SummaryBy, SummaryLine, Tally, TxnFilter, TxnPage, TxnRow, TxnSummary,
+    TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
+};
+use crate::backend::audit::{self, AuditEntry};
+use crate::backend::entities::{
+    merchant_numbers, merchants, terminal_group_members, terminal_groups, terminals, transactions,
+};
+use crate::backend::export::{Cell, Column, XlsxExport};
+use crate::backend::Session;
+use crate::domain::access::Function;
+use crate::domain::{
+    AuditAction, AuditOutcome, Bank, CardOrg, CardType, Currency, DataScope, Money, TxnStatus,
+    TxnType,
+};
+use crate::error::{AppError, FieldProblem, Policy};
+use crate::i18n::{Label, Lang};
+
+/// Rows in one download.
+pub const EXPORT_LIMIT: u64 = 100_000;
+/// Rows read at a time while writing a file.
+const BATCH: u64 = 5_000;
+
+/// How a card is looked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardMatch {
+    /// The last 4 digits.
+    Last4(String),
+    /// The masked number as printed on a slip: first 6 and last 4 digits.
+    Masked { bin: String, last4: String },
+}
+
+impl CardMatch {
+    /// `1234`, or `622848******1234` (any number of `*`, spaces ignored). A full card number is
+    /// refused: the console never takes one.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if text.len() == 4 && digits(&text) {
+            return Some(Self::Last4(text));
+        }
+        let (bin, rest) = text.split_at_checked(6)?;
+        let last4 = rest.trim_start_matches('*');
+        let stars = rest.len() - last4.len();
+        (digits(bin) && stars > 0 && last4.len() == 4 && digits(last4)).then(|| Self::Masked {
+            bin: bin.to_owned(),
+            last4: last4.to_owned(),
+        })
+    }
+}
+
+/// The filters, parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TxnQuery {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub day: Option<QuickDay>,
+    pub txn_type: Option<TxnType>,
+    pub status: Option<TxnStatus>,
+    pub card: Option<CardMatch>,
+    pub amount: Option<i64>,
+    pub reference: Option<String>,
+    pub terminal: Option<String>,
+    pub group: Option<i64>,
+    pub number: Option<String>,
+    pub org: Option<CardOrg>,
+    pub card_type: Option<CardType>,
+    pub bank: Option<Bank>,
+    pub auth: Option<String>,
+    pub batch: Option<String>,
+    pub sdate: Option<NaiveDate>,
+    pub settlement: Option<i64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub size: u64,
+    pub after: Option<(DateTime<Utc>, i64)>,
+}
+
+/// Digits only, at most `max` of them.
+fn digits_up_to(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A number printed with leading zeros (batch, voucher), as typed without them.
+fn zero_padded(text: &str, width: usize) -> String {
+    format!("{text:0>width$}")
+}
+
+impl TxnQuery {
+    pub fn parse(filter: &TxnFilter) -> Result<Self, AppError> {
+        let mut check = FieldCheck::new();
+        let (from, to) = check.date_range(("from", &filter.from), ("to", &filter.to));
+        let day = check.code("day", &filter.day, QuickDay::from_code);
+        let txn_type = check.code("type", &filter.txn_type, TxnType::from_code);
+        let status = check.code("status", &filter.status, TxnStatus::from_code);
+        let card = check.code("card", &filter.card, CardMatch::parse);
+        let mut money = |field: &str, text: &str| {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            let fen = Money::parse(text, Currency::Cny).ok().map(Money::fen);
+            if fen.is_none() {
+                check.bad(field, FieldProblem::Format);
+            }
+            fen
+        };
+        let amount = money("amount", &filter.amount);
+        let min = money("min", &filter.min);
+        let max = money("max", &filter.max);
+        if let (Some(min), Some(max)) = (min, max) {
+            if max < min {
+                check.bad("max", FieldProblem::RangeReversed);
+            }
+        }
+        let mut exact = |field: &str, text: &str, ok: fn(&str) -> bool| {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            if !ok(text) {
+                check.bad(field, FieldProblem::Format);
+                return None;
+            }
+            Some(text.to_owned())
+        };
+        let reference = exact("ref", &filter.reference, |t| digits_up_to(t, 12));
+        let terminal = exact("terminal", &filter.terminal, |t| {
+            t.len() <= 16 && t.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+        .map(|t| t.to_ascii_uppercase());
+        let number = exact("number", &filter.number, |t| {
+            t.len() == 15 && digits_up_to(t, 15)
+        });
+        let auth = exact("auth", &filter.auth, |t| {
+            t.len() <= 6 && t.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+        .map(|t| t.to_ascii_uppercase());
+        let batch =
+            exact("batch", &filter.batch, |t| digits_up_to(t, 6)).map(|b| zero_padded(&b, 6));
+        let group = check.id("group", &filter.group);
+        let settlement = check.id("settlement", &filter.settlement);
+        let org = check.code("org", &filter.org, CardOrg::from_code);
+        let card_type = check.code("card_type", &filter.card_type, CardType::from_code);
+        let bank = check.code("bank", &filter.bank, Bank::from_code);
+        let sdate = check.date("sdate", &filter.sdate);
+        let size = match filter.size.trim() {
+            "" => DEFAULT_PAGE_SIZE,
+            text => match text.parse::<u64>().ok().filter(|s| PAGE_SIZES.contains(s)) {
+                Some(size) => size,
+                None => {
+                    check.bad("size", FieldProblem::Format);
+                    DEFAULT_PAGE_SIZE
+                }
+            },
+        };
+        let after = match filter.after.trim() {
+            "" => None,
+            text => {
+                let parsed = text.split_once('.').and_then(|(micros, id)| {
+                    Some((
+                        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+                        id.parse::<i64>().ok().filter(|id| *id > 0)?,
+                    ))
+                });
+                if parsed.is_none() {
+                    check.bad("after", FieldProblem::Format);
+                }
+                parsed
+            }
+        };
+        check.finish()?;
+        Ok(Self {
+            from,
+            to,
+            day,
+            txn_type,
+            status,
+            card,
+            amount,
+            reference,
+            terminal,
+            group,
+            number,
+            org,
+            card_type,
+            bank,
+            auth,
+            batch,
+            sdate,
+            settlement,
+            min,
+            max,
+            size,
+            after,
+        })
+    }
+
+    /// Resolves a quick menu's day into the date range, in the merchant's time zone.
+    pub fn resolve_day(&mut self, now: DateTime<Utc>, tz: Tz) {
+        let today = now.with_timezone(&tz).date_naive();
+        (self.from, self.to) = QuickDay::range(self.day.take(), (self.from, self.to), today);
+    }
+
+    /// The filters in words, for the second sheet of a download.
+    fn described(&self, lang: Lang) -> Vec<(String, String)> {
+        let t = lang.texts();
+        let mut lines: Vec<(String, String)> = Vec::new();
+        let mut add = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                lines.push((name.to_owned(), value));
+            }
+        };
+        let yuan = |fen: i64| Money::cny(fen).format_plain();
+        add(t.txn_from, self.from.map(|d| d.to_string()));
+        add(t.txn_to, self.to.map(|d| d.to_string()));
+        add(t.txn_type, self.txn_type.map(|v| v.label(lang).to_owned()));
+        add(t.txn_status, self.status.map(|v| v.label(lang).to_owned()));
+        add(
+            t.txn_card,
+            self.card.as_ref().map(|c| match c {
+                CardMatch::Last4(l) => format!("****{l}"),
+                CardMatch::Masked { bin, last4 } => format!("{bin}******{last4}"),
+            }),
+        );
+        add(t.txn_amount, self.amount.map(yuan));
+        add(t.txn_reference, self.reference.clone());
+        add(t.txn_terminal, self.terminal.clone());
+        add(t.txn_group, self.group.map(|g| g.to_string()));
+        add(t.txn_number, self.number.clone());
+        add(t.txn_org, self.org.map(|v| v.label(lang).to_owned()));
+        add(
+            t.txn_card_type,
+            self.card_type.map(|v| v.label(lang).to_owned()),
+        );
+        add(t.txn_bank, self.bank.map(|v| v.label(lang).to_owned()));
+        add(t.txn_auth, self.auth.clone());
+        add(t.txn_batch, self.batch.clone());
+        add(t.txn_sdate, self.sdate.map(|d| d.to_string()));
+        add(t.txn_settlement, self.settlement.map(|s| s.to_string()));
+        add(t.txn_min, self.min.map(yuan));
+        add(t.txn_max, self.max.map(yuan));
+        if lines.is_empty() {
+            lines.push((t.txn_filters_none.to_owned(), String::new()));
+        }
+        lines
+    }
+}
+
+/// The one selection the page, the total, the summaries and the download use: the session's scope,
+/// then the filters. Dates are turned into a range of `txn_time` so that the (merchant, time) and
+/// (terminal, time) indexes serve both the filter and the order.
+fn selection(session: &Session, q: &TxnQuery, tz: Tz) -> Select<transactions::Entity> {
+    use transactions::Column as C;
+    let mut cond = scope::transactions(session);
+    if let Some(start) = q.from.and_then(|d| local_midnight(d, tz)) {
+        cond = cond.add(C::TxnTime.gte(start));
+    }
+    if let Some(end) =
+        q.to.and_then(|d| d.succ_opt())
+            .and_then(|d| local_midnight(d, tz))
+    {
+        cond = cond.add(C::TxnTime.lt(end));
+    }
+    if let Some(t) = q.txn_type {
+        cond = cond.add(C::TxnType.eq(t.code()));
+    }
+    if let Some(s) = q.status {
+        cond = cond.add(C::Status.eq(s.code()));
+    }
+    match &q.card {
+        Some(CardMatch::Last4(last4)) => cond = cond.add(C::CardLast4.eq(last4.as_str())),
+        Some(CardMatch::Masked { bin, last4 }) => {
+            cond = cond
+                .add(C::CardLast4.eq(last4.as_str()))
+                .add(C::CardMasked.like(super::filters::starts_with_pattern(bin)));
+        }
+        None => {}
+    }
+    if let Some(amount) = q.amount {
+        cond = cond.add(C::AmountFen.eq(amount));
+    }
+    if let Some(min) = q.min {
+        cond = cond.add(C::AmountFen.gte(min));
+    }
+    if let Some(max) = q.max {
+        cond = cond.add(C::AmountFen.lte(max));
+    }
+    if let Some(reference) = &q.reference {
+        let mut either = Condition::any().add(C::ReferenceNo.eq(reference.as_str()));
+        if reference.len() <= 6 {
+            either = either.add(C::VoucherNo.eq(zero_padded(reference, 6)));
+        }
+        cond = cond.add(either);
+    }
+    if let Some(terminal) = &q.terminal {
+        cond = cond.add(
+            C::TerminalId.in_subquery(
+                Query::select()
+                    .column(terminals::Column::Id)
+                    .from(terminals::Entity)
+                    .and_where(Expr::col(terminals::Column::MerchantId).eq(session.merchant_id))
+                    .and_where(Expr::col(terminals::Column::TerminalNo).eq(terminal.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(group) = q.group {
+        cond = cond.add(
+            C::TerminalId.in_subquery(
+                Query::select()
+                    .column(terminal_group_members::Column::TerminalId)
+                    .from(terminal_group_members::Entity)
+                    .and_where(Expr::col(terminal_group_members::Column::GroupId).eq(group))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(number) = &q.number {
+        cond = cond.add(
+            C::MerchantNumberId.in_subquery(
+                Query::select()
+                    .column(merchant_numbers::Column::Id)
+                    .from(merchant_numbers::Entity)
+                    .and_where(
+                        Expr::col(merchant_numbers::Column::MerchantId).eq(session.merchant_id),
+                    )
+                    .and_where(Expr::col(merchant_numbers::Column::MerchantNo).eq(number.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(org) = q.org {
+        cond = cond.add(C::CardOrg.eq(org.code()));
+    }
+    if let Some(card_type) = q.card_type {
+        cond = cond.add(C::CardType.eq(card_type.code()));
+    }
+    if let Some(bank) = q.bank {
+        cond = cond.add(C::IssuerBank.eq(bank.code()));
+    }
+    if let Some(auth) = &q.auth {
+        cond = cond.add(C::AuthCode.eq(auth.as_str()));
+    }
+    if let Some(batch) = &q.batch {
+        cond = cond.add(C::BatchNo.eq(batch.as_str()));
+    }
+    if let Some(sdate) = q.sdate {
+        cond = cond.add(C::SettlementDate.eq(sdate));
+    }
+    if let Some(settlement) = q.settlement {
+        cond = cond.add(C::SettlementId.eq(settlement));
+    }
+    transactions::Entity::find().filter(cond)
+}
+
+/// Newest first, then the highest id: a total order for the keyset.
+fn newest_first(select: Select<transactions::Entity>) -> Select<transactions::Entity> {
+    select
+        .order_by_desc(transactions::Column::TxnTime)
+        .order_by_desc(transactions::Column::Id)
+}
+
+/// Rows after `(time, id)` in [`newest_first`] order, as one row comparison so that the index
+/// bounds the scan on both databases.
+fn older_than((time, id): (DateTime<Utc>, i64)) -> SimpleExpr {
+    Expr::tuple([
+        Expr::col(transactions::Column::TxnTime),
+        Expr::col(transactions::Column::Id),
+    ])
+    .lt(Expr::tuple([Expr::val(time), Expr::val(id)]))
+}
+
+fn cursor_text(time: DateTime<Utc>, id: i64) -> String {
+    format!("{}.{id}", time.timestamp_micros())
+}
+
+/// Terminal and merchant numbers of a set of rows.
+struct Names {
+    terminals: HashMap<i64, (String, Option<String>)>,
+    numbers: HashMap<i64, (String, String)>,
+}
+
+impl Names {
+    /// The names of the terminals in `terminal_ids` (all of the merchant's when `None`).
+    async fn load(
+        db: &impl ConnectionTrait,
+        merchant_id: i64,
+        terminal_ids: Option<Vec<i64>>,
+    ) -> Result<Self, AppError> {
+        let mut select =
+            terminals::Entity::find().filter(terminals::Column::MerchantId.eq(merchant_id));
+        if let Some(ids) = terminal_ids {
+            select = select.filter(terminals::Column::Id.is_in(ids));
+        }
+        let terminals = select
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, (t.terminal_no, t.alias)))
+            .collect();
+        let numbers = merchant_numbers::Entity::find()
+            .filter(merchant_numbers::Column::MerchantId.eq(merchant_id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|n| (n.id, (n.merchant_no, n.name)))
+            .collect();
+        Ok(Self { terminals, numbers })
+    }
+
+    fn terminal(&self, id: i64) -> String {
+        self.terminals
+            .get(&id)
+            .map(|(no, _)| no.clone())
+            .unwrap_or_default()
+    }
+
+    fn number(&self, id: i64) -> (String, String) {
+        self.numbers.get(&id).cloned().unwrap_or_default()
+    }
+}
+
+fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+fn row_view(t: transactions::Model, names: &Names, tz: Tz) -> Result<TxnRow, AppError> {
+    Ok(TxnRow {
+        id: t.id,
+        time: local_time(t.txn_time, tz),
+        merchant_no: names.number(t.merchant_number_id).0,
+        terminal_no: names.terminal(t.terminal_id),
+        txn_type: decode("transactions.txn_type", &t.txn_type, TxnType::from_code)?,
+        status: decode("transactions.status", &t.status, TxnStatus::from_code)?,
+        card_masked: t.card_masked,
+        card_org: decode("transactions.card_org", &t.card_org, CardOrg::from_code)?,
+        card_type: decode("transactions.card_type", &t.card_type, CardType::from_code)?,
+        bank: Bank::from_code(&t.issuer_bank),
+        amount_fen: t.amount_fen,
+        fee_fen: t.fee_fen,
+        reference_no: t.reference_no,
+        voucher_no: t.voucher_no,
+        batch_no: t.batch_no,
+        auth_code: t.auth_code,
+        settlement_id: t.settlement_id,
+        settlement_date: t.settlement_date.map(|d| d.to_string()),
+        refunded_fen: t.refunded_fen,
+    })
+}
+
+async fn count(
+    db: &impl ConnectionTrait,
+    select: Select<transactions::Entity>,
+) -> Result<u64, AppError> {
+    let n: Option<i64> = select
+        .select_only()
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+}
+
+/// The terminal groups an operator may filter by: theirs, or all of the merchant's.
+async fn groups_for(
+    db: &impl ConnectionTrait,
+    session: &Session,
+) -> Result<Vec<(i64, String)>, AppError> {
+    let mut select = terminal_groups::Entity::find()
+        .filter(terminal_groups::Column::MerchantId.eq(session.merchant_id))
+        .order_by_asc(terminal_groups::Column::Name);
+    if session.scope == DataScope::Groups {
+        select = select.filter(terminal_groups::Column::Id.is_in(session.group_ids.clone()));
+    }
+    Ok(select
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.id, g.name))
+        .collect())
+}
+
+pub async fn page(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    mut query: TxnQuery,
+    now: DateTime<Utc>,
+) -> Result<TxnPage, AppError> {
+    let tz = merchant_tz(db, session.merchant_id).await?;
+    query.resolve_day(now, tz);
+    let mut select = newest_first(selection(session, &query, tz));
+    if let Some(after) = query.after {
+        select = select.filter(older_than(after));
+    }
+    let mut found = select.limit(query.size + 1).all(db).await?;
+    let more = found.len() as u64 > query.size;
+    found.truncate(query.size as usize);
+    let next_after = if more {
+        found.last().map(|t| cursor_text(t.txn_time, t.id))
+    } else {
+        None
+    };
+    let total = count(db, selection(session, &query, tz)).await?;
+    let mut terminal_ids: Vec<i64> = found.iter().map(|t| t.terminal_id).collect();
+    terminal_ids.sort_unstable();
+    terminal_ids.dedup();
+    let names = Names::load(db, session.merchant_id, Some(terminal_ids)).await?;
+    let rows = found
+        .into_iter()
+        .map(|t| row_view(t, &names, tz))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut numbers: Vec<(String, String)> = names.numbers.into_values().collect();
+    numbers.sort();
+    Ok(TxnPage {
+        rows,
+        total,
+        next_after,
+        size: query.size,
+        from: query.from.map(|d| d.to_string()),
+        to: query.to.map(|d| d.to_string()),
+        numbers,
+        groups: groups_for(db, session).await?,
+        may_export: session.may(Function::TransactionExport),
+        export_limit: EXPORT_LIMIT,
+    })
+}
+
+/// Count and amount per status for each value of the key, for the same filters as the search.
+pub async fn summary(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    mut query: TxnQuery,
+    by: SummaryBy,
+    now: DateTime<Utc>,
+) -> Result<TxnSummary, AppError> {
+    use transactions::Column as C;
+    let tz = merchant_tz(db, session.merchant_id).await?;
+    query.resolve_day(now, tz);
+    let key = match by {
+        SummaryBy::TxnDate => C::TxnDate,
+        SummaryBy::SettlementDate => C::SettlementDate,
+        SummaryBy::MerchantNumber => C::MerchantNumberId,
+        SummaryBy::CardOrg => C::CardOrg,
+    };
+    let rows: Vec<(Option<String>, String, i64, i64)> = selection(session, &query, tz)
+        .select_only()
+        .column_as(
+            Expr::cust(format!("CAST({} AS TEXT)", column_name(key))),
+            "k",
+        )
+        .column(C::Status)
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT)"),
+            "fen",
+        )
+        .group_by(key)
+        .group_by(C::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+
+    let numbers = if by == SummaryBy::MerchantNumber {
+        Names::load(db, session.merchant_id, Some(Vec::new()))
+            .await?
+            .numbers
+    } else {
+        HashMap::new()
+    };
+    // Lines in the key's natural order: days and numbers ascending, organisations in their list's
+    // order, "not settled yet" last.
+    let mut lines: BTreeMap<(u8, String), SummaryLine> = BTreeMap::new();
+    for (key, status, n, fen) in rows {
+        let status = decode("transactions.status", &status, TxnStatus::from_code)?;
+        let (order, key, note) = match (by, key) {
+            (_, None) => (u8::MAX, String::new(), String::new()),
+            (SummaryBy::MerchantNumber, Some(id)) => {
+                let (no, store) = id
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| numbers.get(&id).cloned())
+                    .unwrap_or_default();
+                (0, no, store)
+            }
+            (SummaryBy::CardOrg, Some(code)) => {
+                let order = CardOrg::ALL
+                    .iter()
+                    .position(|o| o.code() == code)
+                    .unwrap_or(usize::from(u8::MAX - 1));
+                (
+                    u8::try_from(order).unwrap_or(u8::MAX - 1),
+                    code,
+                    String::new(),
+                )
+            }
+            // A day: PostgreSQL and SQLite both write it YYYY-MM-DD.
+            (_, Some(day)) => (0, day.chars().take(10).collect(), String::new()),
+        };
+        let line = lines
+            .entry((order, key.clone()))
+            .or_insert_with(|| empty_line(key, note));
+        add_tally(line, status, n, fen)?;
+    }
+    let lines: Vec<SummaryLine> = lines.into_values().collect();
+    let mut total = empty_line(String::new(), String::new());
+    for line in &lines {
+        for (status, tally) in TxnStatus::ALL.iter().zip(&line.by_status) {
+            add_tally(&mut total, *status, tally.count, tally.amount_fen)?;
+        }
+    }
+    Ok(TxnSummary { by, lines, total })
+}
+
+fn column_name(column: transactions::Column) -> &'static str {
+    use sea_orm::Iden;
+    match column {
+        transactions::Column::TxnDate => "txn_date",
+        transactions::Column::SettlementDate => "settlement_date",
+        transactions::Column::MerchantNumberId => "merchant_number_id",
+        transactions::Column::CardOrg => "card_org",
+        other => {
+            // Only the summary keys above are ever asked for.
+            debug_assert!(false, "no summary by {}", other.to_string());
+            "id"
+        }
+    }
+}
+
+fn empty_line(key: String, note: String) -> SummaryLine {
+    SummaryLine {
+        key,
+        note,
+        by_status: vec![Tally::default(); TxnStatus::ALL.len()],
+        total: Tally::default(),
+    }
+}
+
+fn add_tally(line: &mut SummaryLine, status: TxnStatus, n: i64, fen: i64) -> Result<(), AppError> {
+    let overflow =
+        || AppError::internal("adding up a summary", &crate::domain::MoneyError::Overflow);
+    let i = TxnStatus::ALL
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or_default();
+    for tally in [&mut line.by_status[i], &mut line.total] {
+        tally.count = tally.count.checked_add(n).ok_or_else(overflow)?;
+        tally.amount_fen = tally.amount_fen.checked_add(fen).ok_or_else(overflow)?;
+    }
+    Ok(())
+}
+
+/// One transaction the session may see (another merchant's, or another group's, is "not found").
+async fn visible(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    id: i64,
+) -> Result<transactions::Model, AppError> {
+    transactions::Entity::find_by_id(id)
+        .filter(scope::transactions(session))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn linked(t: transactions::Model, tz: Tz) -> Result<LinkedTxn, AppError> {
+    Ok(LinkedTxn {
+        id: t.id,
+        time: local_time(t.txn_time, tz),
+        txn_type: decode("transactions.txn_type", &t.txn_type, TxnType::from_code)?,
+        status: decode("transactions.status", &t.status, TxnStatus::from_code)?,
+        amount_fen: t.amount_fen,
+        reference_no: t.reference_no,
+    })
+}
+
+/// Whether a transaction is from the merchant's today: its slip is reprinted on the terminal.
+fn is_today(t: &transactions::Model, now: DateTime<Utc>, tz: Tz) -> bool {
+    t.txn_time.with_timezone(&tz).date_naive() == now.with_timezone(&tz).date_naive()
+}
+
+pub async fn detail(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<TxnView, AppError> {
+    let t = visible(db, session, id).await?;
+    let tz = merchant_tz(db, session.merchant_id).await?;
+    let names = Names::load(db, session.merchant_id, Some(vec![t.terminal_id])).await?;
+    let original = match t.original_txn_id {
+        Some(original) => transactions::Entity::find_by_id(original)
+            .filter(scope::transactions(session))
+            .one(db)
+            .await?
+            .map(|o| linked(o, tz))
+            .transpose()?,
+        None => None,
+    };
+    let linked_rows = transactions::Entity::find()
+        .filter(scope::transactions(session))
+        .filter(transactions::Column::OriginalTxnId.eq(t.id))
+        .order_by_asc(transactions::Column::TxnTime)
+        .order_by_asc(transactions::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| linked(l, tz))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reprint = session.may(Function::TransactionReprintSlip);
+    let today = is_today(&t, now, tz);
+    let store = names.number(t.merchant_number_id).1;
+    let terminal_alias = names
+        .terminals
+        .get(&t.terminal_id)
+        .and_then(|(_, alias)| alias.clone());
+    Ok(TxnView {
+        txn: row_view(t, &names, tz)?,
+        store,
+        terminal_alias,
+        original,
+        linked: linked_rows,
+        may_reprint: reprint && !today,
+        reprint_on_terminal: reprint && today,
+        may_query_settlements: session.may(Function::SettlementQuery)
+            && session.scope == DataScope::Merchant,
+    })
+}
+
+/// The sales slip of a transaction not from today, reprinted; the reprint is audited.
+pub async fn slip(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    session: &Session,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Slip, AppError> {
+    let t = visible(db, session, id).await?;
+    let tz = merchant_tz(db, session.merchant_id).await?;
+    if is_today(&t, now, tz) {
+        return Err(AppError::Policy(Policy::SlipFromToday));
+    }
+    let names = Names::load(db, session.merchant_id, Some(vec![t.terminal_id])).await?;
+    let merchant_name = merchants::Entity::find_by_id(session.merchant_id)
+        .one(db)
+        .await?
+        .map(|m| m.name)
+        .unwrap_or_default();
+    let original_reference = match t.original_txn_id {
+        Some(original) => transactions::Entity::find_by_id(original)
+            .filter(scope::transactions(session))
+            .one(db)
+            .await?
+            .map(|o| o.reference_no),
+        None => None,
+    };
+    let (merchant_no, store) = names.number(t.merchant_number_id);
+    let entry = AuditEntry::new(
+        session.actor(),
+        AuditAction::SlipReprint,
+        AuditOutcome::Success,
+    )
+    .object("transaction", t.id)
+    .detail(json!({ "reference": t.reference_no, "terminal": names.terminal(t.terminal_id) }));
+    audit::record(db, entry, now).await?;
+    Ok(Slip {
+        merchant_name,
+        merchant_no,
+        store,
+        terminal_no: names.terminal(t.terminal_id),
+        card_org: decode("transactions.card_org", &t.card_org, CardOrg::from_code)?,
+        card_type: decode("transactions.card_type", &t.card_type, CardType::from_code)?,
+        bank: Bank::from_code(&t.issuer_bank),
+        txn_type: decode("transactions.txn_type", &t.txn_type, TxnType::from_code)?,
+        card_masked: t.card_masked,
+        batch_no: t.batch_no,
+        voucher_no: t.voucher_no,
+        reference_no: t.reference_no,
+        auth_code: t.auth_code,
+        original_reference,
+        amount_fen: t.amount_fen,
+        time: local_time(t.txn_time, tz),
+        reprinted_at: local_time(now, tz),
+    })
+}
+
+/// The transactions of the filters as an Excel file, and its name. Rows are read in batches by
+/// keyset and written as they come: the result is never held whole.
+pub async fn export(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    session: &Session,
+    mut query: TxnQuery,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> Result<(String, Vec<u8>), AppError> {
+    let tz = merchant_tz(db, session.merchant_id).await?;
+    query.resolve_day(now, tz);
+    let total = count(db, selection(session, &query, tz)).await?;
+    if total > EXPORT_LIMIT {
+        return Err(AppError::Policy(Policy::ExportTooLarge));
+    }
+    let names = Names::load(db, session.merchant_id, None).await?;
+    let t = lang.texts();
+    let col = |header: &'static str, width: f64| Column { header, width };
+    let mut file = XlsxExport::new(
+        t.txn_sheet,
+        &[
+            col(t.txn_col_time, 20.0),
+            col(t.txn_number, 18.0),
+            col(t.txn_terminal, 11.0),
+            col(t.txn_type, 10.0),
+            col(t.txn_status, 8.0),
+            col(t.txn_col_card, 21.0),
+            col(t.txn_org, 10.0),
+            col(t.txn_card_type, 8.0),
+            col(t.txn_bank, 14.0),
+            col(t.txn_col_amount, 14.0),
+            col(t.txn_col_fee, 10.0),
+            col(t.txn_col_reference, 15.0),
+            col(t.txn_col_voucher, 9.0),
+            col(t.txn_batch, 9.0),
+            col(t.txn_auth, 9.0),
+            col(t.txn_sdate, 12.0),
+        ],
+    )
+    .map_err(internal)?;
+    let mut cursor = None;
+    loop {
+        let mut select = newest_first(selection(session, &query, tz));
+        if let Some(after) = cursor {
+            select = select.filter(older_than(after));
+        }
+        let batch = select.limit(BATCH).all(db).await?;
+        let Some(last) = batch.last().map(|t| (t.txn_time, t.id)) else {
+            break;
+        };
+        for t in batch {
+            let txn_type = decode("transactions.txn_type", &t.txn_type, TxnType::from_code)?;
+            let status = decode("transactions.status", &t.status, TxnStatus::from_code)?;
+            let org = decode("transactions.card_org", &t.card_org, CardOrg::from_code)?;
+            let card_type = decode("transactions.card_type", &t.card_type, CardType::from_code)?;
+            let bank = Bank::from_code(&t.issuer_bank);
+            file.push(&[
+                Cell::DateTime(t.txn_time.with_timezone(&tz).naive_local()),
+                names.number(t.merchant_number_id).0.into(),
+                names.terminal(t.terminal_id).into(),
+                txn_type.label(lang).into(),
+                status.label(lang).into(),
+                t.card_masked.into(),
+                org.label(lang).into(),
+                card_type.label(lang).into(),
+                bank.map_or(t.issuer_bank.clone(), |b| b.label(lang).to_owned())
+                    .into(),
+                Cell::Money(Money::cny(t.amount_fen)),
+                t.fee_fen
+                    .map_or(Cell::Empty, |f| Cell::Money(Money::cny(f))),
+                t.reference_no.into(),
+                t.voucher_no.into(),
+                t.batch_no.into(),
+                t.auth_code.into(),
+                t.settlement_date.map_or(Cell::Empty, Cell::Date),
+            ])
+            .map_err(internal)?;
+        }
+        cursor = Some(last);
+    }
+    let rows = file.rows();
+    let bytes = file
+        .finish(t.audit_filters_sheet, &query.described(lang))
+        .map_err(internal)?;
+    let entry = AuditEntry::new(
+        session.actor(),
+        AuditAction::TransactionExport,
+        AuditOutcome::Success,
+    )
+    .detail(json!({ "rows": rows, "from": query.from, "to": query.to }));
+    audit::record(db, entry, now).await?;
+    let name = format!(
+        "transactions-{}.xlsx",
+        now.with_timezone(&tz).format("%Y%m%d-%H%M%S")
+    );
+    Ok((name, bytes))
+}
+
+fn internal(err: crate::backend::export::ExportError) -> AppError {
+    AppError::internal("writing the transactions download", &err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cards_are_looked_for_by_last_digits_or_the_masked_number_only() {
+        assert_eq!(
+            CardMatch::parse("1234"),
+            Some(CardMatch::Last4("1234".into()))
+        );
+        assert_eq!(
+            CardMatch::parse(" 622848 ****** 1234 "),
+            Some(CardMatch::Masked {
+                bin: "622848".into(),
+                last4: "1234".into()
+            })
+        );
+        for bad in [
+            "123",
+            "12345",
+            "6228480000001234",
+            "622848*12a4",
+            "62284*1234",
+            "abcd",
+            "622848******",
+        ] {
+            assert_eq!(CardMatch::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_filters_are_named_field_by_field() {
+        let filter = TxnFilter {
+            from: "2026-11-30".into(),
+            to: "2026-11-01".into(),
+            amount: "12.3a".into(),
+            min: "5".into(),
+            max: "1.999".into(),
+            size: "100000".into(),
+            card: "6228480000001234".into(),
+            reference: "12345678901234".into(),
+            after: "yesterday".into(),
+            txn_type: "purchase' OR 1=1".into(),
+            ..TxnFilter::default()
+        };
+        let Err(AppError::Invalid(errors)) = TxnQuery::parse(&filter) else {
+            panic!("bad filters accepted");
+        };
+        let mut fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            ["after", "amount", "card", "max", "ref", "size", "to", "type"]
+        );
+    }
+
+    #[test]
+    fn amounts_are_yuan_to_the_fen_and_numbers_may_drop_leading_zeros() {
+        let q = TxnQuery::parse(&TxnFilter {
+            min: "1,000".into(),
+            max: "1000.5".into(),
+            batch: "12".into(),
+            terminal: "t0000001".into(),
+            size: "200".into(),
+            ..TxnFilter::default()
+        })
+        .expect("parses");
+        assert_eq!((q.min, q.max), (Some(100_000), Some(100_050)));
+        assert_eq!(q.batch.as_deref(), Some("000012"));
+        assert_eq!(q.terminal.as_deref(), Some("T0000001"));
+        assert_eq!(q.size, 200);
+    }
+}

@@ -1,0 +1,657 @@
+//! Transaction query (manual §3.3): simple filters and an advanced panel, all in the URL (a search can
+//! be bookmarked and shared, the back button works); the results newest first by keyset with the
+//! total, the Excel download, and the summary tabs for the same filters. One transaction's detail, and
+//! its sales slip reprinted for paper.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::transactions::{
+    transaction_detail, transaction_search, transaction_slip, LinkedTxn, Slip, SummaryBy,
+    TxnFilter, TxnPage, TxnRow, TxnSummary, TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
+};
+use crate::domain::access::Function;
+use crate::domain::{Bank, CardOrg, CardType, Money, TxnStatus, TxnType};
+use crate::error::AppError;
+use crate::i18n::{title_text, use_i18n, Label, Texts};
+use crate::ui::components::alert::ErrorAlert;
+use crate::ui::components::form::FieldErrors;
+use crate::ui::components::money::MoneyText;
+use crate::url::query_string;
+
+pub const LIST_PATH: &str = "/transactions";
+/// Where the Excel download is served (a plain GET, so the browser saves the file).
+pub const EXPORT_PATH: &str = "/transactions/export";
+
+fn detail_path(id: i64) -> String {
+    format!("{LIST_PATH}/{id}")
+}
+
+fn slip_path(id: i64) -> String {
+    format!("{LIST_PATH}/{id}/slip")
+}
+
+fn list_url(pairs: &[(&str, String)]) -> String {
+    if pairs.is_empty() {
+        LIST_PATH.to_owned()
+    } else {
+        format!("{LIST_PATH}?{}", query_string(pairs))
+    }
+}
+
+pub fn status_class(status: TxnStatus) -> &'static str {
+    match status {
+        TxnStatus::Success => "badge badge-success",
+        TxnStatus::Failed => "badge badge-failed",
+        TxnStatus::Reversed => "badge badge-pending",
+    }
+}
+
+fn summary_label(by: SummaryBy, t: &Texts) -> &'static str {
+    match by {
+        SummaryBy::TxnDate => t.txn_sum_by_date,
+        SummaryBy::SettlementDate => t.txn_sum_by_sdate,
+        SummaryBy::MerchantNumber => t.txn_sum_by_number,
+        SummaryBy::CardOrg => t.txn_sum_by_org,
+    }
+}
+
+#[component]
+pub fn TransactionsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let q = query.get();
+        TxnFilter::from_query(|k| q.get(k).unwrap_or_default())
+    });
+    let by = Memo::new(move |_| {
+        query
+            .get()
+            .get("sum")
+            .and_then(|code| SummaryBy::from_code(&code))
+            .unwrap_or(SummaryBy::TxnDate)
+    });
+    let page = Resource::new(move || filter.get(), transaction_search);
+    let summary = Resource::new(
+        move || (filter.get(), by.get()),
+        |(filter, by)| crate::api::transactions::transaction_summary(filter, by),
+    );
+    view! {
+        <Title text=title_text(|l| Function::TransactionQuery.label(l).to_owned())/>
+        <h1>{move || Function::TransactionQuery.label(i18n.lang())}</h1>
+        <p class="muted">{move || i18n.t().txn_intro}</p>
+        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
+            {move || Suspend::new(async move {
+                let filter = filter.get_untracked();
+                match page.await {
+                    Ok(page) => {
+                        // The form shows the days searched (a quick menu's day resolved).
+                        let shown = TxnFilter {
+                            from: page.from.clone().unwrap_or_default(),
+                            to: page.to.clone().unwrap_or_default(),
+                            day: String::new(),
+                            ..filter.clone()
+                        };
+                        let numbers = page.numbers.clone();
+                        let groups = page.groups.clone();
+                        view! {
+                            <Filters filter=shown numbers groups error=Signal::derive(|| None)/>
+                            <Results page filter/>
+                        }
+                        .into_any()
+                    }
+                    Err(error @ AppError::Invalid(_)) => {
+                        let error = Signal::derive(move || Some(error.clone()));
+                        view! { <Filters filter numbers=Vec::new() groups=Vec::new() error/> }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
+                }
+            })}
+        </Transition>
+        <section class="summary" aria-labelledby="summary-title">
+            <h2 id="summary-title">{move || i18n.t().txn_summary}</h2>
+            <nav class="tabs" role="tablist">
+                {SummaryBy::ALL.into_iter().map(|tab| {
+                    let href = move || {
+                        let mut pairs = filter.get().query_pairs(true);
+                        pairs.push(("sum", tab.code().to_owned()));
+                        list_url(&pairs)
+                    };
+                    let selected = move || by.get() == tab;
+                    view! {
+                        <a href=href role="tab" class="tab" class:tab-active=selected
+                            aria-selected=move || selected().to_string() data-tab=tab.code()>
+                            {move || summary_label(tab, i18n.t())}
+                        </a>
+                    }
+                }).collect_view()}
+            </nav>
+            <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
+                {move || Suspend::new(async move {
+                    match summary.await {
+                        Ok(summary) => view! { <SummaryTable summary/> }.into_any(),
+                        // Bad filters are already reported on the form.
+                        Err(AppError::Invalid(_)) => ().into_any(),
+                        Err(error) => view! { <ErrorAlert error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// A `<select>` of codes with "any" first.
+#[component]
+fn CodeSelect(
+    id: &'static str,
+    label: fn(&Texts) -> &'static str,
+    selected: String,
+    options: Vec<(String, Signal<String>)>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="field">
+            <label for=id>{move || label(i18n.t())}</label>
+            <select id=id name=id>
+                <option value="">{move || i18n.t().audit_any}</option>
+                {options.into_iter().map(|(value, text)| {
+                    let is = value == selected;
+                    view! { <option value=value selected=is>{text}</option> }
+                }).collect_view()}
+            </select>
+            <FieldErrors error field=id/>
+        </div>
+    }
+}
+
+/// A text `<input>` with its label and problems.
+#[component]
+fn TextField(
+    id: &'static str,
+    label: fn(&Texts) -> &'static str,
+    value: String,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "")] inputmode: &'static str,
+    #[prop(default = 32)] maxlength: u32,
+    #[prop(optional)] placeholder: Option<fn(&Texts) -> &'static str>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="field">
+            <label for=id>{move || label(i18n.t())}</label>
+            <input id=id name=id type=kind value=value inputmode=(!inputmode.is_empty()).then_some(inputmode)
+                maxlength=maxlength autocomplete="off"
+                placeholder=move || placeholder.map(|p| p(i18n.t()))/>
+            <FieldErrors error field=id/>
+        </div>
+    }
+}
+
+/// Codes and their labels, in the page's language (which the switch changes in place).
+fn labelled<T: Label + Send + Sync + 'static>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+) -> Vec<(String, Signal<String>)> {
+    let i18n = use_i18n();
+    all.iter()
+        .map(|v| {
+            let v = *v;
+            (
+                code(v).to_owned(),
+                Signal::derive(move || v.label(i18n.lang()).to_owned()),
+            )
+        })
+        .collect()
+}
+
+/// Choices whose text does not depend on the language.
+fn plain(choices: Vec<(String, String)>) -> Vec<(String, Signal<String>)> {
+    choices
+        .into_iter()
+        .map(|(value, text)| (value, Signal::derive(move || text.clone())))
+        .collect()
+}
+
+#[component]
+fn Filters(
+    filter: TxnFilter,
+    numbers: Vec<(String, String)>,
+    groups: Vec<(i64, String)>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let advanced = filter.uses_advanced();
+    let mut number_choices: Vec<(String, String)> = numbers
+        .into_iter()
+        .map(|(no, store)| (no.clone(), format!("{no} {store}")))
+        .collect();
+    if !filter.number.is_empty() && !number_choices.iter().any(|(n, _)| *n == filter.number) {
+        number_choices.push((filter.number.clone(), filter.number.clone()));
+    }
+    let group_choices: Vec<(String, String)> = groups
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name))
+        .collect();
+    let size = if filter.size.is_empty() {
+        DEFAULT_PAGE_SIZE.to_string()
+    } else {
+        filter.size.clone()
+    };
+    view! {
+        <form class="filters card" method="get" action=LIST_PATH id="txn-filters">
+            <div class="filter-grid">
+                <TextField id="from" label=|t| t.txn_from value=filter.from.clone() kind="date" error/>
+                <TextField id="to" label=|t| t.txn_to value=filter.to.clone() kind="date" error/>
+                <CodeSelect id="type" label=|t| t.txn_type selected=filter.txn_type.clone()
+                    options=labelled(TxnType::ALL, TxnType::code) error/>
+                <CodeSelect id="status" label=|t| t.txn_status selected=filter.status.clone()
+                    options=labelled(TxnStatus::ALL, TxnStatus::code) error/>
+                <TextField id="card" label=|t| t.txn_card value=filter.card.clone() maxlength=24
+                    placeholder=|t| t.txn_card_hint error/>
+                <TextField id="amount" label=|t| t.txn_amount value=filter.amount.clone()
+                    inputmode="decimal" maxlength=20 error/>
+                <TextField id="ref" label=|t| t.txn_reference value=filter.reference.clone()
+                    inputmode="numeric" maxlength=12 error/>
+            </div>
+            <details class="advanced" open=advanced>
+                <summary>{move || i18n.t().txn_advanced}</summary>
+                <div class="filter-grid">
+                    <TextField id="terminal" label=|t| t.txn_terminal value=filter.terminal.clone() maxlength=16 error/>
+                    <CodeSelect id="group" label=|t| t.txn_group selected=filter.group.clone()
+                        options=plain(group_choices) error/>
+                    <CodeSelect id="number" label=|t| t.txn_number selected=filter.number.clone()
+                        options=plain(number_choices) error/>
+                    <CodeSelect id="org" label=|t| t.txn_org selected=filter.org.clone()
+                        options=labelled(CardOrg::ALL, CardOrg::code) error/>
+                    <CodeSelect id="card_type" label=|t| t.txn_card_type selected=filter.card_type.clone()
+                        options=labelled(CardType::ALL, CardType::code) error/>
+                    <CodeSelect id="bank" label=|t| t.txn_bank selected=filter.bank.clone()
+                        options=labelled(Bank::ALL, Bank::code) error/>
+                    <TextField id="auth" label=|t| t.txn_auth value=filter.auth.clone() maxlength=6 error/>
+                    <TextField id="batch" label=|t| t.txn_batch value=filter.batch.clone()
+                        inputmode="numeric" maxlength=6 error/>
+                    <TextField id="sdate" label=|t| t.txn_sdate value=filter.sdate.clone() kind="date" error/>
+                    <TextField id="settlement" label=|t| t.txn_settlement value=filter.settlement.clone()
+                        inputmode="numeric" maxlength=19 error/>
+                    <TextField id="min" label=|t| t.txn_min value=filter.min.clone()
+                        inputmode="decimal" maxlength=20 error/>
+                    <TextField id="max" label=|t| t.txn_max value=filter.max.clone()
+                        inputmode="decimal" maxlength=20 error/>
+                </div>
+            </details>
+            <FieldErrors error field="day"/>
+            <FieldErrors error field="after"/>
+            <div class="form-actions">
+                <button type="submit" class="button button-primary">{move || i18n.t().search}</button>
+                <a class="button" href=LIST_PATH>{move || i18n.t().reset}</a>
+                <a class="button button-quiet" href=format!("{LIST_PATH}?day=today")>{move || i18n.t().txn_today}</a>
+                <a class="button button-quiet" href=format!("{LIST_PATH}?day=yesterday")>{move || i18n.t().txn_yesterday}</a>
+                <label class="inline-field">
+                    {move || i18n.t().txn_size} " "
+                    <select name="size" id="size">
+                        {PAGE_SIZES.into_iter().map(|s| {
+                            let is = s.to_string() == size;
+                            view! { <option value=s.to_string() selected=is>{s}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <FieldErrors error field="size"/>
+        </form>
+    }
+}
+
+#[component]
+fn Results(page: TxnPage, filter: TxnFilter) -> impl IntoView {
+    let i18n = use_i18n();
+    let total = page.total;
+    let too_many = total > page.export_limit;
+    let limit = page.export_limit;
+    let download = format!("{EXPORT_PATH}?{}", query_string(&filter.query_pairs(false)));
+    let mut keep = filter.query_pairs(false);
+    if !filter.size.is_empty() {
+        keep.push(("size", filter.size.clone()));
+    }
+    let next = page.next_after.map(|after| {
+        let mut pairs = keep.clone();
+        pairs.push(("after", after));
+        list_url(&pairs)
+    });
+    let first = (!filter.after.is_empty()).then(|| list_url(&keep));
+    view! {
+        <div class="toolbar">
+            <p data-field="txn-total">{move || i18n.t().txn_total.replace("{}", &total.to_string())}</p>
+            {match (page.may_export, too_many) {
+                (false, _) => ().into_any(),
+                (true, true) => view! {
+                    <p class="hint" role="status">
+                        {move || i18n.t().audit_download_too_many.replace("{}", &limit.to_string())}
+                    </p>
+                }.into_any(),
+                (true, false) => view! {
+                    <a class="button" href=download rel="external" download="" data-action="download">
+                        {move || i18n.t().download_excel}
+                    </a>
+                }.into_any(),
+            }}
+        </div>
+        {if page.rows.is_empty() {
+            view! { <p class="muted">{move || i18n.t().txn_none}</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-wrap">
+                    <table class="table" id="txn-table">
+                        <thead>
+                            <tr>
+                                <th>{move || i18n.t().txn_col_time}</th>
+                                <th>{move || i18n.t().txn_number}</th>
+                                <th>{move || i18n.t().txn_terminal}</th>
+                                <th>{move || i18n.t().txn_type}</th>
+                                <th>{move || i18n.t().txn_status}</th>
+                                <th>{move || i18n.t().txn_col_card}</th>
+                                <th>{move || i18n.t().txn_org}</th>
+                                <th class="num">{move || i18n.t().txn_col_amount}</th>
+                                <th>{move || i18n.t().txn_col_reference}</th>
+                                <th>{move || i18n.t().txn_col_voucher}</th>
+                                <th>{move || i18n.t().txn_sdate}</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {page.rows.into_iter().map(|row| view! { <Row row/> }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+        <nav class="pager">
+            {first.map(|href| view! { <a href=href>{move || i18n.t().first_page}</a> })}
+            {next.map(|href| view! { <a href=href rel="next">{move || i18n.t().next_page}</a> })}
+        </nav>
+    }
+}
+
+#[component]
+fn Row(row: TxnRow) -> impl IntoView {
+    let i18n = use_i18n();
+    let (txn_type, status, org) = (row.txn_type, row.status, row.card_org);
+    view! {
+        <tr data-id=row.id>
+            <td class="nowrap"><a href=detail_path(row.id)>{row.time}</a></td>
+            <td class="mono">{row.merchant_no}</td>
+            <td class="mono">{row.terminal_no}</td>
+            <td class="nowrap">{move || txn_type.label(i18n.lang())}</td>
+            <td><span class=status_class(status)>{move || status.label(i18n.lang())}</span></td>
+            <td class="mono nowrap">{row.card_masked}</td>
+            <td class="nowrap">{move || org.label(i18n.lang())}</td>
+            <td class="num"><MoneyText fen=row.amount_fen/></td>
+            <td class="mono">{row.reference_no}</td>
+            <td class="mono">{row.voucher_no}</td>
+            <td class="nowrap">{row.settlement_date.unwrap_or_default()}</td>
+        </tr>
+    }
+}
+
+#[component]
+fn SummaryTable(summary: TxnSummary) -> impl IntoView {
+    let i18n = use_i18n();
+    let by = summary.by;
+    let line_view = move |line: crate::api::transactions::SummaryLine, total: bool| {
+        let key = line.key.clone();
+        let label = move || {
+            if total {
+                i18n.t().txn_sum_total.to_owned()
+            } else if key.is_empty() {
+                i18n.t().txn_unsettled.to_owned()
+            } else if by == SummaryBy::CardOrg {
+                CardOrg::from_code(&key).map_or(key.clone(), |o| o.label(i18n.lang()).to_owned())
+            } else {
+                key.clone()
+            }
+        };
+        let note = line.note.clone();
+        view! {
+            <tr class:total=total>
+                <th scope="row" class="nowrap">{label} {(!note.is_empty()).then(|| view! { <span class="muted small">" " {note}</span> })}</th>
+                {line.by_status.iter().map(|t| view! {
+                    <td class="num">{t.count}</td>
+                    <td class="num"><MoneyText fen=t.amount_fen/></td>
+                }).collect_view()}
+                <td class="num">{line.total.count}</td>
+                <td class="num"><MoneyText fen=line.total.amount_fen/></td>
+            </tr>
+        }
+    };
+    if summary.lines.is_empty() {
+        return view! { <p class="muted">{move || i18n.t().txn_none}</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="table" id="summary-table" data-by=by.code()>
+                <thead>
+                    <tr>
+                        <th rowspan="2">{move || summary_label(by, i18n.t())}</th>
+                        {TxnStatus::ALL.iter().map(|s| view! {
+                            <th colspan="2" class="num">{move || s.label(i18n.lang())}</th>
+                        }).collect_view()}
+                        <th colspan="2" class="num">{move || i18n.t().txn_sum_total}</th>
+                    </tr>
+                    <tr>
+                        {(0..=TxnStatus::ALL.len()).map(|_| view! {
+                            <th class="num">{move || i18n.t().txn_sum_count}</th>
+                            <th class="num">{move || i18n.t().txn_sum_amount}</th>
+                        }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {summary.lines.into_iter().map(|line| line_view(line, false)).collect_view()}
+                </tbody>
+                <tfoot>{line_view(summary.total, true)}</tfoot>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+fn id_param() -> Memo<i64> {
+    let params = use_params_map();
+    Memo::new(move |_| {
+        params
+            .get()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// One transaction: what the slip shows and more, the transactions linked to it, and the way to its
+/// settlement and its slip.
+#[component]
+pub fn TransactionPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let id = id_param();
+    let view = Resource::new(move || id.get(), transaction_detail);
+    view! {
+        <Title text=title_text(|l| l.texts().txn_detail.to_owned())/>
+        <p class="no-print"><a href=LIST_PATH>{move || i18n.t().txn_back}</a></p>
+        <h1>{move || i18n.t().txn_detail}</h1>
+        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
+            {move || Suspend::new(async move {
+                match view.await {
+                    Ok(view) => view! { <Detail view/> }.into_any(),
+                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Detail(view: TxnView) -> impl IntoView {
+    let i18n = use_i18n();
+    let t = view.txn;
+    let (txn_type, status, org, card_type, bank) =
+        (t.txn_type, t.status, t.card_org, t.card_type, t.bank);
+    let id = t.id;
+    let settlement = t.settlement_id.filter(|_| view.may_query_settlements);
+    view! {
+        <section class="card">
+            <dl class="facts facts-2col" id="txn-detail">
+                <dt>{move || i18n.t().txn_col_time}</dt><dd data-field="txn-time">{t.time}</dd>
+                <dt>{move || i18n.t().txn_type}</dt><dd>{move || txn_type.label(i18n.lang())}</dd>
+                <dt>{move || i18n.t().txn_status}</dt>
+                <dd><span class=status_class(status)>{move || status.label(i18n.lang())}</span></dd>
+                <dt>{move || i18n.t().txn_col_amount}</dt><dd data-field="txn-amount"><MoneyText fen=t.amount_fen/></dd>
+                <dt>{move || i18n.t().txn_col_fee}</dt>
+                <dd>{t.fee_fen.map(|fen| view! { <MoneyText fen/> })}</dd>
+                <dt>{move || i18n.t().txn_refunded}</dt><dd><MoneyText fen=t.refunded_fen/></dd>
+                <dt>{move || i18n.t().txn_col_card}</dt><dd class="mono" data-field="txn-card">{t.card_masked}</dd>
+                <dt>{move || i18n.t().txn_org}</dt><dd>{move || org.label(i18n.lang())}</dd>
+                <dt>{move || i18n.t().txn_card_type}</dt><dd>{move || card_type.label(i18n.lang())}</dd>
+                <dt>{move || i18n.t().txn_bank}</dt><dd>{move || bank.map(|b| b.label(i18n.lang()))}</dd>
+                <dt>{move || i18n.t().txn_number}</dt><dd class="mono">{t.merchant_no}</dd>
+                <dt>{move || i18n.t().txn_store}</dt><dd>{view.store}</dd>
+                <dt>{move || i18n.t().txn_terminal}</dt><dd class="mono">{t.terminal_no}</dd>
+                <dt>{move || i18n.t().txn_alias}</dt><dd>{view.terminal_alias}</dd>
+                <dt>{move || i18n.t().txn_batch}</dt><dd class="mono">{t.batch_no}</dd>
+                <dt>{move || i18n.t().txn_col_voucher}</dt><dd class="mono">{t.voucher_no}</dd>
+                <dt>{move || i18n.t().txn_col_reference}</dt><dd class="mono" data-field="txn-reference">{t.reference_no}</dd>
+                <dt>{move || i18n.t().txn_auth}</dt><dd class="mono">{t.auth_code}</dd>
+                <dt>{move || i18n.t().txn_sdate}</dt>
+                <dd>{match (settlement, t.settlement_date) {
+                    (Some(sid), Some(date)) => view! { <a href=format!("/settlements/{sid}")>{date}</a> }.into_any(),
+                    (_, Some(date)) => date.into_any(),
+                    (_, None) => view! { <span class="muted">{move || i18n.t().txn_unsettled}</span> }.into_any(),
+                }}</dd>
+            </dl>
+            <div class="form-actions">
+                {view.may_reprint.then(|| view! {
+                    <a class="button button-primary" href=slip_path(id) data-action="reprint">{move || i18n.t().txn_reprint}</a>
+                })}
+                {view.reprint_on_terminal.then(|| view! {
+                    <p class="hint">{move || i18n.t().txn_reprint_on_terminal}</p>
+                })}
+            </div>
+        </section>
+        {view.original.map(|o| view! {
+            <h2>{move || i18n.t().txn_original}</h2>
+            <LinkedTable rows=vec![o]/>
+        })}
+        {(!view.linked.is_empty()).then(|| view! {
+            <h2>{move || i18n.t().txn_linked}</h2>
+            <LinkedTable rows=view.linked/>
+        })}
+    }
+}
+
+#[component]
+fn LinkedTable(rows: Vec<LinkedTxn>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="table-wrap">
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th>{move || i18n.t().txn_col_time}</th>
+                        <th>{move || i18n.t().txn_type}</th>
+                        <th>{move || i18n.t().txn_status}</th>
+                        <th class="num">{move || i18n.t().txn_col_amount}</th>
+                        <th>{move || i18n.t().txn_col_reference}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|l| {
+                        let (txn_type, status) = (l.txn_type, l.status);
+                        view! {
+                            <tr>
+                                <td class="nowrap"><a href=detail_path(l.id)>{l.time}</a></td>
+                                <td>{move || txn_type.label(i18n.lang())}</td>
+                                <td><span class=status_class(status)>{move || status.label(i18n.lang())}</span></td>
+                                <td class="num"><MoneyText fen=l.amount_fen/></td>
+                                <td class="mono">{l.reference_no}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The sales slip (签购单) of a transaction not from today, as a POS prints it, for paper.
+#[component]
+pub fn SlipPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let id = id_param();
+    let slip = Resource::new(move || id.get(), transaction_slip);
+    view! {
+        <Title text=title_text(|l| l.texts().slip_title.to_owned())/>
+        <p class="no-print">
+            <a href=move || detail_path(id.get())>{move || i18n.t().txn_detail}</a>
+        </p>
+        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
+            {move || Suspend::new(async move {
+                match slip.await {
+                    Ok(slip) => view! { <SlipView slip/> }.into_any(),
+                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn SlipView(slip: Slip) -> impl IntoView {
+    let i18n = use_i18n();
+    let t = move || i18n.t();
+    let (txn_type, org, card_type, bank) =
+        (slip.txn_type, slip.card_org, slip.card_type, slip.bank);
+    let amount = Money::cny(slip.amount_fen).format_with_symbol();
+    let print = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(w) = web_sys::window() {
+            let _ = w.print();
+        }
+    };
+    view! {
+        <div class="slip-actions no-print">
+            <button type="button" class="button button-primary" on:click=print>{move || t().slip_print}</button>
+        </div>
+        <article class="slip" id="slip" aria-label=move || t().slip_title>
+            <header class="slip-head">
+                <p class="slip-brand">{move || t().app_name}</p>
+                <p class="slip-title">{move || t().slip_title}</p>
+                <p class="slip-copy">{move || t().slip_copy}</p>
+                <p class="slip-reprint" data-field="slip-reprint">{move || t().slip_reprint}</p>
+            </header>
+            <dl class="slip-lines">
+                <dt>{move || t().slip_merchant_name}</dt><dd>{slip.merchant_name} " " {slip.store}</dd>
+                <dt>{move || t().slip_merchant_no}</dt><dd class="mono">{slip.merchant_no}</dd>
+                <dt>{move || t().slip_terminal}</dt><dd class="mono">{slip.terminal_no}</dd>
+                <dt>{move || t().slip_card}</dt>
+                <dd class="mono slip-big" data-field="slip-card">{slip.card_masked}</dd>
+                <dt>{move || t().slip_issuer}</dt>
+                <dd>{move || bank.map(|b| b.label(i18n.lang()))} " " {move || org.label(i18n.lang())} " " {move || card_type.label(i18n.lang())}</dd>
+                <dt>{move || t().slip_txn_type}</dt><dd class="slip-big">{move || txn_type.label(i18n.lang())}</dd>
+                <dt>{move || t().slip_batch}</dt><dd class="mono">{slip.batch_no}</dd>
+                <dt>{move || t().slip_voucher}</dt><dd class="mono">{slip.voucher_no}</dd>
+                <dt>{move || t().slip_reference}</dt><dd class="mono" data-field="slip-reference">{slip.reference_no}</dd>
+                <dt>{move || t().slip_auth}</dt><dd class="mono">{slip.auth_code}</dd>
+                {slip.original_reference.map(|r| view! {
+                    <dt>{move || t().slip_original}</dt><dd class="mono">{r}</dd>
+                })}
+                <dt>{move || t().slip_time}</dt><dd class="mono">{slip.time}</dd>
+                <dt>{move || t().slip_amount}</dt><dd class="slip-amount" data-field="slip-amount">{amount}</dd>
+            </dl>
+            <footer class="slip-foot">
+                <p>{move || t().slip_signature}</p>
+                <p class="slip-sign-line"></p>
+                <p class="small">{move || t().slip_ack}</p>
+                <p class="small">{move || t().slip_reprinted_at} " " {slip.reprinted_at}</p>
+            </footer>
+        </article>
+    }
+}

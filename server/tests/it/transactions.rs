@@ -1,0 +1,505 @@
+//! Transaction query over HTTP: every filter, keyset pages, bad input, the summary tabs, detail, the
+//! reprinted slip and the Excel download; and the scope of each (another merchant's rows, another
+//! terminal group's rows) never showing.
+
+use calamine::{Data, Reader};
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use serde_json::{json, Value};
+
+use app::api::transactions::{Slip, SummaryBy, TxnPage, TxnSummary, TxnView};
+use app::backend::entities::{
+    merchant_numbers, terminal_group_members, terminal_groups, terminals, transactions,
+};
+use app::backend::services::{clearing, transactions as service};
+use app::domain::access::Role;
+use app::domain::{DataScope, TxnStatus};
+use app::error::{AppError, FieldProblem, Policy};
+
+use crate::clearing::{after_the_day, at, day, Shop, UP_CREDIT};
+use crate::on_both_backends;
+use crate::support::{spawn_app, Backend, TestDb};
+
+const VISA: (&str, &str) = ("visa", "credit");
+
+/// Our merchant's transactions, by name.
+struct Ours {
+    a: i64,
+    b: i64,
+    c: i64,
+    d: i64,
+    e: i64,
+    /// Twenty small purchases at the same minute, for the keyset's tie-break on id.
+    same_minute: Vec<i64>,
+    terminal2_no: String,
+    merchant_no: String,
+}
+
+async fn edit(db: &TestDb, id: i64, change: impl FnOnce(&mut transactions::ActiveModel)) {
+    let mut row = transactions::ActiveModel {
+        id: Set(id),
+        ..Default::default()
+    };
+    change(&mut row);
+    row.update(&db.conn).await.expect("update");
+}
+
+async fn seed(db: &TestDb, ours: &mut Shop, theirs: &mut Shop) -> Ours {
+    let now = chrono::Utc::now();
+    let terminal2 = terminals::ActiveModel {
+        merchant_id: Set(ours.merchant_id),
+        merchant_number_id: Set(ours.number_id),
+        terminal_no: Set("T5000009".into()),
+        model: Set("PAX A920".into()),
+        status: Set("enabled".into()),
+        signed_in: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&db.conn)
+    .await
+    .expect("terminal");
+
+    let a = ours
+        .add(
+            db,
+            ("purchase", "success"),
+            UP_CREDIT,
+            12_345,
+            at(10, 0),
+            None,
+        )
+        .await;
+    let b = ours
+        .add(db, ("purchase", "success"), VISA, 5_000, at(11, 0), None)
+        .await;
+    edit(db, b, |t| {
+        t.card_masked = Set("411111******1111".into());
+        t.card_last4 = Set("1111".into());
+        t.issuer_bank = Set("ICBC".into());
+        // Text a spreadsheet would take for a formula.
+        t.auth_code = Set(Some("=2+3".into()));
+    })
+    .await;
+    let c = ours
+        .add(
+            db,
+            ("purchase", "failed"),
+            UP_CREDIT,
+            7_700,
+            at(12, 0),
+            None,
+        )
+        .await;
+    let d = ours
+        .add(
+            db,
+            ("refund", "success"),
+            UP_CREDIT,
+            2_000,
+            at(13, 0),
+            Some(a),
+        )
+        .await;
+    let e = ours
+        .add(
+            db,
+            ("purchase", "success"),
+            UP_CREDIT,
+            99_900,
+            at(24 + 9, 0),
+            None,
+        )
+        .await;
+    edit(db, e, |t| t.terminal_id = Set(terminal2.id)).await;
+    let mut same_minute = Vec::new();
+    for _ in 0..20 {
+        same_minute.push(
+            ours.add(db, ("purchase", "success"), UP_CREDIT, 100, at(8, 0), None)
+                .await,
+        );
+    }
+    theirs
+        .add(
+            db,
+            ("purchase", "success"),
+            UP_CREDIT,
+            12_345,
+            at(10, 0),
+            None,
+        )
+        .await;
+    clearing::clear_day(&db.conn, day(), after_the_day())
+        .await
+        .expect("clear");
+    let merchant_no = merchant_numbers::Entity::find_by_id(ours.number_id)
+        .one(&db.conn)
+        .await
+        .expect("query")
+        .expect("number")
+        .merchant_no;
+    Ours {
+        a,
+        b,
+        c,
+        d,
+        e,
+        same_minute,
+        terminal2_no: terminal2.terminal_no,
+        merchant_no,
+    }
+}
+
+fn ids(page: &TxnPage) -> Vec<i64> {
+    page.rows.iter().map(|r| r.id).collect()
+}
+
+on_both_backends!(finance_searches_sums_reads_reprints_and_downloads_its_transactions_only);
+
+async fn finance_searches_sums_reads_reprints_and_downloads_its_transactions_only(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let db = &app.db;
+    let mut ours_shop = Shop::open(db, "M50000001").await;
+    let mut theirs_shop = Shop::open(db, "M50000002").await;
+    let ours = seed(db, &mut ours_shop, &mut theirs_shop).await;
+    let mut finance = app
+        .ready_browser("M50000001", "m5.finance", &[Role::Finance])
+        .await;
+    let search = |filter: Value| {
+        let browser = finance.twin();
+        async move {
+            let mut browser = browser;
+            browser
+                .call_json("transactions/search", json!({ "filter": filter }))
+                .await
+        }
+    };
+
+    // Everything of ours, newest first, the same minute broken by id; nothing of theirs.
+    let all: TxnPage = search(json!({})).await.json();
+    assert_eq!(all.total, 25);
+    assert_eq!(all.rows.len(), 25);
+    let mut expected = vec![ours.e, ours.d, ours.c, ours.b, ours.a];
+    expected.extend(ours.same_minute.iter().rev());
+    assert_eq!(ids(&all), expected);
+
+    // Keyset pages: 20, then the last 5, no row twice, the same order.
+    let first: TxnPage = search(json!({"size": "20"})).await.json();
+    assert_eq!((first.rows.len(), first.total), (20, 25));
+    let after = first.next_after.clone().expect("a next page");
+    let second: TxnPage = search(json!({"size": "20", "after": after})).await.json();
+    assert_eq!(second.rows.len(), 5);
+    assert!(second.next_after.is_none());
+    let mut paged = ids(&first);
+    paged.extend(ids(&second));
+    assert_eq!(paged, expected);
+
+    // Each filter.
+    let cases: Vec<(Value, Vec<i64>)> = vec![
+        (json!({"type": "refund"}), vec![ours.d]),
+        (json!({"status": "failed"}), vec![ours.c]),
+        (json!({"card": "1111"}), vec![ours.b]),
+        (json!({"card": "411111 ****** 1111"}), vec![ours.b]),
+        (json!({"card": "622588******1111"}), vec![]),
+        (json!({"amount": "123.45"}), vec![ours.a]),
+        (json!({"ref": "000000000001"}), vec![ours.a]),
+        (json!({"ref": "2"}), vec![ours.b]),
+        (
+            json!({"terminal": ours.terminal2_no.to_lowercase()}),
+            vec![ours.e],
+        ),
+        (json!({"org": "visa"}), vec![ours.b]),
+        (json!({"bank": "ICBC"}), vec![ours.b]),
+        (
+            json!({"card_type": "credit", "status": "failed"}),
+            vec![ours.c],
+        ),
+        (json!({"auth": "a1b2c3", "type": "refund"}), vec![ours.d]),
+        (
+            json!({"min": "50", "max": "123.45"}),
+            vec![ours.c, ours.b, ours.a],
+        ),
+        (
+            json!({"from": "2026-11-21", "to": "2026-11-21"}),
+            vec![ours.e],
+        ),
+        (
+            json!({"sdate": day().to_string(), "type": "refund"}),
+            vec![ours.d],
+        ),
+        (
+            json!({"number": ours.merchant_no, "min": "999"}),
+            vec![ours.e],
+        ),
+        (json!({"batch": "1", "amount": "50"}), vec![ours.b]),
+        (json!({"number": "999999999999999"}), vec![]),
+    ];
+    for (filter, want) in cases {
+        let page: TxnPage = search(filter.clone()).await.json();
+        assert_eq!(ids(&page), want, "{filter}");
+        assert_eq!(page.total, want.len() as u64, "{filter}");
+    }
+    // A settlement's transactions: the day's sales and its refund, not the failed one.
+    let a_row = all.rows.iter().find(|r| r.id == ours.a).expect("a");
+    let settlement = a_row.settlement_id.expect("a is settled");
+    let settled: TxnPage = search(json!({"settlement": settlement.to_string()}))
+        .await
+        .json();
+    let mut settled_ids = ids(&settled);
+    settled_ids.sort_unstable();
+    let mut want = vec![ours.a, ours.b, ours.d];
+    want.extend(&ours.same_minute);
+    want.sort_unstable();
+    assert_eq!(settled_ids, want);
+    // The quick menu's day comes back resolved for the form.
+    let today: TxnPage = search(json!({"day": "today"})).await.json();
+    let local_today = (app.clock.now() + Duration::hours(8))
+        .date_naive()
+        .to_string();
+    assert_eq!(today.from.as_deref(), Some(local_today.as_str()));
+    assert_eq!(today.total, 0);
+
+    // Bad input: every field named, never a 500.
+    let bad = search(json!({
+        "from": "2026-11-30", "to": "2026-11-01", "amount": "12a", "min": "9", "max": "1",
+        "card": "6225880000001234", "after": "x", "type": "purchase' OR '1'='1", "size": "1000000",
+        "ref": "12345678901234567890", "group": "-1", "sdate": "2026-02-30"
+    }))
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let err = bad.error();
+    assert_eq!(err.field_problem("to"), Some(FieldProblem::RangeReversed));
+    assert_eq!(err.field_problem("max"), Some(FieldProblem::RangeReversed));
+    for field in [
+        "amount", "card", "after", "type", "size", "ref", "group", "sdate",
+    ] {
+        assert_eq!(
+            err.field_problem(field),
+            Some(FieldProblem::Format),
+            "{field}"
+        );
+    }
+
+    // Summary tabs: the same filters, every status, totals equal to the search's.
+    for by in SummaryBy::ALL {
+        let summary: TxnSummary = finance
+            .call_json("transactions/summary", json!({"filter": {}, "by": by}))
+            .await
+            .json();
+        assert_eq!(summary.total.total.count, 25, "{by:?}");
+        let amount: i64 = all.rows.iter().map(|r| r.amount_fen).sum();
+        assert_eq!(summary.total.total.amount_fen, amount, "{by:?}");
+        let lines: i64 = summary.lines.iter().map(|l| l.total.count).sum();
+        assert_eq!(lines, 25, "{by:?}");
+        let failed = TxnStatus::ALL
+            .iter()
+            .position(|s| *s == TxnStatus::Failed)
+            .expect("failed");
+        assert_eq!(summary.total.by_status[failed].count, 1, "{by:?}");
+        assert_eq!(summary.total.by_status[failed].amount_fen, 7_700, "{by:?}");
+    }
+    let by_org: TxnSummary = finance
+        .call_json(
+            "transactions/summary",
+            json!({"filter": {}, "by": SummaryBy::CardOrg}),
+        )
+        .await
+        .json();
+    let keys: Vec<_> = by_org.lines.iter().map(|l| l.key.as_str()).collect();
+    assert_eq!(keys, ["unionpay", "visa"]);
+    assert_eq!(
+        (
+            by_org.lines[1].total.count,
+            by_org.lines[1].total.amount_fen
+        ),
+        (1, 5_000)
+    );
+    let by_sdate: TxnSummary = finance
+        .call_json(
+            "transactions/summary",
+            json!({"filter": {}, "by": SummaryBy::SettlementDate}),
+        )
+        .await
+        .json();
+    let keys: Vec<_> = by_sdate.lines.iter().map(|l| l.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [day().to_string().as_str(), ""],
+        "settled, then not yet"
+    );
+    let by_number: TxnSummary = finance
+        .call_json(
+            "transactions/summary",
+            json!({"filter": {"type": "refund"}, "by": SummaryBy::MerchantNumber}),
+        )
+        .await
+        .json();
+    assert_eq!(by_number.lines.len(), 1);
+    assert_eq!(by_number.lines[0].key, ours.merchant_no);
+    assert_eq!(by_number.total.total.amount_fen, 2_000);
+
+    // Detail: the refund links to its original and back; theirs is not found.
+    let view: TxnView = finance
+        .call("transactions/detail", &[("id", &ours.a.to_string())])
+        .await
+        .json();
+    assert_eq!(
+        view.linked.iter().map(|l| l.id).collect::<Vec<_>>(),
+        [ours.d]
+    );
+    assert!(view.may_reprint && !view.reprint_on_terminal);
+    let refund: TxnView = finance
+        .call("transactions/detail", &[("id", &ours.d.to_string())])
+        .await
+        .json();
+    assert_eq!(refund.original.map(|o| o.id), Some(ours.a));
+    let theirs_id = ours.same_minute.last().expect("ours") + 1;
+    let other = finance
+        .call("transactions/detail", &[("id", &theirs_id.to_string())])
+        .await;
+    assert_eq!(other.error(), AppError::NotFound);
+
+    // The slip: reprinted and audited; theirs not found; today's only on the terminal.
+    let slip: Slip = finance
+        .call("transactions/slip", &[("id", &ours.d.to_string())])
+        .await
+        .json();
+    assert_eq!(slip.card_masked, "622588******1234");
+    assert_eq!(slip.amount_fen, 2_000);
+    assert_eq!(slip.original_reference.as_deref(), Some("000000000001"));
+    assert_eq!(app.audit_details("slip_reprint").await.len(), 1);
+    let other = finance
+        .call("transactions/slip", &[("id", &theirs_id.to_string())])
+        .await;
+    assert_eq!(other.error(), AppError::NotFound);
+    let fresh = ours_shop
+        .add(
+            db,
+            ("purchase", "success"),
+            UP_CREDIT,
+            300,
+            app.clock.now(),
+            None,
+        )
+        .await;
+    let refused = finance
+        .call("transactions/slip", &[("id", &fresh.to_string())])
+        .await;
+    assert_eq!(refused.error(), AppError::Policy(Policy::SlipFromToday));
+    let fresh_view: TxnView = finance
+        .call("transactions/detail", &[("id", &fresh.to_string())])
+        .await
+        .json();
+    assert!(!fresh_view.may_reprint && fresh_view.reprint_on_terminal);
+
+    // The Excel download: typed cells, neutralised text, the filters on the second sheet.
+    let (status, content_type, xlsx) = finance
+        .download("/transactions/export?org=visa&card=1111")
+        .await;
+    assert_eq!(status, 200);
+    assert!(content_type.contains("spreadsheetml"), "{content_type}");
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).expect("xlsx");
+    let sheet = book.worksheet_range_at(0).expect("sheet").expect("range");
+    assert_eq!(sheet.height(), 2, "header and one transaction");
+    assert!(
+        matches!(sheet.get((1, 0)), Some(Data::DateTime(_))),
+        "{:?}",
+        sheet.get((1, 0))
+    );
+    assert_eq!(
+        sheet.get((1, 5)),
+        Some(&Data::String("411111******1111".into()))
+    );
+    assert_eq!(sheet.get((1, 9)), Some(&Data::Float(50.0)));
+    assert_eq!(sheet.get((1, 14)), Some(&Data::String("'=2+3".into())));
+    assert!(matches!(sheet.get((1, 15)), Some(Data::DateTime(_))));
+    let filters = book.worksheet_range_at(1).expect("sheet").expect("range");
+    assert!(filters
+        .rows()
+        .any(|r| r.get(1) == Some(&Data::String("****1111".into()))));
+    let (status, _, xlsx) = finance.download("/transactions/export").await;
+    assert_eq!(status, 200);
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).expect("xlsx");
+    let sheet = book.worksheet_range_at(0).expect("sheet").expect("range");
+    assert_eq!(sheet.height(), 1 + 26, "every row of ours, none of theirs");
+    assert_eq!(finance.download("/transactions/export?min=x").await.0, 422);
+
+    // A monitor reads transactions but may not download them.
+    let mut monitor = app
+        .ready_browser("M50000001", "m5.monitor", &[Role::Monitor])
+        .await;
+    let page: TxnPage = monitor
+        .call_json("transactions/search", json!({"filter": {}}))
+        .await
+        .json();
+    assert!(!page.may_export);
+    assert_eq!(monitor.download("/transactions/export").await.0, 403);
+
+    // An operator scoped to a terminal group sees that group's terminals only, everywhere.
+    let group = terminal_groups::ActiveModel {
+        merchant_id: Set(ours_shop.merchant_id),
+        name: Set("收银台 1".into()),
+        created_at: Set(chrono::Utc::now()),
+        updated_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(&db.conn)
+    .await
+    .expect("group");
+    terminal_group_members::ActiveModel {
+        group_id: Set(group.id),
+        terminal_id: Set(ours_shop.terminal_id),
+    }
+    .insert(&db.conn)
+    .await
+    .expect("member");
+    let mut grouped = crate::demo::session_of(db, ours_shop.merchant_id).await;
+    grouped.scope = DataScope::Groups;
+    grouped.group_ids = vec![group.id];
+    let now = app.clock.now();
+    let query = |filter: Value| {
+        service::TxnQuery::parse(&serde_json::from_value(filter).expect("filter")).expect("parses")
+    };
+    let page = service::page(&db.conn, &grouped, query(json!({})), now)
+        .await
+        .expect("page");
+    assert_eq!(page.total, 25, "all but the other terminal's one");
+    assert!(!ids(&page).contains(&ours.e));
+    assert_eq!(page.groups, vec![(group.id, "收银台 1".to_owned())]);
+    let summary = service::summary(
+        &db.conn,
+        &grouped,
+        query(json!({})),
+        SummaryBy::TxnDate,
+        now,
+    )
+    .await
+    .expect("summary");
+    assert_eq!(summary.total.total.count, 25);
+    assert_eq!(
+        service::detail(&db.conn, &grouped, ours.e, now).await.err(),
+        Some(AppError::NotFound)
+    );
+    assert_eq!(
+        service::slip(&db.conn, &grouped, ours.e, now).await.err(),
+        Some(AppError::NotFound)
+    );
+    let (_, bytes) = service::export(
+        &db.conn,
+        &grouped,
+        query(json!({"terminal": ours.terminal2_no})),
+        app::i18n::Lang::En,
+        now,
+    )
+    .await
+    .expect("export");
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("xlsx");
+    let sheet = book.worksheet_range_at(0).expect("sheet").expect("range");
+    assert_eq!(sheet.height(), 1, "the header only");
+}
