@@ -1,5 +1,5 @@
 # The project's commands. See README.md.
-.PHONY: run test bench-demo
+.PHONY: run test bench-demo bench-query
 
 # Serve the console with demo data on the embedded SQLite database (https://localhost:8443).
 run:
@@ -12,3 +12,7 @@ test:
 # Demo-loader throughput on SQLite and PostgreSQL (release build); see docs/PERFORMANCE.md.
 bench-demo:
 	scripts/bench-demo.sh
+
+# Transaction search, summaries and exports on SQLite (1M rows) and PostgreSQL (10M); see docs/PERFORMANCE.md.
+bench-query:
+	scripts/bench-query.sh

@@ -77,6 +77,8 @@ pub enum Policy {
     MerchantScopeRequired,
     /// A slip of today's transaction is reprinted on the terminal, not in the console.
     SlipFromToday,
+    /// The operator already has files being written: wait for one to finish.
+    ExportsBusy,
 }
 
 /// What is wrong with a field, as a code: each language words it (see `i18n`).

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::access::{Function, Role};
 use crate::domain::password::PasswordRule;
 use crate::domain::{
-    AuditAction, AuditOutcome, Bank, CardOrg, CardType, DataScope, MerchantStatus, OperatorStatus,
-    RefundMode, SettlementStatus, TxnStatus, TxnType,
+    AuditAction, AuditOutcome, Bank, CardOrg, CardType, DataScope, ExportStatus, MerchantStatus,
+    OperatorStatus, RefundMode, SettlementStatus, TxnStatus, TxnType,
 };
 use crate::error::{FieldProblem, Policy};
 
@@ -247,6 +247,13 @@ labels!(CardOrg {
     Amex => "美国运通", "American Express";
     Diners => "大来", "Diners Club";
 });
+labels!(ExportStatus {
+    Queued => "排队中", "Queued";
+    Running => "生成中", "Being written";
+    Done => "可下载", "Ready";
+    Failed => "失败", "Failed";
+    Expired => "已过期", "Expired";
+});
 labels!(TxnType {
     Purchase => "消费", "Purchase";
     PreAuth => "预授权", "Pre-authorisation";
@@ -337,6 +344,8 @@ labels!(AuditAction {
     ReconciliationDownload => "下载对账文件", "Reconciliation file downloaded";
     TransactionExport => "下载交易记录", "Transactions downloaded";
     SlipReprint => "重打签购单", "Slip reprinted";
+    ExportStart => "生成下载文件", "Download file requested";
+    ExportDownload => "下载文件", "Download file fetched";
 });
 labels!(AuditOutcome {
     Success => "成功", "Success";
@@ -373,6 +382,7 @@ impl Texts {
             Policy::ExportTooLarge => self.policy_export_too_large,
             Policy::MerchantScopeRequired => self.policy_merchant_scope,
             Policy::SlipFromToday => self.policy_slip_today,
+            Policy::ExportsBusy => self.policy_exports_busy,
         }
     }
 
@@ -592,6 +602,24 @@ pub struct Texts {
     pub slip_reprinted_at: &'static str,
     pub slip_print: &'static str,
     pub policy_slip_today: &'static str,
+    pub policy_exports_busy: &'static str,
+    pub nav_downloads: &'static str,
+    pub exports_intro: &'static str,
+    pub exports_col_requested: &'static str,
+    pub exports_col_kind: &'static str,
+    pub exports_col_rows: &'static str,
+    pub exports_col_progress: &'static str,
+    pub exports_col_status: &'static str,
+    pub exports_col_file: &'static str,
+    pub exports_col_expires: &'static str,
+    pub exports_none: &'static str,
+    pub exports_download: &'static str,
+    pub exports_kind_transactions: &'static str,
+    pub exports_start: &'static str,
+    pub exports_background: &'static str,
+    pub exports_too_many: &'static str,
+    pub exports_started: &'static str,
+    pub exports_interrupted: &'static str,
     pub nav_token: &'static str,
     pub token_title: &'static str,
     pub token_intro: &'static str,
@@ -984,6 +1012,24 @@ pub static ZH_CN: Texts = Texts {
     slip_reprinted_at: "重打时间",
     slip_print: "打印",
     policy_slip_today: "当日交易的签购单只能在终端上重打。",
+    policy_exports_busy: "您已有 2 个文件正在生成，请等其中一个完成后再试。",
+    nav_downloads: "下载中心",
+    exports_intro: "超过 {} 笔的下载在后台生成，完成后在这里下载；文件保留 24 小时。",
+    exports_col_requested: "申请时间",
+    exports_col_kind: "内容",
+    exports_col_rows: "行数",
+    exports_col_progress: "进度",
+    exports_col_status: "状态",
+    exports_col_file: "文件",
+    exports_col_expires: "保留至",
+    exports_none: "还没有下载文件。",
+    exports_download: "下载",
+    exports_kind_transactions: "交易记录",
+    exports_start: "生成下载文件",
+    exports_background: "共 {} 笔，超过直接下载的上限，将在后台生成。",
+    exports_too_many: "共 {} 笔，超过下载上限 {} 笔，请缩小查询范围。",
+    exports_started: "已开始生成，可在“下载中心”查看进度。",
+    exports_interrupted: "服务重启时文件尚未生成完，请重新申请。",
     nav_token: "我的令牌",
     token_title: "我的令牌",
     token_intro: "动态密码令牌是手机上的验证器应用（如 Google Authenticator、Microsoft Authenticator 或其他支持 TOTP 的应用），每 30 秒显示一个 6 位动态密码。退货审批等操作需要输入当前的动态密码。",
@@ -1376,6 +1422,24 @@ pub static EN: Texts = Texts {
     slip_reprinted_at: "Reprinted at",
     slip_print: "Print",
     policy_slip_today: "Today's slips can only be reprinted on the terminal.",
+    policy_exports_busy: "Two of your files are being written already: try again when one is ready.",
+    nav_downloads: "Downloads",
+    exports_intro: "Downloads of more than {} rows are written in the background and wait here; each file is kept for 24 hours.",
+    exports_col_requested: "Requested",
+    exports_col_kind: "Contents",
+    exports_col_rows: "Rows",
+    exports_col_progress: "Progress",
+    exports_col_status: "Status",
+    exports_col_file: "File",
+    exports_col_expires: "Kept until",
+    exports_none: "No download yet.",
+    exports_download: "Download",
+    exports_kind_transactions: "Transactions",
+    exports_start: "Prepare the download",
+    exports_background: "{} rows: more than a direct download holds, so the file is written in the background.",
+    exports_too_many: "{} rows: more than the {} a download may hold. Narrow the filters.",
+    exports_started: "The file is being written: follow it under Downloads.",
+    exports_interrupted: "The server restarted before the file was finished: request it again.",
     nav_token: "My token",
     token_title: "My token",
     token_intro: "Your token is an authenticator app on your phone (Google Authenticator, Microsoft Authenticator or any app that supports TOTP). It shows a new 6-digit code every 30 seconds; actions such as approving a refund ask for the current code.",

@@ -25,6 +25,7 @@ use crate::ui::pages::admin::audit::AuditLogPage;
 use crate::ui::pages::admin::operators::{NewOperatorPage, OperatorPage, OperatorsPage};
 use crate::ui::pages::admin::roles::RoleMatrixPage;
 use crate::ui::pages::{
+    downloads::DownloadsPage,
     help::HelpPage,
     home::HomePage,
     login::LoginPage,
@@ -96,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/transactions") view=TransactionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/transactions/:id") view=TransactionPage ssr=SsrMode::Async/>
                     <Route path=path!("/transactions/:id/slip") view=SlipPage ssr=SsrMode::Async/>
+                    <Route path=path!("/downloads") view=DownloadsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/roles") view=RoleMatrixPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators") view=OperatorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators/new") view=NewOperatorPage ssr=SsrMode::Async/>

@@ -10,16 +10,16 @@ import {
 } from './support';
 
 test('first sign-in forces a password change; the menu fits the role; sign-out ends the session', async ({ browser }) => {
-  const context = await contextFor(browser, 'hualian.finance');
+  const context = await contextFor(browser, 'hualian.refund');
   const page = await context.newPage();
 
   // Not signed in: every page leads to the sign-in page.
   await page.goto('/');
   await expect(page).toHaveURL(/\/login$/);
-  await expect(page.locator('[data-field=cert-subject]')).toHaveText('hualian.finance');
+  await expect(page.locator('[data-field=cert-subject]')).toHaveText('hualian.refund');
 
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
-  await submitSignIn(page, 'hualian.finance', demoPassword);
+  await submitSignIn(page, 'hualian.refund', demoPassword);
   await expect(page).toHaveURL(/\/password$/);
   await expect(page.getByRole('status')).toContainText('请先设置自己的新密码');
   // Only the password page (and help) are open until then.
@@ -36,7 +36,7 @@ test('first sign-in forces a password change; the menu fits the role; sign-out e
   await page.locator('#content form button[type=submit]').click();
   await expect(page.locator('.field-error', { hasText: '至少 12 个字符' })).toBeVisible();
 
-  const mine = ownPassword('hualian.finance');
+  const mine = ownPassword('hualian.refund');
   await page.locator('#new_password').fill(mine);
   await expect(page.locator('li[data-rule=TooShort]')).toHaveClass(/ok/);
   await expect(page.locator('li[data-rule=NeedsDigit]')).toHaveClass(/ok/);
@@ -45,8 +45,8 @@ test('first sign-in forces a password change; the menu fits the role; sign-out e
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator('[data-field=merchant-name]')).toHaveText('华联优选超市连锁有限公司');
 
-  // Finance sees no system management.
-  await expect(page.locator('nav a')).toHaveText(['首页', '修改密码', '我的令牌', '常见问题']);
+  // A refund operator sees the transaction query and no system management.
+  await expect(page.locator('nav a')).toHaveText(['首页', '交易查询', '今日交易', '昨日交易', '修改密码', '我的令牌', '常见问题']);
   await page.goto('/admin/roles');
   await expect(page.getByRole('alert')).toContainText('您没有执行此操作的权限');
 

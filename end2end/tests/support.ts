@@ -11,6 +11,9 @@ export const stateDir = process.env.E2E_STATE_DIR ?? path.join(__dirname, '..', 
 /** The session of hualian.admin, signed in once by auth.setup.ts. */
 export const adminState = path.join(stateDir, 'hualian.admin.json');
 
+/** The session of hualian.finance, signed in once by auth.setup.ts. */
+export const financeState = path.join(stateDir, 'hualian.finance.json');
+
 /** The PKCS#12 certificate issued to `name` by end2end/run.sh. */
 export function clientCertificate(name: string) {
   return {

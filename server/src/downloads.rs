@@ -9,6 +9,7 @@ use app::api::audit::AuditFilter;
 use app::api::settlements::SettlementFilter;
 use app::api::transactions::TxnFilter;
 use app::backend::services::audit_log::{self, AuditQuery};
+use app::backend::services::exports;
 use app::backend::services::settlements::{self, SettlementQuery};
 use app::backend::services::transactions::{self, TxnQuery};
 use app::backend::{AppState, RequestCtx};
@@ -100,6 +101,47 @@ pub async fn reconciliation_file(
     .await
 }
 
+/// `GET /downloads/{id}/file`: the file of a finished background export of the operator, streamed
+/// from disk.
+pub async fn export_file(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Response {
+    let lang = request_lang(&req);
+    let ctx = RequestCtx::for_request(state, req.extensions());
+    drop(req);
+    let found = async {
+        let ctx = ctx?;
+        let session = ctx.self_service()?;
+        let (name, path) = exports::file(&ctx.state.db, session, id, ctx.now).await?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| AppError::internal("opening an export file", &e))?;
+        Ok::<_, AppError>((name, file))
+    };
+    match found.await {
+        Ok((name, file)) => {
+            let chunks = futures::stream::unfold(file, |mut file| async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = vec![0u8; 64 * 1024];
+                match file.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok::<_, std::io::Error>(buf), file))
+                    }
+                    Err(e) => Some((Err(e), file)),
+                }
+            });
+            let mut response = axum::body::Body::from_stream(chunks).into_response();
+            set_file_headers(&mut response, &name, XLSX);
+            response
+        }
+        Err(error) => error_response(&error, lang),
+    }
+}
+
 /// Authorises through the request context, writes the file, and answers with it or with the error
 /// in the user's language.
 async fn serve_file<F, Fut>(
@@ -128,15 +170,19 @@ fn request_lang(req: &Request) -> Lang {
 }
 
 fn file_response(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response {
-    let disposition = format!("attachment; filename=\"{name}\"");
     let mut response = bytes.into_response();
+    set_file_headers(&mut response, name, content_type);
+    response
+}
+
+fn set_file_headers(response: &mut Response, name: &str, content_type: &'static str) {
+    let disposition = format!("attachment; filename=\"{name}\"");
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    response
 }
 
 /// An error as a short page in the user's language, with the error's status.

@@ -62,6 +62,10 @@ pub fn router(state: AppState) -> Router {
             get(crate::downloads::transaction_export),
         )
         .route(
+            "/downloads/{id}/file",
+            get(crate::downloads::export_file),
+        )
+        .route(
             "/settlements/{id}/reconciliation",
             get(crate::downloads::reconciliation_file),
         )

@@ -6,7 +6,7 @@ use leptos::prelude::LeptosOptions;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
-use app::backend::services::clearing;
+use app::backend::services::{clearing, exports};
 use app::backend::token::TokenKey;
 use app::backend::{db, AppState, AuthConfig, Clock};
 use migrations::Migrator;
@@ -74,7 +74,9 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             ..AuthConfig::default()
         },
         token_key,
+        exports_dir: settings.exports_dir.clone(),
     };
+    tokio::spawn(exports_housekeeping(state.db.clone()));
     if settings.clearing.schedule {
         tokio::spawn(clearing_schedule(
             state.db.clone(),
@@ -101,6 +103,26 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     .await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Background exports: jobs a previous run left unfinished are marked failed at start (their task is
+/// gone), and expired files are deleted every ten minutes.
+async fn exports_housekeeping(db: sea_orm::DatabaseConnection) {
+    match exports::recover_interrupted(&db, chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            jobs = n,
+            "export jobs interrupted by the last stop marked failed"
+        ),
+        Err(error) => tracing::error!(error = %error, "marking interrupted export jobs failed"),
+    }
+    let mut ticks = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        ticks.tick().await;
+        if let Err(error) = exports::purge_expired(&db, chrono::Utc::now()).await {
+            tracing::error!(error = %error, "deleting expired exports failed");
+        }
+    }
 }
 
 /// Clearing inside `serve`: a run at start and then at every interval. Failures of one merchant number

@@ -28,6 +28,8 @@ pub struct Settings {
     /// The key (32 random bytes, base64) that seals the operators' token secrets at rest. Created on
     /// the first start when missing; keep it with the database's backups, apart from them.
     pub token_key_file: PathBuf,
+    /// Where background exports write their files (each kept for a day, then deleted).
+    pub exports_dir: PathBuf,
     pub tls: TlsSettings,
     pub clearing: ClearingSettings,
     pub log: LogSettings,
@@ -83,6 +85,7 @@ impl Default for Settings {
             database_max_connections: 8,
             site_root: PathBuf::from("target/site"),
             token_key_file: PathBuf::from("var/token.key"),
+            exports_dir: PathBuf::from("var/exports"),
             tls: TlsSettings {
                 ca_cert: pki.join("ca.pem"),
                 server_cert: pki.join("server.pem"),

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod exports;
 pub mod home;
 pub mod operators;
 pub mod settlements;

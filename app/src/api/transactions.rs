@@ -188,8 +188,10 @@ pub struct TxnPage {
     pub numbers: Vec<(String, String)>,
     pub groups: Vec<(i64, String)>,
     pub may_export: bool,
-    /// At most this many rows go into one download.
-    pub export_limit: u64,
+    /// Up to this many rows download directly; more are written by a background job …
+    pub direct_limit: u64,
+    /// … up to this many: beyond, the user narrows the filters.
+    pub export_cap: u64,
 }
 
 #[server(prefix = "/api", endpoint = "transactions/search", input = Json)]

@@ -177,6 +177,27 @@ impl XlsxExport {
         filters_sheet: &str,
         filters: &[(String, String)],
     ) -> Result<Vec<u8>, ExportError> {
+        self.close(filters_sheet, filters)?;
+        Ok(self.workbook.save_to_buffer()?)
+    }
+
+    /// Adds the sheet of the filters used and writes the file to `path`, never holding it whole:
+    /// what a large export (a background job) does.
+    pub fn finish_to_file(
+        mut self,
+        filters_sheet: &str,
+        filters: &[(String, String)],
+        path: &std::path::Path,
+    ) -> Result<(), ExportError> {
+        self.close(filters_sheet, filters)?;
+        Ok(self.workbook.save(path)?)
+    }
+
+    fn close(
+        &mut self,
+        filters_sheet: &str,
+        filters: &[(String, String)],
+    ) -> Result<(), ExportError> {
         let last_col = col_num(self.columns.len().saturating_sub(1));
         let rows = self.rows;
         self.sheet()?.autofilter(0, 0, rows, last_col)?;
@@ -190,7 +211,7 @@ impl XlsxExport {
             sheet.write_string_with_format(row, 0, neutralise(name), &header)?;
             sheet.write_string(row, 1, neutralise(value))?;
         }
-        Ok(self.workbook.save_to_buffer()?)
+        Ok(())
     }
 }
 

@@ -16,6 +16,8 @@ pub struct AppState {
     pub auth: AuthConfig,
     /// Seals the operators' token secrets at rest.
     pub token_key: TokenKey,
+    /// Where background exports write their files.
+    pub exports_dir: std::path::PathBuf,
 }
 
 impl FromRef<AppState> for LeptosOptions {

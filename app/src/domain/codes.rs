@@ -123,6 +123,18 @@ code_enum!(
 );
 
 code_enum!(
+    /// A background export (a download too large to be written while the user waits).
+    ExportStatus {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+        /// The file was kept for its time and has been deleted.
+        Expired = "expired",
+    }
+);
+
+code_enum!(
     /// Issuing banks known to the console. The fast-refund ones are those of manual §3.6.1.2.
     Bank {
         Cmb = "CMB",
@@ -229,6 +241,8 @@ code_enum!(
         ReconciliationDownload = "reconciliation_download",
         TransactionExport = "transaction_export",
         SlipReprint = "slip_reprint",
+        ExportStart = "export_start",
+        ExportDownload = "export_download",
     }
 );
 

@@ -62,6 +62,11 @@ const MENU: &[MenuItem] = &[
         audience: Audience::Granted(Function::SettlementQuery),
     },
     MenuItem {
+        href: "/downloads",
+        label: |l| l.texts().nav_downloads,
+        audience: Audience::Granted(Function::TransactionExport),
+    },
+    MenuItem {
         href: "/admin/roles",
         label: |l| Function::AdminRoleMatrix.label(l),
         audience: Audience::Granted(Function::AdminRoleMatrix),
@@ -143,12 +148,15 @@ pub fn Layout(children: Children) -> impl IntoView {
                             <ul>
                                 {MENU.iter()
                                     .filter(|item| item.audience.admits(me.as_ref()))
-                                    .map(|item| view! {
-                                        <li>
-                                            <A href=item.href exact=true>
-                                                {move || (item.label)(i18n.lang())}
-                                            </A>
-                                        </li>
+                                    .map(|item| {
+                                        let label = move || (item.label)(i18n.lang());
+                                        // A quick menu (a path with a query) is not marked as the
+                                        // current page: its page's own entry is.
+                                        if item.href.contains('?') {
+                                            view! { <li><a href=item.href>{label}</a></li> }.into_any()
+                                        } else {
+                                            view! { <li><A href=item.href exact=true>{label}</A></li> }.into_any()
+                                        }
                                     })
                                     .collect_view()}
                             </ul>

@@ -88,6 +88,16 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         OTHER_ID,
     ),
     (
+        "/api/exports/transactions",
+        Access::Granted(Function::TransactionExport),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
+        "/api/exports/list",
+        Access::Granted(Function::TransactionExport),
+        Form(&[]),
+    ),
+    (
         "/api/transactions/search",
         Access::Granted(Function::TransactionQuery),
         Json(r#"{"filter":{}}"#),

@@ -10,6 +10,7 @@ mod auth;
 mod clearing;
 mod cli;
 mod demo;
+mod exports;
 mod migrations;
 mod mtls;
 mod operators;

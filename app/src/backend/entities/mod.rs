@@ -4,6 +4,7 @@ pub mod audit_chain_head;
 pub mod audit_events;
 pub mod captchas;
 pub mod clearing_holds;
+pub mod export_jobs;
 pub mod fee_rates;
 pub mod ledger_entries;
 pub mod merchant_numbers;

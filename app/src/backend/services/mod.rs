@@ -4,6 +4,7 @@ pub mod access;
 pub mod audit_log;
 pub mod auth;
 pub mod clearing;
+pub mod exports;
 pub mod filters;
 pub mod home;
 pub mod operators;

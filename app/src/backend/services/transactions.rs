@@ -34,8 +34,10 @@ use crate::domain::{
 use crate::error::{AppError, FieldProblem, Policy};
 use crate::i18n::{Label, Lang};
 
-/// Rows in one download.
-pub const EXPORT_LIMIT: u64 = 100_000;
+/// Rows in one direct download; more are written by a background job …
+pub const DIRECT_LIMIT: u64 = 100_000;
+/// … up to this many (Excel holds 1,048,575 under its header).
+pub const EXPORT_CAP: u64 = 1_000_000;
 /// Rows read at a time while writing a file.
 const BATCH: u64 = 5_000;
 
@@ -542,7 +544,8 @@ pub async fn page(
         numbers,
         groups: groups_for(db, session).await?,
         may_export: session.may(Function::TransactionExport),
-        export_limit: EXPORT_LIMIT,
+        direct_limit: DIRECT_LIMIT,
+        export_cap: EXPORT_CAP,
     })
 }
 
@@ -803,8 +806,8 @@ pub async fn slip(
     })
 }
 
-/// The transactions of the filters as an Excel file, and its name. Rows are read in batches by
-/// keyset and written as they come: the result is never held whole.
+/// The transactions of the filters as an Excel file, and its name: a direct download, up to
+/// [`DIRECT_LIMIT`] rows (more go through a background job, see `services::exports`).
 pub async fn export(
     db: &(impl ConnectionTrait + TransactionTrait),
     session: &Session,
@@ -815,13 +818,89 @@ pub async fn export(
     let tz = merchant_tz(db, session.merchant_id).await?;
     query.resolve_day(now, tz);
     let total = count(db, selection(session, &query, tz)).await?;
-    if total > EXPORT_LIMIT {
+    if total > DIRECT_LIMIT {
         return Err(AppError::Policy(Policy::ExportTooLarge));
     }
-    let names = Names::load(db, session.merchant_id, None).await?;
+    let mut file = new_export(lang)?;
+    let rows = write_rows(db, session, &query, tz, lang, &mut file, None).await?;
+    let bytes = file
+        .finish(lang.texts().audit_filters_sheet, &query.described(lang))
+        .map_err(internal)?;
+    audit_export(db, session, &query, rows, now).await?;
+    Ok((export_name(now, tz), bytes))
+}
+
+/// How many rows the filters select (for the choice between a direct download and a job).
+pub async fn export_size(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    query: &mut TxnQuery,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let tz = merchant_tz(db, session.merchant_id).await?;
+    query.resolve_day(now, tz);
+    count(db, selection(session, query, tz)).await
+}
+
+/// Writes the transactions of (resolved) filters to `path`, reporting progress on the export job
+/// `job`; returns the file's name for the user and the rows written.
+pub async fn export_to_file(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    session: &Session,
+    query: &TxnQuery,
+    lang: Lang,
+    now: DateTime<Utc>,
+    path: &std::path::Path,
+    job: i64,
+) -> Result<(String, u32), AppError> {
+    let tz = merchant_tz(db, session.merchant_id).await?;
+    let mut file = new_export(lang)?;
+    let rows = write_rows(db, session, query, tz, lang, &mut file, Some(job)).await?;
+    let described = query.described(lang);
+    let filters_sheet = lang.texts().audit_filters_sheet;
+    cpu_bound(|| file.finish_to_file(filters_sheet, &described, path)).map_err(internal)?;
+    audit_export(db, session, query, rows, now).await?;
+    Ok((export_name(now, tz), rows))
+}
+
+fn export_name(now: DateTime<Utc>, tz: Tz) -> String {
+    format!(
+        "transactions-{}.xlsx",
+        now.with_timezone(&tz).format("%Y%m%d-%H%M%S")
+    )
+}
+
+async fn audit_export(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    session: &Session,
+    query: &TxnQuery,
+    rows: u32,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let entry = AuditEntry::new(
+        session.actor(),
+        AuditAction::TransactionExport,
+        AuditOutcome::Success,
+    )
+    .detail(json!({ "rows": rows, "from": query.from, "to": query.to }));
+    audit::record(db, entry, now).await?;
+    Ok(())
+}
+
+/// Work that keeps a core busy for a while (writing a batch of cells, zipping the file): on the
+/// multi-threaded runtime the other requests move to another worker meanwhile.
+fn cpu_bound<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
+fn new_export(lang: Lang) -> Result<XlsxExport, AppError> {
     let t = lang.texts();
     let col = |header: &'static str, width: f64| Column { header, width };
-    let mut file = XlsxExport::new(
+    XlsxExport::new(
         t.txn_sheet,
         &[
             col(t.txn_col_time, 20.0),
@@ -842,10 +921,24 @@ pub async fn export(
             col(t.txn_sdate, 12.0),
         ],
     )
-    .map_err(internal)?;
+    .map_err(internal)
+}
+
+/// Streams the selected rows into `file` in keyset batches (never the whole result in memory), and
+/// records the progress on export job `job` after each batch.
+async fn write_rows(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    query: &TxnQuery,
+    tz: Tz,
+    lang: Lang,
+    file: &mut XlsxExport,
+    job: Option<i64>,
+) -> Result<u32, AppError> {
+    let names = Names::load(db, session.merchant_id, None).await?;
     let mut cursor = None;
     loop {
-        let mut select = newest_first(selection(session, &query, tz));
+        let mut select = newest_first(selection(session, query, tz));
         if let Some(after) = cursor {
             select = select.filter(older_than(after));
         }
@@ -853,52 +946,53 @@ pub async fn export(
         let Some(last) = batch.last().map(|t| (t.txn_time, t.id)) else {
             break;
         };
-        for t in batch {
-            let txn_type = decode("transactions.txn_type", &t.txn_type, TxnType::from_code)?;
-            let status = decode("transactions.status", &t.status, TxnStatus::from_code)?;
-            let org = decode("transactions.card_org", &t.card_org, CardOrg::from_code)?;
-            let card_type = decode("transactions.card_type", &t.card_type, CardType::from_code)?;
-            let bank = Bank::from_code(&t.issuer_bank);
-            file.push(&[
-                Cell::DateTime(t.txn_time.with_timezone(&tz).naive_local()),
-                names.number(t.merchant_number_id).0.into(),
-                names.terminal(t.terminal_id).into(),
-                txn_type.label(lang).into(),
-                status.label(lang).into(),
-                t.card_masked.into(),
-                org.label(lang).into(),
-                card_type.label(lang).into(),
-                bank.map_or(t.issuer_bank.clone(), |b| b.label(lang).to_owned())
-                    .into(),
-                Cell::Money(Money::cny(t.amount_fen)),
-                t.fee_fen
-                    .map_or(Cell::Empty, |f| Cell::Money(Money::cny(f))),
-                t.reference_no.into(),
-                t.voucher_no.into(),
-                t.batch_no.into(),
-                t.auth_code.into(),
-                t.settlement_date.map_or(Cell::Empty, Cell::Date),
-            ])
-            .map_err(internal)?;
-        }
+        cpu_bound(|| -> Result<(), AppError> {
+            for t in batch {
+                push_row(file, t, &names, tz, lang)?;
+            }
+            Ok(())
+        })?;
         cursor = Some(last);
+        if let Some(job) = job {
+            super::exports::progress(db, job, file.rows()).await?;
+        }
     }
-    let rows = file.rows();
-    let bytes = file
-        .finish(t.audit_filters_sheet, &query.described(lang))
-        .map_err(internal)?;
-    let entry = AuditEntry::new(
-        session.actor(),
-        AuditAction::TransactionExport,
-        AuditOutcome::Success,
-    )
-    .detail(json!({ "rows": rows, "from": query.from, "to": query.to }));
-    audit::record(db, entry, now).await?;
-    let name = format!(
-        "transactions-{}.xlsx",
-        now.with_timezone(&tz).format("%Y%m%d-%H%M%S")
-    );
-    Ok((name, bytes))
+    Ok(file.rows())
+}
+
+fn push_row(
+    file: &mut XlsxExport,
+    t: transactions::Model,
+    names: &Names,
+    tz: Tz,
+    lang: Lang,
+) -> Result<(), AppError> {
+    let txn_type = decode("transactions.txn_type", &t.txn_type, TxnType::from_code)?;
+    let status = decode("transactions.status", &t.status, TxnStatus::from_code)?;
+    let org = decode("transactions.card_org", &t.card_org, CardOrg::from_code)?;
+    let card_type = decode("transactions.card_type", &t.card_type, CardType::from_code)?;
+    let bank = Bank::from_code(&t.issuer_bank);
+    file.push(&[
+        Cell::DateTime(t.txn_time.with_timezone(&tz).naive_local()),
+        names.number(t.merchant_number_id).0.into(),
+        names.terminal(t.terminal_id).into(),
+        txn_type.label(lang).into(),
+        status.label(lang).into(),
+        t.card_masked.into(),
+        org.label(lang).into(),
+        card_type.label(lang).into(),
+        bank.map_or(t.issuer_bank.clone(), |b| b.label(lang).to_owned())
+            .into(),
+        Cell::Money(Money::cny(t.amount_fen)),
+        t.fee_fen
+            .map_or(Cell::Empty, |f| Cell::Money(Money::cny(f))),
+        t.reference_no.into(),
+        t.voucher_no.into(),
+        t.batch_no.into(),
+        t.auth_code.into(),
+        t.settlement_date.map_or(Cell::Empty, Cell::Date),
+    ])
+    .map_err(internal)
 }
 
 fn internal(err: crate::backend::export::ExportError) -> AppError {

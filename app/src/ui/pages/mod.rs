@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod downloads;
 pub mod help;
 pub mod home;
 pub mod login;

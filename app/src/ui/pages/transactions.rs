@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::api::exports::{start_transaction_export, DOWNLOADS_PATH};
 use crate::api::transactions::{
     transaction_detail, transaction_search, transaction_slip, LinkedTxn, Slip, SummaryBy,
     TxnFilter, TxnPage, TxnRow, TxnSummary, TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
@@ -139,6 +140,32 @@ pub fn TransactionsPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// More rows than a direct download holds: the file is written in the background and waits in the
+/// downloads list.
+#[component]
+fn BackgroundExport(filter: TxnFilter, total: u64) -> impl IntoView {
+    let i18n = use_i18n();
+    let start = Action::new(move |filter: &TxnFilter| start_transaction_export(filter.clone()));
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = start.value().get() {
+            navigate(DOWNLOADS_PATH, Default::default());
+        }
+    });
+    let error = move || start.value().get().and_then(Result::err);
+    view! {
+        <div class="export-job">
+            <p class="hint">{move || i18n.t().exports_background.replace("{}", &total.to_string())}</p>
+            <button type="button" class="button" data-action="start-export"
+                disabled=move || start.pending().get()
+                on:click=move |_| { start.dispatch(filter.clone()); }>
+                {move || i18n.t().exports_start}
+            </button>
+            {move || error().map(|error| view! { <ErrorAlert error/> })}
+        </div>
     }
 }
 
@@ -309,8 +336,7 @@ fn Filters(
 fn Results(page: TxnPage, filter: TxnFilter) -> impl IntoView {
     let i18n = use_i18n();
     let total = page.total;
-    let too_many = total > page.export_limit;
-    let limit = page.export_limit;
+    let (direct_limit, cap) = (page.direct_limit, page.export_cap);
     let download = format!("{EXPORT_PATH}?{}", query_string(&filter.query_pairs(false)));
     let mut keep = filter.query_pairs(false);
     if !filter.size.is_empty() {
@@ -322,22 +348,26 @@ fn Results(page: TxnPage, filter: TxnFilter) -> impl IntoView {
         list_url(&pairs)
     });
     let first = (!filter.after.is_empty()).then(|| list_url(&keep));
+    let export = match (page.may_export, total) {
+        (false, _) | (_, 0) => ().into_any(),
+        (true, n) if n <= direct_limit => view! {
+            <a class="button" href=download rel="external" download="" data-action="download">
+                {move || i18n.t().download_excel}
+            </a>
+        }
+        .into_any(),
+        (true, n) if n <= cap => view! { <BackgroundExport filter=filter.clone() total=n/> }.into_any(),
+        (true, n) => view! {
+            <p class="hint" role="status" data-field="export-too-many">
+                {move || i18n.t().exports_too_many.replacen("{}", &n.to_string(), 1).replacen("{}", &cap.to_string(), 1)}
+            </p>
+        }
+        .into_any(),
+    };
     view! {
         <div class="toolbar">
             <p data-field="txn-total">{move || i18n.t().txn_total.replace("{}", &total.to_string())}</p>
-            {match (page.may_export, too_many) {
-                (false, _) => ().into_any(),
-                (true, true) => view! {
-                    <p class="hint" role="status">
-                        {move || i18n.t().audit_download_too_many.replace("{}", &limit.to_string())}
-                    </p>
-                }.into_any(),
-                (true, false) => view! {
-                    <a class="button" href=download rel="external" download="" data-action="download">
-                        {move || i18n.t().download_excel}
-                    </a>
-                }.into_any(),
-            }}
+            {export}
         </div>
         {if page.rows.is_empty() {
             view! { <p class="muted">{move || i18n.t().txn_none}</p> }.into_any()

@@ -75,6 +75,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         clock: clock.clone(),
         auth: auth.clone(),
         token_key: TokenKey::generate().0,
+        exports_dir: pki.dir.path().join("exports"),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");

@@ -1,0 +1,153 @@
+// Finance staff at work: a transaction search with advanced filters, a summary tab and the Excel
+// download; yesterday's settlements → one settlement → its transactions → a transaction → its slip.
+import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { Page } from '@playwright/test';
+import { test as base, expect, gotoHydrated, contextFor, financeState } from './support';
+
+/** A page of hualian.finance (signed in by auth.setup.ts) that fails the test on any script error. */
+const test = base.extend<{ finance: Page }>({
+  finance: async ({ browser }, use) => {
+    const context = await contextFor(browser, 'hualian.finance', { storageState: financeState });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+    await use(page);
+    await context.close();
+    expect(errors, 'the page logged errors').toEqual([]);
+  },
+});
+
+/** The sheets of an .xlsx file and the number of rows of the first, read by Python's zipfile. */
+function xlsxSummary(file: string): { sheets: string[]; rows: number } {
+  const script =
+    'import re, sys, zipfile\n' +
+    'z = zipfile.ZipFile(sys.argv[1])\n' +
+    'names = sorted(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))\n' +
+    'rows = len(re.findall(r"<row ", z.read(names[0]).decode()))\n' +
+    'print(",".join(names)); print(rows)';
+  const [sheets, rows] = execFileSync('python3', ['-c', script, file]).toString().trim().split('\n');
+  return { sheets: sheets.split(','), rows: Number(rows) };
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+}
+
+test('finance searches with advanced filters, reads a summary tab and downloads the result', async ({ finance: page }) => {
+  await gotoHydrated(page, '/');
+  await page.locator('nav').getByRole('link', { name: '交易查询', exact: true }).click();
+  await expect(page).toHaveURL(/\/transactions$/);
+  await expect(page.locator('#txn-table tbody tr').first()).toBeVisible();
+  await expect(page.locator('[data-field=txn-total]')).toHaveText(/^共 \d+ 笔交易$/);
+
+  // The advanced panel: card organisation, card type and an amount range, all into the URL.
+  await hydrated(page);
+  await page.getByText('高级查询').click();
+  await page.locator('#org').selectOption('unionpay');
+  await page.locator('#card_type').selectOption('debit');
+  await page.locator('#min').fill('1');
+  await page.locator('#size').selectOption('20');
+  await page.getByRole('button', { name: '查询' }).click();
+  await expect(page).toHaveURL(/org=unionpay/);
+  await expect(page).toHaveURL(/card_type=debit/);
+  await expect(page).toHaveURL(/min=1/);
+  await hydrated(page);
+  await expect(page.locator('details.advanced')).toHaveAttribute('open', '');
+  const orgs = await page.locator('#txn-table tbody tr td:nth-child(7)').allTextContents();
+  expect(orgs.length).toBeGreaterThan(0);
+  expect(orgs.length).toBeLessThanOrEqual(20);
+  expect(new Set(orgs)).toEqual(new Set(['银联']));
+  const total = Number((await page.locator('[data-field=txn-total]').textContent())?.match(/\d+/)?.[0]);
+
+  // The summary by card organisation: one line, the same count as the search.
+  await page.getByRole('tab', { name: '按卡组织' }).click();
+  await expect(page).toHaveURL(/sum=org/);
+  await expect(page.locator('#summary-table')).toHaveAttribute('data-by', 'org');
+  await expect(page.locator('#summary-table tbody tr')).toHaveCount(1);
+  await expect(page.locator('#summary-table tbody tr th')).toHaveText('银联');
+  await expect(page.locator('#summary-table tfoot td').nth(6)).toHaveText(String(total));
+  await page.getByRole('tab', { name: '按交易日期' }).click();
+  await expect(page.locator('#summary-table')).toHaveAttribute('data-by', 'date');
+
+  // The back button returns to the previous search.
+  await page.goBack();
+  await expect(page).toHaveURL(/sum=org/);
+
+  // The download: an Excel file with the rows and the filters' sheet.
+  await hydrated(page);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('[data-action=download]').click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^transactions-\d{8}-\d{6}\.xlsx$/);
+  const file = await download.path();
+  expect(fs.readFileSync(file).subarray(0, 2).toString('latin1')).toBe('PK');
+  const book = xlsxSummary(file);
+  expect(book.sheets).toHaveLength(2);
+  expect(book.rows).toBe(total + 1);
+
+  // Bad input is named next to its field.
+  await page.locator('#max').fill('12.3x');
+  await page.getByRole('button', { name: '查询' }).click();
+  await expect(page.locator('.field-error')).toHaveText('格式不正确');
+});
+
+test('yesterday\'s settlements lead to their transactions, a detail and a reprinted slip', async ({ finance: page }) => {
+  await gotoHydrated(page, '/');
+  await page.locator('nav').getByRole('link', { name: '昨日结算' }).click();
+  await expect(page).toHaveURL(/\/settlements\?day=yesterday$/);
+  const from = await page.locator('#from').inputValue();
+  expect(from).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  await expect(page.locator('#to')).toHaveValue(from);
+  const rows = page.locator('#settlement-table tbody tr');
+  await expect(rows.first()).toBeVisible();
+  await expect(rows.first().locator('td').first()).toHaveText(from);
+
+  // One settlement: its figures and its reconciliation file, whose trailer matches them.
+  await rows.first().locator('td').first().getByRole('link').click();
+  await expect(page).toHaveURL(/\/settlements\/\d+$/);
+  await hydrated(page);
+  await expect(page.locator('[data-field=settlement-date]')).toHaveText(from);
+  const [recon] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('[data-action=reconciliation]').click(),
+  ]);
+  expect(recon.suggestedFilename()).toMatch(/^VPOS_\d{15}_\d{8}\.txt$/);
+  const lines = fs.readFileSync(await recon.path(), 'utf8').split('\r\n').filter((l) => l);
+  expect(lines[0]).toMatch(/^H\|VPOSRECON\|1\|/);
+  const trailer = lines[lines.length - 1].split('|');
+  expect(trailer[0]).toBe('T');
+  const [sales, refunds] = [Number(trailer[1]), Number(trailer[3])];
+
+  // Its transactions: the sales and refunds the file lists.
+  await page.locator('[data-action=settlement-transactions]').click();
+  await expect(page).toHaveURL(/\/transactions\?settlement=\d+$/);
+  await expect(page.locator('[data-field=txn-total]')).toHaveText(`共 ${sales + refunds} 笔交易`);
+  await expect(page.locator('details.advanced')).toHaveAttribute('open', '');
+
+  // A transaction's detail, then its slip: the same card, reference and amount, marked as a reprint.
+  await page.locator('#txn-table tbody tr').first().locator('td').first().getByRole('link').click();
+  await expect(page).toHaveURL(/\/transactions\/\d+$/);
+  await hydrated(page);
+  const card = await page.locator('[data-field=txn-card]').textContent();
+  const reference = await page.locator('[data-field=txn-reference]').textContent();
+  expect(card).toMatch(/^\d{6}\*+\d{4}$/);
+  await page.locator('[data-action=reprint]').click();
+  await expect(page).toHaveURL(/\/transactions\/\d+\/slip$/);
+  await expect(page.locator('[data-field=slip-card]')).toHaveText(card ?? '');
+  await expect(page.locator('[data-field=slip-reference]')).toHaveText(reference ?? '');
+  await expect(page.locator('[data-field=slip-reprint]')).toContainText('REPRINT');
+  await expect(page.locator('[data-field=slip-amount]')).toHaveText(/^¥[\d,]+\.\d{2}$/);
+
+  // On paper: only the slip.
+  await page.emulateMedia({ media: 'print' });
+  await expect(page.locator('.topbar')).toBeHidden();
+  await expect(page.locator('.sidebar')).toBeHidden();
+  await expect(page.getByRole('button', { name: '打印' })).toBeHidden();
+  await expect(page.locator('#slip')).toBeVisible();
+  await page.screenshot({ path: 'test-results/slip-print.png', fullPage: true });
+});

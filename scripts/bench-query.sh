@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make bench-query`: the transaction query benchmarks of issue 4 (search page 1 and page 1,000 by
+# keyset, the four summary tabs, a large export against the bare writer) on SQLite and on
+# PostgreSQL (when a server answers on 127.0.0.1:5432), release build, demo data loaded fresh.
+#   BENCH_ROWS=1000000 (SQLite, default)   BENCH_PG_ROWS=10000000 (PostgreSQL, default)
+#   BENCH_EXPORT_ROWS=1000000              BENCH_ITERATIONS=200
+# Prints the figures; record them in docs/PERFORMANCE.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+rows=${BENCH_ROWS:-1000000}
+pg_rows=${BENCH_PG_ROWS:-10000000}
+export_rows=${BENCH_EXPORT_ROWS:-1000000}
+iterations=${BENCH_ITERATIONS:-200}
+
+cargo build --release -p server --bin vpos --bin vpos-bench
+vpos="$root/target/release/vpos"
+bench="$root/target/release/vpos-bench"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export VPOS_LOG__FILTER=warn BENCH_PASSWORD="Bench-password-1"
+
+run() { # backend-name rows database-url
+  local name=$1 n=$2 url=$3
+  DATABASE_URL="$url" "$vpos" migrate >/dev/null
+  echo "--- $name: loading $n demo transactions"
+  (cd "$work" && DATABASE_URL="$url" "$vpos" demo --transactions "$n" --password-env BENCH_PASSWORD 2>/dev/null | grep '^timing\|^clearing' || true)
+  "$bench" --database-url "$url" --iterations "$iterations" --export-rows "$export_rows"
+}
+
+echo "query benchmarks, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
+run SQLite "$rows" "sqlite://$work/bench.db?mode=rwc"
+if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && command -v psql >/dev/null; then
+  admin="postgres://postgres@127.0.0.1:5432/postgres"
+  psql "$admin" -qc "DROP DATABASE IF EXISTS vpos_bench WITH (FORCE)" -c "CREATE DATABASE vpos_bench" >/dev/null
+  run PostgreSQL "$pg_rows" "postgres://postgres@127.0.0.1:5432/vpos_bench"
+  psql "$admin" -qc "DROP DATABASE IF EXISTS vpos_bench WITH (FORCE)" >/dev/null
+else
+  echo "PostgreSQL    not reachable on 127.0.0.1:5432: skipped"
+fi

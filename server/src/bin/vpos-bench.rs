@@ -1,0 +1,384 @@
+//! `vpos-bench`: the query benchmarks of issue 4 against a database the demo loader filled
+//! (`scripts/bench-query.sh` prepares one per backend and runs this). Prints one line per figure;
+//! docs/PERFORMANCE.md records them.
+//!
+//! What it measures, for the merchant with the most transactions:
+//! - the first page of a filtered search over its last 30 days (the service behind the search server
+//!   function, as the server calls it): p50 and p95 over many calls;
+//! - page 1,000 of the same search by keyset, against page 1;
+//! - the four summary tabs of the same 30 days together;
+//! - an export of its newest rows (up to `--export-rows`) through the background-job path, wall
+//!   time and peak memory growth, against rust_xlsxwriter writing the same rows from memory.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use app::api::transactions::{SummaryBy, TxnFilter};
+use app::backend::entities::{export_jobs, operators, transactions};
+use app::backend::export::{Cell, Column, XlsxExport};
+use app::backend::services::transactions::{self as service, TxnQuery};
+use app::backend::{db, Session};
+use app::domain::access::{functions_of, Role};
+use app::domain::{DataScope, Money};
+use app::i18n::Lang;
+
+struct Args {
+    database_url: String,
+    iterations: usize,
+    export_rows: u64,
+}
+
+fn args() -> Result<Args, String> {
+    let mut out = Args {
+        database_url: std::env::var("DATABASE_URL").unwrap_or_default(),
+        iterations: 200,
+        export_rows: 1_000_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--database-url" => out.database_url = value()?,
+            "--iterations" => out.iterations = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--export-rows" => out.export_rows = value()?.parse().map_err(|e| format!("{e}"))?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if out.database_url.is_empty() {
+        return Err("give --database-url or DATABASE_URL".into());
+    }
+    Ok(out)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("vpos-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(&args).await {
+        eprintln!("vpos-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// p50 and p95 of timings.
+fn percentiles(mut t: Vec<Duration>) -> (f64, f64) {
+    t.sort();
+    let at = |q: f64| ms(t[((t.len() as f64 * q).ceil() as usize).saturating_sub(1)]);
+    (at(0.50), at(0.95))
+}
+
+async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let db = db::connect(&args.database_url, 8).await?;
+    let (merchant_id, rows): (i64, i64) = transactions::Entity::find()
+        .select_only()
+        .column(transactions::Column::MerchantId)
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .group_by(transactions::Column::MerchantId)
+        .order_by_desc(Expr::cust("CAST(COUNT(*) AS BIGINT)"))
+        .into_tuple()
+        .one(&db)
+        .await?
+        .ok_or("no transactions: load the demo data first")?;
+    let total: i64 = transactions::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .into_tuple()
+        .one(&db)
+        .await?
+        .unwrap_or(0);
+    let last_day: NaiveDate = transactions::Entity::find()
+        .select_only()
+        .column_as(transactions::Column::TxnDate.max(), "d")
+        .filter(transactions::Column::MerchantId.eq(merchant_id))
+        .into_tuple()
+        .one(&db)
+        .await?
+        .ok_or("no last day")?;
+    let first_day = last_day - chrono::Duration::days(29);
+    let session = finance_session(&db, merchant_id).await?;
+    let now: DateTime<Utc> = Utc::now();
+    let backend = if args.database_url.starts_with("sqlite") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    println!(
+        "backend {backend}: {total} transactions; largest merchant {merchant_id} holds {rows}; 30 days {first_day} .. {last_day}"
+    );
+    let filter = TxnFilter {
+        from: first_day.to_string(),
+        to: last_day.to_string(),
+        status: "success".into(),
+        ..TxnFilter::default()
+    };
+    let query = TxnQuery::parse(&filter)?;
+
+    // First page, warm.
+    let mut times = Vec::with_capacity(args.iterations);
+    let mut matched = 0;
+    for i in 0..args.iterations + 10 {
+        let started = Instant::now();
+        let page = service::page(&db, &session, query.clone(), now).await?;
+        if i >= 10 {
+            times.push(started.elapsed());
+        }
+        matched = page.total;
+    }
+    let (p50, p95) = percentiles(times);
+    println!("search page 1 (30 days, status=success, {matched} rows match, 50 per page): p50 {p50:.2} ms, p95 {p95:.2} ms");
+
+    // Page 1,000 by keyset.
+    let mut cursor = String::new();
+    let mut reached = 1;
+    while reached < 1000 {
+        let page = service::page(
+            &db,
+            &session,
+            TxnQuery::parse(&TxnFilter {
+                after: cursor.clone(),
+                ..filter.clone()
+            })?,
+            now,
+        )
+        .await?;
+        match page.next_after {
+            Some(next) => cursor = next,
+            None => break,
+        }
+        reached += 1;
+    }
+    let deep = TxnQuery::parse(&TxnFilter {
+        after: cursor,
+        ..filter.clone()
+    })?;
+    let mut times = Vec::with_capacity(args.iterations);
+    for _ in 0..args.iterations {
+        let started = Instant::now();
+        service::page(&db, &session, deep.clone(), now).await?;
+        times.push(started.elapsed());
+    }
+    let (d50, d95) = percentiles(times);
+    println!(
+        "search page {reached} by keyset: p50 {d50:.2} ms, p95 {d95:.2} ms ({:.2}x page 1 at p95)",
+        d95 / p95.max(1e-9)
+    );
+
+    // The four summary tabs together.
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        for by in SummaryBy::ALL {
+            service::summary(&db, &session, query.clone(), by, now).await?;
+        }
+        times.push(started.elapsed());
+    }
+    let (s50, s95) = percentiles(times);
+    println!("four summary tabs (30 days, {matched} rows): median {s50:.1} ms, worst {s95:.1} ms");
+
+    export(&db, &session, merchant_id, args.export_rows, now).await?;
+    Ok(())
+}
+
+async fn finance_session(
+    db: &DatabaseConnection,
+    merchant_id: i64,
+) -> Result<Session, Box<dyn std::error::Error>> {
+    let operator = operators::Entity::find()
+        .filter(operators::Column::MerchantId.eq(merchant_id))
+        .one(db)
+        .await?
+        .ok_or("the merchant has no operator")?;
+    Ok(Session {
+        token_hash: "bench".into(),
+        operator_id: operator.id,
+        merchant_id,
+        login_name: operator.login_name,
+        display_name: operator.display_name,
+        roles: vec![Role::Finance],
+        functions: functions_of(&[Role::Finance]),
+        scope: DataScope::Merchant,
+        group_ids: Vec::new(),
+        must_change_password: false,
+        cert_fingerprint: "bench".into(),
+        remote_addr: "127.0.0.1".into(),
+    })
+}
+
+/// Peak resident memory of this process since the last reset, in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn current_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+async fn export(
+    db: &DatabaseConnection,
+    session: &Session,
+    merchant_id: i64,
+    want: u64,
+    now: DateTime<Utc>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    // About the newest `want` rows of the merchant: whole days, from the day after the one where the
+    // `want`-th newest row lies (merchant time). The bare writer then takes the same newest rows.
+    let start: Option<DateTime<Utc>> = transactions::Entity::find()
+        .select_only()
+        .column(transactions::Column::TxnTime)
+        .filter(transactions::Column::MerchantId.eq(merchant_id))
+        .order_by_desc(transactions::Column::TxnTime)
+        .offset(want.saturating_sub(1))
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let filter = TxnFilter {
+        from: start
+            .map(|t| {
+                (t.with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
+                    + chrono::Duration::days(1))
+                .to_string()
+            })
+            .unwrap_or_default(),
+        ..TxnFilter::default()
+    };
+    let dir = tempfile_dir()?;
+    let job = export_jobs::ActiveModel {
+        merchant_id: Set(merchant_id),
+        operator_id: Set(session.operator_id),
+        kind: Set("transactions".into()),
+        filters: Set("{}".into()),
+        status: Set("running".into()),
+        rows_done: Set(0),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let mut query = TxnQuery::parse(&filter)?;
+    let rows = service::export_size(db, session, &mut query, now).await?;
+
+    let path = dir.join("app.xlsx");
+    let before = current_rss_kib().unwrap_or(0);
+    reset_peak_rss();
+    let started = Instant::now();
+    let (_, written) =
+        service::export_to_file(db, session, &query, Lang::ZhCn, now, &path, job.id).await?;
+    let app_time = started.elapsed();
+    let peak = peak_rss_kib().unwrap_or(0);
+    let size = std::fs::metadata(&path)?.len();
+    export_jobs::Entity::delete_by_id(job.id).exec(db).await?;
+    println!(
+        "export through the job path: {written} rows (of {rows} selected), {:.2} s, file {:.1} MB, peak memory growth {:.1} MiB",
+        app_time.as_secs_f64(),
+        size as f64 / 1e6,
+        peak.saturating_sub(before) as f64 / 1024.0
+    );
+
+    // The same rows, from memory, through the bare writer.
+    let mut cells: Vec<[Cell; 16]> = Vec::with_capacity(written as usize);
+    let mut cursor: Option<(DateTime<Utc>, i64)> = None;
+    loop {
+        let mut select = transactions::Entity::find()
+            .filter(transactions::Column::MerchantId.eq(merchant_id))
+            .order_by_desc(transactions::Column::TxnTime)
+            .order_by_desc(transactions::Column::Id)
+            .limit(10_000);
+        if let Some((t, id)) = cursor {
+            select = select.filter(
+                Expr::tuple([
+                    Expr::col(transactions::Column::TxnTime),
+                    Expr::col(transactions::Column::Id),
+                ])
+                .lt(Expr::tuple([Expr::val(t), Expr::val(id)])),
+            );
+        }
+        let batch = select.all(db).await?;
+        let Some(last) = batch.last().map(|t| (t.txn_time, t.id)) else {
+            break;
+        };
+        for t in batch {
+            if cells.len() as u32 >= written {
+                break;
+            }
+            cells.push([
+                Cell::DateTime(t.txn_time.naive_utc()),
+                Cell::Text(format!("{}", t.merchant_number_id)),
+                Cell::Text(format!("{}", t.terminal_id)),
+                Cell::Text(t.txn_type),
+                Cell::Text(t.status),
+                Cell::Text(t.card_masked),
+                Cell::Text(t.card_org),
+                Cell::Text(t.card_type),
+                Cell::Text(t.issuer_bank),
+                Cell::Money(Money::cny(t.amount_fen)),
+                t.fee_fen
+                    .map_or(Cell::Empty, |f| Cell::Money(Money::cny(f))),
+                Cell::Text(t.reference_no),
+                Cell::Text(t.voucher_no),
+                Cell::Text(t.batch_no),
+                t.auth_code.map_or(Cell::Empty, Cell::Text),
+                t.settlement_date.map_or(Cell::Empty, Cell::Date),
+            ]);
+        }
+        if cells.len() as u32 >= written {
+            break;
+        }
+        cursor = Some(last);
+    }
+    let columns: Vec<Column> = (0..16)
+        .map(|_| Column {
+            header: "column",
+            width: 12.0,
+        })
+        .collect();
+    let path = dir.join("bare.xlsx");
+    let started = Instant::now();
+    let mut file = XlsxExport::new("bare", &columns)?;
+    for row in &cells {
+        file.push(row)?;
+    }
+    file.finish_to_file("filters", &[], &path)?;
+    let bare_time = started.elapsed();
+    println!(
+        "bare writer from memory: {} rows, {:.2} s; the job path takes {:.2}x",
+        cells.len(),
+        bare_time.as_secs_f64(),
+        app_time.as_secs_f64() / bare_time.as_secs_f64().max(1e-9)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("vpos-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
