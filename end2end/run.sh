@@ -26,6 +26,8 @@ export VPOS_PUBLIC_URL="https://localhost:$port"
 export VPOS_SITE_ROOT="$root/target/site"
 export VPOS_LOG__FILTER="warn,server=info"
 export VPOS_TLS__CRL_RELOAD_SECS=1
+# Small enough that the demo data (5,000 transactions) exercises background exports in the browser.
+export VPOS_EXPORTS__DIRECT_LIMIT=1000
 export E2E_BASE_URL="https://localhost:$port"
 export NODE_EXTRA_CA_CERTS="$state/var/pki/ca.pem"
 

@@ -74,7 +74,8 @@ pub async fn transaction_export(
         |ctx| async move {
             let session = ctx.authorize(Function::TransactionExport).await?;
             let query = TxnQuery::parse(&filter)?;
-            transactions::export(&ctx.state.db, session, query, lang, ctx.now).await
+            let limit = ctx.state.exports.direct_limit;
+            transactions::export(&ctx.state.db, session, query, lang, ctx.now, limit).await
         },
     )
     .await

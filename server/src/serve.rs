@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use app::backend::services::{clearing, exports};
 use app::backend::token::TokenKey;
-use app::backend::{db, AppState, AuthConfig, Clock};
+use app::backend::{db, AppState, AuthConfig, Clock, ExportConfig};
 use migrations::Migrator;
 
 use crate::settings::Settings;
@@ -74,7 +74,10 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             ..AuthConfig::default()
         },
         token_key,
-        exports_dir: settings.exports_dir.clone(),
+        exports: ExportConfig {
+            dir: settings.exports.dir.clone(),
+            direct_limit: settings.exports.direct_limit,
+        },
     };
     tokio::spawn(exports_housekeeping(state.db.clone()));
     if settings.clearing.schedule {

@@ -28,8 +28,7 @@ pub struct Settings {
     /// The key (32 random bytes, base64) that seals the operators' token secrets at rest. Created on
     /// the first start when missing; keep it with the database's backups, apart from them.
     pub token_key_file: PathBuf,
-    /// Where background exports write their files (each kept for a day, then deleted).
-    pub exports_dir: PathBuf,
+    pub exports: ExportSettings,
     pub tls: TlsSettings,
     pub clearing: ClearingSettings,
     pub log: LogSettings,
@@ -45,6 +44,16 @@ pub struct ClearingSettings {
     pub interval_secs: u64,
     /// How many days back a scheduled run looks for unsettled days.
     pub catch_up_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportSettings {
+    /// Where background exports write their files (each kept for a day, then deleted).
+    pub dir: PathBuf,
+    /// Transaction downloads up to this many rows are written while the user waits; larger ones
+    /// (up to 1,000,000) become background jobs.
+    pub direct_limit: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,7 +94,10 @@ impl Default for Settings {
             database_max_connections: 8,
             site_root: PathBuf::from("target/site"),
             token_key_file: PathBuf::from("var/token.key"),
-            exports_dir: PathBuf::from("var/exports"),
+            exports: ExportSettings {
+                dir: PathBuf::from("var/exports"),
+                direct_limit: app::backend::services::transactions::DIRECT_LIMIT,
+            },
             tls: TlsSettings {
                 ca_cert: pki.join("ca.pem"),
                 server_cert: pki.join("server.pem"),
@@ -176,6 +188,11 @@ impl Settings {
         if !(1..=366).contains(&self.clearing.catch_up_days) {
             return invalid("clearing.catch_up_days must be between 1 and 366".into());
         }
+        if !(1..=app::backend::services::transactions::EXPORT_CAP)
+            .contains(&self.exports.direct_limit)
+        {
+            return invalid("exports.direct_limit must be between 1 and 1000000".into());
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map(|_| ())
             .or_else(|e| {
@@ -263,6 +280,8 @@ mod tests {
             ),
             ("[log]\nfilter = \"info,[\"", "log.filter"),
             ("[clearing]\ninterval_secs = 0", "clearing.interval_secs"),
+            ("[exports]\ndirect_limit = 0", "exports.direct_limit"),
+            ("[exports]\ndirect_limit = 2000000", "exports.direct_limit"),
             ("[log]\nformat = \"xml\"", "xml"),
             ("listen = \"localhost\"", "listen"),
             ("colour = true", "colour"),

@@ -50,7 +50,7 @@ pub async fn start_transaction_export(filter: TxnFilter) -> Result<i64, AppError
     let lang = crate::i18n::initial_lang();
     exports::start_transactions(
         &ctx.state.db,
-        &ctx.state.exports_dir,
+        &ctx.state.exports.dir,
         session,
         &filter,
         lang,
@@ -68,5 +68,7 @@ pub async fn list_exports() -> Result<ExportList, AppError> {
 
     let ctx = RequestCtx::current()?;
     let session = ctx.authorize(Function::TransactionExport).await?;
-    exports::list(&ctx.state.db, session, ctx.now).await
+    let mut list = exports::list(&ctx.state.db, session, ctx.now).await?;
+    list.direct_limit = ctx.state.exports.direct_limit;
+    Ok(list)
 }

@@ -18,4 +18,4 @@ pub use clock::Clock;
 pub use context::RequestCtx;
 pub use identity::ClientIdentity;
 pub use session::Session;
-pub use state::{AppState, AuthConfig};
+pub use state::{AppState, AuthConfig, ExportConfig};

@@ -16,8 +16,14 @@ pub struct AppState {
     pub auth: AuthConfig,
     /// Seals the operators' token secrets at rest.
     pub token_key: TokenKey,
-    /// Where background exports write their files.
-    pub exports_dir: std::path::PathBuf,
+    pub exports: ExportConfig,
+}
+
+/// Background exports: where their files go, and from how many rows a download becomes one.
+#[derive(Debug, Clone)]
+pub struct ExportConfig {
+    pub dir: std::path::PathBuf,
+    pub direct_limit: u64,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -495,6 +495,7 @@ async fn finance_searches_sums_reads_reprints_and_downloads_its_transactions_onl
         query(json!({"terminal": ours.terminal2_no})),
         app::i18n::Lang::En,
         now,
+        service::DIRECT_LIMIT,
     )
     .await
     .expect("export");

@@ -807,18 +807,19 @@ pub async fn slip(
 }
 
 /// The transactions of the filters as an Excel file, and its name: a direct download, up to
-/// [`DIRECT_LIMIT`] rows (more go through a background job, see `services::exports`).
+/// `direct_limit` rows (more go through a background job, see `services::exports`).
 pub async fn export(
     db: &(impl ConnectionTrait + TransactionTrait),
     session: &Session,
     mut query: TxnQuery,
     lang: Lang,
     now: DateTime<Utc>,
+    direct_limit: u64,
 ) -> Result<(String, Vec<u8>), AppError> {
     let tz = merchant_tz(db, session.merchant_id).await?;
     query.resolve_day(now, tz);
     let total = count(db, selection(session, &query, tz)).await?;
-    if total > DIRECT_LIMIT {
+    if total > direct_limit {
         return Err(AppError::Policy(Policy::ExportTooLarge));
     }
     let mut file = new_export(lang)?;

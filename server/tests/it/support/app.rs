@@ -14,8 +14,9 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsConnector;
 
 use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
+use app::backend::services::transactions;
 use app::backend::token::TokenKey;
-use app::backend::{AppState, AuthConfig, Clock};
+use app::backend::{AppState, AuthConfig, Clock, ExportConfig};
 use app::domain::access::Role;
 use app::domain::{
     Currency, DataScope, LoginName, MaskedAccount, MerchantCode, MerchantNo, Money, RefundMode,
@@ -75,7 +76,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         clock: clock.clone(),
         auth: auth.clone(),
         token_key: TokenKey::generate().0,
-        exports_dir: pki.dir.path().join("exports"),
+        exports: ExportConfig {
+            dir: pki.dir.path().join("exports"),
+            direct_limit: transactions::DIRECT_LIMIT,
+        },
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
