@@ -296,10 +296,12 @@ async fn export(
     let size = std::fs::metadata(&path)?.len();
     export_jobs::Entity::delete_by_id(job.id).exec(db).await?;
     println!(
-        "export through the job path: {written} rows (of {rows} selected), {:.2} s, file {:.1} MB, peak memory growth {:.1} MiB",
+        "export through the job path: {written} rows (of {rows} selected), {:.2} s, file {:.1} MB, peak memory growth {:.1} MiB (resident {:.1} MiB before, peak {:.1} MiB)",
         app_time.as_secs_f64(),
         size as f64 / 1e6,
-        peak.saturating_sub(before) as f64 / 1024.0
+        peak.saturating_sub(before) as f64 / 1024.0,
+        before as f64 / 1024.0,
+        peak as f64 / 1024.0
     );
 
     // The same rows, from memory, through the bare writer.

@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 use serde_json::json;
 
@@ -809,7 +809,7 @@ pub async fn slip(
 /// The transactions of the filters as an Excel file, and its name: a direct download, up to
 /// `direct_limit` rows (more go through a background job, see `services::exports`).
 pub async fn export(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &DatabaseConnection,
     session: &Session,
     mut query: TxnQuery,
     lang: Lang,
@@ -846,7 +846,7 @@ pub async fn export_size(
 /// Writes the transactions of (resolved) filters to `path`, reporting progress on the export job
 /// `job`; returns the file's name for the user and the rows written.
 pub async fn export_to_file(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &DatabaseConnection,
     session: &Session,
     query: &TxnQuery,
     lang: Lang,
@@ -926,9 +926,10 @@ fn new_export(lang: Lang) -> Result<XlsxExport, AppError> {
 }
 
 /// Streams the selected rows into `file` in keyset batches (never the whole result in memory), and
-/// records the progress on export job `job` after each batch.
+/// records the progress on export job `job` after each batch. A reader task fetches the next batch
+/// while this one is written, so the database and the writer work at the same time.
 async fn write_rows(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     session: &Session,
     query: &TxnQuery,
     tz: Tz,
@@ -937,28 +938,59 @@ async fn write_rows(
     job: Option<i64>,
 ) -> Result<u32, AppError> {
     let names = Names::load(db, session.merchant_id, None).await?;
-    let mut cursor = None;
-    loop {
-        let mut select = newest_first(selection(session, query, tz));
-        if let Some(after) = cursor {
-            select = select.filter(older_than(after));
-        }
-        let batch = select.limit(BATCH).all(db).await?;
-        let Some(last) = batch.last().map(|t| (t.txn_time, t.id)) else {
-            break;
-        };
-        cpu_bound(|| -> Result<(), AppError> {
-            for t in batch {
-                push_row(file, t, &names, tz, lang)?;
+    // Two batches in flight at most: one being written, one read ahead.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<transactions::Model>, AppError>>(1);
+    let reader = {
+        let (db, session, query) = (db.clone(), session.clone(), query.clone());
+        tokio::spawn(async move {
+            let mut cursor = None;
+            loop {
+                let mut select = newest_first(selection(&session, &query, tz));
+                if let Some(after) = cursor {
+                    select = select.filter(older_than(after));
+                }
+                let batch = select.limit(BATCH).all(&db).await.map_err(AppError::from);
+                let last = match &batch {
+                    Ok(rows) => rows.last().map(|t| (t.txn_time, t.id)),
+                    Err(_) => None,
+                };
+                let failed = batch.is_err();
+                // The writer has gone (it failed): stop reading.
+                if tx.send(batch).await.is_err() || failed {
+                    return;
+                }
+                match last {
+                    Some(last) => cursor = Some(last),
+                    None => return,
+                }
             }
-            Ok(())
-        })?;
-        cursor = Some(last);
-        if let Some(job) = job {
-            super::exports::progress(db, job, file.rows()).await?;
+        })
+    };
+    let written = async {
+        while let Some(batch) = rx.recv().await {
+            let batch = batch?;
+            if batch.is_empty() {
+                break;
+            }
+            cpu_bound(|| -> Result<(), AppError> {
+                for t in batch {
+                    push_row(file, t, &names, tz, lang)?;
+                }
+                Ok(())
+            })?;
+            if let Some(job) = job {
+                super::exports::progress(db, job, file.rows()).await?;
+            }
         }
+        Ok::<_, AppError>(file.rows())
     }
-    Ok(file.rows())
+    .await;
+    drop(rx);
+    // A reader that panicked is an internal error, not a short file.
+    reader
+        .await
+        .map_err(|e| AppError::internal("reading rows for an export", &e))?;
+    written
 }
 
 fn push_row(
