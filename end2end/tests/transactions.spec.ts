@@ -92,6 +92,14 @@ test('finance searches with advanced filters, reads a summary tab and downloads 
   expect(book.sheets).toHaveLength(2);
   expect(book.rows).toBe(total + 1);
 
+  // A whole card number typed by mistake is masked before it leaves the browser.
+  await page.locator('#card').fill('6228 4800 0000 1234');
+  await page.getByRole('button', { name: '查询' }).click();
+  await expect(page).toHaveURL(/card=622848(\*|%2A)+1234/);
+  expect(page.url()).not.toContain('480000');
+  await hydrated(page);
+  await expect(page.locator('#card')).toHaveValue('622848******1234');
+
   // Bad input is named next to its field.
   await page.locator('#max').fill('12.3x');
   await page.getByRole('button', { name: '查询' }).click();

@@ -13,7 +13,7 @@ use crate::api::transactions::{
     TxnFilter, TxnPage, TxnRow, TxnSummary, TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
 };
 use crate::domain::access::Function;
-use crate::domain::{Bank, CardOrg, CardType, Money, TxnStatus, TxnType};
+use crate::domain::{Bank, CardOrg, CardType, MaskedPan, Money, TxnStatus, TxnType};
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label, Texts};
 use crate::ui::components::alert::ErrorAlert;
@@ -204,13 +204,14 @@ fn TextField(
     #[prop(default = "")] inputmode: &'static str,
     #[prop(default = 32)] maxlength: u32,
     #[prop(optional)] placeholder: Option<fn(&Texts) -> &'static str>,
+    #[prop(optional)] node_ref: NodeRef<leptos::html::Input>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <div class="field">
             <label for=id>{move || label(i18n.t())}</label>
-            <input id=id name=id type=kind value=value inputmode=(!inputmode.is_empty()).then_some(inputmode)
+            <input node_ref=node_ref id=id name=id type=kind value=value inputmode=(!inputmode.is_empty()).then_some(inputmode)
                 maxlength=maxlength autocomplete="off"
                 placeholder=move || placeholder.map(|p| p(i18n.t()))/>
             <FieldErrors error field=id/>
@@ -263,13 +264,23 @@ fn Filters(
         .into_iter()
         .map(|(id, name)| (id.to_string(), name))
         .collect();
+    // A whole card number typed into the card field is masked before the search leaves the browser,
+    // so that it reaches neither the URL nor the history (the server refuses one anyway).
+    let card = NodeRef::<leptos::html::Input>::new();
+    let mask_card = move |_| {
+        if let Some(input) = card.get() {
+            if let Ok(masked) = MaskedPan::from_pan(&input.value()) {
+                input.set_value(&masked.to_string());
+            }
+        }
+    };
     let size = if filter.size.is_empty() {
         DEFAULT_PAGE_SIZE.to_string()
     } else {
         filter.size.clone()
     };
     view! {
-        <form class="filters card" method="get" action=LIST_PATH id="txn-filters">
+        <form class="filters card" method="get" action=LIST_PATH id="txn-filters" on:submit=mask_card>
             <div class="filter-grid">
                 <TextField id="from" label=|t| t.txn_from value=filter.from.clone() kind="date" error/>
                 <TextField id="to" label=|t| t.txn_to value=filter.to.clone() kind="date" error/>
@@ -278,7 +289,7 @@ fn Filters(
                 <CodeSelect id="status" label=|t| t.txn_status selected=filter.status.clone()
                     options=labelled(TxnStatus::ALL, TxnStatus::code) error/>
                 <TextField id="card" label=|t| t.txn_card value=filter.card.clone() maxlength=24
-                    placeholder=|t| t.txn_card_hint error/>
+                    placeholder=|t| t.txn_card_hint node_ref=card error/>
                 <TextField id="amount" label=|t| t.txn_amount value=filter.amount.clone()
                     inputmode="decimal" maxlength=20 error/>
                 <TextField id="ref" label=|t| t.txn_reference value=filter.reference.clone()
