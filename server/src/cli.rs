@@ -222,9 +222,14 @@ pub struct DemoArgs {
     /// How many transactions to generate.
     #[arg(long, default_value_t = demo::DEFAULT_TRANSACTIONS)]
     pub transactions: u64,
-    /// Over how many days up to today.
+    /// Over how many days up to today (or up to --until).
     #[arg(long, default_value_t = 90)]
     pub days: u32,
+    /// The last day of the data set (YYYY-MM-DD, before today), taken whole; without it the data
+    /// ends now. Its days are then all ended, so `vpos clear --date` can settle any of them (the
+    /// clearing benchmark loads one day this way).
+    #[arg(long)]
+    pub until: Option<chrono::NaiveDate>,
     #[arg(long, default_value_t = 20261122)]
     pub seed: u64,
     /// Do nothing (and succeed) when the database already holds data.
@@ -579,11 +584,28 @@ async fn run_demo(conn: &DatabaseConnection, args: DemoArgs) -> Result<(), CliEr
     }
     let password = password_from_env(args.password_env.as_deref())?
         .unwrap_or_else(app::backend::password::generate_one_time_password);
+    let now = match args.until {
+        None => Utc::now(),
+        Some(until) => {
+            let today = Utc::now().with_timezone(&demo::TZ).date_naive();
+            if until >= today {
+                return Err(CliError(format!(
+                    "--until must be a day before today ({today})"
+                )));
+            }
+            // The last moment of that day in the merchants' time zone: the whole day is generated.
+            until
+                .succ_opt()
+                .and_then(|d| app::backend::services::filters::local_midnight(d, demo::TZ))
+                .map(|midnight| midnight - chrono::Duration::milliseconds(1))
+                .ok_or_else(|| CliError("--until is out of range".into()))?
+        }
+    };
     let options = DemoOptions {
         transactions: args.transactions,
         days: args.days,
         seed: args.seed,
-        now: Utc::now(),
+        now,
         password: password.clone(),
     };
     let backend = if settings_is_postgres(conn) {

@@ -82,7 +82,7 @@ pub struct DemoOperator {
     pub scope: DataScope,
 }
 
-const TZ: Tz = chrono_tz::Asia::Shanghai;
+pub const TZ: Tz = chrono_tz::Asia::Shanghai;
 
 /// The trade of a merchant: decides hours, amounts, transaction types and cards.
 #[derive(Debug, Clone, Copy)]

@@ -572,3 +572,41 @@ fn clear_settles_what_is_due_and_a_second_run_changes_nothing() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--date"));
 }
+
+#[test]
+fn a_demo_day_loaded_until_a_past_day_is_left_to_clear_and_clears_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, &["migrate"]);
+    let yesterday = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai)
+        - chrono::Duration::days(1))
+    .date_naive()
+    .to_string();
+    let today = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai))
+        .date_naive()
+        .to_string();
+    let refused = vpos(d, &["demo", "--transactions", "500", "--until", &today]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--until"));
+    let demo = ok(
+        d,
+        &[
+            "demo",
+            "--transactions",
+            "2000",
+            "--days",
+            "1",
+            "--until",
+            &yesterday,
+        ],
+    );
+    assert!(
+        demo.contains("(0 settlements)"),
+        "the loader leaves the day: {demo}"
+    );
+    let first = ok(d, &["clear", "--date", &yesterday]);
+    assert!(first.contains(" sales "), "{first}");
+    assert!(!first.contains(": 0 settlement(s)"), "{first}");
+    let second = ok(d, &["clear", "--date", &yesterday]);
+    assert!(second.contains(": 0 settlement(s)"), "{second}");
+}
