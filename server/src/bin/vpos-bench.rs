@@ -50,6 +50,9 @@ fn args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    if out.iterations == 0 {
+        return Err("--iterations must be at least 1".into());
+    }
     if out.database_url.is_empty() {
         return Err("give --database-url or DATABASE_URL".into());
     }

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -64,6 +64,9 @@ pub async fn start_transactions(
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| AppError::internal("creating the exports folder", &e))?;
+    // The job and its audit entry are written together: no job without its record, and no
+    // "running" job that no task writes.
+    let txn = db.begin().await?;
     let job = export_jobs::ActiveModel {
         merchant_id: Set(session.merchant_id),
         operator_id: Set(session.operator_id),
@@ -76,7 +79,7 @@ pub async fn start_transactions(
         started_at: Set(Some(now)),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
     let path = dir.join(format!("{}-{}.xlsx", job.id, uuid::Uuid::new_v4().simple()));
     let entry = AuditEntry::new(
@@ -86,12 +89,21 @@ pub async fn start_transactions(
     )
     .object("export", job.id)
     .detail(json!({ "kind": KIND_TRANSACTIONS, "rows": total }));
-    audit::record(db, entry, now).await?;
+    audit::record(&txn, entry, now).await?;
+    txn.commit().await?;
 
     let (db, session, id) = (db.clone(), session.clone(), job.id);
     tokio::spawn(async move {
-        let written =
-            transactions::export_to_file(&db, &session, &query, lang, now, &path, id).await;
+        // The writing runs as a task of its own, so that even a panic in it ends the job as failed.
+        let writer = {
+            let (db, path) = (db.clone(), path.clone());
+            tokio::spawn(async move {
+                transactions::export_to_file(&db, &session, &query, lang, now, &path, id).await
+            })
+        };
+        let written = writer
+            .await
+            .unwrap_or_else(|panicked| Err(AppError::internal("writing an export", &panicked)));
         let finished = Utc::now();
         let update = match written {
             Ok((name, rows)) => {

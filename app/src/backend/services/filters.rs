@@ -122,6 +122,18 @@ impl QuickDay {
         }
     }
 
+    /// Turns a filter's quick day, if any, into its date range in the merchant's time zone `tz` at
+    /// `now`; the day is consumed, so a resolved filter resolves to itself.
+    pub fn resolve(
+        day: &mut Option<Self>,
+        (from, to): (&mut Option<NaiveDate>, &mut Option<NaiveDate>),
+        now: DateTime<Utc>,
+        tz: Tz,
+    ) {
+        let today = now.with_timezone(&tz).date_naive();
+        (*from, *to) = Self::range(day.take(), (*from, *to), today);
+    }
+
     /// The days a filter covers: the quick day if there is one (it wins over typed dates), else
     /// the typed range.
     pub fn range(

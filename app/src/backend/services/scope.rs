@@ -5,7 +5,11 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition};
 
-use crate::backend::entities::{settlements, terminal_group_members, transactions};
+use sea_orm::sea_query::SelectStatement;
+
+use crate::backend::entities::{
+    merchant_numbers, settlements, terminal_group_members, transactions,
+};
 use crate::backend::Session;
 use crate::domain::DataScope;
 use crate::error::{AppError, Policy};
@@ -39,4 +43,15 @@ pub fn settlements(session: &Session) -> Result<Condition, AppError> {
         }
         DataScope::Groups => Err(AppError::Policy(Policy::MerchantScopeRequired)),
     }
+}
+
+/// The id of the session's merchant number `number` (none when the number is another merchant's), for
+/// a `merchant_number_id IN (…)` filter.
+pub fn merchant_number(session: &Session, number: &str) -> SelectStatement {
+    Query::select()
+        .column(merchant_numbers::Column::Id)
+        .from(merchant_numbers::Entity)
+        .and_where(Expr::col(merchant_numbers::Column::MerchantId).eq(session.merchant_id))
+        .and_where(Expr::col(merchant_numbers::Column::MerchantNo).eq(number))
+        .to_owned()
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, TransactionTrait,
@@ -84,8 +84,7 @@ impl SettlementQuery {
 
     /// Resolves a quick menu's day into the date range, in the merchant's time zone.
     pub fn resolve_day(&mut self, now: DateTime<Utc>, tz: Tz) {
-        let today = now.with_timezone(&tz).date_naive();
-        (self.from, self.to) = QuickDay::range(self.day.take(), (self.from, self.to), today);
+        QuickDay::resolve(&mut self.day, (&mut self.from, &mut self.to), now, tz);
     }
 
     fn described(&self, lang: Lang) -> Vec<(String, String)> {
@@ -126,16 +125,8 @@ fn selection(
     }
     if let Some(number) = &query.number {
         select = select.filter(
-            settlements::Column::MerchantNumberId.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(merchant_numbers::Column::Id)
-                    .from(merchant_numbers::Entity)
-                    .and_where(Expr::col(merchant_numbers::Column::MerchantNo).eq(number.as_str()))
-                    .and_where(
-                        Expr::col(merchant_numbers::Column::MerchantId).eq(session.merchant_id),
-                    )
-                    .to_owned(),
-            ),
+            settlements::Column::MerchantNumberId
+                .in_subquery(scope::merchant_number(session, number)),
         );
     }
     if let Some(status) = query.status {

@@ -218,8 +218,7 @@ impl TxnQuery {
 
     /// Resolves a quick menu's day into the date range, in the merchant's time zone.
     pub fn resolve_day(&mut self, now: DateTime<Utc>, tz: Tz) {
-        let today = now.with_timezone(&tz).date_naive();
-        (self.from, self.to) = QuickDay::range(self.day.take(), (self.from, self.to), today);
+        QuickDay::resolve(&mut self.day, (&mut self.from, &mut self.to), now, tz);
     }
 
     /// The filters in words, for the second sheet of a download.
@@ -337,18 +336,7 @@ fn selection(session: &Session, q: &TxnQuery, tz: Tz) -> Select<transactions::En
         );
     }
     if let Some(number) = &q.number {
-        cond = cond.add(
-            C::MerchantNumberId.in_subquery(
-                Query::select()
-                    .column(merchant_numbers::Column::Id)
-                    .from(merchant_numbers::Entity)
-                    .and_where(
-                        Expr::col(merchant_numbers::Column::MerchantId).eq(session.merchant_id),
-                    )
-                    .and_where(Expr::col(merchant_numbers::Column::MerchantNo).eq(number.as_str()))
-                    .to_owned(),
-            ),
-        );
+        cond = cond.add(C::MerchantNumberId.in_subquery(scope::merchant_number(session, number)));
     }
     if let Some(org) = q.org {
         cond = cond.add(C::CardOrg.eq(org.code()));
@@ -560,18 +548,15 @@ pub async fn summary(
     use transactions::Column as C;
     let tz = merchant_tz(db, session.merchant_id).await?;
     query.resolve_day(now, tz);
-    let key = match by {
-        SummaryBy::TxnDate => C::TxnDate,
-        SummaryBy::SettlementDate => C::SettlementDate,
-        SummaryBy::MerchantNumber => C::MerchantNumberId,
-        SummaryBy::CardOrg => C::CardOrg,
+    let (key, key_name) = match by {
+        SummaryBy::TxnDate => (C::TxnDate, "txn_date"),
+        SummaryBy::SettlementDate => (C::SettlementDate, "settlement_date"),
+        SummaryBy::MerchantNumber => (C::MerchantNumberId, "merchant_number_id"),
+        SummaryBy::CardOrg => (C::CardOrg, "card_org"),
     };
     let rows: Vec<(Option<String>, String, i64, i64)> = selection(session, &query, tz)
         .select_only()
-        .column_as(
-            Expr::cust(format!("CAST({} AS TEXT)", column_name(key))),
-            "k",
-        )
+        .column_as(Expr::cust(format!("CAST({key_name} AS TEXT)")), "k")
         .column(C::Status)
         .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
         .column_as(
@@ -633,21 +618,6 @@ pub async fn summary(
         }
     }
     Ok(TxnSummary { by, lines, total })
-}
-
-fn column_name(column: transactions::Column) -> &'static str {
-    use sea_orm::Iden;
-    match column {
-        transactions::Column::TxnDate => "txn_date",
-        transactions::Column::SettlementDate => "settlement_date",
-        transactions::Column::MerchantNumberId => "merchant_number_id",
-        transactions::Column::CardOrg => "card_org",
-        other => {
-            // Only the summary keys above are ever asked for.
-            debug_assert!(false, "no summary by {}", other.to_string());
-            "id"
-        }
-    }
 }
 
 fn empty_line(key: String, note: String) -> SummaryLine {
