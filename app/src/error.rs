@@ -187,7 +187,18 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // Arguments the server could not read (an id that is not a number, an unknown summary
+            // key): the caller's input, not an outage. (The JSON codec reports its arguments as
+            // `Deserialization`, which on the server can only be the arguments; in the browser it
+            // is an answer that could not be read, a transport problem.)
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::Invalid(Vec::new())
+            }
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(_) => AppError::Invalid(Vec::new()),
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }
 

@@ -361,6 +361,18 @@ async fn finance_searches_sums_reads_reprints_and_downloads_its_transactions_onl
         .call("transactions/detail", &[("id", &theirs_id.to_string())])
         .await;
     assert_eq!(other.error(), AppError::NotFound);
+    // Arguments that do not parse are the caller's input: 422, not an outage.
+    let garbled = finance
+        .call("transactions/detail", &[("id", "12abc")])
+        .await;
+    assert_eq!(garbled.status, 422, "{}", garbled.body);
+    let unknown = finance
+        .call_json(
+            "transactions/summary",
+            json!({"filter": {}, "by": "Everything"}),
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
 
     // The slip: reprinted and audited; theirs not found; today's only on the terminal.
     let slip: Slip = finance
