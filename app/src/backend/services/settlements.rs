@@ -154,7 +154,7 @@ fn before_cursor(after: (NaiveDate, i64)) -> Condition {
 }
 
 /// The merchant's numbers: id → (number, store name).
-async fn numbers_of(
+pub(crate) async fn numbers_of(
     db: &impl ConnectionTrait,
     merchant_id: i64,
 ) -> Result<HashMap<i64, (String, String)>, AppError> {

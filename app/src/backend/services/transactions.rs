@@ -22,7 +22,7 @@ use crate::api::transactions::{
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
-    merchant_numbers, merchants, terminal_group_members, terminal_groups, terminals, transactions,
+    merchants, terminal_group_members, terminal_groups, terminals, transactions,
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
@@ -407,13 +407,7 @@ impl Names {
             .into_iter()
             .map(|t| (t.id, (t.terminal_no, t.alias)))
             .collect();
-        let numbers = merchant_numbers::Entity::find()
-            .filter(merchant_numbers::Column::MerchantId.eq(merchant_id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|n| (n.id, (n.merchant_no, n.name)))
-            .collect();
+        let numbers = super::settlements::numbers_of(db, merchant_id).await?;
         Ok(Self { terminals, numbers })
     }
 
@@ -570,9 +564,7 @@ pub async fn summary(
         .await?;
 
     let numbers = if by == SummaryBy::MerchantNumber {
-        Names::load(db, session.merchant_id, Some(Vec::new()))
-            .await?
-            .numbers
+        super::settlements::numbers_of(db, session.merchant_id).await?
     } else {
         HashMap::new()
     };
