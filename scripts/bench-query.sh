@@ -3,7 +3,7 @@
 # keyset, the four summary tabs, a large export against the bare writer) on SQLite and on
 # PostgreSQL (when a server answers on 127.0.0.1:5432), release build, demo data loaded fresh.
 #   BENCH_ROWS=1000000 (SQLite, default)   BENCH_PG_ROWS=10000000 (PostgreSQL, default)
-#   BENCH_EXPORT_ROWS=1000000              BENCH_ITERATIONS=200
+#   BENCH_EXPORT_ROWS=100000,1000000             BENCH_ITERATIONS=200
 #   BENCH_CLEAR_ROWS=1000000               (clearing: one day of this many transactions per backend)
 # Prints the figures; record them in docs/PERFORMANCE.md.
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 rows=${BENCH_ROWS:-1000000}
 pg_rows=${BENCH_PG_ROWS:-10000000}
-export_rows=${BENCH_EXPORT_ROWS:-1000000}
+export_rows=${BENCH_EXPORT_ROWS:-100000,1000000}
 iterations=${BENCH_ITERATIONS:-200}
 clear_rows=${BENCH_CLEAR_ROWS:-1000000}
 

@@ -310,7 +310,26 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
     let setup_secs = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let trigger = migrations::tallies::INSERT_TRIGGER;
+    if postgres {
+        // Tallied once at the end instead of batch by batch (see `migrations::tallies`); undone
+        // with the rest if the load fails.
+        txn.execute_unprepared(&format!(
+            "ALTER TABLE transactions DISABLE TRIGGER {trigger}"
+        ))
+        .await?;
+    }
     let inserted = generate_transactions(&txn, &loaded, options).await?;
+    if postgres {
+        for statement in migrations::tallies::rebuild_statements() {
+            txn.execute_unprepared(&statement).await?;
+        }
+        txn.execute_unprepared(&format!(
+            "ALTER TABLE transactions ENABLE TRIGGER {trigger}"
+        ))
+        .await?;
+    }
     txn.commit().await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         // Fold the large write-ahead log back into the database file and shrink it.
@@ -330,6 +349,11 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
     }
     let settlements = clearing.settled().count();
     let clearing_secs = started.elapsed().as_secs_f64();
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Statistics for the planner now, as after any bulk load: autovacuum may be off or late, and
+        // without them PostgreSQL reads a merchant's month to sort it instead of walking the index.
+        db.execute_unprepared("ANALYZE").await?;
+    }
 
     Ok(DemoReport {
         settlements,

@@ -9,7 +9,7 @@ use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -54,7 +54,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
-                .pragma("cache_size", "-65536")
+                // 16 MiB of pages per connection (the operating system caches the file as well): a
+                // large export reads through the cache, which is memory the server keeps.
+                .pragma("cache_size", "-16384")
                 // Statements are traced by the services; sqlx's own log would print whole SQL texts.
                 .disable_statement_logging();
             if let Some(dir) = options
@@ -103,4 +105,21 @@ pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Tran
         ..Default::default()
     })
     .await
+}
+
+/// Starts a read-only transaction that sees one snapshot of the database throughout, for reading a
+/// large result in batches (an export): every batch is read on the same connection, as of the same
+/// moment, whatever is written meanwhile. SQLite's WAL gives a deferred transaction its snapshot at
+/// the first read; PostgreSQL needs REPEATABLE READ for it.
+pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    let options = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => sea_orm::TransactionOptions {
+            isolation_level: Some(IsolationLevel::RepeatableRead),
+            access_mode: Some(AccessMode::ReadOnly),
+            ..Default::default()
+        },
+        _ => sea_orm::TransactionOptions::default(),
+    };
+    db.begin_with_options(options).await
 }

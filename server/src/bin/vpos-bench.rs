@@ -7,7 +7,8 @@
 //!   function, as the server calls it): p50 and p95 over many calls;
 //! - page 1,000 of the same search by keyset, against page 1;
 //! - the four summary tabs of the same 30 days together;
-//! - an export of its newest rows (up to `--export-rows`) through the background-job path, wall
+//! - exports of its newest rows (each size of `--export-rows`, first thing after start) through the
+//!   background-job path, wall
 //!   time and peak memory growth, against rust_xlsxwriter writing the same rows from memory.
 
 use std::time::{Duration, Instant};
@@ -18,6 +19,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
+
+// Linked for its allocator (server/src/lib.rs): memory is measured as the server allocates it.
+use server as _;
 
 use app::api::transactions::{SummaryBy, TxnFilter};
 use app::backend::entities::{export_jobs, operators, transactions};
@@ -31,14 +35,14 @@ use app::i18n::Lang;
 struct Args {
     database_url: String,
     iterations: usize,
-    export_rows: u64,
+    export_rows: Vec<u64>,
 }
 
 fn args() -> Result<Args, String> {
     let mut out = Args {
         database_url: std::env::var("DATABASE_URL").unwrap_or_default(),
         iterations: 200,
-        export_rows: 1_000_000,
+        export_rows: vec![100_000, 1_000_000],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,7 +50,12 @@ fn args() -> Result<Args, String> {
         match flag.as_str() {
             "--database-url" => out.database_url = value()?,
             "--iterations" => out.iterations = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--export-rows" => out.export_rows = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--export-rows" => {
+                out.export_rows = value()?
+                    .split(',')
+                    .map(|n| n.trim().parse().map_err(|e| format!("--export-rows: {e}")))
+                    .collect::<Result<_, _>>()?
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -123,6 +132,12 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "backend {backend}: {total} transactions; largest merchant {merchant_id} holds {rows}; 30 days {first_day} .. {last_day}"
     );
+    // Exports first, while the process is as fresh as a server that has just started: its memory
+    // growth is the export's, not what earlier measurements left allocated.
+    for &want in &args.export_rows {
+        export(&db, &session, merchant_id, want, now).await?;
+    }
+
     let filter = TxnFilter {
         from: first_day.to_string(),
         to: last_day.to_string(),
@@ -193,7 +208,6 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let (s50, s95) = percentiles(times);
     println!("four summary tabs (30 days, {matched} rows): median {s50:.1} ms, worst {s95:.1} ms");
 
-    export(&db, &session, merchant_id, args.export_rows, now).await?;
     Ok(())
 }
 
@@ -365,6 +379,8 @@ async fn export(
         })
         .collect();
     let path = dir.join("bare.xlsx");
+    let before = current_rss_kib().unwrap_or(0);
+    reset_peak_rss();
     let started = Instant::now();
     let mut file = XlsxExport::new("bare", &columns)?;
     for row in &cells {
@@ -372,10 +388,12 @@ async fn export(
     }
     file.finish_to_file("filters", &[], &path)?;
     let bare_time = started.elapsed();
+    let peak = peak_rss_kib().unwrap_or(0);
     println!(
-        "bare writer from memory: {} rows, {:.2} s; the job path takes {:.2}x",
+        "bare writer from memory: {} rows, {:.2} s, peak memory growth {:.1} MiB; the job path takes {:.2}x",
         cells.len(),
         bare_time.as_secs_f64(),
+        peak.saturating_sub(before) as f64 / 1024.0,
         app_time.as_secs_f64() / bare_time.as_secs_f64().max(1e-9)
     );
     let _ = std::fs::remove_dir_all(&dir);

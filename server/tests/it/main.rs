@@ -16,5 +16,6 @@ mod mtls;
 mod operators;
 mod platform;
 mod settlements;
+mod tallies;
 mod token;
 mod transactions;

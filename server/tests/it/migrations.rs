@@ -32,6 +32,7 @@ const TABLES: &[&str] = &[
     "operator_terminal_groups",
     "settlements",
     "transactions",
+    "transaction_tallies",
     "ledger_entries",
     "refund_requests",
     "refund_events",

@@ -21,4 +21,5 @@ pub mod terminal_group_members;
 pub mod terminal_groups;
 pub mod terminals;
 pub mod totp_tokens;
+pub mod transaction_tallies;
 pub mod transactions;

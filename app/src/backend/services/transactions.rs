@@ -22,7 +22,8 @@ use crate::api::transactions::{
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
-    merchants, terminal_group_members, terminal_groups, terminals, transactions,
+    merchants, terminal_group_members, terminal_groups, terminals, transaction_tallies,
+    transactions,
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
@@ -266,26 +267,70 @@ impl TxnQuery {
     }
 }
 
+/// The filters on the columns that transactions and their tallies share, by unqualified column name
+/// so that one condition serves both tables.
+fn shared_filters(session: &Session, q: &TxnQuery) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(t) = q.txn_type {
+        cond = cond.add(Expr::col("txn_type").eq(t.code()));
+    }
+    if let Some(s) = q.status {
+        cond = cond.add(Expr::col("status").eq(s.code()));
+    }
+    if let Some(number) = &q.number {
+        cond = cond.add(
+            Expr::col("merchant_number_id").in_subquery(scope::merchant_number(session, number)),
+        );
+    }
+    if let Some(org) = q.org {
+        cond = cond.add(Expr::col("card_org").eq(org.code()));
+    }
+    if let Some(card_type) = q.card_type {
+        cond = cond.add(Expr::col("card_type").eq(card_type.code()));
+    }
+    if let Some(sdate) = q.sdate {
+        cond = cond.add(Expr::col("settlement_date").eq(sdate));
+    }
+    if let Some(settlement) = q.settlement {
+        cond = cond.add(Expr::col("settlement_id").eq(settlement));
+    }
+    cond
+}
+
 /// The one selection the page, the total, the summaries and the download use: the session's scope,
 /// then the filters. Dates are turned into a range of `txn_time` so that the (merchant, time) and
 /// (terminal, time) indexes serve both the filter and the order.
 fn selection(session: &Session, q: &TxnQuery, tz: Tz) -> Select<transactions::Entity> {
+    selection_after(session, q, tz, None)
+}
+
+/// [`selection`], keeping only the rows after a keyset cursor `(time, id)` in [`newest_first`] order.
+fn selection_after(
+    session: &Session,
+    q: &TxnQuery,
+    tz: Tz,
+    after: Option<(DateTime<Utc>, i64)>,
+) -> Select<transactions::Entity> {
     use transactions::Column as C;
-    let mut cond = scope::transactions(session);
+    let mut cond = scope::transactions(session).add(shared_filters(session, q));
     if let Some(start) = q.from.and_then(|d| local_midnight(d, tz)) {
         cond = cond.add(C::TxnTime.gte(start));
     }
-    if let Some(end) =
+    let end =
         q.to.and_then(|d| d.succ_opt())
-            .and_then(|d| local_midnight(d, tz))
-    {
-        cond = cond.add(C::TxnTime.lt(end));
-    }
-    if let Some(t) = q.txn_type {
-        cond = cond.add(C::TxnType.eq(t.code()));
-    }
-    if let Some(s) = q.status {
-        cond = cond.add(C::Status.eq(s.code()));
+            .and_then(|d| local_midnight(d, tz));
+    match after {
+        // The cursor is the one upper bound on the time, so that a deep page starts its index range
+        // there (SQLite bounds a range by one condition per side, and would start at the end of the
+        // day range and skip every row before the cursor).
+        Some((time, id)) if end.is_none_or(|end| time < end) => {
+            cond = cond.add(C::TxnTime.lte(time)).add(older_than((time, id)));
+        }
+        _ => {
+            if let Some(end) = end {
+                cond = cond.add(C::TxnTime.lt(end));
+            }
+        }
     }
     match &q.card {
         Some(CardMatch::Last4(last4)) => cond = cond.add(C::CardLast4.eq(last4.as_str())),
@@ -335,15 +380,6 @@ fn selection(session: &Session, q: &TxnQuery, tz: Tz) -> Select<transactions::En
             ),
         );
     }
-    if let Some(number) = &q.number {
-        cond = cond.add(C::MerchantNumberId.in_subquery(scope::merchant_number(session, number)));
-    }
-    if let Some(org) = q.org {
-        cond = cond.add(C::CardOrg.eq(org.code()));
-    }
-    if let Some(card_type) = q.card_type {
-        cond = cond.add(C::CardType.eq(card_type.code()));
-    }
     if let Some(bank) = q.bank {
         cond = cond.add(C::IssuerBank.eq(bank.code()));
     }
@@ -353,13 +389,59 @@ fn selection(session: &Session, q: &TxnQuery, tz: Tz) -> Select<transactions::En
     if let Some(batch) = &q.batch {
         cond = cond.add(C::BatchNo.eq(batch.as_str()));
     }
-    if let Some(sdate) = q.sdate {
-        cond = cond.add(C::SettlementDate.eq(sdate));
-    }
-    if let Some(settlement) = q.settlement {
-        cond = cond.add(C::SettlementId.eq(settlement));
-    }
     transactions::Entity::find().filter(cond)
+}
+
+/// The same selection as [`selection`] read from the tallies, when the session sees its whole merchant
+/// and every filter is on a tallied column; `None` otherwise. A transaction's `txn_date` is the
+/// merchant-local day of its `txn_time`, so the day range selects the same transactions.
+fn tallied(session: &Session, q: &TxnQuery) -> Option<Select<transaction_tallies::Entity>> {
+    // Every field named, so that a new filter has to be placed on one side or the other.
+    let TxnQuery {
+        from,
+        to,
+        day: _,
+        txn_type: _,
+        status: _,
+        card,
+        amount,
+        reference,
+        terminal,
+        group,
+        number: _,
+        org: _,
+        card_type: _,
+        bank,
+        auth,
+        batch,
+        sdate: _,
+        settlement: _,
+        min,
+        max,
+        size: _,
+        after: _,
+    } = q;
+    let untallied = card.is_some()
+        || amount.is_some()
+        || reference.is_some()
+        || terminal.is_some()
+        || group.is_some()
+        || bank.is_some()
+        || auth.is_some()
+        || batch.is_some()
+        || min.is_some()
+        || max.is_some();
+    if untallied {
+        return None;
+    }
+    let mut cond = scope::tallies(session)?.add(shared_filters(session, q));
+    if let Some(from) = from {
+        cond = cond.add(transaction_tallies::Column::TxnDate.gte(*from));
+    }
+    if let Some(to) = to {
+        cond = cond.add(transaction_tallies::Column::TxnDate.lte(*to));
+    }
+    Some(transaction_tallies::Entity::find().filter(cond))
 }
 
 /// Newest first, then the highest id: a total order for the keyset.
@@ -453,16 +535,35 @@ fn row_view(t: transactions::Model, names: &Names, tz: Tz) -> Result<TxnRow, App
     })
 }
 
+/// How many transactions the selection holds: the sum of their tallies when it can be read from
+/// them, else counted.
 async fn count(
     db: &impl ConnectionTrait,
-    select: Select<transactions::Entity>,
+    session: &Session,
+    query: &TxnQuery,
+    tz: Tz,
 ) -> Result<u64, AppError> {
-    let n: Option<i64> = select
-        .select_only()
-        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
-        .into_tuple()
-        .one(db)
-        .await?;
+    let n: Option<i64> = match tallied(session, query) {
+        Some(tallies) => {
+            tallies
+                .select_only()
+                .column_as(
+                    Expr::cust("CAST(COALESCE(SUM(txn_count), 0) AS BIGINT)"),
+                    "n",
+                )
+                .into_tuple()
+                .one(db)
+                .await?
+        }
+        None => {
+            selection(session, query, tz)
+                .select_only()
+                .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+                .into_tuple()
+                .one(db)
+                .await?
+        }
+    };
     Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
 }
 
@@ -493,11 +594,10 @@ pub async fn page(
 ) -> Result<TxnPage, AppError> {
     let tz = merchant_tz(db, session.merchant_id).await?;
     query.resolve_day(now, tz);
-    let mut select = newest_first(selection(session, &query, tz));
-    if let Some(after) = query.after {
-        select = select.filter(older_than(after));
-    }
-    let mut found = select.limit(query.size + 1).all(db).await?;
+    let mut found = newest_first(selection_after(session, &query, tz, query.after))
+        .limit(query.size + 1)
+        .all(db)
+        .await?;
     let more = found.len() as u64 > query.size;
     found.truncate(query.size as usize);
     let next_after = if more {
@@ -505,7 +605,7 @@ pub async fn page(
     } else {
         None
     };
-    let total = count(db, selection(session, &query, tz)).await?;
+    let total = count(db, session, &query, tz).await?;
     let mut terminal_ids: Vec<i64> = found.iter().map(|t| t.terminal_id).collect();
     terminal_ids.sort_unstable();
     terminal_ids.dedup();
@@ -539,29 +639,18 @@ pub async fn summary(
     by: SummaryBy,
     now: DateTime<Utc>,
 ) -> Result<TxnSummary, AppError> {
-    use transactions::Column as C;
     let tz = merchant_tz(db, session.merchant_id).await?;
     query.resolve_day(now, tz);
-    let (key, key_name) = match by {
-        SummaryBy::TxnDate => (C::TxnDate, "txn_date"),
-        SummaryBy::SettlementDate => (C::SettlementDate, "settlement_date"),
-        SummaryBy::MerchantNumber => (C::MerchantNumberId, "merchant_number_id"),
-        SummaryBy::CardOrg => (C::CardOrg, "card_org"),
+    let key = match by {
+        SummaryBy::TxnDate => "txn_date",
+        SummaryBy::SettlementDate => "settlement_date",
+        SummaryBy::MerchantNumber => "merchant_number_id",
+        SummaryBy::CardOrg => "card_org",
     };
-    let rows: Vec<(Option<String>, String, i64, i64)> = selection(session, &query, tz)
-        .select_only()
-        .column_as(Expr::cust(format!("CAST({key_name} AS TEXT)")), "k")
-        .column(C::Status)
-        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT)"),
-            "fen",
-        )
-        .group_by(key)
-        .group_by(C::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let rows = match tallied(session, &query) {
+        Some(tallies) => sums(db, tallies, key, "SUM(txn_count)").await?,
+        None => sums(db, selection(session, &query, tz), key, "COUNT(*)").await?,
+    };
 
     let numbers = if by == SummaryBy::MerchantNumber {
         super::settlements::numbers_of(db, session.merchant_id).await?
@@ -610,6 +699,30 @@ pub async fn summary(
         }
     }
     Ok(TxnSummary { by, lines, total })
+}
+
+/// (key as text, status, count, amount) for each key and status of a selection of transactions or
+/// of their tallies (both have the key and status columns under the same names).
+async fn sums<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    key: &'static str,
+    count: &str,
+) -> Result<Vec<(Option<String>, String, i64, i64)>, AppError> {
+    Ok(select
+        .select_only()
+        .column_as(Expr::cust(format!("CAST({key} AS TEXT)")), "k")
+        .column_as(Expr::col("status"), "status")
+        .column_as(Expr::cust(format!("CAST({count} AS BIGINT)")), "n")
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT)"),
+            "fen",
+        )
+        .group_by(Expr::col(key))
+        .group_by(Expr::col("status"))
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 fn empty_line(key: String, note: String) -> SummaryLine {
@@ -780,7 +893,7 @@ pub async fn export(
 ) -> Result<(String, Vec<u8>), AppError> {
     let tz = merchant_tz(db, session.merchant_id).await?;
     query.resolve_day(now, tz);
-    let total = count(db, selection(session, &query, tz)).await?;
+    let total = count(db, session, &query, tz).await?;
     if total > direct_limit {
         return Err(AppError::Policy(Policy::ExportTooLarge));
     }
@@ -802,7 +915,7 @@ pub async fn export_size(
 ) -> Result<u64, AppError> {
     let tz = merchant_tz(db, session.merchant_id).await?;
     query.resolve_day(now, tz);
-    count(db, selection(session, query, tz)).await
+    count(db, session, query, tz).await
 }
 
 /// Writes the transactions of (resolved) filters to `path`, reporting progress on the export job
@@ -905,13 +1018,22 @@ async fn write_rows(
     let reader = {
         let (db, session, query) = (db.clone(), session.clone(), query.clone());
         tokio::spawn(async move {
+            // One snapshot on one connection: the file is the transactions as of one moment, and
+            // the reading fills one connection's page cache, not every pooled one's.
+            let snapshot = match crate::backend::db::begin_snapshot(&db).await {
+                Ok(snapshot) => snapshot,
+                Err(e) => {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
+                }
+            };
             let mut cursor = None;
             loop {
-                let mut select = newest_first(selection(&session, &query, tz));
-                if let Some(after) = cursor {
-                    select = select.filter(older_than(after));
-                }
-                let batch = select.limit(BATCH).all(&db).await.map_err(AppError::from);
+                let batch = newest_first(selection_after(&session, &query, tz, cursor))
+                    .limit(BATCH)
+                    .all(&snapshot)
+                    .await
+                    .map_err(AppError::from);
                 let last = match &batch {
                     Ok(rows) => rows.last().map(|t| (t.txn_time, t.id)),
                     Err(_) => None,
@@ -919,13 +1041,15 @@ async fn write_rows(
                 let failed = batch.is_err();
                 // The writer has gone (it failed): stop reading.
                 if tx.send(batch).await.is_err() || failed {
-                    return;
+                    break;
                 }
                 match last {
                     Some(last) => cursor = Some(last),
-                    None => return,
+                    None => break,
                 }
             }
+            // Read only: nothing to keep.
+            let _ = snapshot.rollback().await;
         })
     };
     let written = async {
