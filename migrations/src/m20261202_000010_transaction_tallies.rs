@@ -54,19 +54,14 @@ fn same_key(row: &str) -> String {
         .join(" AND ")
 }
 
-/// The columns whose change moves a transaction to another tally.
-const TALLIED: [&str; 10] = [
-    "merchant_id",
-    "txn_date",
-    "merchant_number_id",
-    "txn_type",
-    "status",
-    "card_org",
-    "card_type",
-    "settlement_id",
-    "settlement_date",
-    "amount_fen",
-];
+/// The columns whose change moves a transaction to another tally: the key, the settlement date kept
+/// beside it, and the amount.
+fn tallied() -> Vec<&'static str> {
+    KEY.iter()
+        .copied()
+        .chain(["settlement_date", "amount_fen"])
+        .collect()
+}
 
 fn insert_columns() -> String {
     format!("{}, settlement_date, txn_count, amount_fen", KEY.join(", "))
@@ -149,7 +144,7 @@ pub fn settle_statements() -> Vec<String> {
 fn sqlite_triggers() -> Vec<String> {
     let add = add_row;
     let remove = remove_row;
-    let changed = TALLIED
+    let changed = tallied()
         .iter()
         .map(|c| format!("OLD.{c} IS NOT NEW.{c}"))
         .collect::<Vec<_>>()
@@ -166,7 +161,7 @@ fn sqlite_triggers() -> Vec<String> {
         format!(
             "CREATE TRIGGER trg_transactions_tally_update AFTER UPDATE OF {} ON transactions \
              WHEN {changed} BEGIN {} {} END",
-            TALLIED.join(", "),
+            tallied().join(", "),
             remove("OLD"),
             add("NEW")
         ),
@@ -213,7 +208,7 @@ fn postgres_triggers() -> Vec<String> {
         )
     };
     let columns = |row: &str| {
-        TALLIED
+        tallied()
             .iter()
             .map(|c| format!("{row}.{c}"))
             .collect::<Vec<_>>()
@@ -254,7 +249,7 @@ fn postgres_triggers() -> Vec<String> {
              WHEN (({}) IS DISTINCT FROM ({}) \
              AND current_setting('{CALLER_SETTING}', true) IS DISTINCT FROM 'by_caller') \
              EXECUTE FUNCTION transaction_tallies_update()",
-            TALLIED.join(", "),
+            tallied().join(", "),
             columns("OLD"),
             columns("NEW"),
         ),
