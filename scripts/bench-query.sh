@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench-query`: the transaction query benchmarks of issue 4 (search page 1 and page 1,000 by
-# keyset, the four summary tabs, a large export against the bare writer) on SQLite and on
+# keyset, the four summary tabs, a large export against the bare writer, the search endpoint under
+# load over mutual TLS: scripts/bench-load.sh) on SQLite and on
 # PostgreSQL (when a server answers on 127.0.0.1:5432), release build, demo data loaded fresh.
 #   BENCH_ROWS=1000000 (SQLite, default)   BENCH_PG_ROWS=10000000 (PostgreSQL, default)
 #   BENCH_EXPORT_ROWS=100000,1000000             BENCH_ITERATIONS=200
@@ -15,7 +16,7 @@ export_rows=${BENCH_EXPORT_ROWS:-100000,1000000}
 iterations=${BENCH_ITERATIONS:-200}
 clear_rows=${BENCH_CLEAR_ROWS:-1000000}
 
-cargo build --release -p server --bin vpos --bin vpos-bench
+cargo build --release -p server --bin vpos --bin vpos-bench --bin vpos-load
 vpos="$root/target/release/vpos"
 bench="$root/target/release/vpos-bench"
 work=$(mktemp -d)
@@ -28,6 +29,7 @@ run() { # backend-name rows database-url
   echo "--- $name: loading $n demo transactions"
   (cd "$work" && DATABASE_URL="$url" "$vpos" demo --transactions "$n" --password-env BENCH_PASSWORD 2>/dev/null | grep '^timing\|^clearing' || true)
   "$bench" --database-url "$url" --iterations "$iterations" --export-rows "$export_rows"
+  scripts/bench-load.sh "$url"
 }
 
 clear_one_day() { # backend-name database-url (a fresh, migrated database)

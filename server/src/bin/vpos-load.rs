@@ -1,0 +1,410 @@
+//! `vpos-load`: a load generator for the transaction-search endpoint of a running console (issue 4's
+//! load benchmark; `scripts/bench-load.sh` prepares a server and runs this).
+//!
+//! It signs in as a browser would (presenting a client certificate; the captcha's answer is read from
+//! the database, as only a test harness can), changes a first password when asked to, then keeps
+//! `--connections` TLS connections with keep-alive busy for `--seconds`, each sending one search at a
+//! time: the largest merchant's last 30 days with `status=success`, the console's first page. Prints
+//! requests per second and latency percentiles (client side, request sent to response body read).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::BodyExt;
+use hyper::client::conn::http1::SendRequest;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use sea_orm::EntityTrait;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use app::backend::db;
+use app::backend::entities::captchas;
+use app::backend::session::SESSION_COOKIE;
+
+struct Args {
+    addr: SocketAddr,
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    database_url: String,
+    login: String,
+    password: String,
+    new_password: String,
+    connections: usize,
+    seconds: u64,
+    warmup: u64,
+    days: i64,
+}
+
+fn args() -> Result<Args, String> {
+    let mut addr = None;
+    let mut ca = None;
+    let mut cert = None;
+    let mut key = None;
+    let mut out_login = None;
+    let mut database_url = std::env::var("DATABASE_URL").unwrap_or_default();
+    let mut password = std::env::var("LOAD_PASSWORD").unwrap_or_default();
+    let mut new_password = std::env::var("LOAD_NEW_PASSWORD").unwrap_or_default();
+    let (mut connections, mut seconds, mut warmup, mut days) = (32, 20, 3, 30);
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        let number = |v: String| v.parse::<u64>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--addr" => addr = Some(value()?.parse().map_err(|e| format!("--addr: {e}"))?),
+            "--ca" => ca = Some(PathBuf::from(value()?)),
+            "--cert" => cert = Some(PathBuf::from(value()?)),
+            "--key" => key = Some(PathBuf::from(value()?)),
+            "--database-url" => database_url = value()?,
+            "--login" => out_login = Some(value()?),
+            "--password-env" => {
+                password = std::env::var(value()?).map_err(|e| format!("--password-env: {e}"))?
+            }
+            "--new-password-env" => {
+                new_password =
+                    std::env::var(value()?).map_err(|e| format!("--new-password-env: {e}"))?
+            }
+            "--connections" => connections = number(value()?)? as usize,
+            "--seconds" => seconds = number(value()?)?,
+            "--warmup" => warmup = number(value()?)?,
+            "--days" => days = number(value()?)? as i64,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    fn need<T>(v: Option<T>, name: &str) -> Result<T, String> {
+        v.ok_or(format!("give {name}"))
+    }
+    if connections == 0 || seconds == 0 || days == 0 {
+        return Err("--connections, --seconds and --days must be at least 1".into());
+    }
+    if database_url.is_empty() || password.is_empty() {
+        return Err("give --database-url (or DATABASE_URL) and --password-env".into());
+    }
+    Ok(Args {
+        addr: need(addr, "--addr")?,
+        ca: need(ca, "--ca")?,
+        cert: need(cert, "--cert")?,
+        key: need(key, "--key")?,
+        database_url,
+        login: need(out_login, "--login")?,
+        password,
+        new_password,
+        connections,
+        seconds,
+        warmup,
+        days,
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("vpos-load: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(&args).await {
+        eprintln!("vpos-load: {e}");
+        std::process::exit(1);
+    }
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+fn tls_config(args: &Args) -> Result<Arc<ClientConfig>, Failure> {
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&args.ca)? {
+        roots.add(c?)?;
+    }
+    let chain = CertificateDer::pem_file_iter(&args.cert)?.collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(&args.key)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)?;
+    Ok(Arc::new(config))
+}
+
+/// One keep-alive TLS connection speaking HTTP/1.1, as a browser tab's.
+struct Connection {
+    sender: SendRequest<String>,
+    origin: String,
+    cookie: Option<String>,
+}
+
+impl Connection {
+    async fn open(addr: SocketAddr, config: Arc<ClientConfig>) -> Result<Self, Failure> {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let name = ServerName::try_from(addr.ip().to_string())?;
+        let tls = TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake: {e}"))?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Self {
+            sender,
+            origin: format!("https://{addr}"),
+            cookie: None,
+        })
+    }
+
+    /// POSTs a server function; the status and the body. Remembers a session cookie it is given.
+    async fn post(
+        &mut self,
+        endpoint: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<(u16, Vec<u8>), Failure> {
+        let mut request = http::Request::post(format!("/api/{endpoint}"))
+            .header("host", self.origin.trim_start_matches("https://"))
+            .header("origin", &self.origin)
+            .header("accept", "application/json")
+            .header("content-type", content_type);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        self.sender
+            .ready()
+            .await
+            .map_err(|e| format!("{endpoint}: {e}"))?;
+        let response = self
+            .sender
+            .send_request(request.body(body)?)
+            .await
+            .map_err(|e| format!("{endpoint}: {e}"))?;
+        let status = response.status().as_u16();
+        for value in response.headers().get_all("set-cookie") {
+            let value = value.to_str()?;
+            if let Some(rest) = value.strip_prefix(&format!("{SESSION_COOKIE}=")) {
+                let token = rest.split(';').next().unwrap_or_default();
+                self.cookie = Some(format!("{SESSION_COOKIE}={token}"));
+            }
+        }
+        let body = response.into_body().collect().await?.to_bytes().to_vec();
+        Ok((status, body))
+    }
+
+    async fn form(
+        &mut self,
+        endpoint: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<serde_json::Value, Failure> {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", form_escape(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let (status, body) = self
+            .post(endpoint, "application/x-www-form-urlencoded", body)
+            .await?;
+        if status != 200 {
+            return Err(format!("{endpoint}: {status} {}", String::from_utf8_lossy(&body)).into());
+        }
+        Ok(serde_json::from_slice(&body)?)
+    }
+}
+
+fn form_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Answers a fresh captcha and signs in with `password`: the outcome, or the refusal.
+async fn sign_in_with(
+    conn: &mut Connection,
+    db: &sea_orm::DatabaseConnection,
+    login: &str,
+    password: &str,
+) -> Result<serde_json::Value, Failure> {
+    let form = conn.form("sign_in_form", &[]).await?;
+    let captcha_id = form["captcha_id"]
+        .as_str()
+        .ok_or("no captcha id")?
+        .to_owned();
+    let answer = captchas::Entity::find_by_id(captcha_id.as_str())
+        .one(db)
+        .await?
+        .ok_or("the captcha is not in the database: is --database-url the server's?")?
+        .answer;
+    conn.form(
+        "sign_in",
+        &[
+            ("login_name", login),
+            ("password", password),
+            ("captcha_id", &captcha_id),
+            ("captcha_answer", &answer),
+        ],
+    )
+    .await
+}
+
+/// Signs in on `conn` (changing a first password) and returns the session cookie.
+async fn sign_in(args: &Args, conn: &mut Connection) -> Result<String, Failure> {
+    let db = db::connect(&args.database_url, 1).await?;
+    let outcome = match sign_in_with(conn, &db, &args.login, &args.password).await {
+        Ok(outcome) => outcome,
+        // A database this generator ran on before: the first password was changed then.
+        Err(_) if !args.new_password.is_empty() => {
+            sign_in_with(conn, &db, &args.login, &args.new_password).await?
+        }
+        Err(e) => return Err(e),
+    };
+    if outcome["must_change_password"].as_bool() == Some(true) {
+        if args.new_password.is_empty() {
+            return Err(
+                "the operator must change the first password: give --new-password-env".into(),
+            );
+        }
+        conn.form(
+            "change_password",
+            &[
+                ("current_password", &args.password),
+                ("new_password", &args.new_password),
+                ("confirm_password", &args.new_password),
+            ],
+        )
+        .await?;
+    }
+    conn.cookie
+        .clone()
+        .ok_or_else(|| "signed in without a session cookie".into())
+}
+
+/// The search every connection repeats: the last `days` days (the merchant's local calendar,
+/// Asia/Shanghai for the demo merchants), successful transactions, the first page.
+fn search_body(days: i64) -> String {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let from = today - chrono::Duration::days(days - 1);
+    serde_json::json!({
+        "filter": { "from": from.to_string(), "to": today.to_string(), "status": "success" }
+    })
+    .to_string()
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+async fn run(args: &Args) -> Result<(), Failure> {
+    let config = tls_config(args)?;
+    let mut first = Connection::open(args.addr, config.clone()).await?;
+    let cookie = sign_in(args, &mut first).await?;
+    let body = search_body(args.days);
+    let (status, answer) = first
+        .post("transactions/search", "application/json", body.clone())
+        .await?;
+    if status != 200 {
+        return Err(format!("search: {status} {}", String::from_utf8_lossy(&answer)).into());
+    }
+    let page: serde_json::Value = serde_json::from_slice(&answer)?;
+    println!(
+        "search of {}: {} rows match, {} on the page, {} bytes per answer; {} connections, {} s after {} s warm-up",
+        args.login,
+        page["total"],
+        page["rows"].as_array().map_or(0, Vec::len),
+        answer.len(),
+        args.connections,
+        args.seconds,
+        args.warmup
+    );
+
+    let started = Instant::now();
+    let warm_until = started + Duration::from_secs(args.warmup);
+    let stop_at = warm_until + Duration::from_secs(args.seconds);
+    let mut workers = Vec::new();
+    for _ in 0..args.connections {
+        let mut conn = Connection::open(args.addr, config.clone()).await?;
+        conn.cookie = Some(cookie.clone());
+        let body = body.clone();
+        workers.push(tokio::spawn(async move {
+            let mut tally = Tally::default();
+            loop {
+                let sent = Instant::now();
+                if sent >= stop_at {
+                    break;
+                }
+                let outcome = conn
+                    .post("transactions/search", "application/json", body.clone())
+                    .await;
+                let took = sent.elapsed();
+                if sent < warm_until {
+                    continue;
+                }
+                match outcome {
+                    Ok((200, _)) => tally.latencies.push(took),
+                    Ok((status, body)) => {
+                        tally.errors += 1;
+                        tally.first_error.get_or_insert_with(|| {
+                            format!("{status} {}", String::from_utf8_lossy(&body))
+                        });
+                    }
+                    Err(e) => {
+                        tally.errors += 1;
+                        tally.first_error.get_or_insert_with(|| e.to_string());
+                        break;
+                    }
+                }
+            }
+            tally
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    for worker in workers {
+        let tally = worker.await?;
+        all.extend(tally.latencies);
+        errors += tally.errors;
+        if first_error.is_none() {
+            first_error = tally.first_error;
+        }
+    }
+    all.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .map_or(0.0, |d| ms(*d))
+    };
+    println!(
+        "search under load: {} answers in {} s = {:.0} requests/s; latency p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} errors",
+        all.len(),
+        args.seconds,
+        all.len() as f64 / args.seconds as f64,
+        at(0.50),
+        at(0.95),
+        at(0.99),
+        all.last().map_or(0.0, |d| ms(*d)),
+        errors
+    );
+    if let Some(error) = first_error {
+        println!("first error: {error}");
+    }
+    if errors > 0 {
+        return Err(format!("{errors} requests failed").into());
+    }
+    Ok(())
+}
