@@ -2,7 +2,7 @@
 //!
 //! Every migration is written with the sea-query schema builder so that one definition runs on SQLite
 //! and PostgreSQL; only triggers, which have no portable form, are written in each backend's SQL
-//! (the transaction tallies). Once a migration has been released it is never edited: a change is a new migration.
+//! (the transaction tallies, in [`tallies`]). Once a migration has been released it is never edited: a change is a new migration.
 //! Status columns hold fixed codes guarded by named CHECK constraints (`ck_<table>_<rule>`), money
 //! columns hold integer fen, timestamps are UTC.
 
@@ -20,15 +20,10 @@ mod m20261122_000007_seed_roles;
 mod m20261122_000008_create_sessions;
 mod m20261122_000009_clearing_indexes;
 mod m20261202_000010_transaction_tallies;
+mod m20261203_000011_day_tallies;
+pub mod tallies;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
-/// For bulk loads: the transaction tallies' insert trigger and their rebuild.
-pub mod tallies {
-    pub use super::m20261202_000010_transaction_tallies::{
-        rebuild_statements, settle_statements, CALLER_SETTING, INSERT_TRIGGER,
-    };
-}
-
 pub struct Migrator;
 
 #[async_trait::async_trait]
@@ -45,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_sessions::Migration),
             Box::new(m20261122_000009_clearing_indexes::Migration),
             Box::new(m20261202_000010_transaction_tallies::Migration),
+            Box::new(m20261203_000011_day_tallies::Migration),
         ]
     }
 }

@@ -311,24 +311,30 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
 
     let started = Instant::now();
     let postgres = db.get_database_backend() == DbBackend::Postgres;
-    let trigger = migrations::tallies::INSERT_TRIGGER;
+    let tallies = migrations::tallies::ALL;
     if postgres {
         // Tallied once at the end instead of batch by batch (see `migrations::tallies`); undone
         // with the rest if the load fails.
-        txn.execute_unprepared(&format!(
-            "ALTER TABLE transactions DISABLE TRIGGER {trigger}"
-        ))
-        .await?;
+        for tally in &tallies {
+            txn.execute_unprepared(&format!(
+                "ALTER TABLE transactions DISABLE TRIGGER {}",
+                tally.insert_trigger()
+            ))
+            .await?;
+        }
     }
     let inserted = generate_transactions(&txn, &loaded, options).await?;
     if postgres {
-        for statement in migrations::tallies::rebuild_statements() {
-            txn.execute_unprepared(&statement).await?;
+        for tally in &tallies {
+            for statement in tally.rebuild_statements() {
+                txn.execute_unprepared(&statement).await?;
+            }
+            txn.execute_unprepared(&format!(
+                "ALTER TABLE transactions ENABLE TRIGGER {}",
+                tally.insert_trigger()
+            ))
+            .await?;
         }
-        txn.execute_unprepared(&format!(
-            "ALTER TABLE transactions ENABLE TRIGGER {trigger}"
-        ))
-        .await?;
     }
     txn.commit().await?;
     if db.get_database_backend() == DbBackend::Sqlite {

@@ -54,6 +54,8 @@ pub struct Session {
     pub must_change_password: bool,
     pub cert_fingerprint: String,
     pub remote_addr: String,
+    /// The merchant's time zone: dates in filters and on screen are the merchant's.
+    pub tz: chrono_tz::Tz,
 }
 
 impl Session {

@@ -233,6 +233,7 @@ async fn finance_session(
         must_change_password: false,
         cert_fingerprint: "bench".into(),
         remote_addr: "127.0.0.1".into(),
+        tz: chrono_tz::Asia::Shanghai,
     })
 }
 

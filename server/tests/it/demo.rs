@@ -229,6 +229,7 @@ pub async fn session_of(db: &TestDb, merchant_id: i64) -> app::backend::Session 
         must_change_password: false,
         cert_fingerprint: "00".into(),
         remote_addr: "127.0.0.1".into(),
+        tz: chrono_tz::Asia::Shanghai,
     }
 }
 

@@ -33,6 +33,7 @@ const TABLES: &[&str] = &[
     "settlements",
     "transactions",
     "transaction_tallies",
+    "transaction_day_tallies",
     "ledger_entries",
     "refund_requests",
     "refund_events",

@@ -463,6 +463,7 @@ async fn the_last_active_administrator_stays_even_in_a_race(backend: Backend) {
         must_change_password: false,
         cert_fingerprint: "0".repeat(64),
         remote_addr: "127.0.0.1".into(),
+        tz: chrono_tz::Asia::Shanghai,
     };
 
     let disable =

@@ -25,6 +25,35 @@ const COUNTED: &str = "SELECT merchant_id, CAST(txn_date AS TEXT) AS d, merchant
      FROM transactions GROUP BY merchant_id, txn_date, merchant_number_id, txn_type, status, card_org, \
      card_type, COALESCE(settlement_id, 0) ORDER BY 1, 2, 3, 4, 5, 6, 7, 8";
 
+/// The day tallies, and the same counted from the transactions: (key, count, amount).
+const DAY_TALLIES: &str = "SELECT merchant_id, CAST(txn_date AS TEXT) AS d, txn_type, status, \
+     txn_count AS n, amount_fen AS fen FROM transaction_day_tallies ORDER BY 1, 2, 3, 4";
+const DAYS_COUNTED: &str = "SELECT merchant_id, CAST(txn_date AS TEXT) AS d, txn_type, status, \
+     CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen \
+     FROM transactions GROUP BY merchant_id, txn_date, txn_type, status ORDER BY 1, 2, 3, 4";
+
+async fn day_lines(db: &TestDb, sql: &str) -> Vec<String> {
+    db.conn
+        .query_all_raw(Statement::from_string(db.conn.get_database_backend(), sql))
+        .await
+        .expect(sql)
+        .into_iter()
+        .map(|r| {
+            let text = |c: &str| r.try_get::<String>("", c).expect(c);
+            let number = |c: &str| r.try_get::<i64>("", c).expect(c);
+            format!(
+                "{} {} {} {} {} {}",
+                number("merchant_id"),
+                text("d"),
+                text("txn_type"),
+                text("status"),
+                number("n"),
+                number("fen"),
+            )
+        })
+        .collect()
+}
+
 async fn lines(db: &TestDb, sql: &str) -> Vec<String> {
     db.conn
         .query_all_raw(Statement::from_string(db.conn.get_database_backend(), sql))
@@ -70,6 +99,10 @@ async fn assert_tallies_exact(db: &TestDb, after: &str) {
     let counted = lines(db, COUNTED).await;
     assert!(!counted.is_empty());
     assert_eq!(tallies, counted, "tallies after {after}");
+    let days = day_lines(db, DAY_TALLIES).await;
+    let counted = day_lines(db, DAYS_COUNTED).await;
+    assert!(!counted.is_empty());
+    assert_eq!(days, counted, "day tallies after {after}");
 }
 
 on_both_backends!(tallies_follow_every_change_of_the_transactions);
@@ -132,6 +165,15 @@ async fn tallies_follow_every_change_of_the_transactions(backend: Backend) {
     )
     .await;
     assert_eq!(empty, Vec::<String>::new());
+    let empty = day_lines(
+        &db,
+        &DAY_TALLIES.replace(
+            "FROM transaction_day_tallies",
+            "FROM transaction_day_tallies WHERE txn_count = 0",
+        ),
+    )
+    .await;
+    assert_eq!(empty, Vec::<String>::new());
 }
 
 on_both_backends!(totals_and_summaries_read_from_tallies_equal_counting);
@@ -163,13 +205,14 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
     let session = crate::demo::session_of(&db, merchant_id).await;
 
     let filters = [
-        // Read from the tallies …
+        // Read from the day tallies (total, summary by day) and the transaction tallies …
         TxnFilter {
             from: "2026-11-10".into(),
             to: "2026-11-20".into(),
             status: "success".into(),
             ..Default::default()
         },
+        // … from the transaction tallies only …
         TxnFilter {
             txn_type: "purchase".into(),
             org: "visa".into(),

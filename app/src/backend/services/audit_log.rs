@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::filters::{local_midnight, starts_with_pattern, FieldCheck};
-use super::home::{format_local, merchant_tz};
+use super::home::format_local;
 use crate::api::audit::{AuditFilter, AuditPage, AuditRow};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::audit_events;
@@ -121,7 +121,7 @@ pub async fn page(
     session: &Session,
     query: &AuditQuery,
 ) -> Result<AuditPage, AppError> {
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let total = selection(session, query, tz).count(db).await?;
     let mut select = selection(session, query, tz);
     if let Some(before) = query.before {
@@ -180,7 +180,7 @@ pub async fn export<C: ConnectionTrait + TransactionTrait>(
         before: None,
         ..query.clone()
     };
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let total = selection(session, &query, tz).count(db).await?;
     if total > EXPORT_LIMIT {
         return Err(AppError::Policy(Policy::ExportTooLarge));

@@ -9,21 +9,22 @@
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::decode;
+use super::home::DEFAULT_TIME_ZONE;
 use crate::backend::audit::{self, Actor, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
-    captchas, operator_certificates, operator_roles, operator_terminal_groups, operators,
-    password_history, sessions,
+    captchas, merchants, operator_certificates, operator_roles, operator_terminal_groups,
+    operators, password_history, sessions,
 };
 use crate::backend::password::{hash_password, verify_password};
 use crate::backend::{captcha, AuthConfig, ClientIdentity, Session};
@@ -411,7 +412,13 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Resolved, DbErr> {
     let hash = token_hash(token);
-    let Some(row) = sessions::Entity::find_by_id(hash.as_str()).one(db).await? else {
+    let Some(row) = SessionRow::find_by_statement(
+        db.get_database_backend()
+            .build(&SessionRow::select(hash.as_str())),
+    )
+    .one(db)
+    .await?
+    else {
         return Ok(Resolved::Unknown);
     };
     if let Some(reason) = &row.end_reason {
@@ -419,28 +426,22 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
             SessionEnd::from_code(reason).unwrap_or(SessionEnd::Logout),
         ));
     }
-    let Some(operator) = operators::Entity::find_by_id(row.operator_id)
-        .one(db)
-        .await?
-    else {
-        return Ok(Resolved::Unknown);
-    };
     let end = if row.cert_fingerprint != identity.fingerprint {
         Some(SessionEnd::Certificate)
     } else if now >= row.expires_at {
         Some(SessionEnd::Expired)
     } else if now - row.last_seen_at >= cfg.idle_timeout {
         Some(SessionEnd::Idle)
-    } else if operator.status == OperatorStatus::Disabled.code() {
+    } else if row.status == OperatorStatus::Disabled.code() {
         Some(SessionEnd::OperatorChanged)
     } else {
         None
     };
     if let Some(reason) = end {
         let actor = Actor {
-            merchant_id: Some(operator.merchant_id),
-            operator_id: Some(operator.id),
-            login_name: Some(operator.login_name.clone()),
+            merchant_id: Some(row.merchant_id),
+            operator_id: Some(row.operator_id),
+            login_name: Some(row.login_name.clone()),
             ..Actor::from_identity(identity)
         };
         end_session(db, &hash, reason, actor, now).await?;
@@ -456,7 +457,7 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     }
     let mut roles = Vec::new();
     for r in operator_roles::Entity::find()
-        .filter(operator_roles::Column::OperatorId.eq(operator.id))
+        .filter(operator_roles::Column::OperatorId.eq(row.operator_id))
         .all(db)
         .await?
     {
@@ -465,7 +466,7 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     }
     roles.sort();
     let group_ids = operator_terminal_groups::Entity::find()
-        .filter(operator_terminal_groups::Column::OperatorId.eq(operator.id))
+        .filter(operator_terminal_groups::Column::OperatorId.eq(row.operator_id))
         .order_by_asc(operator_terminal_groups::Column::GroupId)
         .all(db)
         .await?
@@ -474,19 +475,73 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
         .collect();
     Ok(Resolved::Active(Box::new(Session {
         token_hash: hash,
-        operator_id: operator.id,
-        merchant_id: operator.merchant_id,
-        login_name: operator.login_name,
-        display_name: operator.display_name,
+        operator_id: row.operator_id,
+        merchant_id: row.merchant_id,
+        login_name: row.login_name,
+        display_name: row.display_name,
         functions: functions_of(&roles),
         roles,
         // An unknown scope code confines the most: to the (possibly empty) assigned groups.
-        scope: DataScope::from_code(&operator.data_scope).unwrap_or(DataScope::Groups),
+        scope: DataScope::from_code(&row.data_scope).unwrap_or(DataScope::Groups),
         group_ids,
-        must_change_password: operator.must_change_password,
+        must_change_password: row.must_change_password,
         cert_fingerprint: row.cert_fingerprint,
         remote_addr: identity.remote_addr.ip().to_string(),
+        tz: row.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE),
     })))
+}
+
+/// A session with what a request needs of its operator and merchant, read in one query.
+#[derive(Debug, FromQueryResult)]
+struct SessionRow {
+    operator_id: i64,
+    cert_fingerprint: String,
+    last_seen_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    end_reason: Option<String>,
+    merchant_id: i64,
+    login_name: String,
+    display_name: String,
+    status: String,
+    must_change_password: bool,
+    data_scope: String,
+    time_zone: String,
+}
+
+impl SessionRow {
+    fn select(token_hash: &str) -> SelectStatement {
+        use merchants::Column as M;
+        use operators::Column as O;
+        use sessions::Column as S;
+        Query::select()
+            .columns([
+                (sessions::Entity, S::OperatorId),
+                (sessions::Entity, S::CertFingerprint),
+                (sessions::Entity, S::LastSeenAt),
+                (sessions::Entity, S::ExpiresAt),
+                (sessions::Entity, S::EndReason),
+            ])
+            .columns([
+                (operators::Entity, O::MerchantId),
+                (operators::Entity, O::LoginName),
+                (operators::Entity, O::DisplayName),
+                (operators::Entity, O::Status),
+                (operators::Entity, O::MustChangePassword),
+                (operators::Entity, O::DataScope),
+            ])
+            .column((merchants::Entity, M::TimeZone))
+            .from(sessions::Entity)
+            .inner_join(
+                operators::Entity,
+                Expr::col((operators::Entity, O::Id)).equals((sessions::Entity, S::OperatorId)),
+            )
+            .inner_join(
+                merchants::Entity,
+                Expr::col((merchants::Entity, M::Id)).equals((operators::Entity, O::MerchantId)),
+            )
+            .and_where(Expr::col((sessions::Entity, S::TokenHash)).eq(token_hash))
+            .to_owned()
+    }
 }
 
 /// Ends a session once, recording why: the first of several concurrent requests writes the event.

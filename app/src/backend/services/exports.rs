@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::decode;
-use super::home::{format_local, merchant_tz};
+use super::home::format_local;
 use super::transactions::{self, TxnQuery, DIRECT_LIMIT, EXPORT_CAP};
 use crate::api::exports::{ExportJobView, ExportList};
 use crate::api::transactions::TxnFilter;
@@ -156,7 +156,7 @@ pub async fn list(
     now: DateTime<Utc>,
 ) -> Result<ExportList, AppError> {
     purge_expired(db, now).await?;
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let jobs = export_jobs::Entity::find()
         .filter(export_jobs::Column::OperatorId.eq(session.operator_id))
         .filter(export_jobs::Column::MerchantId.eq(session.merchant_id))

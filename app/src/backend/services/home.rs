@@ -2,9 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use super::decode;
 use crate::api::home::{CertificateView, HomeView, MerchantNumberView, MerchantView, OperatorView};
@@ -111,15 +109,6 @@ fn certificate_view(identity: &ClientIdentity, tz: Tz) -> CertificateView {
 }
 
 /// `YYYY-MM-DD HH:MM` in the given time zone.
-/// The merchant's time zone (Asia/Shanghai when it has none that parses).
-pub async fn merchant_tz(db: &impl ConnectionTrait, merchant_id: i64) -> Result<Tz, DbErr> {
-    Ok(merchants::Entity::find_by_id(merchant_id)
-        .one(db)
-        .await?
-        .and_then(|m| m.time_zone.parse().ok())
-        .unwrap_or(DEFAULT_TIME_ZONE))
-}
-
 pub fn format_local(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::auth::{end_operator_sessions, remember_password};
 use super::decode;
-use super::home::{format_local, merchant_tz};
+use super::home::format_local;
 use crate::api::operators::{
     CertificateRow, GroupOption, OperatorDetail, OperatorForm, OperatorRow,
 };
@@ -88,7 +88,7 @@ pub async fn list_operators(
     search: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<OperatorRow>, AppError> {
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let needle = search.trim().to_lowercase();
     let operators = operators::Entity::find()
         .filter(operators::Column::MerchantId.eq(session.merchant_id))
@@ -152,7 +152,7 @@ pub async fn operator_detail(
     now: DateTime<Utc>,
 ) -> Result<OperatorDetail, AppError> {
     let op = own_operator(db, session, id).await?;
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let certificates = operator_certificates::Entity::find()
         .filter(operator_certificates::Column::OperatorId.eq(op.id))
         .order_by_asc(operator_certificates::Column::BoundAt)

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, Condition};
 use sea_orm::sea_query::SelectStatement;
 
 use crate::backend::entities::{
-    merchant_numbers, settlements, terminal_group_members, transaction_tallies, transactions,
+    merchant_numbers, settlements, terminal_group_members, transactions,
 };
 use crate::backend::Session;
 use crate::domain::DataScope;
@@ -34,14 +34,15 @@ pub fn transactions(session: &Session) -> Condition {
     }
 }
 
-/// The transaction tallies the session may read: all of its merchant's, for an operator who sees the
-/// whole merchant. Tallies do not know terminals, so for an operator scoped to terminal groups there
-/// are none and the transactions themselves are counted.
+/// The transaction tallies (of either kind) the session may read: all of its merchant's, for an
+/// operator who sees the whole merchant. Tallies do not know terminals, so for an operator scoped to
+/// terminal groups there are none and the transactions themselves are counted. The column is
+/// unqualified, so that the condition serves every tally table.
 pub fn tallies(session: &Session) -> Option<Condition> {
     match session.scope {
-        DataScope::Merchant => Some(
-            Condition::all().add(transaction_tallies::Column::MerchantId.eq(session.merchant_id)),
-        ),
+        DataScope::Merchant => {
+            Some(Condition::all().add(Expr::col("merchant_id").eq(session.merchant_id)))
+        }
         DataScope::Groups => None,
     }
 }

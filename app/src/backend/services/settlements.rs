@@ -12,7 +12,6 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::home::merchant_tz;
 use super::{decode, scope};
 use crate::api::settlements::{SettlementFilter, SettlementPage, SettlementRow, SettlementSums};
 use crate::backend::audit::{self, AuditEntry};
@@ -201,7 +200,7 @@ pub async fn page(
     query: &SettlementQuery,
     now: DateTime<Utc>,
 ) -> Result<SettlementPage, AppError> {
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let mut query = query.clone();
     query.resolve_day(now, tz);
     let query = &query;
@@ -289,7 +288,7 @@ pub async fn detail(
     id: i64,
 ) -> Result<SettlementRow, AppError> {
     let settlement = visible(db, session, id).await?;
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let numbers = numbers_of(db, session.merchant_id).await?;
     row_view(settlement, &numbers, tz)
 }
@@ -302,7 +301,7 @@ pub async fn export(
     lang: Lang,
     now: DateTime<Utc>,
 ) -> Result<(String, Vec<u8>), AppError> {
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let mut query = query.clone();
     query.resolve_day(now, tz);
     let query = &query;
@@ -405,7 +404,7 @@ pub async fn reconciliation_file(
     now: DateTime<Utc>,
 ) -> Result<(String, Vec<u8>), AppError> {
     let settlement = visible(db, session, id).await?;
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let numbers = numbers_of(db, session.merchant_id).await?;
     let (merchant_no, _) = numbers
         .get(&settlement.merchant_number_id)

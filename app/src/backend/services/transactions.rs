@@ -14,7 +14,6 @@ use sea_orm::{
 use serde_json::json;
 
 use super::filters::{local_midnight, FieldCheck, QuickDay};
-use super::home::merchant_tz;
 use super::{decode, scope};
 use crate::api::transactions::{
     LinkedTxn, Slip, SummaryBy, SummaryLine, Tally, TxnFilter, TxnPage, TxnRow, TxnSummary,
@@ -22,8 +21,8 @@ use crate::api::transactions::{
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
-    merchants, terminal_group_members, terminal_groups, terminals, transaction_tallies,
-    transactions,
+    merchants, terminal_group_members, terminal_groups, terminals, transaction_day_tallies,
+    transaction_tallies, transactions,
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
@@ -392,10 +391,11 @@ fn selection_after(
     transactions::Entity::find().filter(cond)
 }
 
-/// The same selection as [`selection`] read from the tallies, when the session sees its whole merchant
-/// and every filter is on a tallied column; `None` otherwise. A transaction's `txn_date` is the
-/// merchant-local day of its `txn_time`, so the day range selects the same transactions.
-fn tallied(session: &Session, q: &TxnQuery) -> Option<Select<transaction_tallies::Entity>> {
+/// The same selection as [`selection`] as a condition on the tallies (of either kind), when the
+/// session sees its whole merchant and every filter is on a tallied column; `None` otherwise. A
+/// transaction's `txn_date` is the merchant-local day of its `txn_time`, so the day range selects the
+/// same transactions.
+fn tallied(session: &Session, q: &TxnQuery) -> Option<Condition> {
     // Every field named, so that a new filter has to be placed on one side or the other.
     let TxnQuery {
         from,
@@ -436,12 +436,22 @@ fn tallied(session: &Session, q: &TxnQuery) -> Option<Select<transaction_tallies
     }
     let mut cond = scope::tallies(session)?.add(shared_filters(session, q));
     if let Some(from) = from {
-        cond = cond.add(transaction_tallies::Column::TxnDate.gte(*from));
+        cond = cond.add(Expr::col("txn_date").gte(*from));
     }
     if let Some(to) = to {
-        cond = cond.add(transaction_tallies::Column::TxnDate.lte(*to));
+        cond = cond.add(Expr::col("txn_date").lte(*to));
     }
-    Some(transaction_tallies::Entity::find().filter(cond))
+    Some(cond)
+}
+
+/// Whether the day tallies (merchant, day, type, status) hold what the filters select: none of
+/// them is on the columns only the transaction tallies know.
+fn by_day(q: &TxnQuery) -> bool {
+    q.number.is_none()
+        && q.org.is_none()
+        && q.card_type.is_none()
+        && q.sdate.is_none()
+        && q.settlement.is_none()
 }
 
 /// Newest first, then the highest id: a total order for the keyset.
@@ -544,17 +554,10 @@ async fn count(
     tz: Tz,
 ) -> Result<u64, AppError> {
     let n: Option<i64> = match tallied(session, query) {
-        Some(tallies) => {
-            tallies
-                .select_only()
-                .column_as(
-                    Expr::cust("CAST(COALESCE(SUM(txn_count), 0) AS BIGINT)"),
-                    "n",
-                )
-                .into_tuple()
-                .one(db)
-                .await?
+        Some(cond) if by_day(query) => {
+            tally_count(db, transaction_day_tallies::Entity::find().filter(cond)).await?
         }
+        Some(cond) => tally_count(db, transaction_tallies::Entity::find().filter(cond)).await?,
         None => {
             selection(session, query, tz)
                 .select_only()
@@ -565,6 +568,21 @@ async fn count(
         }
     };
     Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+}
+
+async fn tally_count<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    tallies: Select<E>,
+) -> Result<Option<i64>, AppError> {
+    Ok(tallies
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(txn_count), 0) AS BIGINT)"),
+            "n",
+        )
+        .into_tuple()
+        .one(db)
+        .await?)
 }
 
 /// The terminal groups an operator may filter by: theirs, or all of the merchant's.
@@ -592,7 +610,7 @@ pub async fn page(
     mut query: TxnQuery,
     now: DateTime<Utc>,
 ) -> Result<TxnPage, AppError> {
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     query.resolve_day(now, tz);
     let mut found = newest_first(selection_after(session, &query, tz, query.after))
         .limit(query.size + 1)
@@ -639,7 +657,7 @@ pub async fn summary(
     by: SummaryBy,
     now: DateTime<Utc>,
 ) -> Result<TxnSummary, AppError> {
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     query.resolve_day(now, tz);
     let key = match by {
         SummaryBy::TxnDate => "txn_date",
@@ -648,7 +666,14 @@ pub async fn summary(
         SummaryBy::CardOrg => "card_org",
     };
     let rows = match tallied(session, &query) {
-        Some(tallies) => sums(db, tallies, key, "SUM(txn_count)").await?,
+        Some(cond) if by == SummaryBy::TxnDate && by_day(&query) => {
+            let days = transaction_day_tallies::Entity::find().filter(cond);
+            sums(db, days, key, "SUM(txn_count)").await?
+        }
+        Some(cond) => {
+            let tallies = transaction_tallies::Entity::find().filter(cond);
+            sums(db, tallies, key, "SUM(txn_count)").await?
+        }
         None => sums(db, selection(session, &query, tz), key, "COUNT(*)").await?,
     };
 
@@ -784,7 +809,7 @@ pub async fn detail(
     now: DateTime<Utc>,
 ) -> Result<TxnView, AppError> {
     let t = visible(db, session, id).await?;
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let names = Names::load(db, session.merchant_id, Some(vec![t.terminal_id])).await?;
     let original = match t.original_txn_id {
         Some(original) => transactions::Entity::find_by_id(original)
@@ -833,7 +858,7 @@ pub async fn slip(
     now: DateTime<Utc>,
 ) -> Result<Slip, AppError> {
     let t = visible(db, session, id).await?;
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     if is_today(&t, now, tz) {
         return Err(AppError::Policy(Policy::SlipFromToday));
     }
@@ -891,7 +916,7 @@ pub async fn export(
     now: DateTime<Utc>,
     direct_limit: u64,
 ) -> Result<(String, Vec<u8>), AppError> {
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     query.resolve_day(now, tz);
     let total = count(db, session, &query, tz).await?;
     if total > direct_limit {
@@ -913,7 +938,7 @@ pub async fn export_size(
     query: &mut TxnQuery,
     now: DateTime<Utc>,
 ) -> Result<u64, AppError> {
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     query.resolve_day(now, tz);
     count(db, session, query, tz).await
 }
@@ -929,7 +954,7 @@ pub async fn export_to_file(
     path: &std::path::Path,
     job: i64,
 ) -> Result<(String, u32), AppError> {
-    let tz = merchant_tz(db, session.merchant_id).await?;
+    let tz = session.tz;
     let mut file = new_export(lang)?;
     let rows = write_rows(db, session, query, tz, lang, &mut file, Some(job)).await?;
     let described = query.described(lang);
