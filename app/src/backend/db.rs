@@ -69,6 +69,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
+                // A connection to a file in this process cannot go stale: no ping (a round trip to
+                // the connection's thread) before every query.
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(options)
                 .await
