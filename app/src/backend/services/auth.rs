@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
@@ -455,24 +455,20 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
             .exec(db)
             .await?;
     }
-    let mut roles = Vec::new();
-    for r in operator_roles::Entity::find()
-        .filter(operator_roles::Column::OperatorId.eq(row.operator_id))
-        .all(db)
-        .await?
+    let (mut roles, mut group_ids) = (Vec::new(), Vec::new());
+    for grant in Grant::find_by_statement(
+        db.get_database_backend()
+            .build(&Grant::select(row.operator_id)),
+    )
+    .all(db)
+    .await?
     {
         // A role this build does not know grants nothing.
-        roles.extend(Role::from_code(&r.role_code));
+        roles.extend(grant.role.as_deref().and_then(Role::from_code));
+        group_ids.extend(grant.group_id);
     }
     roles.sort();
-    let group_ids = operator_terminal_groups::Entity::find()
-        .filter(operator_terminal_groups::Column::OperatorId.eq(row.operator_id))
-        .order_by_asc(operator_terminal_groups::Column::GroupId)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|g| g.group_id)
-        .collect();
+    group_ids.sort_unstable();
     Ok(Resolved::Active(Box::new(Session {
         token_hash: hash,
         operator_id: row.operator_id,
@@ -489,6 +485,34 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
         remote_addr: identity.remote_addr.ip().to_string(),
         tz: row.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE),
     })))
+}
+
+/// One of an operator's roles or terminal groups: both are read in one statement.
+#[derive(Debug, FromQueryResult)]
+struct Grant {
+    role: Option<String>,
+    group_id: Option<i64>,
+}
+
+impl Grant {
+    fn select(operator_id: i64) -> SelectStatement {
+        let groups = Query::select()
+            .expr_as(Expr::cust("NULL"), "role")
+            .expr_as(
+                Expr::col(operator_terminal_groups::Column::GroupId),
+                "group_id",
+            )
+            .from(operator_terminal_groups::Entity)
+            .and_where(Expr::col(operator_terminal_groups::Column::OperatorId).eq(operator_id))
+            .to_owned();
+        Query::select()
+            .expr_as(Expr::col(operator_roles::Column::RoleCode), "role")
+            .expr_as(Expr::cust("NULL"), "group_id")
+            .from(operator_roles::Entity)
+            .and_where(Expr::col(operator_roles::Column::OperatorId).eq(operator_id))
+            .union(UnionType::All, groups)
+            .to_owned()
+    }
 }
 
 /// A session with what a request needs of its operator and merchant, read in one query.

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr, UnionType};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 use serde_json::json;
 
@@ -21,8 +21,8 @@ use crate::api::transactions::{
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
-    merchants, terminal_group_members, terminal_groups, terminals, transaction_day_tallies,
-    transaction_tallies, transactions,
+    merchant_numbers, merchants, terminal_group_members, terminal_groups, terminals,
+    transaction_day_tallies, transaction_tallies, transactions,
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
@@ -481,26 +481,65 @@ struct Names {
     numbers: HashMap<i64, (String, String)>,
 }
 
+/// A terminal's (number, alias) or a merchant number's (number, store name), as [`Names::load`]
+/// reads both in one statement.
+#[derive(Debug, FromQueryResult)]
+struct NameRow {
+    kind: String,
+    id: i64,
+    code: String,
+    name: Option<String>,
+}
+
 impl Names {
-    /// The names of the terminals in `terminal_ids` (all of the merchant's when `None`).
+    /// The names of the terminals in `terminal_ids` (all of the merchant's when `None`) and of the
+    /// merchant's numbers, in one statement.
     async fn load(
         db: &impl ConnectionTrait,
         merchant_id: i64,
         terminal_ids: Option<Vec<i64>>,
     ) -> Result<Self, AppError> {
-        let mut select =
-            terminals::Entity::find().filter(terminals::Column::MerchantId.eq(merchant_id));
+        use merchant_numbers::Column as N;
+        use terminals::Column as T;
+        let mut select = Query::select();
+        select
+            .expr_as(Expr::val("terminal"), "kind")
+            .expr_as(Expr::col(T::Id), "id")
+            .expr_as(Expr::col(T::TerminalNo), "code")
+            .expr_as(Expr::col(T::Alias), "name")
+            .from(terminals::Entity)
+            .and_where(Expr::col(T::MerchantId).eq(merchant_id));
         if let Some(ids) = terminal_ids {
-            select = select.filter(terminals::Column::Id.is_in(ids));
+            select.and_where(Expr::col(T::Id).is_in(ids));
         }
-        let terminals = select
+        select.union(
+            UnionType::All,
+            Query::select()
+                .expr_as(Expr::val("number"), "kind")
+                .expr_as(Expr::col(N::Id), "id")
+                .expr_as(Expr::col(N::MerchantNo), "code")
+                .expr_as(Expr::col(N::Name), "name")
+                .from(merchant_numbers::Entity)
+                .and_where(Expr::col(N::MerchantId).eq(merchant_id))
+                .to_owned(),
+        );
+        let mut names = Self {
+            terminals: HashMap::new(),
+            numbers: HashMap::new(),
+        };
+        for row in NameRow::find_by_statement(db.get_database_backend().build(&select))
             .all(db)
             .await?
-            .into_iter()
-            .map(|t| (t.id, (t.terminal_no, t.alias)))
-            .collect();
-        let numbers = super::settlements::numbers_of(db, merchant_id).await?;
-        Ok(Self { terminals, numbers })
+        {
+            if row.kind == "number" {
+                names
+                    .numbers
+                    .insert(row.id, (row.code, row.name.unwrap_or_default()));
+            } else {
+                names.terminals.insert(row.id, (row.code, row.name));
+            }
+        }
+        Ok(names)
     }
 
     fn terminal(&self, id: i64) -> String {
