@@ -19,7 +19,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::decode;
-use super::home::DEFAULT_TIME_ZONE;
+use super::home::time_zone_of;
 use crate::backend::audit::{self, Actor, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
@@ -483,7 +483,7 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
         must_change_password: row.must_change_password,
         cert_fingerprint: row.cert_fingerprint,
         remote_addr: identity.remote_addr.ip().to_string(),
-        tz: row.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE),
+        tz: time_zone_of(&row.time_zone),
     })))
 }
 

@@ -30,7 +30,7 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, Set, Statement, Value,
 };
 
-use super::home::DEFAULT_TIME_ZONE;
+use super::home::time_zone_of;
 use crate::backend::db::begin_write;
 use crate::backend::entities::{ledger_entries, merchant_numbers, merchants, settlements};
 use crate::domain::clearing::{fee_sql, MAX_CLEARABLE_FEN};
@@ -177,7 +177,7 @@ pub async fn clear_due(
 pub async fn mark_paid(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbErr> {
     let mut paid = 0;
     for merchant in merchants::Entity::find().all(db).await? {
-        let tz: Tz = merchant.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE);
+        let tz = time_zone_of(&merchant.time_zone);
         let today = now.with_timezone(&tz).date_naive();
         let last_due = today - Duration::days(i64::from(merchant.settlement_cycle_days));
         let result = settlements::Entity::update_many()
@@ -241,7 +241,7 @@ async fn try_clear_number(
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Outcome, ClearingError> {
-    let tz: Tz = merchant.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE);
+    let tz = time_zone_of(&merchant.time_zone);
     let (start, end) = day_bounds(date, tz);
     if end > now {
         return Ok(Outcome::NotEnded);

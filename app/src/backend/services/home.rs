@@ -29,7 +29,7 @@ pub async fn home_for_session(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let tz: Tz = merchant.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE);
+    let tz = session.tz;
     let roles = operator_roles::Entity::find()
         .filter(operator_roles::Column::OperatorId.eq(operator.id))
         .all(db)
@@ -106,6 +106,11 @@ fn certificate_view(identity: &ClientIdentity, tz: Tz) -> CertificateView {
         serial_hex: identity.serial_hex.clone(),
         not_after: format_local(identity.not_after, tz),
     }
+}
+
+/// A merchant's time zone from its stored name (Asia/Shanghai when the name does not parse).
+pub fn time_zone_of(name: &str) -> Tz {
+    name.parse().unwrap_or(DEFAULT_TIME_ZONE)
 }
 
 /// `YYYY-MM-DD HH:MM` in the given time zone.

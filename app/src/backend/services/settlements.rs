@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, TransactionTrait,
@@ -152,17 +152,33 @@ fn before_cursor(after: (NaiveDate, i64)) -> Condition {
         )
 }
 
+/// The merchant's numbers as rows of `id`, `code` (the number) and `name` (the store):
+/// [`numbers_of`] reads it alone, a page of transactions together with its terminals' names.
+pub(crate) fn numbers_query(merchant_id: i64) -> SelectStatement {
+    use merchant_numbers::Column as N;
+    Query::select()
+        .expr_as(Expr::col(N::Id), "id")
+        .expr_as(Expr::col(N::MerchantNo), "code")
+        .expr_as(Expr::col(N::Name), "name")
+        .from(merchant_numbers::Entity)
+        .and_where(Expr::col(N::MerchantId).eq(merchant_id))
+        .to_owned()
+}
+
 /// The merchant's numbers: id → (number, store name).
 pub(crate) async fn numbers_of(
     db: &impl ConnectionTrait,
     merchant_id: i64,
 ) -> Result<HashMap<i64, (String, String)>, AppError> {
-    Ok(merchant_numbers::Entity::find()
-        .filter(merchant_numbers::Column::MerchantId.eq(merchant_id))
-        .all(db)
+    let numbers: Vec<(i64, String, String)> = db
+        .query_all(&numbers_query(merchant_id))
         .await?
+        .iter()
+        .map(|row| row.try_get_many_by_index())
+        .collect::<Result<_, _>>()?;
+    Ok(numbers
         .into_iter()
-        .map(|n| (n.id, (n.merchant_no, n.name)))
+        .map(|(id, number, store)| (id, (number, store)))
         .collect())
 }
 

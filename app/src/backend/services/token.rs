@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::home::{format_local, DEFAULT_TIME_ZONE};
+use super::home::format_local;
 use crate::api::token::{Enrolment, TokenState, TokenView};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
@@ -57,8 +57,8 @@ pub async fn my_token(
         enrolled_at: row
             .enrolled_at
             .filter(|_| row.status == ACTIVE)
-            .map(|at| format_local(at, DEFAULT_TIME_ZONE)),
-        locked_until: locked_until.map(|at| format_local(at, DEFAULT_TIME_ZONE)),
+            .map(|at| format_local(at, session.tz)),
+        locked_until: locked_until.map(|at| format_local(at, session.tz)),
     })
 }
 

@@ -21,8 +21,8 @@ use crate::api::transactions::{
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
-    merchant_numbers, merchants, terminal_group_members, terminal_groups, terminals,
-    transaction_day_tallies, transaction_tallies, transactions,
+    merchants, terminal_group_members, terminal_groups, terminals, transaction_day_tallies,
+    transaction_tallies, transactions,
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
@@ -485,28 +485,27 @@ struct Names {
 /// reads both in one statement.
 #[derive(Debug, FromQueryResult)]
 struct NameRow {
-    kind: String,
     id: i64,
     code: String,
     name: Option<String>,
+    kind: String,
 }
 
 impl Names {
     /// The names of the terminals in `terminal_ids` (all of the merchant's when `None`) and of the
-    /// merchant's numbers, in one statement.
+    /// merchant's numbers ([`super::settlements::numbers_query`]), in one statement.
     async fn load(
         db: &impl ConnectionTrait,
         merchant_id: i64,
         terminal_ids: Option<Vec<i64>>,
     ) -> Result<Self, AppError> {
-        use merchant_numbers::Column as N;
         use terminals::Column as T;
         let mut select = Query::select();
         select
-            .expr_as(Expr::val("terminal"), "kind")
             .expr_as(Expr::col(T::Id), "id")
             .expr_as(Expr::col(T::TerminalNo), "code")
             .expr_as(Expr::col(T::Alias), "name")
+            .expr_as(Expr::val("terminal"), "kind")
             .from(terminals::Entity)
             .and_where(Expr::col(T::MerchantId).eq(merchant_id));
         if let Some(ids) = terminal_ids {
@@ -514,13 +513,8 @@ impl Names {
         }
         select.union(
             UnionType::All,
-            Query::select()
+            super::settlements::numbers_query(merchant_id)
                 .expr_as(Expr::val("number"), "kind")
-                .expr_as(Expr::col(N::Id), "id")
-                .expr_as(Expr::col(N::MerchantNo), "code")
-                .expr_as(Expr::col(N::Name), "name")
-                .from(merchant_numbers::Entity)
-                .and_where(Expr::col(N::MerchantId).eq(merchant_id))
                 .to_owned(),
         );
         let mut names = Self {
