@@ -2,7 +2,9 @@
 //!
 //! Every migration is written with the sea-query schema builder so that one definition runs on SQLite
 //! and PostgreSQL; only triggers, which have no portable form, are written in each backend's SQL
-//! (the transaction tallies, in [`tallies`]). Once a migration has been released it is never edited: a change is a new migration.
+//! (the transaction tallies, in [`tallies`]). Once a migration has been released what it does never
+//! changes: a change is a new migration (migration 10's trigger SQL moved to [`tallies`] unchanged,
+//! which a unit test there checks).
 //! Status columns hold fixed codes guarded by named CHECK constraints (`ck_<table>_<rule>`), money
 //! columns hold integer fen, timestamps are UTC.
 
