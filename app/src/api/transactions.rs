@@ -183,10 +183,6 @@ pub struct TxnPage {
     /// The days searched, `YYYY-MM-DD` (a quick menu's day resolved), for the form.
     pub from: Option<String>,
     pub to: Option<String>,
-    /// For the advanced panel: the merchant's numbers (number, store) and the terminal groups the
-    /// operator may filter by (id, name).
-    pub numbers: Vec<(String, String)>,
-    pub groups: Vec<(i64, String)>,
     pub may_export: bool,
     /// Up to this many rows download directly; more are written by a background job …
     pub direct_limit: u64,
@@ -206,6 +202,26 @@ pub async fn transaction_search(filter: TxnFilter) -> Result<TxnPage, AppError> 
     let mut page = transactions::page(&ctx.state.db, session, query, ctx.now).await?;
     page.direct_limit = ctx.state.exports.direct_limit;
     Ok(page)
+}
+
+/// What the advanced panel offers: the merchant's numbers (number, store) and the terminal groups the
+/// operator may filter by (id, name).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnFilterOptions {
+    pub numbers: Vec<(String, String)>,
+    pub groups: Vec<(i64, String)>,
+}
+
+/// Read once when the page opens, not with every search.
+#[server(prefix = "/api", endpoint = "transactions/options")]
+pub async fn transaction_filter_options() -> Result<TxnFilterOptions, AppError> {
+    use crate::backend::services::transactions;
+    use crate::backend::RequestCtx;
+    use crate::domain::access::Function;
+
+    let ctx = RequestCtx::current()?;
+    let session = ctx.authorize(Function::TransactionQuery).await?;
+    transactions::filter_options(&ctx.state.db, session).await
 }
 
 /// The summary tabs under the results.

@@ -103,6 +103,11 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         Json(r#"{"filter":{}}"#),
     ),
     (
+        "/api/transactions/options",
+        Access::Granted(Function::TransactionQuery),
+        Form(&[]),
+    ),
+    (
         "/api/transactions/summary",
         Access::Granted(Function::TransactionQuery),
         Json(r#"{"filter":{},"by":"CardOrg"}"#),

@@ -7,7 +7,7 @@ use chrono::Duration;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{json, Value};
 
-use app::api::transactions::{Slip, SummaryBy, TxnPage, TxnSummary, TxnView};
+use app::api::transactions::{Slip, SummaryBy, TxnFilterOptions, TxnPage, TxnSummary, TxnView};
 use app::backend::entities::{
     merchant_numbers, terminal_group_members, terminal_groups, terminals, transactions,
 };
@@ -185,6 +185,25 @@ async fn finance_searches_sums_reads_reprints_and_downloads_its_transactions_onl
     let mut expected = vec![ours.e, ours.d, ours.c, ours.b, ours.a];
     expected.extend(ours.same_minute.iter().rev());
     assert_eq!(ids(&all), expected);
+
+    // Each row names its terminal and merchant number.
+    let e_row = all.rows.iter().find(|r| r.id == ours.e).expect("e");
+    assert_eq!(
+        (e_row.terminal_no.as_str(), e_row.merchant_no.as_str()),
+        (ours.terminal2_no.as_str(), ours.merchant_no.as_str())
+    );
+    assert!(all.rows.iter().all(|r| r.terminal_no.len() == 8));
+    // The advanced panel's choices: our numbers, no group yet.
+    let options: TxnFilterOptions = finance
+        .twin()
+        .call("transactions/options", &[])
+        .await
+        .json();
+    assert!(options
+        .numbers
+        .iter()
+        .any(|(no, _)| *no == ours.merchant_no));
+    assert!(options.groups.is_empty());
 
     // Keyset pages: 20, then the last 5, no row twice, the same order.
     let first: TxnPage = search(json!({"size": "20"})).await.json();
@@ -482,7 +501,10 @@ async fn finance_searches_sums_reads_reprints_and_downloads_its_transactions_onl
         .expect("page");
     assert_eq!(page.total, 25, "all but the other terminal's one");
     assert!(!ids(&page).contains(&ours.e));
-    assert_eq!(page.groups, vec![(group.id, "收银台 1".to_owned())]);
+    let options = service::filter_options(&db.conn, &grouped)
+        .await
+        .expect("options");
+    assert_eq!(options.groups, vec![(group.id, "收银台 1".to_owned())]);
     let summary = service::summary(
         &db.conn,
         &grouped,

@@ -9,9 +9,11 @@
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, Func, IntoColumnRef, IntoTableRef, Query, SelectStatement,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -412,10 +414,9 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Resolved, DbErr> {
     let hash = token_hash(token);
-    let Some(row) = SessionRow::find_by_statement(
-        db.get_database_backend()
-            .build(&SessionRow::select(hash.as_str())),
-    )
+    let Some(row) = SessionRow::find_by_statement(db.get_database_backend().build(
+        &SessionRow::select(db.get_database_backend(), hash.as_str()),
+    ))
     .one(db)
     .await?
     else {
@@ -455,20 +456,17 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
             .exec(db)
             .await?;
     }
-    let (mut roles, mut group_ids) = (Vec::new(), Vec::new());
-    for grant in Grant::find_by_statement(
-        db.get_database_backend()
-            .build(&Grant::select(row.operator_id)),
-    )
-    .all(db)
-    .await?
-    {
-        // A role this build does not know grants nothing.
-        roles.extend(grant.role.as_deref().and_then(Role::from_code));
-        group_ids.extend(grant.group_id);
-    }
+    // A role this build does not know grants nothing.
+    let mut roles: Vec<Role> = listed(row.roles.as_deref())
+        .filter_map(Role::from_code)
+        .collect();
+    let mut group_ids: Vec<i64> = listed(row.group_ids.as_deref())
+        .filter_map(|id| id.parse().ok())
+        .collect();
     roles.sort();
+    roles.dedup();
     group_ids.sort_unstable();
+    group_ids.dedup();
     Ok(Resolved::Active(Box::new(Session {
         token_hash: hash,
         operator_id: row.operator_id,
@@ -487,35 +485,16 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     })))
 }
 
-/// One of an operator's roles or terminal groups: both are read in one statement.
-#[derive(Debug, FromQueryResult)]
-struct Grant {
-    role: Option<String>,
-    group_id: Option<i64>,
+/// The items of a comma-separated list an aggregate wrote (none for NULL: no rows).
+fn listed(list: Option<&str>) -> impl Iterator<Item = &str> {
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
-impl Grant {
-    fn select(operator_id: i64) -> SelectStatement {
-        let groups = Query::select()
-            .expr_as(Expr::cust("NULL"), "role")
-            .expr_as(
-                Expr::col(operator_terminal_groups::Column::GroupId),
-                "group_id",
-            )
-            .from(operator_terminal_groups::Entity)
-            .and_where(Expr::col(operator_terminal_groups::Column::OperatorId).eq(operator_id))
-            .to_owned();
-        Query::select()
-            .expr_as(Expr::col(operator_roles::Column::RoleCode), "role")
-            .expr_as(Expr::cust("NULL"), "group_id")
-            .from(operator_roles::Entity)
-            .and_where(Expr::col(operator_roles::Column::OperatorId).eq(operator_id))
-            .union(UnionType::All, groups)
-            .to_owned()
-    }
-}
-
-/// A session with what a request needs of its operator and merchant, read in one query.
+/// A session with what a request needs of its operator (their roles and terminal groups as lists) and
+/// merchant, read in one query.
 #[derive(Debug, FromQueryResult)]
 struct SessionRow {
     operator_id: i64,
@@ -530,10 +509,14 @@ struct SessionRow {
     must_change_password: bool,
     data_scope: String,
     time_zone: String,
+    /// Role codes, comma-separated; NULL when there are none.
+    roles: Option<String>,
+    /// Terminal group ids, comma-separated; NULL when there are none.
+    group_ids: Option<String>,
 }
 
 impl SessionRow {
-    fn select(token_hash: &str) -> SelectStatement {
+    fn select(backend: DbBackend, token_hash: &str) -> SelectStatement {
         use merchants::Column as M;
         use operators::Column as O;
         use sessions::Column as S;
@@ -554,6 +537,24 @@ impl SessionRow {
                 (operators::Entity, O::DataScope),
             ])
             .column((merchants::Entity, M::TimeZone))
+            .expr_as(
+                list_of(
+                    backend,
+                    operator_roles::Entity,
+                    operator_roles::Column::RoleCode,
+                    operator_roles::Column::OperatorId,
+                ),
+                "roles",
+            )
+            .expr_as(
+                list_of(
+                    backend,
+                    operator_terminal_groups::Entity,
+                    operator_terminal_groups::Column::GroupId,
+                    operator_terminal_groups::Column::OperatorId,
+                ),
+                "group_ids",
+            )
             .from(sessions::Entity)
             .inner_join(
                 operators::Entity,
@@ -566,6 +567,28 @@ impl SessionRow {
             .and_where(Expr::col((sessions::Entity, S::TokenHash)).eq(token_hash))
             .to_owned()
     }
+}
+
+/// `(SELECT <column> of the session operator's rows of <table>, comma-separated)`: a scalar subquery
+/// of the session statement. The aggregate is spelt differently on each database.
+fn list_of(
+    backend: DbBackend,
+    table: impl IntoTableRef,
+    column: impl IntoColumnRef,
+    operator: impl IntoColumnRef,
+) -> Expr {
+    let list = match backend {
+        DbBackend::Postgres => Func::cust("string_agg")
+            .arg(Expr::col(column).cast_as("text"))
+            .arg(","),
+        _ => Func::cust("group_concat").arg(Expr::col(column)).arg(","),
+    };
+    Query::select()
+        .expr(list)
+        .from(table)
+        .and_where(Expr::col(operator).equals((sessions::Entity, sessions::Column::OperatorId)))
+        .to_owned()
+        .into()
 }
 
 /// Ends a session once, recording why: the first of several concurrent requests writes the event.

@@ -6,23 +6,25 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr, UnionType};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, IntoIden, Query, SelectStatement, SimpleExpr, UnionType,
+};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TransactionTrait,
 };
 use serde_json::json;
 
 use super::filters::{local_midnight, FieldCheck, QuickDay};
 use super::{decode, scope};
 use crate::api::transactions::{
-    LinkedTxn, Slip, SummaryBy, SummaryLine, Tally, TxnFilter, TxnPage, TxnRow, TxnSummary,
-    TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
+    LinkedTxn, Slip, SummaryBy, SummaryLine, Tally, TxnFilter, TxnFilterOptions, TxnPage, TxnRow,
+    TxnSummary, TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
-    merchants, terminal_group_members, terminal_groups, terminals, transaction_day_tallies,
-    transaction_tallies, transactions,
+    merchant_numbers, merchants, terminal_group_members, terminal_groups, terminals,
+    transaction_day_tallies, transaction_tallies, transactions,
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
@@ -554,12 +556,88 @@ fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
         .to_string()
 }
 
-fn row_view(t: transactions::Model, names: &Names, tz: Tz) -> Result<TxnRow, AppError> {
+/// What a row of the list shows: the transaction's columns it needs, and the numbers of its terminal
+/// and merchant number. A page reads exactly these, in one statement.
+#[derive(Debug, FromQueryResult)]
+struct Listed {
+    id: i64,
+    txn_time: DateTime<Utc>,
+    txn_type: String,
+    status: String,
+    card_masked: String,
+    card_org: String,
+    card_type: String,
+    issuer_bank: String,
+    amount_fen: i64,
+    fee_fen: Option<i64>,
+    reference_no: String,
+    voucher_no: String,
+    batch_no: String,
+    auth_code: Option<String>,
+    settlement_id: Option<i64>,
+    settlement_date: Option<NaiveDate>,
+    refunded_fen: i64,
+    terminal_no: String,
+    merchant_no: String,
+}
+
+impl Listed {
+    /// The transaction's columns of a [`Listed`] (the two numbers come from their own tables).
+    const COLUMNS: [transactions::Column; 17] = {
+        use transactions::Column as C;
+        [
+            C::Id,
+            C::TxnTime,
+            C::TxnType,
+            C::Status,
+            C::CardMasked,
+            C::CardOrg,
+            C::CardType,
+            C::IssuerBank,
+            C::AmountFen,
+            C::FeeFen,
+            C::ReferenceNo,
+            C::VoucherNo,
+            C::BatchNo,
+            C::AuthCode,
+            C::SettlementId,
+            C::SettlementDate,
+            C::RefundedFen,
+        ]
+    };
+
+    /// The same from a whole transaction read otherwise (a detail).
+    fn of(t: transactions::Model, terminal_no: String, merchant_no: String) -> Self {
+        Self {
+            id: t.id,
+            txn_time: t.txn_time,
+            txn_type: t.txn_type,
+            status: t.status,
+            card_masked: t.card_masked,
+            card_org: t.card_org,
+            card_type: t.card_type,
+            issuer_bank: t.issuer_bank,
+            amount_fen: t.amount_fen,
+            fee_fen: t.fee_fen,
+            reference_no: t.reference_no,
+            voucher_no: t.voucher_no,
+            batch_no: t.batch_no,
+            auth_code: t.auth_code,
+            settlement_id: t.settlement_id,
+            settlement_date: t.settlement_date,
+            refunded_fen: t.refunded_fen,
+            terminal_no,
+            merchant_no,
+        }
+    }
+}
+
+fn row_view(t: Listed, tz: Tz) -> Result<TxnRow, AppError> {
     Ok(TxnRow {
         id: t.id,
         time: local_time(t.txn_time, tz),
-        merchant_no: names.number(t.merchant_number_id).0,
-        terminal_no: names.terminal(t.terminal_id),
+        merchant_no: t.merchant_no,
+        terminal_no: t.terminal_no,
         txn_type: decode("transactions.txn_type", &t.txn_type, TxnType::from_code)?,
         status: decode("transactions.status", &t.status, TxnStatus::from_code)?,
         card_masked: t.card_masked,
@@ -586,36 +664,39 @@ async fn count(
     query: &TxnQuery,
     tz: Tz,
 ) -> Result<u64, AppError> {
-    let n: Option<i64> = match tallied(session, query) {
-        Some(cond) if by_day(query) => {
-            tally_count(db, transaction_day_tallies::Entity::find().filter(cond)).await?
-        }
-        Some(cond) => tally_count(db, transaction_tallies::Entity::find().filter(cond)).await?,
-        None => {
-            selection(session, query, tz)
-                .select_only()
-                .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
-                .into_tuple()
-                .one(db)
-                .await?
-        }
+    let n: Option<i64> = match db.query_one(&count_query(session, query, tz)).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => None,
     };
-    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+    Ok(total_of(n))
 }
 
-async fn tally_count<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    tallies: Select<E>,
-) -> Result<Option<i64>, AppError> {
-    Ok(tallies
+/// The statement [`count`] runs, whose one column is the number.
+fn count_query(session: &Session, query: &TxnQuery, tz: Tz) -> SelectStatement {
+    match tallied(session, query) {
+        Some(cond) if by_day(query) => {
+            tally_sum(transaction_day_tallies::Entity::find().filter(cond))
+        }
+        Some(cond) => tally_sum(transaction_tallies::Entity::find().filter(cond)),
+        None => selection(session, query, tz)
+            .select_only()
+            .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+            .into_query(),
+    }
+}
+
+fn tally_sum<E: EntityTrait>(tallies: Select<E>) -> SelectStatement {
+    tallies
         .select_only()
         .column_as(
             Expr::cust("CAST(COALESCE(SUM(txn_count), 0) AS BIGINT)"),
             "n",
         )
-        .into_tuple()
-        .one(db)
-        .await?)
+        .into_query()
+}
+
+fn total_of(n: Option<i64>) -> u64 {
+    u64::try_from(n.unwrap_or(0)).unwrap_or(0)
 }
 
 /// The terminal groups an operator may filter by: theirs, or all of the merchant's.
@@ -647,6 +728,27 @@ pub async fn page(
     query.resolve_day(now, tz);
     let mut found = newest_first(selection_after(session, &query, tz, query.after))
         .limit(query.size + 1)
+        .select_only()
+        .columns(Listed::COLUMNS)
+        .expr_as(
+            name_of_row(
+                terminals::Entity,
+                terminals::Column::TerminalNo,
+                terminals::Column::Id,
+                transactions::Column::TerminalId,
+            ),
+            "terminal_no",
+        )
+        .expr_as(
+            name_of_row(
+                merchant_numbers::Entity,
+                merchant_numbers::Column::MerchantNo,
+                merchant_numbers::Column::Id,
+                transactions::Column::MerchantNumberId,
+            ),
+            "merchant_no",
+        )
+        .into_model::<Listed>()
         .all(db)
         .await?;
     let more = found.len() as u64 > query.size;
@@ -657,16 +759,10 @@ pub async fn page(
         None
     };
     let total = count(db, session, &query, tz).await?;
-    let mut terminal_ids: Vec<i64> = found.iter().map(|t| t.terminal_id).collect();
-    terminal_ids.sort_unstable();
-    terminal_ids.dedup();
-    let names = Names::load(db, session.merchant_id, Some(terminal_ids)).await?;
     let rows = found
         .into_iter()
-        .map(|t| row_view(t, &names, tz))
+        .map(|t| row_view(t, tz))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut numbers: Vec<(String, String)> = names.numbers.into_values().collect();
-    numbers.sort();
     Ok(TxnPage {
         rows,
         total,
@@ -674,11 +770,43 @@ pub async fn page(
         size: query.size,
         from: query.from.map(|d| d.to_string()),
         to: query.to.map(|d| d.to_string()),
-        numbers,
-        groups: groups_for(db, session).await?,
         may_export: session.may(Function::TransactionExport),
         direct_limit: DIRECT_LIMIT,
         export_cap: EXPORT_CAP,
+    })
+}
+
+/// `(SELECT <name> FROM <table> WHERE <table>.<id> = transactions.<reference>)`: a column of the row a
+/// transaction refers to, computed only for the rows a page returns (a join could change the plan).
+fn name_of_row<T: IntoIden + Copy>(
+    table: T,
+    name: impl IntoIden,
+    id: impl IntoIden,
+    reference: transactions::Column,
+) -> Expr {
+    Query::select()
+        .column(name)
+        .from(table)
+        .and_where(Expr::col((table, id)).equals((transactions::Entity, reference)))
+        .to_owned()
+        .into()
+}
+
+/// What the advanced panel offers: the merchant's numbers (number, store) and the terminal groups the
+/// operator may filter by (id, name). Read once per visit of the page, not with every search.
+pub async fn filter_options(
+    db: &impl ConnectionTrait,
+    session: &Session,
+) -> Result<TxnFilterOptions, AppError> {
+    let mut numbers: Vec<(String, String)> =
+        super::settlements::numbers_of(db, session.merchant_id)
+            .await?
+            .into_values()
+            .collect();
+    numbers.sort();
+    Ok(TxnFilterOptions {
+        numbers,
+        groups: groups_for(db, session).await?,
     })
 }
 
@@ -865,13 +993,14 @@ pub async fn detail(
         .collect::<Result<Vec<_>, _>>()?;
     let reprint = session.may(Function::TransactionReprintSlip);
     let today = is_today(&t, now, tz);
-    let store = names.number(t.merchant_number_id).1;
+    let (merchant_no, store) = names.number(t.merchant_number_id);
+    let terminal_no = names.terminal(t.terminal_id);
     let terminal_alias = names
         .terminals
         .get(&t.terminal_id)
         .and_then(|(_, alias)| alias.clone());
     Ok(TxnView {
-        txn: row_view(t, &names, tz)?,
+        txn: row_view(Listed::of(t, terminal_no, merchant_no), tz)?,
         store,
         terminal_alias,
         original,

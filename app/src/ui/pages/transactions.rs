@@ -9,8 +9,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::exports::{start_transaction_export, DOWNLOADS_PATH};
 use crate::api::transactions::{
-    transaction_detail, transaction_search, transaction_slip, LinkedTxn, Slip, SummaryBy,
-    TxnFilter, TxnPage, TxnRow, TxnSummary, TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
+    transaction_detail, transaction_filter_options, transaction_search, transaction_slip,
+    LinkedTxn, Slip, SummaryBy, TxnFilter, TxnFilterOptions, TxnPage, TxnRow, TxnSummary, TxnView,
+    DEFAULT_PAGE_SIZE, PAGE_SIZES,
 };
 use crate::domain::access::Function;
 use crate::domain::{Bank, CardOrg, CardType, MaskedPan, Money, TxnStatus, TxnType};
@@ -74,6 +75,7 @@ pub fn TransactionsPage() -> impl IntoView {
             .unwrap_or(SummaryBy::TxnDate)
     });
     let page = Resource::new(move || filter.get(), transaction_search);
+    let options = Resource::new(|| (), |()| transaction_filter_options());
     let summary = Resource::new(
         move || (filter.get(), by.get()),
         |(filter, by)| crate::api::transactions::transaction_summary(filter, by),
@@ -85,6 +87,10 @@ pub fn TransactionsPage() -> impl IntoView {
         <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
             {move || Suspend::new(async move {
                 let filter = filter.get_untracked();
+                let TxnFilterOptions { numbers, groups } = match options.await {
+                    Ok(options) => options,
+                    Err(error) => return view! { <ErrorAlert error/> }.into_any(),
+                };
                 match page.await {
                     Ok(page) => {
                         // The form shows the days searched (a quick menu's day resolved).
@@ -94,8 +100,6 @@ pub fn TransactionsPage() -> impl IntoView {
                             day: String::new(),
                             ..filter.clone()
                         };
-                        let numbers = page.numbers.clone();
-                        let groups = page.groups.clone();
                         view! {
                             <Filters filter=shown numbers groups error=Signal::derive(|| None)/>
                             <Results page filter/>
@@ -104,7 +108,7 @@ pub fn TransactionsPage() -> impl IntoView {
                     }
                     Err(error @ AppError::Invalid(_)) => {
                         let error = Signal::derive(move || Some(error.clone()));
-                        view! { <Filters filter numbers=Vec::new() groups=Vec::new() error/> }
+                        view! { <Filters filter numbers groups error/> }
                             .into_any()
                     }
                     Err(error) => view! { <ErrorAlert error/> }.into_any(),
