@@ -9,9 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use sea_orm::sea_query::{
-    Expr, ExprTrait, Func, IntoColumnRef, IntoTableRef, Query, SelectStatement,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
@@ -518,6 +516,8 @@ struct SessionRow {
 impl SessionRow {
     fn select(backend: DbBackend, token_hash: &str) -> SelectStatement {
         use merchants::Column as M;
+        use operator_roles::Column as R;
+        use operator_terminal_groups::Column as G;
         use operators::Column as O;
         use sessions::Column as S;
         Query::select()
@@ -537,24 +537,8 @@ impl SessionRow {
                 (operators::Entity, O::DataScope),
             ])
             .column((merchants::Entity, M::TimeZone))
-            .expr_as(
-                list_of(
-                    backend,
-                    operator_roles::Entity,
-                    operator_roles::Column::RoleCode,
-                    operator_roles::Column::OperatorId,
-                ),
-                "roles",
-            )
-            .expr_as(
-                list_of(
-                    backend,
-                    operator_terminal_groups::Entity,
-                    operator_terminal_groups::Column::GroupId,
-                    operator_terminal_groups::Column::OperatorId,
-                ),
-                "group_ids",
-            )
+            .expr_as(list_of(backend, R::RoleCode, R::OperatorId), "roles")
+            .expr_as(list_of(backend, G::GroupId, G::OperatorId), "group_ids")
             .from(sessions::Entity)
             .inner_join(
                 operators::Entity,
@@ -569,14 +553,9 @@ impl SessionRow {
     }
 }
 
-/// `(SELECT <column> of the session operator's rows of <table>, comma-separated)`: a scalar subquery
-/// of the session statement. The aggregate is spelt differently on each database.
-fn list_of(
-    backend: DbBackend,
-    table: impl IntoTableRef,
-    column: impl IntoColumnRef,
-    operator: impl IntoColumnRef,
-) -> Expr {
+/// `(SELECT <column> of the session operator's rows of its table, comma-separated)`: a scalar
+/// subquery of the session statement. The aggregate is spelt differently on each database.
+fn list_of<C: ColumnTrait>(backend: DbBackend, column: C, operator: C) -> Expr {
     let list = match backend {
         DbBackend::Postgres => Func::cust("string_agg")
             .arg(Expr::col(column).cast_as("text"))
@@ -585,7 +564,7 @@ fn list_of(
     };
     Query::select()
         .expr(list)
-        .from(table)
+        .from(column.entity_name())
         .and_where(Expr::col(operator).equals((sessions::Entity, sessions::Column::OperatorId)))
         .to_owned()
         .into()

@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{
-    Expr, ExprTrait, IntoIden, Query, SelectStatement, SimpleExpr, UnionType,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TransactionTrait,
@@ -668,7 +666,7 @@ async fn count(
         Some(row) => row.try_get_by_index(0)?,
         None => None,
     };
-    Ok(total_of(n))
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
 }
 
 /// The statement [`count`] runs, whose one column is the number.
@@ -693,10 +691,6 @@ fn tally_sum<E: EntityTrait>(tallies: Select<E>) -> SelectStatement {
             "n",
         )
         .into_query()
-}
-
-fn total_of(n: Option<i64>) -> u64 {
-    u64::try_from(n.unwrap_or(0)).unwrap_or(0)
 }
 
 /// The terminal groups an operator may filter by: theirs, or all of the merchant's.
@@ -724,6 +718,8 @@ pub async fn page(
     mut query: TxnQuery,
     now: DateTime<Utc>,
 ) -> Result<TxnPage, AppError> {
+    use merchant_numbers::Column as N;
+    use terminals::Column as T;
     let tz = session.tz;
     query.resolve_day(now, tz);
     let mut found = newest_first(selection_after(session, &query, tz, query.after))
@@ -731,21 +727,11 @@ pub async fn page(
         .select_only()
         .columns(Listed::COLUMNS)
         .expr_as(
-            name_of_row(
-                terminals::Entity,
-                terminals::Column::TerminalNo,
-                terminals::Column::Id,
-                transactions::Column::TerminalId,
-            ),
+            name_of_row(T::TerminalNo, T::Id, transactions::Column::TerminalId),
             "terminal_no",
         )
         .expr_as(
-            name_of_row(
-                merchant_numbers::Entity,
-                merchant_numbers::Column::MerchantNo,
-                merchant_numbers::Column::Id,
-                transactions::Column::MerchantNumberId,
-            ),
+            name_of_row(N::MerchantNo, N::Id, transactions::Column::MerchantNumberId),
             "merchant_no",
         )
         .into_model::<Listed>()
@@ -776,18 +762,13 @@ pub async fn page(
     })
 }
 
-/// `(SELECT <name> FROM <table> WHERE <table>.<id> = transactions.<reference>)`: a column of the row a
+/// `(SELECT <name> FROM <its table> WHERE <id> = transactions.<reference>)`: a column of the row a
 /// transaction refers to, computed only for the rows a page returns (a join could change the plan).
-fn name_of_row<T: IntoIden + Copy>(
-    table: T,
-    name: impl IntoIden,
-    id: impl IntoIden,
-    reference: transactions::Column,
-) -> Expr {
+fn name_of_row<C: ColumnTrait>(name: C, id: C, reference: transactions::Column) -> Expr {
     Query::select()
         .column(name)
-        .from(table)
-        .and_where(Expr::col((table, id)).equals((transactions::Entity, reference)))
+        .from(name.entity_name())
+        .and_where(Expr::col((name.entity_name(), id)).equals((transactions::Entity, reference)))
         .to_owned()
         .into()
 }
