@@ -4,12 +4,13 @@
 # the largest merchant's finance operator over mutual TLS, keep-alive connections.
 #   scripts/bench-load.sh DATABASE_URL     (bench-query.sh calls it after its query figures)
 #   LOAD_CONNECTIONS=32  LOAD_SECONDS=20  LOAD_LOGIN=hualian.finance  LOAD_SERVER_CONNECTIONS=8
+#   LOAD_SERVER_BIN=target/release/vpos (another build of the server, to compare two back to back)
 # Builds nothing: run `cargo build --release -p server --bin vpos --bin vpos-load` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 url=${1:?give the database URL}
-vpos="$root/target/release/vpos"
+vpos=${LOAD_SERVER_BIN:-$root/target/release/vpos}
 load="$root/target/release/vpos-load"
 login=${LOAD_LOGIN:-hualian.finance}
 work=$(mktemp -d)
@@ -43,8 +44,21 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+seconds=${LOAD_SECONDS:-20}
+# The server's CPU time over the middle of the timed run (after the loader's 3 s of warm-up and sign-in):
+# CPU per request varies less than requests/s on a machine shared with others.
+ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+(sleep 5; a=$(ticks); sleep $((seconds - 3)); echo "$a $(ticks) $((seconds - 3))" >"$work/cpu") &
+sampler=$!
 "$load" --addr "127.0.0.1:$port" --ca "$work/pki/ca.pem" --cert "$work/pki/issued/$login.pem" \
   --key "$work/pki/issued/$login.key.pem" --database-url "$url" --login "$login" \
   --password-env BENCH_PASSWORD --new-password-env LOAD_NEW_PASSWORD \
-  --connections "${LOAD_CONNECTIONS:-32}" --seconds "${LOAD_SECONDS:-20}" \
+  --connections "${LOAD_CONNECTIONS:-32}" --seconds "$seconds" | tee "$work/load.out" \
   || { echo "the server's log:" >&2; cat "$work/serve.log" >&2; exit 1; }
+wait "$sampler"
+read -r before after span <"$work/cpu"
+rate=$(awk '/requests\/s/ {for (i = 1; i <= NF; i++) if ($i == "requests/s;") print $(i - 1)}' "$work/load.out")
+awk -v b="$before" -v a="$after" -v s="$span" -v r="$rate" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+  busy = (a - b) / hz / s
+  printf "server CPU: %.2f cores busy, %.3f ms per request\n", busy, (r > 0 ? busy * 1000 / r : 0)
+}'

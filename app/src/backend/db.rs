@@ -39,6 +39,10 @@ pub enum ConnectError {
     Open(String),
 }
 
+/// Rows one SQLite statement may have in flight to its reader: at least the largest page (200 + 1)
+/// and an export's batch.
+pub const ROW_BUFFER: usize = 1024;
+
 /// Opens a connection pool.
 ///
 /// SQLite runs in WAL mode with a busy timeout, so readers never block the writer and a writer waits
@@ -57,6 +61,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 // 16 MiB of pages per connection (the operating system caches the file as well): a
                 // large export reads through the cache, which is memory the server keeps.
                 .pragma("cache_size", "-16384")
+                // Rows a statement may send ahead to the task reading them (sqlx's default is 50): a
+                // whole page, or an export's batch, without the connection's thread stopping to wait
+                // for the reader, and the reader waking it, row by row.
+                .row_buffer_size(ROW_BUFFER)
                 // Statements are traced by the services; sqlx's own log would print whole SQL texts.
                 .disable_statement_logging();
             if let Some(dir) = options

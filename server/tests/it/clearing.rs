@@ -74,6 +74,42 @@ impl Shop {
         }
     }
 
+    /// Another number of the same merchant (`merchant_no`), with a terminal of its own.
+    pub async fn another_number(&self, db: &TestDb, merchant_no: &str) -> Shop {
+        let now = Utc::now();
+        let number = merchant_numbers::ActiveModel {
+            merchant_id: Set(self.merchant_id),
+            merchant_no: Set(merchant_no.into()),
+            name: Set(format!("Store {merchant_no}")),
+            status: Set("active".into()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&db.conn)
+        .await
+        .expect("number");
+        let terminal = terminals::ActiveModel {
+            merchant_id: Set(self.merchant_id),
+            merchant_number_id: Set(number.id),
+            terminal_no: Set(format!("T{}", &merchant_no[merchant_no.len() - 7..])),
+            model: Set("PAX S90".into()),
+            status: Set("enabled".into()),
+            signed_in: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&db.conn)
+        .await
+        .expect("terminal");
+        Shop {
+            merchant_id: self.merchant_id,
+            number_id: number.id,
+            terminal_id: terminal.id,
+            voucher: 0,
+        }
+    }
+
     /// Adds a transaction: (type, status), card (organisation, type), amount, time, original.
     pub async fn add(
         &mut self,
@@ -152,6 +188,7 @@ on_both_backends!(
     a_day_settles_to_the_fen,
     clearing_a_day_twice_changes_nothing,
     concurrent_runs_settle_each_day_once,
+    numbers_of_one_merchant_post_one_after_the_other,
     a_day_without_a_fee_rate_waits,
     refunds_the_balance_cannot_cover_wait,
     a_day_that_has_not_ended_is_not_settled,
@@ -580,6 +617,62 @@ async fn concurrent_runs_settle_each_day_once(backend: Backend) {
             .sum();
         assert_eq!(balance(&db, shop.merchant_id).await, gross - fees - 500);
     }
+}
+
+async fn numbers_of_one_merchant_post_one_after_the_other(backend: Backend) {
+    // Several numbers of one merchant post to one ledger (on PostgreSQL under the merchant's row lock,
+    // which once deadlocked with the key-share lock of the number's new settlement).
+    let db = TestDb::migrated(backend).await;
+    let first = Shop::open(&db, "M10000005").await;
+    let mut shops = vec![first];
+    for no in ["898000010000051", "898000010000052", "898000010000053"] {
+        let shop = shops[0].another_number(&db, no).await;
+        shops.push(shop);
+    }
+    for (i, shop) in shops.iter_mut().enumerate() {
+        let i = i as i64;
+        for minute in 0..20 {
+            shop.add(
+                &db,
+                ("purchase", "success"),
+                UP_CREDIT,
+                5_000 + 100 * i + minute,
+                at(9, minute),
+                None,
+            )
+            .await;
+        }
+        shop.add(
+            &db,
+            ("refund", "success"),
+            UP_CREDIT,
+            700 + i,
+            at(15, 0),
+            None,
+        )
+        .await;
+    }
+    let report = clearing::clear_day(&db.conn, day(), after_the_day())
+        .await
+        .expect("run");
+    assert_eq!(report.failures().count(), 0, "{report:?}");
+    assert_eq!(report.settled().count(), 4);
+    let nets: i64 = report.settled().map(|(_, day)| day.net_fen).sum();
+
+    // Each entry starts from the balance the one before it left: none was computed from a stale one.
+    let entries = ledger(&db, shops[0].merchant_id).await;
+    assert_eq!(entries.len(), 8, "a credit and a debit per number");
+    let mut running = 0;
+    for entry in &entries {
+        running += match entry.entry_type.as_str() {
+            "settlement_credit" => entry.amount_fen,
+            "refund_debit" => -entry.amount_fen,
+            other => panic!("unexpected entry {other}"),
+        };
+        assert_eq!(entry.balance_after_fen, running, "{entries:?}");
+    }
+    assert_eq!(running, nets);
+    assert_eq!(balance(&db, shops[0].merchant_id).await, nets);
 }
 
 async fn a_day_without_a_fee_rate_waits(backend: Backend) {

@@ -210,8 +210,11 @@ async fn finance_searches_sums_reads_reprints_and_downloads_its_transactions_onl
     assert_eq!((first.rows.len(), first.total), (20, 25));
     let after = first.next_after.clone().expect("a next page");
     let second: TxnPage = search(json!({"size": "20", "after": after})).await.json();
-    assert_eq!(second.rows.len(), 5);
+    assert_eq!((second.rows.len(), second.total), (5, 25));
     assert!(second.next_after.is_none());
+    // A cursor past the last row: no row, and still the total of the search.
+    let past: TxnPage = search(json!({"size": "20", "after": "1.1"})).await.json();
+    assert_eq!((past.rows.len(), past.total), (0, 25));
     let mut paged = ids(&first);
     paged.extend(ids(&second));
     assert_eq!(paged, expected);

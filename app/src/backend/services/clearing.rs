@@ -131,16 +131,51 @@ pub async fn clear_day(
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<RunReport, DbErr> {
-    let mut report = RunReport::default();
-    for (number, merchant) in numbers(db).await? {
-        let outcome = clear_number(db, &number, &merchant, date, now).await;
-        report.results.push(NumberResult {
-            merchant_no: number.merchant_no.clone(),
-            date,
-            outcome,
-        });
+    let numbers = numbers(db).await?;
+    Ok(RunReport {
+        results: clear_numbers(db, &numbers, date, now).await,
+        paid: 0,
+    })
+}
+
+/// How many merchant numbers PostgreSQL clears at once, each in its own transaction on its own
+/// connection. Marking a number's day is one `UPDATE` that one server process runs; two at once kept
+/// both cores of the test machine busy (docs/PERFORMANCE.md). Numbers of one merchant still post to
+/// its ledger one after the other (the merchant's row lock in [`merchant_balance`]). SQLite writes
+/// one transaction at a time anyway.
+fn numbers_at_once(db: &DatabaseConnection) -> usize {
+    match db.get_database_backend() {
+        DbBackend::Postgres => 2,
+        _ => 1,
     }
-    Ok(report)
+}
+
+/// Clears `date` for each of `numbers`; the results in the order of `numbers`.
+async fn clear_numbers(
+    db: &DatabaseConnection,
+    numbers: &[(merchant_numbers::Model, merchants::Model)],
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Vec<NumberResult> {
+    use futures::StreamExt;
+    // Each number's clearing owns what it uses, so that the run stays `Send` for a spawned schedule.
+    let runs: Vec<_> = numbers
+        .iter()
+        .map(|(number, merchant)| {
+            let (db, number, merchant) = (db.clone(), number.clone(), merchant.clone());
+            async move {
+                NumberResult {
+                    outcome: clear_number(&db, &number, &merchant, date, now).await,
+                    merchant_no: number.merchant_no,
+                    date,
+                }
+            }
+        })
+        .collect();
+    futures::stream::iter(runs)
+        .buffered(numbers_at_once(db))
+        .collect()
+        .await
 }
 
 /// The scheduled run: every day of the last `catch_up_days` that has ended (in each merchant's time
@@ -155,18 +190,15 @@ pub async fn clear_due(
     let mut report = RunReport::default();
     let numbers = numbers(db).await?;
     let today = now.date_naive();
+    // Day after day: a day's held refunds wait for the days before it.
     for back in (1..=i64::from(catch_up_days.max(1)) + 1).rev() {
         let date = today - Duration::days(back - 1);
-        for (number, merchant) in &numbers {
-            let outcome = clear_number(db, number, merchant, date, now).await;
-            if !matches!(outcome, Outcome::NotEnded | Outcome::AlreadySettled) {
-                report.results.push(NumberResult {
-                    merchant_no: number.merchant_no.clone(),
-                    date,
-                    outcome,
-                });
-            }
-        }
+        report.results.extend(
+            clear_numbers(db, &numbers, date, now)
+                .await
+                .into_iter()
+                .filter(|r| !matches!(r.outcome, Outcome::NotEnded | Outcome::AlreadySettled)),
+        );
     }
     report.paid = mark_paid(db, now).await?;
     Ok(report)
@@ -263,6 +295,9 @@ async fn try_clear_number(
             migrations::tallies::CALLER_SETTING
         ))
         .await?;
+        // Each statement here runs once per number and day: compiling it to machine code (JIT, about
+        // 0.1 s for each of these on a large day) never pays back.
+        txn.execute_unprepared("SET LOCAL jit = off").await?;
     }
     let existing = settlements::Entity::find()
         .filter(settlements::Column::MerchantNumberId.eq(number.id))
@@ -283,18 +318,32 @@ async fn try_clear_number(
                       AND v.txn_type = 'void' AND v.status = 'success')";
     let sales = format!("{day} AND txn_type IN {SALE_TYPES} AND {not_voided}");
 
-    let unpriced = txn
-        .query_all_raw(Statement::from_sql_and_values(
+    // What could stop the day, in one pass over its sales: a sale without a rate, or one too large to
+    // price. Only when a rate is missing is the day read again, to name the cards without one.
+    let no_rate = "NOT EXISTS (SELECT 1 FROM fee_rates r WHERE r.merchant_id = transactions.merchant_id \
+                   AND r.card_org = transactions.card_org AND r.card_type = transactions.card_type)";
+    let checks = txn
+        .query_one_raw(Statement::from_sql_and_values(
             backend,
             format!(
-                "SELECT DISTINCT card_org, card_type FROM transactions WHERE {sales} AND NOT EXISTS \
-                 (SELECT 1 FROM fee_rates r WHERE r.merchant_id = transactions.merchant_id \
-                  AND r.card_org = transactions.card_org AND r.card_type = transactions.card_type)"
+                "SELECT MAX(amount_fen) AS m, \
+                 CAST(COALESCE(SUM(CASE WHEN {no_rate} THEN 1 ELSE 0 END), 0) AS BIGINT) AS unpriced \
+                 FROM transactions WHERE {sales}"
             ),
             day_values(),
         ))
-        .await?;
-    if !unpriced.is_empty() {
+        .await?
+        .ok_or_else(|| DbErr::Custom("the day's checks returned no row".into()))?;
+    if checks.try_get::<i64>("", "unpriced")? > 0 {
+        let unpriced = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT DISTINCT card_org, card_type FROM transactions WHERE {sales} AND {no_rate}"
+                ),
+                day_values(),
+            ))
+            .await?;
         let names: Vec<String> = unpriced
             .iter()
             .map(|row| {
@@ -305,14 +354,7 @@ async fn try_clear_number(
             .collect();
         return Err(ClearingError::MissingFeeRate(names.join(", ")));
     }
-    let largest = txn
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!("SELECT MAX(amount_fen) AS m FROM transactions WHERE {sales}"),
-            day_values(),
-        ))
-        .await?
-        .and_then(|row| row.try_get::<Option<i64>>("", "m").ok().flatten());
+    let largest: Option<i64> = checks.try_get("", "m")?;
     if let Some(largest) = largest.filter(|m| *m > MAX_CLEARABLE_FEN) {
         return Err(ClearingError::AmountTooLarge(largest));
     }
@@ -576,14 +618,16 @@ async fn hold(
 }
 
 /// The merchant's balance, read under the row lock its update will need (PostgreSQL), so that two
-/// numbers of one merchant cleared at once post one after the other.
+/// numbers of one merchant cleared at once post one after the other. `FOR NO KEY UPDATE`, not `FOR
+/// UPDATE`: each clearing already holds a key-share lock on the merchant's row (its new settlement
+/// refers to it), which `FOR UPDATE` waits for, so two clearings of one merchant deadlocked.
 async fn merchant_balance(
     db: &impl ConnectionTrait,
     merchant_id: i64,
 ) -> Result<Money, ClearingError> {
     let backend = db.get_database_backend();
     let lock = if backend == DbBackend::Postgres {
-        " FOR UPDATE"
+        " FOR NO KEY UPDATE"
     } else {
         ""
     };

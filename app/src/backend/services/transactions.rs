@@ -9,7 +9,8 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, SelectModel, Selector,
+    TransactionTrait,
 };
 use serde_json::json;
 
@@ -38,8 +39,13 @@ use crate::i18n::{Label, Lang};
 pub const DIRECT_LIMIT: u64 = 100_000;
 /// … up to this many (Excel holds 1,048,575 under its header).
 pub const EXPORT_CAP: u64 = 1_000_000;
-/// Rows read at a time while writing a file.
-const BATCH: u64 = 5_000;
+/// Rows read at a time while writing a file: one statement's rows fit in a SQLite connection's row
+/// buffer, so its thread reads a batch without waiting for the writer; fewer rows in flight keep an
+/// export's memory small.
+const BATCH: u64 = 1_000;
+const _: () = assert!(BATCH < crate::backend::db::ROW_BUFFER as u64);
+/// How often a background export records its progress.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// How a card is looked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -492,12 +498,12 @@ struct NameRow {
 }
 
 impl Names {
-    /// The names of the terminals in `terminal_ids` (all of the merchant's when `None`) and of the
-    /// merchant's numbers ([`super::settlements::numbers_query`]), in one statement.
+    /// The name of terminal `terminal_id` and those of the merchant's numbers
+    /// ([`super::settlements::numbers_query`]), in one statement.
     async fn load(
         db: &impl ConnectionTrait,
         merchant_id: i64,
-        terminal_ids: Option<Vec<i64>>,
+        terminal_id: i64,
     ) -> Result<Self, AppError> {
         use terminals::Column as T;
         let mut select = Query::select();
@@ -507,10 +513,8 @@ impl Names {
             .expr_as(Expr::col(T::Alias), "name")
             .expr_as(Expr::val("terminal"), "kind")
             .from(terminals::Entity)
-            .and_where(Expr::col(T::MerchantId).eq(merchant_id));
-        if let Some(ids) = terminal_ids {
-            select.and_where(Expr::col(T::Id).is_in(ids));
-        }
+            .and_where(Expr::col(T::MerchantId).eq(merchant_id))
+            .and_where(Expr::col(T::Id).eq(terminal_id));
         select.union(
             UnionType::All,
             super::settlements::numbers_query(merchant_id)
@@ -548,10 +552,20 @@ impl Names {
     }
 }
 
+/// `yyyy-mm-dd hh:mm:ss` in the merchant's zone. Written out field by field: chrono's `format` reads
+/// its pattern anew for every call, and a page formats one time per row.
 fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    let t = at.with_timezone(&tz);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// What a row of the list shows: the transaction's columns it needs, and the numbers of its terminal
@@ -718,36 +732,31 @@ pub async fn page(
     mut query: TxnQuery,
     now: DateTime<Utc>,
 ) -> Result<TxnPage, AppError> {
-    use merchant_numbers::Column as N;
-    use terminals::Column as T;
     let tz = session.tz;
     query.resolve_day(now, tz);
-    let mut found = newest_first(selection_after(session, &query, tz, query.after))
-        .limit(query.size + 1)
-        .select_only()
-        .columns(Listed::COLUMNS)
-        .expr_as(
-            name_of_row(T::TerminalNo, T::Id, transactions::Column::TerminalId),
-            "terminal_no",
-        )
-        .expr_as(
-            name_of_row(N::MerchantNo, N::Id, transactions::Column::MerchantNumberId),
-            "merchant_no",
-        )
-        .into_model::<Listed>()
-        .all(db)
-        .await?;
+    // The total rides on the page's statement as a scalar subquery (computed once); a page past the
+    // last row has no row to carry it and counts on its own.
+    let mut found = with_names(
+        newest_first(selection_after(session, &query, tz, query.after)).limit(query.size + 1),
+    )
+    .expr_as(count_query(session, &query, tz), "total")
+    .into_model::<Counted>()
+    .all(db)
+    .await?;
+    let total = match found.first() {
+        Some(first) => u64::try_from(first.total).unwrap_or(0),
+        None => count(db, session, &query, tz).await?,
+    };
     let more = found.len() as u64 > query.size;
     found.truncate(query.size as usize);
     let next_after = if more {
-        found.last().map(|t| cursor_text(t.txn_time, t.id))
+        found.last().map(|c| cursor_text(c.row.txn_time, c.row.id))
     } else {
         None
     };
-    let total = count(db, session, &query, tz).await?;
     let rows = found
         .into_iter()
-        .map(|t| row_view(t, tz))
+        .map(|c| row_view(c.row, tz))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(TxnPage {
         rows,
@@ -760,6 +769,37 @@ pub async fn page(
         direct_limit: DIRECT_LIMIT,
         export_cap: EXPORT_CAP,
     })
+}
+
+/// The [`Listed`] rows of a selection, in one statement: the transaction's columns a row shows and
+/// its terminal and merchant numbers.
+fn listed(select: Select<transactions::Entity>) -> Selector<SelectModel<Listed>> {
+    with_names(select).into_model::<Listed>()
+}
+
+/// A page row and the total of its selection.
+#[derive(Debug, FromQueryResult)]
+struct Counted {
+    #[sea_orm(nested)]
+    row: Listed,
+    total: i64,
+}
+
+/// The columns of [`Listed`] selected.
+fn with_names(select: Select<transactions::Entity>) -> Select<transactions::Entity> {
+    use merchant_numbers::Column as N;
+    use terminals::Column as T;
+    select
+        .select_only()
+        .columns(Listed::COLUMNS)
+        .expr_as(
+            name_of_row(T::TerminalNo, T::Id, transactions::Column::TerminalId),
+            "terminal_no",
+        )
+        .expr_as(
+            name_of_row(N::MerchantNo, N::Id, transactions::Column::MerchantNumberId),
+            "merchant_no",
+        )
 }
 
 /// `(SELECT <name> FROM <its table> WHERE <id> = transactions.<reference>)`: a column of the row a
@@ -952,7 +992,7 @@ pub async fn detail(
 ) -> Result<TxnView, AppError> {
     let t = visible(db, session, id).await?;
     let tz = session.tz;
-    let names = Names::load(db, session.merchant_id, Some(vec![t.terminal_id])).await?;
+    let names = Names::load(db, session.merchant_id, t.terminal_id).await?;
     let original = match t.original_txn_id {
         Some(original) => transactions::Entity::find_by_id(original)
             .filter(scope::transactions(session))
@@ -1005,7 +1045,7 @@ pub async fn slip(
     if is_today(&t, now, tz) {
         return Err(AppError::Policy(Policy::SlipFromToday));
     }
-    let names = Names::load(db, session.merchant_id, Some(vec![t.terminal_id])).await?;
+    let names = Names::load(db, session.merchant_id, t.terminal_id).await?;
     let merchant_name = merchants::Entity::find_by_id(session.merchant_id)
         .one(db)
         .await?
@@ -1180,9 +1220,8 @@ async fn write_rows(
     file: &mut XlsxExport,
     job: Option<i64>,
 ) -> Result<u32, AppError> {
-    let names = Names::load(db, session.merchant_id, None).await?;
     // Two batches in flight at most: one being written, one read ahead.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<transactions::Model>, AppError>>(1);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Listed>, AppError>>(1);
     let reader = {
         let (db, session, query) = (db.clone(), session.clone(), query.clone());
         tokio::spawn(async move {
@@ -1197,11 +1236,12 @@ async fn write_rows(
             };
             let mut cursor = None;
             loop {
-                let batch = newest_first(selection_after(&session, &query, tz, cursor))
-                    .limit(BATCH)
-                    .all(&snapshot)
-                    .await
-                    .map_err(AppError::from);
+                let batch = listed(
+                    newest_first(selection_after(&session, &query, tz, cursor)).limit(BATCH),
+                )
+                .all(&snapshot)
+                .await
+                .map_err(AppError::from);
                 let last = match &batch {
                     Ok(rows) => rows.last().map(|t| (t.txn_time, t.id)),
                     Err(_) => None,
@@ -1221,6 +1261,7 @@ async fn write_rows(
         })
     };
     let written = async {
+        let mut reported = std::time::Instant::now();
         while let Some(batch) = rx.recv().await {
             let batch = batch?;
             if batch.is_empty() {
@@ -1228,12 +1269,14 @@ async fn write_rows(
             }
             cpu_bound(|| -> Result<(), AppError> {
                 for t in batch {
-                    push_row(file, t, &names, tz, lang)?;
+                    push_row(file, t, tz, lang)?;
                 }
                 Ok(())
             })?;
-            if let Some(job) = job {
+            // The progress bar moves about twice a second: one write per batch would be thousands.
+            if let Some(job) = job.filter(|_| reported.elapsed() >= PROGRESS_EVERY) {
                 super::exports::progress(db, job, file.rows()).await?;
+                reported = std::time::Instant::now();
             }
         }
         Ok::<_, AppError>(file.rows())
@@ -1247,13 +1290,7 @@ async fn write_rows(
     written
 }
 
-fn push_row(
-    file: &mut XlsxExport,
-    t: transactions::Model,
-    names: &Names,
-    tz: Tz,
-    lang: Lang,
-) -> Result<(), AppError> {
+fn push_row(file: &mut XlsxExport, t: Listed, tz: Tz, lang: Lang) -> Result<(), AppError> {
     let txn_type = decode("transactions.txn_type", &t.txn_type, TxnType::from_code)?;
     let status = decode("transactions.status", &t.status, TxnStatus::from_code)?;
     let org = decode("transactions.card_org", &t.card_org, CardOrg::from_code)?;
@@ -1261,8 +1298,8 @@ fn push_row(
     let bank = Bank::from_code(&t.issuer_bank);
     file.push(&[
         Cell::DateTime(t.txn_time.with_timezone(&tz).naive_local()),
-        names.number(t.merchant_number_id).0.into(),
-        names.terminal(t.terminal_id).into(),
+        t.merchant_no.into(),
+        t.terminal_no.into(),
         txn_type.label(lang).into(),
         status.label(lang).into(),
         t.card_masked.into(),
@@ -1289,6 +1326,20 @@ fn internal(err: crate::backend::export::ExportError) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_in_the_merchants_zone_to_the_second() {
+        use chrono::TimeZone;
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 30, 16, 5, 9)
+            .single()
+            .expect("a valid time");
+        assert_eq!(
+            local_time(at, chrono_tz::Asia::Shanghai),
+            "2026-12-01 00:05:09"
+        );
+        assert_eq!(local_time(at, chrono_tz::UTC), "2026-11-30 16:05:09");
+    }
 
     #[test]
     fn cards_are_looked_for_by_last_digits_or_the_masked_number_only() {
