@@ -51,21 +51,7 @@ impl Shop {
             .await
             .expect("query")
             .expect("number");
-        let now = Utc::now();
-        let terminal = terminals::ActiveModel {
-            merchant_id: Set(merchant_id),
-            merchant_number_id: Set(number.id),
-            terminal_no: Set(format!("T{}", &code[2..])),
-            model: Set("PAX S90".into()),
-            status: Set("enabled".into()),
-            signed_in: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&db.conn)
-        .await
-        .expect("terminal");
+        let terminal = add_terminal(db, merchant_id, number.id, &format!("T{}", &code[2..])).await;
         Shop {
             merchant_id,
             number_id: number.id,
@@ -88,20 +74,8 @@ impl Shop {
         .insert(&db.conn)
         .await
         .expect("number");
-        let terminal = terminals::ActiveModel {
-            merchant_id: Set(self.merchant_id),
-            merchant_number_id: Set(number.id),
-            terminal_no: Set(format!("T{}", &merchant_no[merchant_no.len() - 7..])),
-            model: Set("PAX S90".into()),
-            status: Set("enabled".into()),
-            signed_in: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&db.conn)
-        .await
-        .expect("terminal");
+        let terminal_no = format!("T{}", &merchant_no[merchant_no.len() - 7..]);
+        let terminal = add_terminal(db, self.merchant_id, number.id, &terminal_no).await;
         Shop {
             merchant_id: self.merchant_id,
             number_id: number.id,
@@ -150,6 +124,30 @@ impl Shop {
         .expect("transaction")
         .id
     }
+}
+
+/// A signed-in terminal `terminal_no` of merchant number `number_id`.
+pub async fn add_terminal(
+    db: &TestDb,
+    merchant_id: i64,
+    number_id: i64,
+    terminal_no: &str,
+) -> terminals::Model {
+    let now = Utc::now();
+    terminals::ActiveModel {
+        merchant_id: Set(merchant_id),
+        merchant_number_id: Set(number_id),
+        terminal_no: Set(terminal_no.into()),
+        model: Set("PAX S90".into()),
+        status: Set("enabled".into()),
+        signed_in: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&db.conn)
+    .await
+    .expect("terminal")
 }
 
 const UP_DEBIT: (&str, &str) = ("unionpay", "debit");

@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 
 use app::api::transactions::{Slip, SummaryBy, TxnFilterOptions, TxnPage, TxnSummary, TxnView};
 use app::backend::entities::{
-    merchant_numbers, terminal_group_members, terminal_groups, terminals, transactions,
+    merchant_numbers, terminal_group_members, terminal_groups, transactions,
 };
 use app::backend::services::{clearing, transactions as service};
 use app::domain::access::Role;
 use app::domain::{DataScope, TxnStatus};
 use app::error::{AppError, FieldProblem, Policy};
 
-use crate::clearing::{after_the_day, at, day, Shop, UP_CREDIT};
+use crate::clearing::{add_terminal, after_the_day, at, day, Shop, UP_CREDIT};
 use crate::on_both_backends;
 use crate::support::{spawn_app, Backend, TestDb};
 
@@ -45,21 +45,7 @@ async fn edit(db: &TestDb, id: i64, change: impl FnOnce(&mut transactions::Activ
 }
 
 async fn seed(db: &TestDb, ours: &mut Shop, theirs: &mut Shop) -> Ours {
-    let now = chrono::Utc::now();
-    let terminal2 = terminals::ActiveModel {
-        merchant_id: Set(ours.merchant_id),
-        merchant_number_id: Set(ours.number_id),
-        terminal_no: Set("T5000009".into()),
-        model: Set("PAX A920".into()),
-        status: Set("enabled".into()),
-        signed_in: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&db.conn)
-    .await
-    .expect("terminal");
+    let terminal2 = add_terminal(db, ours.merchant_id, ours.number_id, "T5000009").await;
 
     let a = ours
         .add(

@@ -412,11 +412,11 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Resolved, DbErr> {
     let hash = token_hash(token);
-    let Some(row) = SessionRow::find_by_statement(db.get_database_backend().build(
-        &SessionRow::select(db.get_database_backend(), hash.as_str()),
-    ))
-    .one(db)
-    .await?
+    let backend = db.get_database_backend();
+    let Some(row) =
+        SessionRow::find_by_statement(backend.build(&SessionRow::select(backend, hash.as_str())))
+            .one(db)
+            .await?
     else {
         return Ok(Resolved::Unknown);
     };
@@ -455,10 +455,10 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
             .await?;
     }
     // A role this build does not know grants nothing.
-    let mut roles: Vec<Role> = listed(row.roles.as_deref())
+    let mut roles: Vec<Role> = items_of(row.roles.as_deref())
         .filter_map(Role::from_code)
         .collect();
-    let mut group_ids: Vec<i64> = listed(row.group_ids.as_deref())
+    let mut group_ids: Vec<i64> = items_of(row.group_ids.as_deref())
         .filter_map(|id| id.parse().ok())
         .collect();
     roles.sort();
@@ -484,7 +484,7 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// The items of a comma-separated list an aggregate wrote (none for NULL: no rows).
-fn listed(list: Option<&str>) -> impl Iterator<Item = &str> {
+fn items_of(list: Option<&str>) -> impl Iterator<Item = &str> {
     list.unwrap_or_default()
         .split(',')
         .map(str::trim)

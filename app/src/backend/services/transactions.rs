@@ -9,8 +9,7 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, SelectModel, Selector,
-    TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TransactionTrait,
 };
 use serde_json::json;
 
@@ -736,7 +735,7 @@ pub async fn page(
     query.resolve_day(now, tz);
     // The total rides on the page's statement as a scalar subquery (computed once); a page past the
     // last row has no row to carry it and counts on its own.
-    let mut found = with_names(
+    let mut found = listed(
         newest_first(selection_after(session, &query, tz, query.after)).limit(query.size + 1),
     )
     .expr_as(count_query(session, &query, tz), "total")
@@ -771,12 +770,6 @@ pub async fn page(
     })
 }
 
-/// The [`Listed`] rows of a selection, in one statement: the transaction's columns a row shows and
-/// its terminal and merchant numbers.
-fn listed(select: Select<transactions::Entity>) -> Selector<SelectModel<Listed>> {
-    with_names(select).into_model::<Listed>()
-}
-
 /// A page row and the total of its selection.
 #[derive(Debug, FromQueryResult)]
 struct Counted {
@@ -785,8 +778,9 @@ struct Counted {
     total: i64,
 }
 
-/// The columns of [`Listed`] selected.
-fn with_names(select: Select<transactions::Entity>) -> Select<transactions::Entity> {
+/// A selection reading the columns of a [`Listed`], in one statement: the transaction's columns a row
+/// shows and its terminal's and merchant number's numbers.
+fn listed(select: Select<transactions::Entity>) -> Select<transactions::Entity> {
     use merchant_numbers::Column as N;
     use terminals::Column as T;
     select
@@ -1239,6 +1233,7 @@ async fn write_rows(
                 let batch = listed(
                     newest_first(selection_after(&session, &query, tz, cursor)).limit(BATCH),
                 )
+                .into_model::<Listed>()
                 .all(&snapshot)
                 .await
                 .map_err(AppError::from);
