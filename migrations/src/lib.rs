@@ -23,9 +23,11 @@ mod m20261122_000008_create_sessions;
 mod m20261122_000009_clearing_indexes;
 mod m20261202_000010_transaction_tallies;
 mod m20261203_000011_day_tallies;
+mod m20261203_000012_reversal_indexes;
 pub mod tallies;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
+pub use m20261203_000012_reversal_indexes::REVERSALS;
 pub struct Migrator;
 
 #[async_trait::async_trait]
@@ -43,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_clearing_indexes::Migration),
             Box::new(m20261202_000010_transaction_tallies::Migration),
             Box::new(m20261203_000011_day_tallies::Migration),
+            Box::new(m20261203_000012_reversal_indexes::Migration),
         ]
     }
 }

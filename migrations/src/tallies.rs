@@ -343,24 +343,24 @@ impl Tally {
 }
 
 /// After a settlement's transactions were marked (all of them unsettled before, so tallied under
-/// settlement 0), moves their count and amount to the settlement's transaction tallies. `$1` is the
-/// settlement.
+/// settlement 0), moves their count and amount to the settlement's transaction tallies: one pass over
+/// them adds to the settlement's tallies and takes from the unsettled ones, then the emptied ones go.
+/// `$1` is the settlement.
 pub fn settle_statements() -> Vec<String> {
     let t = TRANSACTION_TALLIES;
     let cols = t.key[..7].join(", ");
-    let moved = |settlement: &str, sign: &str| {
+    vec![
         format!(
-            "INSERT INTO {} ({}) SELECT {cols}, {settlement}, MAX(settlement_date), \
-             {sign}COUNT(*), {sign}SUM(amount_fen) FROM transactions WHERE settlement_id = $1 \
-             GROUP BY {cols} ORDER BY {cols} {}",
+            "WITH moved AS (SELECT {cols}, MAX(settlement_date) AS settlement_date, COUNT(*) AS n, \
+             SUM(amount_fen) AS amount FROM transactions WHERE settlement_id = $1 GROUP BY {cols}) \
+             INSERT INTO {} ({}) \
+             SELECT {cols}, CAST($1 AS BIGINT), settlement_date, n, amount FROM moved \
+             UNION ALL SELECT {cols}, 0, settlement_date, -n, -amount FROM moved \
+             ORDER BY {cols} {}",
             t.table,
             t.insert_columns(),
             t.on_conflict_add()
-        )
-    };
-    vec![
-        moved("$1", ""),
-        moved("0", "-"),
+        ),
         "DELETE FROM transaction_tallies WHERE settlement_id = 0 AND txn_count = 0 AND (merchant_id, txn_date) IN \
          (SELECT DISTINCT merchant_id, txn_date FROM transactions WHERE settlement_id = $1)"
             .into(),

@@ -9,7 +9,7 @@ use app::backend::entities::{
     ledger_entries, merchant_numbers, merchants, settlements, terminals, transactions,
 };
 use app::backend::services::clearing::{self, Outcome};
-use app::domain::clearing::FeeRate;
+use app::domain::clearing::{FeeRate, MAX_CLEARABLE_FEN};
 use app::domain::Money;
 
 use crate::on_both_backends;
@@ -188,6 +188,8 @@ on_both_backends!(
     concurrent_runs_settle_each_day_once,
     numbers_of_one_merchant_post_one_after_the_other,
     a_day_without_a_fee_rate_waits,
+    a_sale_voided_on_its_day_needs_no_fee_rate,
+    a_sale_too_large_to_price_stops_its_day,
     refunds_the_balance_cannot_cover_wait,
     a_day_that_has_not_ended_is_not_settled,
 );
@@ -694,6 +696,94 @@ async fn a_day_without_a_fee_rate_waits(backend: Backend) {
         failures[0].1
     );
     assert!(settlement_of(&db, shop.number_id, day()).await.is_none());
+    assert!(snapshot(&db)
+        .await
+        .2
+        .iter()
+        .all(|t| t.settlement_id.is_none() && t.fee_fen.is_none()));
+}
+
+async fn a_sale_voided_on_its_day_needs_no_fee_rate(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let mut shop = Shop::open(&db, "M10000005").await;
+    let voided = shop
+        .add(&db, ("purchase", "success"), VISA, 10_000, at(10, 0), None)
+        .await;
+    shop.add(
+        &db,
+        ("void", "success"),
+        VISA,
+        10_000,
+        at(10, 5),
+        Some(voided),
+    )
+    .await;
+    let sale = shop
+        .add(
+            &db,
+            ("purchase", "success"),
+            UP_DEBIT,
+            20_000,
+            at(11, 0),
+            None,
+        )
+        .await;
+    db.conn
+        .execute_unprepared("DELETE FROM fee_rates WHERE card_org = 'visa'")
+        .await
+        .expect("delete");
+
+    let report = clearing::clear_day(&db.conn, day(), after_the_day())
+        .await
+        .expect("run");
+    assert_eq!(report.failures().count(), 0, "{report:?}");
+    let settlement = settlement_of(&db, shop.number_id, day())
+        .await
+        .expect("settled");
+    assert_eq!((settlement.txn_count, settlement.gross_fen), (1, 20_000));
+    let (_, _, txns, _) = snapshot(&db).await;
+    for t in &txns {
+        let settled = t.id == sale;
+        assert_eq!(t.settlement_id.is_some(), settled, "{t:?}");
+    }
+}
+
+async fn a_sale_too_large_to_price_stops_its_day(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let mut shop = Shop::open(&db, "M10000005").await;
+    shop.add(
+        &db,
+        ("purchase", "success"),
+        UP_DEBIT,
+        20_000,
+        at(9, 0),
+        None,
+    )
+    .await;
+    let too_large = MAX_CLEARABLE_FEN + 1;
+    shop.add(
+        &db,
+        ("purchase", "success"),
+        UP_CREDIT,
+        too_large,
+        at(10, 0),
+        None,
+    )
+    .await;
+
+    let report = clearing::clear_day(&db.conn, day(), after_the_day())
+        .await
+        .expect("run");
+    let failures: Vec<_> = report.failures().collect();
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0].1.contains(&too_large.to_string()),
+        "{}",
+        failures[0].1
+    );
+    // The whole day waits: nothing marked, no settlement, no ledger entry.
+    assert!(settlement_of(&db, shop.number_id, day()).await.is_none());
+    assert!(ledger(&db, shop.merchant_id).await.is_empty());
     assert!(snapshot(&db)
         .await
         .2

@@ -318,45 +318,52 @@ async fn try_clear_number(
                       AND v.txn_type = 'void' AND v.status = 'success')";
     let sales = format!("{day} AND txn_type IN {SALE_TYPES} AND {not_voided}");
 
-    // What could stop the day, in one pass over its sales: a sale without a rate, or one too large to
-    // price. Only when a rate is missing is the day read again, to name the cards without one.
-    let no_rate = "NOT EXISTS (SELECT 1 FROM fee_rates r WHERE r.merchant_id = transactions.merchant_id \
-                   AND r.card_org = transactions.card_org AND r.card_type = transactions.card_type)";
-    let checks = txn
+    // A sale without a rate stops the day. The day's tallies tell, without reading its sales, whether
+    // any kind of card sold that day lacks a rate; only then are the sales read, to name the cards
+    // (a voided sale needs no rate). Tallies are per merchant-local day, as `day_bounds` are.
+    let no_rate = |t: &str| {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM fee_rates r WHERE r.merchant_id = {t}.merchant_id \
+             AND r.card_org = {t}.card_org AND r.card_type = {t}.card_type)"
+        )
+    };
+    let unrated_kinds = txn
         .query_one_raw(Statement::from_sql_and_values(
             backend,
             format!(
-                "SELECT MAX(amount_fen) AS m, \
-                 CAST(COALESCE(SUM(CASE WHEN {no_rate} THEN 1 ELSE 0 END), 0) AS BIGINT) AS unpriced \
-                 FROM transactions WHERE {sales}"
+                "SELECT COUNT(*) AS n FROM {tallies} t WHERE t.merchant_id = $1 AND t.txn_date = $2 \
+                 AND t.merchant_number_id = $3 AND t.settlement_id = 0 AND t.status = 'success' \
+                 AND t.txn_type IN {SALE_TYPES} AND {}",
+                no_rate("t"),
+                tallies = migrations::tallies::TRANSACTION_TALLIES.table,
             ),
-            day_values(),
+            [merchant.id.into(), date.into(), number.id.into()],
         ))
         .await?
-        .ok_or_else(|| DbErr::Custom("the day's checks returned no row".into()))?;
-    if checks.try_get::<i64>("", "unpriced")? > 0 {
+        .ok_or_else(|| DbErr::Custom("the day's tallies returned no row".into()))?
+        .try_get::<i64>("", "n")?;
+    if unrated_kinds > 0 {
         let unpriced = txn
             .query_all_raw(Statement::from_sql_and_values(
                 backend,
                 format!(
-                    "SELECT DISTINCT card_org, card_type FROM transactions WHERE {sales} AND {no_rate}"
+                    "SELECT DISTINCT card_org, card_type FROM transactions WHERE {sales} AND {}",
+                    no_rate("transactions")
                 ),
                 day_values(),
             ))
             .await?;
-        let names: Vec<String> = unpriced
-            .iter()
-            .map(|row| {
-                let org: String = row.try_get("", "card_org").unwrap_or_default();
-                let kind: String = row.try_get("", "card_type").unwrap_or_default();
-                format!("{org} {kind}")
-            })
-            .collect();
-        return Err(ClearingError::MissingFeeRate(names.join(", ")));
-    }
-    let largest: Option<i64> = checks.try_get("", "m")?;
-    if let Some(largest) = largest.filter(|m| *m > MAX_CLEARABLE_FEN) {
-        return Err(ClearingError::AmountTooLarge(largest));
+        if !unpriced.is_empty() {
+            let names: Vec<String> = unpriced
+                .iter()
+                .map(|row| {
+                    let org: String = row.try_get("", "card_org").unwrap_or_default();
+                    let kind: String = row.try_get("", "card_type").unwrap_or_default();
+                    format!("{org} {kind}")
+                })
+                .collect();
+            return Err(ClearingError::MissingFeeRate(names.join(", ")));
+        }
     }
 
     let settlement = settlements::ActiveModel {
@@ -390,19 +397,28 @@ async fn try_clear_number(
         )
     };
     // The day's refunds, read before this day's sales are marked: a void is a refund only when its
-    // sale was settled on an earlier day.
+    // sale was settled on an earlier day. By the index of the number's voids and refunds (its
+    // condition repeated), not through all of the day's transactions. A void's sale is looked up by
+    // its id (as a correlated EXISTS, PostgreSQL may instead hash every settled transaction).
+    let reversals = migrations::REVERSALS;
     let mut refunds = refund_candidates(
         &txn,
         format!(
-            "SELECT id, amount_fen, txn_time FROM transactions WHERE {day} AND (txn_type = 'refund' \
-             OR (txn_type = 'void' AND EXISTS (SELECT 1 FROM transactions o \
-             WHERE o.id = transactions.original_txn_id AND o.settlement_id IS NOT NULL)))"
+            "SELECT id, amount_fen, txn_time FROM transactions WHERE {day} AND {reversals} AND (txn_type = 'refund' \
+             OR (txn_type = 'void' AND (SELECT o.settlement_id FROM transactions o \
+             WHERE o.id = transactions.original_txn_id) IS NOT NULL))"
         ),
         day_values(),
     )
     .await?;
     // Priced by joining the rates (every sale has one, checked above): a join, not a subquery per row.
-    let fee = fee_sql("transactions.amount_fen", "r.rate_ppm", "r.cap_fen");
+    // A sale too large to price is marked without a fee, found among the sums below, and the whole
+    // day rolled back: its fee would overflow, and the largest amount is checked in the same pass as
+    // the sums instead of one of its own.
+    let fee = format!(
+        "CASE WHEN transactions.amount_fen > {MAX_CLEARABLE_FEN} THEN 0 ELSE {} END",
+        fee_sql("transactions.amount_fen", "r.rate_ppm", "r.cap_fen")
+    );
     txn.execute_raw(mark(
         fee,
         format!(
@@ -414,15 +430,21 @@ async fn try_clear_number(
     let sale_sums = txn
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS gross, \
-             CAST(COALESCE(SUM(fee_fen), 0) AS BIGINT) AS fees FROM transactions WHERE settlement_id = $1",
+            "SELECT CAST(COUNT(*) AS BIGINT) AS sales, CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS gross, \
+             CAST(COALESCE(SUM(fee_fen), 0) AS BIGINT) AS fees, MAX(amount_fen) AS largest \
+             FROM transactions WHERE settlement_id = $1",
             [Value::from(settlement.id)],
         ))
         .await?
         .ok_or_else(|| DbErr::Custom("the day's sales returned no row".into()))?;
-    let credit = Money::from_fen(sale_sums.try_get::<i64>("", "gross")?, currency).checked_sub(
-        Money::from_fen(sale_sums.try_get::<i64>("", "fees")?, currency),
-    )?;
+    let largest: Option<i64> = sale_sums.try_get("", "largest")?;
+    if let Some(largest) = largest.filter(|m| *m > MAX_CLEARABLE_FEN) {
+        return Err(ClearingError::AmountTooLarge(largest));
+    }
+    let txn_count: i64 = sale_sums.try_get("", "sales")?;
+    let gross = Money::from_fen(sale_sums.try_get::<i64>("", "gross")?, currency);
+    let fees = Money::from_fen(sale_sums.try_get::<i64>("", "fees")?, currency);
+    let credit = gross.checked_sub(fees)?;
     let opening = merchant_balance(&txn, merchant.id).await?;
     let mut available = opening.checked_add(credit)?;
 
@@ -441,10 +463,12 @@ async fn try_clear_number(
     refunds.splice(0..0, held);
     refunds.sort_by_key(|r| (r.2, r.0));
     let mut covered = Vec::new();
+    let mut refunded = Money::zero(currency);
     for (id, amount, _) in &refunds {
         let amount = Money::from_fen(*amount, currency);
         if amount.fen() <= available.fen() {
             available = available.checked_sub(amount)?;
+            refunded = refunded.checked_add(amount)?;
             covered.push(*id);
         } else {
             let shortfall = amount.checked_sub(available)?;
@@ -460,15 +484,27 @@ async fn try_clear_number(
                 format!("${}", values.len())
             })
             .collect();
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            format!(
-                "UPDATE transactions SET settlement_id = $1, settlement_date = $2, fee_fen = 0 WHERE id IN ({})",
-                placeholders.join(", ")
-            ),
-            values.clone(),
-        ))
-        .await?;
+        let marked = txn
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE transactions SET settlement_id = $1, settlement_date = $2, fee_fen = 0 \
+                     WHERE settlement_id IS NULL AND id IN ({})",
+                    placeholders.join(", ")
+                ),
+                values.clone(),
+            ))
+            .await?;
+        // The number's lock keeps its refunds unsettled since they were read: a difference is a bug,
+        // and the settlement's refund total would be wrong.
+        if marked.rows_affected() != chunk.len() as u64 {
+            return Err(DbErr::Custom(format!(
+                "marked {} of {} refunds",
+                marked.rows_affected(),
+                chunk.len()
+            ))
+            .into());
+        }
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
             format!(
@@ -493,24 +529,7 @@ async fn try_clear_number(
             .await?;
         }
     }
-    let totals = txn
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT \
-                 CAST(COALESCE(SUM(CASE WHEN txn_type IN {SALE_TYPES} THEN 1 ELSE 0 END), 0) AS BIGINT) AS sales, \
-                 CAST(COALESCE(SUM(CASE WHEN txn_type IN {SALE_TYPES} THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS gross, \
-                 CAST(COALESCE(SUM(fee_fen), 0) AS BIGINT) AS fees, \
-                 CAST(COALESCE(SUM(CASE WHEN txn_type IN {SALE_TYPES} THEN 0 ELSE 1 END), 0) AS BIGINT) AS refunds, \
-                 CAST(COALESCE(SUM(CASE WHEN txn_type IN {SALE_TYPES} THEN 0 ELSE amount_fen END), 0) AS BIGINT) AS refunded \
-                 FROM transactions WHERE settlement_id = $1"
-            ),
-            [Value::from(settlement.id)],
-        ))
-        .await?
-        .ok_or_else(|| DbErr::Custom("the settlement's totals returned no row".into()))?;
-    let get = |col: &str| totals.try_get::<i64>("", col);
-    let (txn_count, refund_count) = (get("sales")?, get("refunds")?);
+    let refund_count = covered.len() as i64;
     if txn_count == 0 && refund_count == 0 {
         // No settlement, but refunds held on the way are kept for the next run.
         settlements::Entity::delete_by_id(settlement.id)
@@ -519,20 +538,14 @@ async fn try_clear_number(
         txn.commit().await?;
         return Ok(Outcome::Nothing);
     }
-    let money = |fen: i64| Money::from_fen(fen, currency);
-    let (gross, fees, refunds) = (
-        money(get("gross")?),
-        money(get("fees")?),
-        money(get("refunded")?),
-    );
-    let net = gross.checked_sub(refunds)?.checked_sub(fees)?;
+    let net = gross.checked_sub(refunded)?.checked_sub(fees)?;
 
     let mut active: settlements::ActiveModel = settlement.into();
     active.txn_count = Set(txn_count);
     active.refund_count = Set(refund_count);
     active.gross_fen = Set(gross.fen());
     active.fee_fen = Set(fees.fen());
-    active.refund_fen = Set(refunds.fen());
+    active.refund_fen = Set(refunded.fen());
     active.net_fen = Set(net.fen());
     let settlement = active.update(&txn).await?;
 
@@ -550,13 +563,13 @@ async fn try_clear_number(
         )
         .await?;
     }
-    if refunds.is_positive() {
-        balance = balance.checked_sub(refunds)?;
+    if refunded.is_positive() {
+        balance = balance.checked_sub(refunded)?;
         post(
             &txn,
             merchant.id,
             "refund_debit",
-            refunds,
+            refunded,
             balance,
             settlement.id,
             now,
@@ -570,7 +583,7 @@ async fn try_clear_number(
         gross_fen: gross.fen(),
         fee_fen: fees.fen(),
         refund_count,
-        refund_fen: refunds.fen(),
+        refund_fen: refunded.fen(),
         net_fen: net.fen(),
     }))
 }
