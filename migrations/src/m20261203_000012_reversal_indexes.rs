@@ -18,45 +18,24 @@ pub struct Migration;
 /// matches a partial index's condition by the query's text).
 pub const REVERSALS: &str = "txn_type IN ('refund', 'void')";
 
-/// The index `name` on `cols` of `transactions`, only for rows whose `set` is not NULL.
-fn where_set(name: &str, cols: &[&'static str], set: &'static str) -> IndexCreateStatement {
-    index(name, "transactions", cols)
-        .and_where(Expr::col(set).is_not_null())
-        .take()
-}
-
-/// The indexes this migration makes partial, as they were.
-const WHOLE: [(&str, &[&str]); 3] = [
-    ("transactions_original", &["original_txn_id"]),
+/// The indexes this migration makes partial: (name, columns, the column whose rows they keep).
+const PARTIAL: [(&str, &[&str], &str); 3] = [
+    (
+        "transactions_original",
+        &["original_txn_id"],
+        "original_txn_id",
+    ),
     (
         "transactions_merchant_settlement_date",
         &["merchant_id", "settlement_date"],
+        "settlement_date",
     ),
     (
         "transactions_settlement_time",
         &["settlement_id", "txn_time", "id"],
+        "settlement_id",
     ),
 ];
-
-fn partial() -> [IndexCreateStatement; 3] {
-    [
-        where_set(
-            "transactions_original",
-            &["original_txn_id"],
-            "original_txn_id",
-        ),
-        where_set(
-            "transactions_merchant_settlement_date",
-            &["merchant_id", "settlement_date"],
-            "settlement_date",
-        ),
-        where_set(
-            "transactions_settlement_time",
-            &["settlement_id", "txn_time", "id"],
-            "settlement_id",
-        ),
-    ]
-}
 
 fn reversals() -> IndexCreateStatement {
     index(
@@ -78,11 +57,15 @@ fn drop(name: &str) -> IndexDropStatement {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, _) in WHOLE {
+        for (name, cols, set) in PARTIAL {
             manager.drop_index(drop(name)).await?;
-        }
-        for idx in partial() {
-            manager.create_index(idx).await?;
+            manager
+                .create_index(
+                    index(name, "transactions", cols)
+                        .and_where(Expr::col(set).is_not_null())
+                        .take(),
+                )
+                .await?;
         }
         manager.create_index(reversals()).await
     }
@@ -91,7 +74,7 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(drop("transactions_number_reversals"))
             .await?;
-        for (name, cols) in WHOLE {
+        for (name, cols, _) in PARTIAL {
             manager.drop_index(drop(name)).await?;
             manager
                 .create_index(index(name, "transactions", cols))

@@ -361,9 +361,11 @@ pub fn settle_statements() -> Vec<String> {
             t.insert_columns(),
             t.on_conflict_add()
         ),
-        "DELETE FROM transaction_tallies WHERE settlement_id = 0 AND txn_count = 0 AND (merchant_id, txn_date) IN \
-         (SELECT DISTINCT merchant_id, txn_date FROM transactions WHERE settlement_id = $1)"
-            .into(),
+        format!(
+            "DELETE FROM {} WHERE settlement_id = 0 AND txn_count = 0 AND (merchant_id, txn_date) IN \
+             (SELECT DISTINCT merchant_id, txn_date FROM transactions WHERE settlement_id = $1)",
+            t.table
+        ),
     ]
 }
 
