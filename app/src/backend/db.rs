@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sea_orm::sqlx::ConnectOptions;
+use sea_orm::sqlx::{ConnectOptions, Connection};
 
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{
@@ -42,6 +42,9 @@ pub enum ConnectError {
 /// Rows one SQLite statement may have in flight to its reader: at least the largest page (200 + 1)
 /// and an export's batch.
 pub const ROW_BUFFER: usize = 1024;
+
+/// A PostgreSQL connection idle this long is checked before it is used again.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Opens a connection pool.
 ///
@@ -92,6 +95,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .disable_statement_logging();
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
+                // sqlx checks a connection with a round trip when it returns to the pool, and by
+                // default again before every statement: three round trips per statement. A
+                // connection back in use within a second was checked that second; one idle longer
+                // (the server may have gone away meanwhile) is still checked first.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_IDLE_AFTER {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(options)
                 .await

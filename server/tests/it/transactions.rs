@@ -179,6 +179,19 @@ async fn finance_searches_sums_reads_reprints_and_downloads_its_transactions_onl
         (ours.terminal2_no.as_str(), ours.merchant_no.as_str())
     );
     assert!(all.rows.iter().all(|r| r.terminal_no.len() == 8));
+    // A page reads the columns a row shows and its names in one statement; the detail reads the whole
+    // transaction and the names apart. The rows differ in every column one of them has (settled or
+    // not, refund, fee, bank, codes), and their text columns differ from each other, so a value read
+    // from the wrong place shows.
+    for id in [ours.a, ours.b, ours.d, ours.e] {
+        let view: TxnView = finance
+            .twin()
+            .call("transactions/detail", &[("id", &id.to_string())])
+            .await
+            .json();
+        let row = all.rows.iter().find(|r| r.id == id).expect("listed");
+        assert_eq!(&view.txn, row);
+    }
     // The advanced panel's choices: our numbers, no group yet.
     let options: TxnFilterOptions = finance
         .twin()
