@@ -8,9 +8,11 @@
 //! ```
 //! A request starts in `pending_approval` (approval mode) or `submitted` (direct mode).
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::codes::{code_enum, RefundMode};
+use super::codes::{code_enum, RefundMode, TxnStatus, TxnType};
+use super::money::Money;
 
 code_enum!(
     RefundStatus {
@@ -107,11 +109,211 @@ impl RefundStatus {
     }
 }
 
+/// The original transaction of a refund, as a request is checked against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Original {
+    pub txn_type: TxnType,
+    pub status: TxnStatus,
+    pub amount: Money,
+    /// Refunds of it already paid back …
+    pub refunded: Money,
+    /// … and those on their way (normal and fast, neither rejected, cancelled nor failed).
+    pub in_flight: Money,
+    /// Its day in the merchant's time zone.
+    pub day: NaiveDate,
+}
+
+impl Original {
+    /// What may still be refunded: the amount less what is refunded or on its way, never below zero.
+    pub fn refundable(&self) -> Money {
+        let left = self.amount.fen() - self.refunded.fen() - self.in_flight.fen();
+        Money::from_fen(left.max(0), self.amount.currency())
+    }
+}
+
+/// A merchant's refund policy (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundPolicy {
+    /// A transaction may be refunded up to this many days after its day.
+    pub window_days: u32,
+    /// Refunds requested on one day (normal and fast together) add up to this at most.
+    pub daily_quota: Money,
+}
+
+/// Why a refund cannot be requested; each is shown to the operator in their language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum RefundRefusal {
+    #[error("a {0} cannot be refunded")]
+    NotRefundableType(TxnType),
+    #[error("only a successful transaction can be refunded, this one is {0}")]
+    NotSuccessful(TxnStatus),
+    #[error("the transaction is older than the refund window of {window_days} days")]
+    OutsideWindow { window_days: u32 },
+    #[error("the amount must be more than zero")]
+    AmountNotPositive,
+    #[error("the amount is in another currency than the transaction")]
+    OtherCurrency,
+    #[error("at most {refundable_fen} fen can still be refunded")]
+    MoreThanRefundable { refundable_fen: i64 },
+    #[error("the daily refund quota has {left_fen} fen left")]
+    OverDailyQuota { left_fen: i64 },
+}
+
+/// Kinds of transaction that took the cardholder's money: a purchase and a completed
+/// pre-authorisation. A pre-authorisation only holds it; a void or a refund gave it back.
+pub const fn is_refundable_type(txn_type: TxnType) -> bool {
+    matches!(txn_type, TxnType::Purchase | TxnType::PreAuthCompletion)
+}
+
+/// Checks a refund of `amount` against its original transaction and the merchant's policy, on the
+/// merchant's day `today`, when `used_today` has been requested already that day. The database
+/// enforces the amount and quota limits again where it writes (concurrent requests see the same
+/// figures here); this gives the operator the reason.
+pub fn check_request(
+    original: &Original,
+    amount: Money,
+    policy: &RefundPolicy,
+    used_today: Money,
+    today: NaiveDate,
+) -> Result<(), RefundRefusal> {
+    if !is_refundable_type(original.txn_type) {
+        return Err(RefundRefusal::NotRefundableType(original.txn_type));
+    }
+    if original.status != TxnStatus::Success {
+        return Err(RefundRefusal::NotSuccessful(original.status));
+    }
+    let age_days = (today - original.day).num_days();
+    if age_days > i64::from(policy.window_days) {
+        return Err(RefundRefusal::OutsideWindow {
+            window_days: policy.window_days,
+        });
+    }
+    if !amount.is_positive() {
+        return Err(RefundRefusal::AmountNotPositive);
+    }
+    if amount.currency() != original.amount.currency() {
+        return Err(RefundRefusal::OtherCurrency);
+    }
+    let refundable = original.refundable();
+    if amount.fen() > refundable.fen() {
+        return Err(RefundRefusal::MoreThanRefundable {
+            refundable_fen: refundable.fen(),
+        });
+    }
+    let left = (policy.daily_quota.fen() - used_today.fen()).max(0);
+    if amount.fen() > left {
+        return Err(RefundRefusal::OverDailyQuota { left_fen: left });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use RefundEvent as E;
     use RefundStatus as S;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, d).expect("a valid day")
+    }
+
+    fn purchase(amount: i64, refunded: i64, in_flight: i64) -> Original {
+        Original {
+            txn_type: TxnType::Purchase,
+            status: TxnStatus::Success,
+            amount: Money::cny(amount),
+            refunded: Money::cny(refunded),
+            in_flight: Money::cny(in_flight),
+            day: day(1),
+        }
+    }
+
+    const POLICY: RefundPolicy = RefundPolicy {
+        window_days: 30,
+        daily_quota: Money::cny(1_000_000),
+    };
+
+    fn check(original: &Original, amount: i64, used_today: i64) -> Result<(), RefundRefusal> {
+        check_request(
+            original,
+            Money::cny(amount),
+            &POLICY,
+            Money::cny(used_today),
+            day(2),
+        )
+    }
+
+    #[test]
+    fn partial_refunds_up_to_what_is_left() {
+        let p = purchase(5_000, 1_000, 1_500);
+        assert_eq!(p.refundable(), Money::cny(2_500));
+        assert_eq!(check(&p, 2_500, 0), Ok(()));
+        assert_eq!(check(&p, 1, 0), Ok(()));
+        assert_eq!(
+            check(&p, 2_501, 0),
+            Err(RefundRefusal::MoreThanRefundable {
+                refundable_fen: 2_500
+            })
+        );
+        let done = purchase(5_000, 5_000, 0);
+        assert_eq!(done.refundable(), Money::cny(0));
+        assert!(check(&done, 1, 0).is_err());
+    }
+
+    #[test]
+    fn only_successful_purchases_and_completions_are_refunded() {
+        for t in TxnType::ALL {
+            let original = Original {
+                txn_type: *t,
+                ..purchase(5_000, 0, 0)
+            };
+            let allowed = matches!(t, TxnType::Purchase | TxnType::PreAuthCompletion);
+            assert_eq!(check(&original, 100, 0).is_ok(), allowed, "{t}");
+        }
+        for s in [TxnStatus::Failed, TxnStatus::Reversed] {
+            let original = Original {
+                status: s,
+                ..purchase(5_000, 0, 0)
+            };
+            assert_eq!(
+                check(&original, 100, 0),
+                Err(RefundRefusal::NotSuccessful(s))
+            );
+        }
+    }
+
+    #[test]
+    fn the_window_counts_whole_days_after_the_transactions_day() {
+        let p = purchase(5_000, 0, 0);
+        let on = |today| check_request(&p, Money::cny(100), &POLICY, Money::cny(0), today);
+        assert_eq!(on(day(31)), Ok(()));
+        assert_eq!(
+            on(day(1) + chrono::Duration::days(31)),
+            Err(RefundRefusal::OutsideWindow { window_days: 30 })
+        );
+    }
+
+    #[test]
+    fn zero_and_negative_amounts_are_refused() {
+        let p = purchase(5_000, 0, 0);
+        assert_eq!(check(&p, 0, 0), Err(RefundRefusal::AmountNotPositive));
+        assert_eq!(check(&p, -100, 0), Err(RefundRefusal::AmountNotPositive));
+    }
+
+    #[test]
+    fn the_daily_quota_counts_what_was_requested_that_day() {
+        let p = purchase(5_000_000, 0, 0);
+        assert_eq!(check(&p, 400_000, 600_000), Ok(()));
+        assert_eq!(
+            check(&p, 400_001, 600_000),
+            Err(RefundRefusal::OverDailyQuota { left_fen: 400_000 })
+        );
+        // Used beyond the quota (the quota was lowered): nothing left, never a negative figure.
+        assert_eq!(
+            check(&p, 1, 1_200_000),
+            Err(RefundRefusal::OverDailyQuota { left_fen: 0 })
+        );
+    }
 
     /// Every legal transition; any (status, event) pair not listed must be refused.
     const LEGAL: &[(RefundStatus, RefundEvent, RefundStatus)] = &[
