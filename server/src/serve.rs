@@ -6,7 +6,7 @@ use leptos::prelude::LeptosOptions;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
-use app::backend::services::{clearing, exports};
+use app::backend::services::{auth, clearing, exports};
 use app::backend::token::TokenKey;
 use app::backend::{db, AppState, AuthConfig, Clock, ExportConfig};
 use migrations::Migrator;
@@ -79,7 +79,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             direct_limit: settings.exports.direct_limit,
         },
     };
-    tokio::spawn(exports_housekeeping(state.db.clone()));
+    tokio::spawn(housekeeping(state.db.clone()));
     if settings.clearing.schedule {
         tokio::spawn(clearing_schedule(
             state.db.clone(),
@@ -109,8 +109,8 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
 }
 
 /// Background exports: jobs a previous run left unfinished are marked failed at start (their task is
-/// gone), and expired files are deleted every ten minutes.
-async fn exports_housekeeping(db: sea_orm::DatabaseConnection) {
+/// gone); every ten minutes expired files are deleted, and so are sessions long past their limit.
+async fn housekeeping(db: sea_orm::DatabaseConnection) {
     match exports::recover_interrupted(&db, chrono::Utc::now()).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(
@@ -124,6 +124,9 @@ async fn exports_housekeeping(db: sea_orm::DatabaseConnection) {
         ticks.tick().await;
         if let Err(error) = exports::purge_expired(&db, chrono::Utc::now()).await {
             tracing::error!(error = %error, "deleting expired exports failed");
+        }
+        if let Err(error) = auth::purge_sessions(&db, chrono::Utc::now()).await {
+            tracing::error!(error = %error, "deleting old sessions failed");
         }
     }
 }

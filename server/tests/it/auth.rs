@@ -5,6 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use app::api::auth::{Me, SignInOutcome};
 use app::backend::entities::{audit_events, operators, sessions};
+use app::backend::services::auth as auth_service;
 use app::domain::access::Role;
 use app::domain::password::PasswordRule;
 use app::error::{AppError, FieldProblem};
@@ -42,6 +43,7 @@ on_both_backends!(
     idle_sessions_end_after_fifteen_minutes,
     sessions_end_twelve_hours_after_sign_in,
     sign_out_ends_the_session_on_the_server,
+    sessions_are_deleted_a_week_after_their_limit,
     state_changing_calls_need_the_consoles_origin_and_post,
     a_session_is_bound_to_its_certificate,
 );
@@ -485,6 +487,41 @@ async fn sign_out_ends_the_session_on_the_server(backend: Backend) {
         .iter()
         .all(|s| s.end_reason.is_some() || s.ended_at.is_some()));
     assert_eq!(events(&app, "sign_out").await.len(), 1);
+}
+
+async fn sessions_are_deleted_a_week_after_their_limit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut old = app
+        .ready_browser("M20000010", "lou.admin", &[Role::Administrator])
+        .await;
+    let token = old.session.clone();
+    assert!(old.call("sign_out", &[]).await.status < 400);
+    // The other operator signs in a week later; the first session's limit passed 6 days 12 h ago.
+    app.clock.advance(Duration::days(7));
+    app.ready_browser("M20000011", "mo.admin", &[Role::Administrator])
+        .await;
+    let operators_with_sessions = || async {
+        let mut rows = sessions::Entity::find()
+            .all(&app.db.conn)
+            .await
+            .expect("sessions");
+        rows.sort_by_key(|s| s.created_at);
+        rows.into_iter().map(|s| s.operator_id).collect::<Vec<_>>()
+    };
+    let both = operators_with_sessions().await;
+    assert_eq!(both.len(), 2);
+
+    let purge = || auth_service::purge_sessions(&app.db.conn, app.clock.now());
+    assert_eq!(purge().await.expect("purge"), 0, "kept for a week");
+    old.session = token.clone();
+    assert_eq!(old.page("/").await.body, "/login");
+    app.clock
+        .advance(Duration::hours(12) + Duration::minutes(1));
+    assert_eq!(purge().await.expect("purge"), 1);
+    assert_eq!(operators_with_sessions().await, both[1..]);
+    // The deleted session is unknown now: still no way in.
+    old.session = token;
+    assert_eq!(old.page("/").await.body, "/login");
 }
 
 async fn state_changing_calls_need_the_consoles_origin_and_post(backend: Backend) {

@@ -570,6 +570,20 @@ fn list_of<C: ColumnTrait>(backend: DbBackend, column: C, operator: C) -> Expr {
         .into()
 }
 
+/// How long a session's row outlives its absolute limit: a browser that comes back within it is told
+/// why it was signed out; after it the row is of no use (sign-ins and their ends are in the audit log).
+pub const SESSION_ROW_KEPT: chrono::Duration = chrono::Duration::days(7);
+
+/// Deletes the sessions whose absolute limit passed more than [`SESSION_ROW_KEPT`] ago: ended or not,
+/// none of them can be used again. The housekeeping of `serve` calls it.
+pub async fn purge_sessions(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(sessions::Entity::delete_many()
+        .filter(sessions::Column::ExpiresAt.lt(now - SESSION_ROW_KEPT))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Ends a session once, recording why: the first of several concurrent requests writes the event.
 pub async fn end_session<C: ConnectionTrait + TransactionTrait>(
     db: &C,
