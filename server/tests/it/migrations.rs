@@ -238,6 +238,34 @@ async fn check_constraints_refuse_what_the_invariants_forbid(backend: Backend) {
 
 on_both_backends!(the_refund_entities_read_back_what_they_write);
 
+/// Writes `$model` through the active model of entity module `$entity` (the id left to the database),
+/// reads the row back by its id and checks that it equals `$model` but for the id; gives the row read.
+macro_rules! round_trip {
+    ($db:expr, $entity:ident, $model:expr) => {{
+        let model = $model;
+        let written = $entity::ActiveModel {
+            id: NotSet,
+            ..model.clone().into()
+        }
+        .insert(&$db.conn)
+        .await
+        .expect(stringify!($entity));
+        let read = $entity::Entity::find_by_id(written.id)
+            .one(&$db.conn)
+            .await
+            .expect("query")
+            .expect(stringify!($entity));
+        assert_eq!(
+            read,
+            $entity::Model {
+                id: written.id,
+                ..model
+            }
+        );
+        read
+    }};
+}
+
 /// The entities of refund requests, their events and idempotency keys match their tables: a row
 /// written through each, every column set, reads back equal.
 async fn the_refund_entities_read_back_what_they_write(backend: Backend) {
@@ -271,109 +299,62 @@ async fn the_refund_entities_read_back_what_they_write(backend: Backend) {
     let approver = create_operator(&db, "M20000001", "rq.approve", &[Role::RefundApprover]).await;
     let second = create_operator(&db, "M20000001", "rq.second", &[Role::RefundApprover]).await;
 
-    let request = refund_requests::Model {
-        id: 0,
-        merchant_id: shop.merchant_id,
-        original_txn_id: sale,
-        amount_fen: 1_234,
-        currency: "CNY".into(),
-        reason_code: "returned_goods".into(),
-        reason_text: Some("退货 returned".into()),
-        status: "cleared".into(),
-        requested_by: requester,
-        requested_at: at(11, 0),
-        approver_id: Some(approver),
-        second_approver_id: Some(second),
-        decided_at: Some(at(11, 5)),
-        decision_comment: Some("ok".into()),
-        submitted_at: Some(at(11, 6)),
-        cleared_at: Some(at(26, 0)),
-        settlement_id: Some(settlement.id),
-        shortfall_fen: Some(34),
-        failure_reason: Some("none".into()),
-        updated_at: at(26, 0),
-    };
-    let written = refund_requests::ActiveModel {
-        id: NotSet,
-        ..request.clone().into()
-    }
-    .insert(&db.conn)
-    .await
-    .expect("refund request");
-    let read = refund_requests::Entity::find_by_id(written.id)
-        .one(&db.conn)
-        .await
-        .expect("query")
-        .expect("the request");
-    assert_eq!(
-        read,
+    let request = round_trip!(
+        db,
+        refund_requests,
         refund_requests::Model {
-            id: written.id,
-            ..request
+            id: 0,
+            merchant_id: shop.merchant_id,
+            original_txn_id: sale,
+            amount_fen: 1_234,
+            currency: "CNY".into(),
+            reason_code: "returned_goods".into(),
+            reason_text: Some("退货 returned".into()),
+            status: "cleared".into(),
+            requested_by: requester,
+            requested_at: at(11, 0),
+            approver_id: Some(approver),
+            second_approver_id: Some(second),
+            decided_at: Some(at(11, 5)),
+            decision_comment: Some("ok".into()),
+            submitted_at: Some(at(11, 6)),
+            cleared_at: Some(at(26, 0)),
+            settlement_id: Some(settlement.id),
+            shortfall_fen: Some(34),
+            failure_reason: Some("none".into()),
+            updated_at: at(26, 0),
         }
     );
-
-    let event = refund_events::Model {
-        id: 0,
-        refund_request_id: read.id,
-        from_status: Some("submitted".into()),
-        to_status: "cleared".into(),
-        operator_id: Some(approver),
-        comment: Some("cleared by the run".into()),
-        occurred_at: at(26, 0),
-    };
-    let written = refund_events::ActiveModel {
-        id: NotSet,
-        ..event.clone().into()
-    }
-    .insert(&db.conn)
-    .await
-    .expect("event");
-    let read = refund_events::Entity::find_by_id(written.id)
-        .one(&db.conn)
-        .await
-        .expect("query")
-        .expect("the event");
-    assert_eq!(
-        read,
+    round_trip!(
+        db,
+        refund_events,
         refund_events::Model {
-            id: written.id,
-            ..event
+            id: 0,
+            refund_request_id: request.id,
+            from_status: Some("submitted".into()),
+            to_status: "cleared".into(),
+            operator_id: Some(approver),
+            comment: Some("cleared by the run".into()),
+            occurred_at: at(26, 0),
         }
     );
-
-    let key = idempotency_keys::Model {
-        id: 0,
-        merchant_id: shop.merchant_id,
-        operator_id: requester,
-        idem_key: "k-0123456789".into(),
-        request_hash: "ab".repeat(32),
-        response_json: Some("{\"id\":1}".into()),
-        created_at: at(11, 0),
-    };
-    let written = idempotency_keys::ActiveModel {
-        id: NotSet,
-        ..key.clone().into()
-    }
-    .insert(&db.conn)
-    .await
-    .expect("key");
-    let read = idempotency_keys::Entity::find_by_id(written.id)
-        .one(&db.conn)
-        .await
-        .expect("query")
-        .expect("the key");
-    assert_eq!(
-        read,
+    let key = round_trip!(
+        db,
+        idempotency_keys,
         idempotency_keys::Model {
-            id: written.id,
-            ..key
+            id: 0,
+            merchant_id: shop.merchant_id,
+            operator_id: requester,
+            idem_key: "k-0123456789".into(),
+            request_hash: "ab".repeat(32),
+            response_json: Some("{\"id\":1}".into()),
+            created_at: at(11, 0),
         }
     );
     // The same key of the same operator is one row.
     let again = idempotency_keys::ActiveModel {
         id: NotSet,
-        ..read.clone().into()
+        ..key.into()
     }
     .insert(&db.conn)
     .await;
