@@ -19,6 +19,8 @@ mkdir -p "$state"
 cd "$state"
 
 export E2E_STATE_DIR="$state"
+# The platform side (clearing, deposits) that a browser test drives from the command line.
+export E2E_VPOS="$vpos"
 export E2E_P12_PASSWORD="e2e-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export E2E_DEMO_PASSWORD="Demo$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')9"
 export VPOS_LISTEN="127.0.0.1:$port"
@@ -35,7 +37,7 @@ export NODE_EXTRA_CA_CERTS="$state/var/pki/ca.pem"
 "$vpos" pki server >/dev/null
 "$vpos" migrate >/dev/null
 "$vpos" demo --transactions 5000 --password-env E2E_DEMO_PASSWORD >/dev/null
-for login in hualian.admin hualian.finance hualian.refund hualian.monitor hualian.approver hualian.pudong yueke.admin; do
+for login in hualian.admin hualian.finance hualian.refund hualian.monitor hualian.approver hualian.pudong yueke.admin yueke.refund yueke.approver yigou.fastrefund yigou.admin moxiang.admin; do
   "$vpos" pki operator --name "$login" --password-env E2E_P12_PASSWORD >/dev/null
   "$vpos" operator bind-cert --login "$login" --cert "var/pki/issued/$login.pem" >/dev/null
 done

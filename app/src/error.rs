@@ -8,6 +8,7 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::password::PasswordRule;
+use crate::domain::refund::RefundRefusal;
 use crate::i18n::Texts;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -37,6 +38,9 @@ pub enum AppError {
     /// A rule of the console forbids this change.
     #[error("not allowed: {0:?}")]
     Policy(Policy),
+    /// A refund the original transaction or the merchant's refund policy does not allow.
+    #[error("refund refused: {0}")]
+    Refund(RefundRefusal),
     #[error("internal error, correlation id {correlation_id}")]
     Internal { correlation_id: String },
     /// The request did not reach the server function or its answer could not be read.
@@ -79,6 +83,16 @@ pub enum Policy {
     SlipFromToday,
     /// The operator already has files being written: wait for one to finish.
     ExportsBusy,
+    /// The requester of a refund never decides on it.
+    OwnRefund,
+    /// A refund over the first approver's limit needs another approver, not the same one twice.
+    SecondApproverNeeded,
+    /// Only the operator who requested a refund may cancel it.
+    NotTheRequester,
+    /// The refund request is no longer in a status that allows this (someone acted first).
+    RefundStatusChanged,
+    /// The submission key was used before for a different request.
+    IdempotencyKeyReused,
 }
 
 /// What is wrong with a field, as a code: each language words it (see `i18n`).
@@ -118,7 +132,7 @@ impl AppError {
             AppError::Forbidden | AppError::PasswordChangeRequired => 403,
             AppError::NotFound => 404,
             AppError::Invalid(_) => 422,
-            AppError::Conflict | AppError::Policy(_) => 409,
+            AppError::Conflict | AppError::Policy(_) | AppError::Refund(_) => 409,
             AppError::Internal { .. } => 500,
             AppError::Transport(_) => 503,
         }
@@ -136,6 +150,7 @@ impl AppError {
             AppError::Invalid(_) => t.error_invalid.to_owned(),
             AppError::Conflict => t.error_conflict.to_owned(),
             AppError::Policy(policy) => t.policy(*policy).to_owned(),
+            AppError::Refund(refusal) => (t.refund_refusal)(*refusal),
             AppError::Internal { correlation_id } => (t.error_internal)(correlation_id),
             AppError::Transport(_) => t.error_unavailable.to_owned(),
         }

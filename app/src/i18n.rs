@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::access::{Function, Role};
+use crate::domain::money::format_fen;
 use crate::domain::password::PasswordRule;
+use crate::domain::refund::{RefundReason, RefundRefusal, RefundStatus};
 use crate::domain::{
     AuditAction, AuditOutcome, Bank, CardOrg, CardType, DataScope, ExportStatus, MerchantStatus,
     OperatorStatus, RefundMode, SettlementStatus, TxnStatus, TxnType,
@@ -266,6 +268,25 @@ labels!(TxnStatus {
     Failed => "失败", "Failed";
     Reversed => "已冲正", "Reversed";
 });
+labels!(RefundStatus {
+    PendingApproval => "待审核", "Awaiting approval";
+    Approved => "已审核", "Approved";
+    Rejected => "已拒绝", "Rejected";
+    Cancelled => "已撤回", "Cancelled";
+    Submitted => "已提交", "Submitted";
+    PendingClearing => "待清算", "Pending clearing";
+    Cleared => "已清算", "Cleared";
+    Refunded => "已退款", "Refunded";
+    Failed => "退款失败", "Failed";
+});
+labels!(RefundReason {
+    ReturnedGoods => "顾客退货", "Goods returned";
+    NotDelivered => "商品或服务未提供", "Goods or service not provided";
+    DuplicateCharge => "重复扣款", "Charged twice";
+    WrongAmount => "金额错误", "Wrong amount";
+    CustomerRequest => "顾客要求取消", "Cancelled at the customer's request";
+    Other => "其他", "Other";
+});
 labels!(CardType {
     Debit => "借记卡", "Debit";
     Credit => "信用卡", "Credit";
@@ -346,6 +367,10 @@ labels!(AuditAction {
     SlipReprint => "重打签购单", "Slip reprinted";
     ExportStart => "生成下载文件", "Download file requested";
     ExportDownload => "下载文件", "Download file fetched";
+    RefundRequest => "退货申请", "Refund requested";
+    RefundCancel => "撤回退货申请", "Refund request cancelled";
+    RefundApprove => "审核通过退货", "Refund approved";
+    RefundReject => "审核拒绝退货", "Refund rejected";
 });
 labels!(AuditOutcome {
     Success => "成功", "Success";
@@ -383,6 +408,11 @@ impl Texts {
             Policy::MerchantScopeRequired => self.policy_merchant_scope,
             Policy::SlipFromToday => self.policy_slip_today,
             Policy::ExportsBusy => self.policy_exports_busy,
+            Policy::OwnRefund => self.policy_own_refund,
+            Policy::SecondApproverNeeded => self.policy_second_approver,
+            Policy::NotTheRequester => self.policy_not_requester,
+            Policy::RefundStatusChanged => self.policy_refund_status_changed,
+            Policy::IdempotencyKeyReused => self.policy_idempotency_reused,
         }
     }
 
@@ -519,6 +549,7 @@ pub struct Texts {
     pub settle_detail: &'static str,
     pub settle_recon: &'static str,
     pub settle_transactions: &'static str,
+    pub settle_console_refunds: fn(u64) -> String,
     pub settle_yesterday: &'static str,
     pub settle_back: &'static str,
     pub search: &'static str,
@@ -603,6 +634,76 @@ pub struct Texts {
     pub slip_print: &'static str,
     pub policy_slip_today: &'static str,
     pub policy_exports_busy: &'static str,
+    pub refund_new_title: &'static str,
+    pub refund_intro_direct: &'static str,
+    pub refund_intro_approval: &'static str,
+    pub refund_token_needed: &'static str,
+    pub refund_original: &'static str,
+    pub refund_refunded: &'static str,
+    pub refund_in_flight: &'static str,
+    pub refund_refundable: &'static str,
+    pub refund_quota_left: &'static str,
+    pub refund_window: &'static str,
+    pub refund_amount: &'static str,
+    pub refund_amount_hint: &'static str,
+    pub refund_reason: &'static str,
+    pub refund_reason_pick: &'static str,
+    pub refund_reason_text: &'static str,
+    pub refund_reason_text_hint: &'static str,
+    pub refund_submit: &'static str,
+    pub refund_created: &'static str,
+    pub refund_view_request: &'static str,
+    pub refund_cannot: &'static str,
+    pub refund_history: &'static str,
+    pub refund_none: &'static str,
+    pub refund_col_requested: &'static str,
+    pub refund_col_txn_amount: &'static str,
+    pub refund_col_amount: &'static str,
+    pub refund_col_status: &'static str,
+    pub refund_col_requester: &'static str,
+    pub refund_col_approver: &'static str,
+    pub refund_from: &'static str,
+    pub refund_to: &'static str,
+    pub refund_reference: &'static str,
+    pub refund_total: &'static str,
+    pub refund_awaiting: &'static str,
+    pub refund_detail: &'static str,
+    pub refund_back: &'static str,
+    pub refund_steps: &'static str,
+    pub refund_step_by_clearing: &'static str,
+    pub refund_shortfall: &'static str,
+    pub refund_failure: &'static str,
+    pub refund_comment: &'static str,
+    pub refund_comment_hint: &'static str,
+    pub refund_approve: &'static str,
+    pub refund_reject: &'static str,
+    pub refund_cancel: &'static str,
+    pub refund_decide_title: &'static str,
+    pub refund_decide_intro: &'static str,
+    pub refund_second_note: &'static str,
+    pub refund_decided: &'static str,
+    pub refund_others: &'static str,
+    pub refund_action: &'static str,
+    pub refund_requests_of_txn: &'static str,
+    pub refund_decision_comment: &'static str,
+    pub refund_decided_at: &'static str,
+    pub refund_submitted_at: &'static str,
+    pub refund_cleared_at: &'static str,
+    pub refund_col_shortfall: &'static str,
+    pub refund_settlement: &'static str,
+    pub refund_in_settlement: &'static str,
+    pub pending_intro: &'static str,
+    pub pending_balance: &'static str,
+    pub pending_held: fn(u64, i64) -> String,
+    pub pending_missing: &'static str,
+    pub pending_none: &'static str,
+    pub policy_own_refund: &'static str,
+    pub policy_second_approver: &'static str,
+    pub policy_not_requester: &'static str,
+    pub policy_refund_status_changed: &'static str,
+    pub policy_idempotency_reused: &'static str,
+    /// Why a refund is refused, amounts as money.
+    pub refund_refusal: fn(RefundRefusal) -> String,
     pub nav_downloads: &'static str,
     pub exports_intro: &'static str,
     pub exports_col_requested: &'static str,
@@ -709,6 +810,8 @@ pub struct Texts {
     pub ops_roles: &'static str,
     pub ops_scope: &'static str,
     pub ops_groups: &'static str,
+    pub ops_approval_limit: &'static str,
+    pub ops_approval_limit_hint: &'static str,
     pub ops_status: &'static str,
     pub ops_last_login: &'static str,
     pub ops_certificates: &'static str,
@@ -929,6 +1032,7 @@ pub static ZH_CN: Texts = Texts {
     settle_detail: "结算详情",
     settle_recon: "下载对账文件",
     settle_transactions: "交易明细",
+    settle_console_refunds: |n| format!("控制台退货申请（{n} 笔）"),
     settle_yesterday: "昨日结算",
     settle_back: "返回结算查询",
     search: "查询",
@@ -1013,6 +1117,93 @@ pub static ZH_CN: Texts = Texts {
     slip_print: "打印",
     policy_slip_today: "当日交易的签购单只能在终端上重打。",
     policy_exports_busy: "您已有 2 个文件正在生成，请等其中一个完成后再试。",
+    refund_new_title: "退货申请",
+    refund_intro_direct: "本商户为直接退货：提交后即交由清算，从商户账户中扣款。",
+    refund_intro_approval: "本商户退货需审核：提交后由退货审核员审核，审核通过后交由清算。在审核前，您可以撤回申请。",
+    refund_token_needed: "本商户要求退货申请使用动态令牌确认。",
+    refund_original: "原交易",
+    refund_refunded: "已退金额",
+    refund_in_flight: "退货处理中",
+    refund_refundable: "可退金额",
+    refund_quota_left: "今日剩余退货额度",
+    refund_window: "退货期限",
+    refund_amount: "退货金额（元）",
+    refund_amount_hint: "可部分退货，可多次退货；最多两位小数。",
+    refund_reason: "退货原因",
+    refund_reason_pick: "请选择",
+    refund_reason_text: "说明",
+    refund_reason_text_hint: "选择“其他”时必填，最多 200 字。",
+    refund_submit: "提交退货申请",
+    refund_created: "退货申请已提交。",
+    refund_view_request: "查看该申请",
+    refund_cannot: "该交易目前不能退货：",
+    refund_history: "该交易的退货申请",
+    refund_none: "没有符合条件的退货申请。",
+    refund_col_requested: "申请时间",
+    refund_col_txn_amount: "原交易金额",
+    refund_col_amount: "退货金额",
+    refund_col_status: "状态",
+    refund_col_requester: "申请人",
+    refund_col_approver: "审核人",
+    refund_from: "申请日期（起）",
+    refund_to: "申请日期（止）",
+    refund_reference: "原交易参考号",
+    refund_total: "共 {} 条退货申请",
+    refund_awaiting: "待审核的退货",
+    refund_detail: "退货申请详情",
+    refund_back: "返回退货申请查询",
+    refund_steps: "处理记录",
+    refund_step_by_clearing: "清算系统",
+    refund_shortfall: "商户账户余额不足，差额 ¥{}。余额足够后，下次清算时将自动退款。",
+    refund_failure: "退款失败原因",
+    refund_comment: "审核意见",
+    refund_comment_hint: "拒绝时必填，最多 200 字。",
+    refund_approve: "审核通过",
+    refund_reject: "拒绝",
+    refund_cancel: "撤回申请",
+    refund_decide_title: "审核",
+    refund_decide_intro: "请核对原交易和退货金额，输入您的动态令牌密码后审核。申请人不能审核自己的申请。",
+    refund_second_note: "本笔退货金额超过第一位审核员的审核限额：{} 已审核通过，需要另一位审核员再次审核。（双人审核是本系统在操作手册之外增加的控制，限额由管理员为每位审核员设置。）",
+    refund_decided: "已处理，当前状态：",
+    refund_others: "同一交易的其他退货申请",
+    refund_action: "退货",
+    refund_requests_of_txn: "退货记录",
+    refund_decision_comment: "审核意见",
+    refund_decided_at: "审核时间",
+    refund_submitted_at: "提交清算时间",
+    refund_cleared_at: "清算时间",
+    refund_col_shortfall: "差额",
+    refund_settlement: "清算结算单",
+    refund_in_settlement: "只列出此结算单清算的退货申请（在控制台申请的退货计入结算单的退货笔数，但不在交易明细中）。",
+    pending_intro: "清算时商户账户余额不足以扣减的退货在此等待（含差额）。无需重新提交：余额足够后（例如下一笔结算入账），下次清算会按提交顺序自动扣款退货。",
+    pending_balance: "当前账户余额",
+    pending_held: |n, fen| format!("{n} 笔待清算退货，共 ¥{}", format_fen(fen)),
+    pending_missing: "尚缺",
+    pending_none: "没有待清算的退货。",
+    policy_own_refund: "不能审核自己提交的退货申请。",
+    policy_second_approver: "该笔退货金额超过第一位审核员的审核限额，需由另一位审核员再次审核。",
+    policy_not_requester: "只有提交该退货申请的操作员可以撤回。",
+    policy_refund_status_changed: "该退货申请的状态已变化（可能已被他人处理），请刷新后查看。",
+    policy_idempotency_reused: "此次提交与之前的一次提交内容不同，请刷新页面后重新填写。",
+    refund_refusal: |refusal| match refusal {
+        RefundRefusal::NotRefundableType(t) => {
+            format!("{}交易不能退货，只有消费和预授权完成可以退货。", t.label(Lang::ZhCn))
+        }
+        RefundRefusal::NotSuccessful(s) => {
+            format!("只有成功的交易可以退货，该交易状态为“{}”。", s.label(Lang::ZhCn))
+        }
+        RefundRefusal::OutsideWindow { window_days } => {
+            format!("该交易已超过商户的退货期限（交易后 {window_days} 天内）。")
+        }
+        RefundRefusal::AmountNotPositive => "退货金额必须大于 0。".to_owned(),
+        RefundRefusal::OtherCurrency => "退货币种与原交易不同。".to_owned(),
+        RefundRefusal::MoreThanRefundable { refundable_fen } => {
+            format!("退货金额超过可退金额，该交易最多还可退 ¥{}。", format_fen(refundable_fen))
+        }
+        RefundRefusal::OverDailyQuota { left_fen } => {
+            format!("超过商户当日退货额度，今日还可退 ¥{}。", format_fen(left_fen))
+        }
+    },
     nav_downloads: "下载中心",
     exports_intro: "超过 {} 笔的下载在后台生成，完成后在这里下载；文件保留 24 小时。",
     exports_col_requested: "申请时间",
@@ -1119,6 +1310,8 @@ pub static ZH_CN: Texts = Texts {
     ops_roles: "角色",
     ops_scope: "数据范围",
     ops_groups: "终端组",
+    ops_approval_limit: "退货审核金额上限（元）",
+    ops_approval_limit_hint: "本系统扩展功能（手册未规定）：超过此金额的退货，该审核员批准后还需另一名审核员批准。留空表示不设上限。",
     ops_status: "状态",
     ops_last_login: "最近登录",
     ops_certificates: "证书",
@@ -1339,6 +1532,7 @@ pub static EN: Texts = Texts {
     settle_detail: "Settlement",
     settle_recon: "Download reconciliation file",
     settle_transactions: "Transactions",
+    settle_console_refunds: |n| format!("Console refunds ({n})"),
     settle_yesterday: "Yesterday's settlements",
     settle_back: "Back to settlements",
     search: "Search",
@@ -1423,6 +1617,99 @@ pub static EN: Texts = Texts {
     slip_print: "Print",
     policy_slip_today: "Today's slips can only be reprinted on the terminal.",
     policy_exports_busy: "Two of your files are being written already: try again when one is ready.",
+    refund_new_title: "Refund request",
+    refund_intro_direct: "This merchant refunds directly: a request goes to clearing as soon as it is submitted and is debited from the merchant's account.",
+    refund_intro_approval: "This merchant's refunds need approval: a refund approver decides on the request, and an approved refund goes to clearing. You can cancel the request until it is decided.",
+    refund_token_needed: "This merchant requires a token code for every refund request.",
+    refund_original: "Original transaction",
+    refund_refunded: "Refunded",
+    refund_in_flight: "Being refunded",
+    refund_refundable: "Still refundable",
+    refund_quota_left: "Quota left today",
+    refund_window: "Refund window",
+    refund_amount: "Amount (yuan)",
+    refund_amount_hint: "A part of the amount may be refunded, several times; at most two decimals.",
+    refund_reason: "Reason",
+    refund_reason_pick: "Choose a reason",
+    refund_reason_text: "Details",
+    refund_reason_text_hint: "Required for “Other”; at most 200 characters.",
+    refund_submit: "Submit the refund",
+    refund_created: "The refund request was submitted.",
+    refund_view_request: "View the request",
+    refund_cannot: "This transaction cannot be refunded now:",
+    refund_history: "Refund requests of this transaction",
+    refund_none: "No refund requests match.",
+    refund_col_requested: "Requested",
+    refund_col_txn_amount: "Original amount",
+    refund_col_amount: "Refund amount",
+    refund_col_status: "Status",
+    refund_col_requester: "Requested by",
+    refund_col_approver: "Decided by",
+    refund_from: "Requested from",
+    refund_to: "Requested until",
+    refund_reference: "Original reference no.",
+    refund_total: "{} refund requests",
+    refund_awaiting: "Awaiting approval",
+    refund_detail: "Refund request",
+    refund_back: "Back to refund requests",
+    refund_steps: "History",
+    refund_step_by_clearing: "Clearing run",
+    refund_shortfall: "The merchant's balance was short by ¥{}. The refund clears by itself at the next clearing run once the balance allows.",
+    refund_failure: "Why it failed",
+    refund_comment: "Comment",
+    refund_comment_hint: "Required for a rejection; at most 200 characters.",
+    refund_approve: "Approve",
+    refund_reject: "Reject",
+    refund_cancel: "Cancel the request",
+    refund_decide_title: "Decision",
+    refund_decide_intro: "Check the original transaction and the amount, then confirm with a code from your token. A requester never decides on their own request.",
+    refund_second_note: "This refund is above the first approver's limit: {} approved it, and another approver must approve it too. (Two approvers above a limit is a control of this console beyond the manual; an administrator sets each approver's limit.)",
+    refund_decided: "Done. The request is now:",
+    refund_others: "Other requests on this transaction",
+    refund_action: "Refund",
+    refund_requests_of_txn: "Refund requests",
+    refund_decision_comment: "Decision comment",
+    refund_decided_at: "Decided",
+    refund_submitted_at: "Handed to clearing",
+    refund_cleared_at: "Cleared",
+    refund_col_shortfall: "Shortfall",
+    refund_settlement: "Cleared in settlement",
+    refund_in_settlement: "Only the refunds this settlement cleared (refunds requested in the console count among the settlement's refunds but are not in its transactions).",
+    pending_intro: "Refunds that clearing could not debit because the merchant's balance was short wait here, with the shortfall. Nothing needs to be submitted again: once the balance allows (for example after the next settlement is credited), the next clearing run debits them in the order they were submitted.",
+    pending_balance: "Balance now",
+    pending_held: |n, fen| format!("{n} refunds pending clearing, ¥{} in all", format_fen(fen)),
+    pending_missing: "Still missing",
+    pending_none: "No refund is pending clearing.",
+    policy_own_refund: "You cannot decide on a refund you requested yourself.",
+    policy_second_approver: "This refund is above the first approver's limit: another approver must approve it too.",
+    policy_not_requester: "Only the operator who requested this refund can cancel it.",
+    policy_refund_status_changed: "This refund request has changed (someone may have acted on it). Reload to see where it stands.",
+    policy_idempotency_reused: "This submission differs from an earlier one with the same key. Reload the page and fill in the form again.",
+    refund_refusal: |refusal| match refusal {
+        RefundRefusal::NotRefundableType(t) => format!(
+            "A {} cannot be refunded: only purchases and pre-auth completions can.",
+            t.label(Lang::En).to_lowercase()
+        ),
+        RefundRefusal::NotSuccessful(s) => format!(
+            "Only a successful transaction can be refunded; this one is {}.",
+            s.label(Lang::En).to_lowercase()
+        ),
+        RefundRefusal::OutsideWindow { window_days } => format!(
+            "The transaction is older than the merchant's refund window ({window_days} days)."
+        ),
+        RefundRefusal::AmountNotPositive => "The amount must be more than zero.".to_owned(),
+        RefundRefusal::OtherCurrency => {
+            "The amount is in another currency than the transaction.".to_owned()
+        }
+        RefundRefusal::MoreThanRefundable { refundable_fen } => format!(
+            "That is more than can be refunded: at most ¥{} is left on this transaction.",
+            format_fen(refundable_fen)
+        ),
+        RefundRefusal::OverDailyQuota { left_fen } => format!(
+            "That is over the merchant's daily refund quota: ¥{} is left today.",
+            format_fen(left_fen)
+        ),
+    },
     nav_downloads: "Downloads",
     exports_intro: "Downloads of more than {} rows are written in the background and wait here; each file is kept for 24 hours.",
     exports_col_requested: "Requested",
@@ -1529,6 +1816,8 @@ pub static EN: Texts = Texts {
     ops_roles: "Roles",
     ops_scope: "Data scope",
     ops_groups: "Terminal groups",
+    ops_approval_limit: "Refund approval limit (¥)",
+    ops_approval_limit_hint: "Beyond the manual: a refund above this amount needs a second approver after this one. Leave empty for no limit.",
     ops_status: "Status",
     ops_last_login: "Last sign-in",
     ops_certificates: "Certificates",

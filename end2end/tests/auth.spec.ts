@@ -45,8 +45,8 @@ test('first sign-in forces a password change; the menu fits the role; sign-out e
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator('[data-field=merchant-name]')).toHaveText('华联优选超市连锁有限公司');
 
-  // A refund operator sees the transaction query and no system management.
-  await expect(page.locator('nav a')).toHaveText(['首页', '交易查询', '今日交易', '昨日交易', '修改密码', '我的令牌', '常见问题']);
+  // A refund operator sees the transaction and refund queries and no system management.
+  await expect(page.locator('nav a')).toHaveText(['首页', '交易查询', '今日交易', '昨日交易', '退货申请查询', '待清算退货列表', '修改密码', '我的令牌', '常见问题']);
   await page.goto('/admin/roles');
   await expect(page.getByRole('alert')).toContainText('您没有执行此操作的权限');
 

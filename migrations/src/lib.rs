@@ -24,6 +24,7 @@ mod m20261122_000009_clearing_indexes;
 mod m20261202_000010_transaction_tallies;
 mod m20261203_000011_day_tallies;
 mod m20261203_000012_reversal_indexes;
+mod m20261204_000013_refund_quota;
 pub mod tallies;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_transaction_tallies::Migration),
             Box::new(m20261203_000011_day_tallies::Migration),
             Box::new(m20261203_000012_reversal_indexes::Migration),
+            Box::new(m20261204_000013_refund_quota::Migration),
         ]
     }
 }

@@ -4,13 +4,14 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 
 use app::backend::db;
+use app::backend::entities::merchants;
 use app::backend::services::clearing;
 use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
 use app::domain::access::Role;
@@ -153,33 +154,49 @@ pub enum PkiAction {
 #[derive(Debug, Subcommand)]
 pub enum MerchantAction {
     /// Create a merchant with its merchant numbers and the standard fee rates.
-    Create {
-        /// Merchant code, M followed by 8 digits.
+    Create(CreateMerchantArgs),
+    /// Credit money the merchant paid into its account, e.g. to cover refunds pending clearing;
+    /// the next clearing run debits the held refunds from it.
+    Deposit {
+        /// The merchant code.
         #[arg(long)]
         code: String,
+        /// In yuan, e.g. 1200 or 1,200.50.
         #[arg(long)]
-        name: String,
-        /// A 15-digit merchant number and its store name, as NUMBER=STORE (repeatable).
-        #[arg(long = "number", required = true, value_name = "NUMBER=STORE")]
-        numbers: Vec<String>,
-        #[arg(long)]
-        settlement_bank: String,
-        /// The settlement account number; only its first and last 4 digits are stored.
-        #[arg(long)]
-        settlement_account: String,
-        #[arg(long, value_parser = ["direct", "approval"], default_value = "direct")]
-        refund_mode: String,
-        /// Refunds need a one-time code from the token.
-        #[arg(long)]
-        refund_token: bool,
-        /// Daily refund quota in yuan, e.g. 50000 or 50000.00.
-        #[arg(long, default_value = "50000")]
-        daily_refund_quota: String,
-        #[arg(long, default_value_t = 180)]
-        refund_window_days: i32,
-        #[arg(long)]
-        fast_refund_agreement: bool,
+        amount: String,
+        /// What the money is for, kept on the ledger entry.
+        #[arg(long, default_value = "deposit")]
+        memo: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateMerchantArgs {
+    /// Merchant code, M followed by 8 digits.
+    #[arg(long)]
+    code: String,
+    #[arg(long)]
+    name: String,
+    /// A 15-digit merchant number and its store name, as NUMBER=STORE (repeatable).
+    #[arg(long = "number", required = true, value_name = "NUMBER=STORE")]
+    numbers: Vec<String>,
+    #[arg(long)]
+    settlement_bank: String,
+    /// The settlement account number; only its first and last 4 digits are stored.
+    #[arg(long)]
+    settlement_account: String,
+    #[arg(long, value_parser = ["direct", "approval"], default_value = "direct")]
+    refund_mode: String,
+    /// Refunds need a one-time code from the token.
+    #[arg(long)]
+    refund_token: bool,
+    /// Daily refund quota in yuan, e.g. 50000 or 50000.00.
+    #[arg(long, default_value = "50000")]
+    daily_refund_quota: String,
+    #[arg(long, default_value_t = 180)]
+    refund_window_days: i32,
+    #[arg(long)]
+    fast_refund_agreement: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -209,12 +226,18 @@ pub enum OperatorAction {
 
 #[derive(Debug, Args)]
 pub struct ClearArgs {
-    /// Settle this business day (YYYY-MM-DD, the merchants' local day). Without it: every ended,
-    /// unsettled day of the last --catch-up-days, and payouts that fell due.
+    /// Settle this business day (YYYY-MM-DD, the merchants' local day), after paying out what fell
+    /// due. Without it: every ended, unsettled day of the last --catch-up-days, and payouts that
+    /// fell due.
     #[arg(long)]
     pub date: Option<chrono::NaiveDate>,
     #[arg(long, default_value_t = 7)]
     pub catch_up_days: u32,
+    /// The moment the run takes as now (RFC 3339, e.g. 2026-12-06T02:00:00Z) instead of the clock:
+    /// a day is cleared only once it has ended by then, and payouts fall due by then. For rehearsals
+    /// on a copy of the database and for the browser tests; a production schedule never sets it.
+    #[arg(long)]
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Args)]
@@ -316,9 +339,17 @@ async fn connect(settings: &Settings) -> Result<DatabaseConnection, CliError> {
 
 async fn run_clear(db: &DatabaseConnection, args: ClearArgs) -> Result<(), CliError> {
     let started = std::time::Instant::now();
+    let now = args.as_of.unwrap_or_else(Utc::now);
     let report = match args.date {
-        Some(date) => clearing::clear_day(db, date, Utc::now()).await?,
-        None => clearing::clear_due(db, Utc::now(), args.catch_up_days).await?,
+        Some(date) => {
+            // What fell due is paid out first, as the scheduled run would have by now: the day's
+            // refunds are debited from what stays on the ledger.
+            let paid = clearing::mark_paid(db, now).await?;
+            let mut report = clearing::clear_day(db, date, now).await?;
+            report.paid += paid;
+            report
+        }
+        None => clearing::clear_due(db, now, args.catch_up_days).await?,
     };
     print_clearing(&report);
     println!(
@@ -481,7 +512,19 @@ fn password_from_env(var: Option<&str>) -> Result<Option<SecretString>, CliError
 
 /// Arguments are checked before the database is opened, so a typo is reported as such.
 async fn run_merchant(settings: &Settings, action: MerchantAction) -> Result<(), CliError> {
-    let MerchantAction::Create {
+    match action {
+        MerchantAction::Create(args) => run_create_merchant(settings, args).await,
+        MerchantAction::Deposit { code, amount, memo } => {
+            run_deposit(settings, &code, &amount, &memo).await
+        }
+    }
+}
+
+async fn run_create_merchant(
+    settings: &Settings,
+    args: CreateMerchantArgs,
+) -> Result<(), CliError> {
+    let CreateMerchantArgs {
         code,
         name,
         numbers,
@@ -492,7 +535,7 @@ async fn run_merchant(settings: &Settings, action: MerchantAction) -> Result<(),
         daily_refund_quota,
         refund_window_days,
         fast_refund_agreement,
-    } = action;
+    } = args;
     let numbers = numbers
         .iter()
         .map(|pair| {
@@ -522,6 +565,28 @@ async fn run_merchant(settings: &Settings, action: MerchantAction) -> Result<(),
     let conn = connect(settings).await?;
     let id = platform::create_merchant(&conn, new, Utc::now()).await?;
     println!("merchant {code} created (id {id})");
+    Ok(())
+}
+
+async fn run_deposit(
+    settings: &Settings,
+    code: &str,
+    amount: &str,
+    memo: &str,
+) -> Result<(), CliError> {
+    let code = MerchantCode::parse(code).map_err(|e| CliError(format!("--code {code:?}: {e}")))?;
+    let amount = Money::parse(amount, Currency::Cny)
+        .ok()
+        .filter(|a| a.is_positive())
+        .ok_or_else(|| CliError(format!("--amount {amount:?}: a positive amount in yuan")))?;
+    let conn = connect(settings).await?;
+    let merchant = merchants::Entity::find()
+        .filter(merchants::Column::Code.eq(code.as_str()))
+        .one(&conn)
+        .await?
+        .ok_or_else(|| CliError(format!("no merchant {code}")))?;
+    let after = clearing::deposit(&conn, merchant.id, amount, memo, Utc::now()).await?;
+    println!("deposited {amount} for {code}: the balance is now {after}");
     Ok(())
 }
 

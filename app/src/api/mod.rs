@@ -7,6 +7,7 @@ pub mod auth;
 pub mod exports;
 pub mod home;
 pub mod operators;
+pub mod refunds;
 pub mod settlements;
 pub mod token;
 pub mod transactions;

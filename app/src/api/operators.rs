@@ -44,6 +44,8 @@ pub struct OperatorDetail {
     pub token_enrolled: bool,
     /// The merchant's terminal groups, for the scope choice.
     pub groups: Vec<GroupOption>,
+    /// A refund approver's approval alone covers refunds up to this amount (none: no limit).
+    pub approval_limit_fen: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +70,10 @@ pub struct OperatorForm {
     pub roles: Vec<Role>,
     pub scope: DataScope,
     pub group_ids: Vec<i64>,
+    /// A refund approver's amount limit in yuan as typed; empty: no limit. Beyond the manual: a refund
+    /// above it needs a second approver.
+    #[serde(default)]
+    pub approval_limit: String,
 }
 
 /// A one-time password, shown once to the administrator who created or reset it.

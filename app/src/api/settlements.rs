@@ -111,20 +111,29 @@ pub struct SettlementView {
     pub settlement: SettlementRow,
     pub may_download_files: bool,
     pub may_query_transactions: bool,
+    /// Refunds requested in the console that this settlement cleared (counted in its refunds, but
+    /// not transactions), when the operator may query refund requests.
+    pub console_refunds: Option<u64>,
 }
 
 #[server(prefix = "/api", endpoint = "settlements/detail")]
 pub async fn settlement_detail(id: i64) -> Result<SettlementView, AppError> {
-    use crate::backend::services::settlements;
+    use crate::backend::services::{refunds, settlements};
     use crate::backend::RequestCtx;
     use crate::domain::access::Function;
 
     let ctx = RequestCtx::current()?;
     let session = ctx.authorize(Function::SettlementQuery).await?;
     let settlement = settlements::detail(&ctx.state.db, session, id).await?;
+    let console_refunds = if session.may(Function::RefundQuery) {
+        Some(refunds::cleared_in(&ctx.state.db, session, settlement.id).await?)
+    } else {
+        None
+    };
     Ok(SettlementView {
         settlement,
         may_download_files: session.may(Function::SettlementReconciliationFile),
         may_query_transactions: session.may(Function::TransactionQuery),
+        console_refunds,
     })
 }

@@ -317,6 +317,9 @@ pub struct TxnView {
     /// The operator may reprint slips, but this transaction is from today: the terminal reprints it.
     pub reprint_on_terminal: bool,
     pub may_query_settlements: bool,
+    /// The operator may request refunds, and this is a successful purchase or pre-auth completion.
+    pub may_refund: bool,
+    pub may_query_refunds: bool,
 }
 
 #[server(prefix = "/api", endpoint = "transactions/detail")]

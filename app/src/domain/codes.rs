@@ -243,6 +243,10 @@ code_enum!(
         SlipReprint = "slip_reprint",
         ExportStart = "export_start",
         ExportDownload = "export_download",
+        RefundRequest = "refund_request",
+        RefundCancel = "refund_cancel",
+        RefundApprove = "refund_approve",
+        RefundReject = "refund_reject",
     }
 );
 

@@ -28,6 +28,25 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// Why the merchant gives the money back; `Other` needs the operator's words.
+    RefundReason {
+        ReturnedGoods = "returned_goods",
+        NotDelivered = "not_delivered",
+        DuplicateCharge = "duplicate_charge",
+        WrongAmount = "wrong_amount",
+        CustomerRequest = "customer_request",
+        Other = "other",
+    }
+);
+
+/// Whether a refund of `amount` needs a second approver after an approver whose own approval covers
+/// refunds up to `limit` (none: no limit). Beyond the manual: a merchant may cap what one approver
+/// decides alone.
+pub fn needs_second_approval(amount: Money, limit: Option<Money>) -> bool {
+    limit.is_some_and(|limit| amount.fen() > limit.fen())
+}
+
 /// What can happen to a refund request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RefundEvent {
@@ -241,6 +260,19 @@ mod tests {
             Money::cny(used_today),
             day(2),
         )
+    }
+
+    #[test]
+    fn a_second_approver_only_above_the_first_ones_limit() {
+        assert!(!needs_second_approval(Money::cny(10_000), None));
+        assert!(!needs_second_approval(
+            Money::cny(10_000),
+            Some(Money::cny(10_000))
+        ));
+        assert!(needs_second_approval(
+            Money::cny(10_001),
+            Some(Money::cny(10_000))
+        ));
     }
 
     #[test]

@@ -62,6 +62,21 @@ const MENU: &[MenuItem] = &[
         audience: Audience::Granted(Function::SettlementQuery),
     },
     MenuItem {
+        href: "/refunds",
+        label: |l| Function::RefundQuery.label(l),
+        audience: Audience::Granted(Function::RefundQuery),
+    },
+    MenuItem {
+        href: "/refunds?status=pending_approval",
+        label: |l| Function::RefundApprove.label(l),
+        audience: Audience::Granted(Function::RefundApprove),
+    },
+    MenuItem {
+        href: "/refunds/pending-clearing",
+        label: |l| Function::RefundPendingClearing.label(l),
+        audience: Audience::Granted(Function::RefundPendingClearing),
+    },
+    MenuItem {
         href: "/downloads",
         label: |l| l.texts().nav_downloads,
         audience: Audience::Granted(Function::TransactionExport),

@@ -123,6 +123,44 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         OTHER_ID,
     ),
     (
+        "/api/refunds/form",
+        Access::Granted(Function::RefundRequest),
+        Form(&[("txn_id", "999999")]),
+    ),
+    (
+        "/api/refunds/request",
+        Access::Granted(Function::RefundRequest),
+        Json(concat!(
+            r#"{"input":{"txn_id":999999,"amount":"1.00","reason":"returned_goods","#,
+            r#""reason_text":"","key":"access-check","code":""}}"#
+        )),
+    ),
+    (
+        "/api/refunds/cancel",
+        Access::Granted(Function::RefundRequest),
+        OTHER_ID,
+    ),
+    (
+        "/api/refunds/decide",
+        Access::Granted(Function::RefundApprove),
+        Json(r#"{"id":999999,"decision":"Approve","comment":"","code":"123456"}"#),
+    ),
+    (
+        "/api/refunds/search",
+        Access::Granted(Function::RefundQuery),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
+        "/api/refunds/pending",
+        Access::Granted(Function::RefundPendingClearing),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
+        "/api/refunds/detail",
+        Access::Granted(Function::RefundQuery),
+        OTHER_ID,
+    ),
+    (
         "/api/admin/role_matrix",
         Access::Granted(Function::AdminRoleMatrix),
         Form(&[]),
@@ -296,7 +334,7 @@ async fn each_role_reaches_exactly_its_functions(backend: Backend) {
     assert_eq!(denied.len(), refusals);
     assert!(denied
         .iter()
-        .all(|d| ["admin.", "settlement.", "transaction."]
+        .all(|d| ["admin.", "settlement.", "transaction.", "refund."]
             .iter()
             .any(|prefix| d.contains(&format!("\"function\":\"{prefix}")))));
 }

@@ -604,6 +604,21 @@ fn a_demo_day_loaded_until_a_past_day_is_left_to_clear_and_clears_once() {
         demo.contains("(0 settlements)"),
         "the loader leaves the day: {demo}"
     );
+    // A run told to take yesterday's noon as now finds the day not ended yet.
+    let noon = chrono::NaiveDate::parse_from_str(&yesterday, "%Y-%m-%d")
+        .expect("date")
+        .and_hms_opt(4, 0, 0)
+        .expect("time")
+        .and_utc()
+        .to_rfc3339();
+    let early = ok(d, &["clear", "--date", &yesterday, "--as-of", &noon]);
+    assert!(early.contains(": 0 settlement(s)"), "{early}");
+    let out = vpos(d, &["clear", "--as-of", "tomorrow"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap refuses a time that does not parse"
+    );
     let first = ok(d, &["clear", "--date", &yesterday]);
     assert!(first.contains(" sales "), "{first}");
     assert!(!first.contains(": 0 settlement(s)"), "{first}");

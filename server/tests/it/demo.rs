@@ -209,28 +209,14 @@ on_both_backends!(demo_settlements_add_up_and_reconcile_to_the_fen);
 
 /// A merchant-wide session of one of the merchant's operators, for calling services directly.
 pub async fn session_of(db: &TestDb, merchant_id: i64) -> app::backend::Session {
-    use app::domain::access::{functions_of, Role};
+    use app::domain::access::Role;
     let operator = app::backend::entities::operators::Entity::find()
         .filter(app::backend::entities::operators::Column::MerchantId.eq(merchant_id))
         .one(&db.conn)
         .await
         .expect("query")
         .expect("an operator");
-    app::backend::Session {
-        token_hash: "test".into(),
-        operator_id: operator.id,
-        merchant_id,
-        login_name: operator.login_name,
-        display_name: operator.display_name,
-        roles: Role::ALL.to_vec(),
-        functions: functions_of(Role::ALL),
-        scope: app::domain::DataScope::Merchant,
-        group_ids: Vec::new(),
-        must_change_password: false,
-        cert_fingerprint: "00".into(),
-        remote_addr: "127.0.0.1".into(),
-        tz: chrono_tz::Asia::Shanghai,
-    }
+    crate::support::app::service_session(db, operator.id, Role::ALL).await
 }
 
 async fn demo_settlements_add_up_and_reconcile_to_the_fen(backend: Backend) {

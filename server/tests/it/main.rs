@@ -15,6 +15,8 @@ mod migrations;
 mod mtls;
 mod operators;
 mod platform;
+mod refund_property;
+mod refunds;
 mod settlements;
 mod tallies;
 mod token;

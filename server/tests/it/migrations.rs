@@ -37,6 +37,7 @@ const TABLES: &[&str] = &[
     "ledger_entries",
     "refund_requests",
     "refund_events",
+    "refund_quota_days",
     "fast_refund_batches",
     "fast_refunds",
     "fast_refund_events",
@@ -323,6 +324,7 @@ async fn the_refund_entities_read_back_what_they_write(backend: Backend) {
             shortfall_fen: Some(34),
             failure_reason: Some("none".into()),
             updated_at: at(26, 0),
+            quota_day: Some(day()),
         }
     );
     round_trip!(

@@ -475,6 +475,7 @@ async fn the_last_active_administrator_stays_even_in_a_race(backend: Backend) {
         roles: vec![Role::Finance],
         scope: DataScope::Merchant,
         group_ids: Vec::new(),
+        approval_limit: String::new(),
     };
     let demote = services::operators::update_operator(
         &app.db.conn,

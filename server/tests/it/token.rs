@@ -26,7 +26,7 @@ on_both_backends!(
 );
 
 /// The code the operator's app shows now, `offset` steps away.
-fn code(app: &TestApp, secret: &[u8], offset: i64) -> String {
+pub fn code(app: &TestApp, secret: &[u8], offset: i64) -> String {
     code_at_step(secret, step_of(app.clock.now().timestamp()) + offset)
 }
 
@@ -39,7 +39,7 @@ fn wrong_code(app: &TestApp, secret: &[u8]) -> String {
         .expect("a wrong code")
 }
 
-async fn enrol(app: &TestApp, browser: &mut Browser<'_>) -> Vec<u8> {
+pub async fn enrol(app: &TestApp, browser: &mut Browser<'_>) -> Vec<u8> {
     let enrolment: Enrolment = browser.call("begin_token_enrolment", &[]).await.json();
     let secret = secret_from_typing(&enrolment.secret).expect("base32 secret");
     let answer = browser

@@ -16,6 +16,7 @@ pub mod operator_terminal_groups;
 pub mod operators;
 pub mod password_history;
 pub mod refund_events;
+pub mod refund_quota_days;
 pub mod refund_requests;
 pub mod role_functions;
 pub mod sessions;

@@ -17,6 +17,9 @@ pub struct Model {
     pub last_login_addr: Option<String>,
     pub password_changed_at: Option<DateTimeUtc>,
     pub data_scope: String,
+    /// An approval alone covers refunds up to this amount; a larger one needs a second approver.
+    /// None: no limit.
+    pub refund_approval_limit_fen: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -24,6 +24,8 @@ pub struct Model {
     pub shortfall_fen: Option<i64>,
     pub failure_reason: Option<String>,
     pub updated_at: DateTimeUtc,
+    /// The merchant's day whose refund quota the request uses.
+    pub quota_day: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

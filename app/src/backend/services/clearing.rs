@@ -15,8 +15,10 @@
 //! one in time order, refunds held by earlier runs first, as far as the balance covers them; their sum
 //! is one `refund_debit`, each entry with the balance after it, which never goes negative. A refund
 //! the balance cannot cover is held (`clearing_holds`, with its shortfall) and tried again by every
-//! later run of that merchant number; the settlement of the day that covers it lists it. Sales always
-//! settle. Pre-authorisations, failed and reversed transactions are never settled.
+//! later run of that merchant number; the settlement of the day that covers it lists it. The console's
+//! refund requests (SPEC §2) join the same queue at the time they were submitted: one the balance
+//! covers becomes `cleared` in this settlement, one it cannot becomes `pending_clearing` with its
+//! shortfall and is tried again by every later run. Sales always settle. Pre-authorisations, failed and reversed transactions are never settled.
 //!
 //! Each merchant number and day is cleared in one write transaction that first takes a lock on that
 //! number (a PostgreSQL advisory transaction lock; on SQLite the write transaction is exclusive), then
@@ -32,8 +34,11 @@ use sea_orm::{
 
 use super::home::time_zone_of;
 use crate::backend::db::begin_write;
-use crate::backend::entities::{ledger_entries, merchant_numbers, merchants, settlements};
+use crate::backend::entities::{
+    ledger_entries, merchant_numbers, merchants, refund_events, settlements,
+};
 use crate::domain::clearing::{fee_sql, MAX_CLEARABLE_FEN};
+use crate::domain::refund::{RefundEvent, RefundStatus};
 use crate::domain::{Currency, Money, MoneyError, SettlementStatus};
 
 /// The namespace of clearing's PostgreSQL advisory locks ("VP" in the high bytes), or-ed with the
@@ -190,7 +195,10 @@ pub async fn clear_due(
     let mut report = RunReport::default();
     let numbers = numbers(db).await?;
     let today = now.date_naive();
-    // Day after day: a day's held refunds wait for the days before it.
+    // Day after day, each followed by the payouts due on the day after it, as the daily runs would
+    // have gone: a day's refunds are debited from what the ledger held then, not from the sales of
+    // every day caught up with. Noon UTC of the next day is that next day in every zone from UTC−11
+    // to UTC+11.
     for back in (1..=i64::from(catch_up_days.max(1)) + 1).rev() {
         let date = today - Duration::days(back - 1);
         report.results.extend(
@@ -199,33 +207,118 @@ pub async fn clear_due(
                 .into_iter()
                 .filter(|r| !matches!(r.outcome, Outcome::NotEnded | Outcome::AlreadySettled)),
         );
+        let next_noon = Utc.from_utc_datetime(
+            &(date + Duration::days(1))
+                .and_hms_opt(12, 0, 0)
+                .unwrap_or_default(),
+        );
+        report.paid += mark_paid(db, next_noon.min(now)).await?;
     }
-    report.paid = mark_paid(db, now).await?;
+    report.paid += mark_paid(db, now).await?;
     Ok(report)
 }
 
-/// Marks pending settlements paid once their payout day (settlement date + the merchant's cycle)
-/// has come in the merchant's time zone.
+/// Pays out pending settlements once their payout day (settlement date + the merchant's cycle) has
+/// come in the merchant's time zone: each is marked paid and its net leaves the ledger to the
+/// merchant's bank account (`payout_debit`; a settlement whose refunds took more than its sales
+/// pays nothing, and no payout takes the balance below zero). What stays on the ledger is what
+/// refunds can be debited from until the next payout.
 pub async fn mark_paid(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbErr> {
     let mut paid = 0;
     for merchant in merchants::Entity::find().all(db).await? {
         let tz = time_zone_of(&merchant.time_zone);
         let today = now.with_timezone(&tz).date_naive();
         let last_due = today - Duration::days(i64::from(merchant.settlement_cycle_days));
-        let result = settlements::Entity::update_many()
-            .col_expr(
-                settlements::Column::Status,
-                SettlementStatus::Paid.code().into(),
-            )
-            .col_expr(settlements::Column::PaidAt, now.into())
+        let due = settlements::Entity::find()
             .filter(settlements::Column::MerchantId.eq(merchant.id))
             .filter(settlements::Column::Status.eq(SettlementStatus::Pending.code()))
             .filter(settlements::Column::SettlementDate.lte(last_due))
-            .exec(db)
+            .order_by_asc(settlements::Column::SettlementDate)
+            .order_by_asc(settlements::Column::Id)
+            .all(db)
             .await?;
-        paid += result.rows_affected;
+        for settlement in &due {
+            if pay_out(db, settlement, now).await? {
+                paid += 1;
+            }
+        }
+        complete_refunds(db, merchant.id, now).await?;
     }
     Ok(paid)
+}
+
+/// Marks one settlement paid and posts its payout, unless another run did first.
+async fn pay_out(
+    db: &DatabaseConnection,
+    settlement: &settlements::Model,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let txn = begin_write(db).await?;
+    let marked = settlements::Entity::update_many()
+        .col_expr(
+            settlements::Column::Status,
+            SettlementStatus::Paid.code().into(),
+        )
+        .col_expr(settlements::Column::PaidAt, now.into())
+        .filter(settlements::Column::Id.eq(settlement.id))
+        .filter(settlements::Column::Status.eq(SettlementStatus::Pending.code()))
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let balance = merchant_balance(&txn, settlement.merchant_id).await?;
+    let amount = Money::from_fen(
+        settlement.net_fen.clamp(0, balance.fen()),
+        balance.currency(),
+    );
+    if amount.is_positive() {
+        post(
+            &txn,
+            settlement.merchant_id,
+            "payout_debit",
+            amount,
+            balance
+                .checked_sub(amount)
+                .map_err(|e| DbErr::Custom(e.to_string()))?,
+            settlement.id,
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Refund requests cleared in a settlement that is now paid: the acquirer pays the cardholder with
+/// that payout, so they become `refunded`.
+async fn complete_refunds(
+    db: &DatabaseConnection,
+    merchant_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let txn = begin_write(db).await?;
+    let cleared = queued_requests(
+        &txn,
+        "SELECT r.id, r.original_txn_id, r.amount_fen, r.submitted_at, r.status \
+         FROM refund_requests r JOIN settlements s ON s.id = r.settlement_id \
+         WHERE r.merchant_id = $1 AND r.status = 'cleared' AND s.status = 'paid'",
+        vec![merchant_id.into()],
+    )
+    .await?;
+    for request in &cleared {
+        step_request(
+            &txn,
+            request,
+            RefundEvent::Complete,
+            "failure_reason = NULL",
+            vec![],
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await
 }
 
 async fn numbers(
@@ -448,8 +541,9 @@ async fn try_clear_number(
     let opening = merchant_balance(&txn, merchant.id).await?;
     let mut available = opening.checked_add(credit)?;
 
-    // Refunds held by earlier runs come first, then the day's, each in time order; a refund the balance
-    // cannot cover waits (the ones after it may still fit).
+    // Refunds held by earlier runs, the day's, and the console's refund requests submitted up to the
+    // day's end (held or not), in the order they were made; a refund the balance cannot cover waits
+    // (the ones after it may still fit).
     let held = refund_candidates(
         &txn,
         "SELECT t.id, t.amount_fen, t.txn_time FROM clearing_holds h \
@@ -461,18 +555,44 @@ async fn try_clear_number(
     .await?;
     refunds.retain(|r| !held.iter().any(|h| h.0 == r.0));
     refunds.splice(0..0, held);
-    refunds.sort_by_key(|r| (r.2, r.0));
+    let requests = request_candidates(&txn, merchant.id, number.id, end).await?;
+    let mut queue: Vec<Debit> = refunds
+        .into_iter()
+        .map(|(id, amount, time)| Debit {
+            time,
+            item: Item::Transaction(id),
+            amount,
+        })
+        .chain(requests.iter().map(|r| Debit {
+            time: r.submitted_at,
+            item: Item::Request(r.id),
+            amount: r.amount_fen,
+        }))
+        .collect();
+    queue.sort_by_key(|d| (d.time, d.item));
     let mut covered = Vec::new();
+    let mut covered_requests = Vec::new();
     let mut refunded = Money::zero(currency);
-    for (id, amount, _) in &refunds {
-        let amount = Money::from_fen(*amount, currency);
+    for debit in &queue {
+        let amount = Money::from_fen(debit.amount, currency);
         if amount.fen() <= available.fen() {
             available = available.checked_sub(amount)?;
             refunded = refunded.checked_add(amount)?;
-            covered.push(*id);
+            match debit.item {
+                Item::Transaction(id) => covered.push(id),
+                Item::Request(id) => covered_requests.push(id),
+            }
         } else {
             let shortfall = amount.checked_sub(available)?;
-            hold(&txn, *id, number.id, date, shortfall.fen()).await?;
+            match debit.item {
+                Item::Transaction(id) => hold(&txn, id, number.id, date, shortfall.fen()).await?,
+                Item::Request(id) => {
+                    let request = requests.iter().find(|r| r.id == id).ok_or_else(|| {
+                        DbErr::Custom(format!("refund request {id} left the queue"))
+                    })?;
+                    hold_request(&txn, request, shortfall.fen(), now).await?;
+                }
+            }
         }
     }
     for chunk in covered.chunks(500) {
@@ -519,6 +639,14 @@ async fn try_clear_number(
         .await?;
     }
 
+    for id in &covered_requests {
+        let request = requests
+            .iter()
+            .find(|r| r.id == *id)
+            .ok_or_else(|| DbErr::Custom(format!("refund request {id} left the queue")))?;
+        clear_request(&txn, request, settlement.id, now).await?;
+    }
+
     if backend == DbBackend::Postgres {
         for statement in migrations::tallies::settle_statements() {
             txn.execute_raw(Statement::from_sql_and_values(
@@ -529,7 +657,7 @@ async fn try_clear_number(
             .await?;
         }
     }
-    let refund_count = covered.len() as i64;
+    let refund_count = (covered.len() + covered_requests.len()) as i64;
     if txn_count == 0 && refund_count == 0 {
         // No settlement, but refunds held on the way are kept for the next run.
         settlements::Entity::delete_by_id(settlement.id)
@@ -588,6 +716,191 @@ async fn try_clear_number(
     }))
 }
 
+/// Something clearing debits from the ledger: a POS refund (or a void of a settled sale), or a refund
+/// request of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Item {
+    Transaction(i64),
+    Request(i64),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Debit {
+    time: DateTime<Utc>,
+    item: Item,
+    amount: i64,
+}
+
+/// A refund request that waits for clearing.
+#[derive(Debug, Clone)]
+struct QueuedRequest {
+    id: i64,
+    original_txn_id: i64,
+    amount_fen: i64,
+    submitted_at: DateTime<Utc>,
+    status: RefundStatus,
+}
+
+/// The merchant's refund requests on transactions of this number that were submitted before `end`
+/// and are not cleared yet: newly submitted, or held by an earlier run.
+async fn request_candidates(
+    db: &impl ConnectionTrait,
+    merchant_id: i64,
+    number_id: i64,
+    end: DateTime<Utc>,
+) -> Result<Vec<QueuedRequest>, DbErr> {
+    queued_requests(
+        db,
+        "SELECT r.id, r.original_txn_id, r.amount_fen, r.submitted_at, r.status \
+         FROM refund_requests r JOIN transactions o ON o.id = r.original_txn_id \
+         WHERE r.merchant_id = $1 AND r.status IN ('submitted', 'pending_clearing') \
+         AND o.merchant_number_id = $2 AND r.submitted_at < $3",
+        vec![merchant_id.into(), number_id.into(), end.into()],
+    )
+    .await
+}
+
+/// The refund requests a query selects (id, original_txn_id, amount_fen, submitted_at, status).
+async fn queued_requests(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueuedRequest>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get("", "status")?;
+            Ok(QueuedRequest {
+                id: row.try_get("", "id")?,
+                original_txn_id: row.try_get("", "original_txn_id")?,
+                amount_fen: row.try_get("", "amount_fen")?,
+                submitted_at: row.try_get("", "submitted_at")?,
+                status: RefundStatus::from_code(&status).ok_or_else(|| {
+                    DbErr::Custom(format!("refund_requests.status {status:?} is not a status"))
+                })?,
+            })
+        })
+        .collect()
+}
+
+/// Moves a request from `from` by `event`, only while it is still in `from` (the number's lock keeps
+/// other clearings away; nothing else moves a submitted request), and records the step.
+async fn step_request(
+    db: &impl ConnectionTrait,
+    request: &QueuedRequest,
+    event: RefundEvent,
+    set: &str,
+    mut values: Vec<Value>,
+    now: DateTime<Utc>,
+) -> Result<RefundStatus, DbErr> {
+    let to = request
+        .status
+        .apply(event)
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let backend = db.get_database_backend();
+    let first = values.len() + 1;
+    values.extend([
+        Value::from(to.code()),
+        now.into(),
+        request.id.into(),
+        request.status.code().into(),
+    ]);
+    let changed = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE refund_requests SET {set}, status = ${first}, updated_at = ${} \
+                 WHERE id = ${} AND status = ${}",
+                first + 1,
+                first + 2,
+                first + 3
+            ),
+            values,
+        ))
+        .await?;
+    if changed.rows_affected() != 1 {
+        return Err(DbErr::Custom(format!(
+            "refund request {} left status {} while it was cleared",
+            request.id,
+            request.status.code()
+        )));
+    }
+    if to != request.status {
+        refund_events::ActiveModel {
+            refund_request_id: Set(request.id),
+            from_status: Set(Some(request.status.code().to_owned())),
+            to_status: Set(to.code().to_owned()),
+            operator_id: Set(None),
+            comment: Set(None),
+            occurred_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(to)
+}
+
+/// A request the balance covers: cleared in this settlement, its amount moves from in flight to
+/// refunded on the original transaction (their sum, which invariant 1 bounds, stays the same).
+async fn clear_request(
+    db: &impl ConnectionTrait,
+    request: &QueuedRequest,
+    settlement_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    step_request(
+        db,
+        request,
+        RefundEvent::Clear,
+        "settlement_id = $1, cleared_at = $2, shortfall_fen = NULL",
+        vec![settlement_id.into(), now.into()],
+        now,
+    )
+    .await?;
+    let moved = db
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE transactions SET refund_pending_fen = refund_pending_fen - $1, \
+             refunded_fen = refunded_fen + $1 WHERE id = $2 AND refund_pending_fen >= $1",
+            [request.amount_fen.into(), request.original_txn_id.into()],
+        ))
+        .await?;
+    if moved.rows_affected() != 1 {
+        return Err(DbErr::Custom(format!(
+            "refund request {}: its transaction has less than its amount in flight",
+            request.id
+        )));
+    }
+    Ok(())
+}
+
+/// A request the balance cannot cover: `pending_clearing` with what the balance lacked; the next run
+/// tries it again.
+async fn hold_request(
+    db: &impl ConnectionTrait,
+    request: &QueuedRequest,
+    shortfall_fen: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    step_request(
+        db,
+        request,
+        RefundEvent::HoldForBalance,
+        "shortfall_fen = $1",
+        vec![shortfall_fen.into()],
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// (id, amount, time) of the refunds a query selects.
 async fn refund_candidates(
     db: &impl ConnectionTrait,
@@ -634,10 +947,7 @@ async fn hold(
 /// numbers of one merchant cleared at once post one after the other. `FOR NO KEY UPDATE`, not `FOR
 /// UPDATE`: each clearing already holds a key-share lock on the merchant's row (its new settlement
 /// refers to it), which `FOR UPDATE` waits for, so two clearings of one merchant deadlocked.
-async fn merchant_balance(
-    db: &impl ConnectionTrait,
-    merchant_id: i64,
-) -> Result<Money, ClearingError> {
+async fn merchant_balance(db: &impl ConnectionTrait, merchant_id: i64) -> Result<Money, DbErr> {
     let backend = db.get_database_backend();
     let lock = if backend == DbBackend::Postgres {
         " FOR NO KEY UPDATE"
@@ -652,11 +962,12 @@ async fn merchant_balance(
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("merchant {merchant_id}")))?;
-    let currency = Currency::parse(&row.try_get::<String>("", "currency")?)?;
+    let currency = Currency::parse(&row.try_get::<String>("", "currency")?)
+        .map_err(|e| DbErr::Custom(format!("merchant {merchant_id}: {e}")))?;
     Ok(Money::from_fen(row.try_get("", "balance_fen")?, currency))
 }
 
-/// Appends a ledger entry and keeps the merchant's balance equal to its balance_after.
+/// Appends a ledger entry of a settlement and keeps the merchant's balance equal to its balance_after.
 async fn post(
     db: &impl ConnectionTrait,
     merchant_id: i64,
@@ -666,24 +977,74 @@ async fn post(
     settlement_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    ledger_entries::ActiveModel {
-        merchant_id: Set(merchant_id),
-        entry_type: Set(entry_type.to_owned()),
-        amount_fen: Set(amount.fen()),
-        balance_after_fen: Set(balance_after.fen()),
-        settlement_id: Set(Some(settlement_id)),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    append(
+        db,
+        ledger_entries::ActiveModel {
+            merchant_id: Set(merchant_id),
+            entry_type: Set(entry_type.to_owned()),
+            amount_fen: Set(amount.fen()),
+            balance_after_fen: Set(balance_after.fen()),
+            settlement_id: Set(Some(settlement_id)),
+            created_at: Set(now),
+            ..Default::default()
+        },
+        now,
+    )
+    .await
+}
+
+async fn append(
+    db: &impl ConnectionTrait,
+    entry: ledger_entries::ActiveModel,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let entry = entry.insert(db).await?;
     merchants::Entity::update_many()
-        .col_expr(merchants::Column::BalanceFen, balance_after.fen().into())
+        .col_expr(
+            merchants::Column::BalanceFen,
+            entry.balance_after_fen.into(),
+        )
         .col_expr(merchants::Column::UpdatedAt, now.into())
-        .filter(merchants::Column::Id.eq(merchant_id))
+        .filter(merchants::Column::Id.eq(entry.merchant_id))
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Money the merchant pays into its account (platform side), for example to cover refunds that
+/// wait for the balance: an `adjustment_credit` with a memo. The next clearing run debits the
+/// held refunds from it. Returns the balance after it.
+pub async fn deposit(
+    db: &DatabaseConnection,
+    merchant_id: i64,
+    amount: Money,
+    memo: &str,
+    now: DateTime<Utc>,
+) -> Result<Money, DbErr> {
+    if !amount.is_positive() {
+        return Err(DbErr::Custom("a deposit is a positive amount".into()));
+    }
+    let txn = begin_write(db).await?;
+    let balance = merchant_balance(&txn, merchant_id).await?;
+    let after = balance
+        .checked_add(amount)
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    append(
+        &txn,
+        ledger_entries::ActiveModel {
+            merchant_id: Set(merchant_id),
+            entry_type: Set("adjustment_credit".to_owned()),
+            amount_fen: Set(amount.fen()),
+            balance_after_fen: Set(after.fen()),
+            memo: Set(Some(memo.to_owned())),
+            created_at: Set(now),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
 }
 
 /// Whether the fee rule in SQL gives what the domain gives; used by the tests on both backends.

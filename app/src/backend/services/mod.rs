@@ -9,6 +9,7 @@ pub mod filters;
 pub mod home;
 pub mod operators;
 pub mod platform;
+pub mod refunds;
 pub mod scope;
 pub mod settlements;
 pub mod token;

@@ -31,7 +31,9 @@ use crate::backend::entities::{
 use crate::backend::password::{generate_one_time_password, hash_password};
 use crate::backend::Session;
 use crate::domain::access::Role;
-use crate::domain::{AuditAction, AuditOutcome, DataScope, LoginName, OperatorStatus, SessionEnd};
+use crate::domain::{
+    AuditAction, AuditOutcome, Currency, DataScope, LoginName, Money, OperatorStatus, SessionEnd,
+};
 use crate::error::{AppError, FieldError, FieldProblem, Policy};
 
 /// The operator `id` if it belongs to the session's merchant.
@@ -192,6 +194,7 @@ pub async fn operator_detail(
         certificates,
         token_enrolled,
         groups: group_options(db, session).await?,
+        approval_limit_fen: op.refund_approval_limit_fen,
     })
 }
 
@@ -201,6 +204,8 @@ struct ValidForm {
     roles: Vec<Role>,
     scope: DataScope,
     group_ids: Vec<i64>,
+    /// Kept for refund approvers only.
+    approval_limit_fen: Option<i64>,
 }
 
 async fn validate_form(
@@ -219,6 +224,16 @@ async fn validate_form(
     if roles.is_empty() {
         errors.push(FieldError::new("roles", FieldProblem::Required));
     }
+    let approval_limit_fen = match form.approval_limit.trim() {
+        "" => None,
+        text => match Money::parse(text, Currency::Cny) {
+            Ok(limit) if limit.is_positive() => Some(limit.fen()),
+            _ => {
+                errors.push(FieldError::new("approval_limit", FieldProblem::Format));
+                None
+            }
+        },
+    };
     let group_ids: BTreeSet<i64> = form.group_ids.iter().copied().collect();
     match form.scope {
         DataScope::Groups if group_ids.is_empty() => {
@@ -243,6 +258,7 @@ async fn validate_form(
     }
     Ok(ValidForm {
         display_name,
+        approval_limit_fen: approval_limit_fen.filter(|_| roles.contains(&Role::RefundApprover)),
         roles: roles.into_iter().collect(),
         group_ids: match form.scope {
             DataScope::Groups => group_ids.into_iter().collect(),
@@ -333,6 +349,7 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
         must_change_password: Set(true),
         failed_login_count: Set(0),
         data_scope: Set(valid.scope.code().to_owned()),
+        refund_approval_limit_fen: Set(valid.approval_limit_fen),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -353,6 +370,7 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
         "roles": valid.roles,
         "scope": valid.scope,
         "group_ids": valid.group_ids,
+        "approval_limit_fen": valid.approval_limit_fen,
     }));
     audit::append(&txn, entry, now).await?;
     txn.commit().await?;
@@ -441,6 +459,10 @@ pub async fn update_operator<C: ConnectionTrait + TransactionTrait>(
             operators::Column::DataScope,
             Expr::value(valid.scope.code()),
         )
+        .col_expr(
+            operators::Column::RefundApprovalLimitFen,
+            Expr::value(valid.approval_limit_fen),
+        )
         .col_expr(operators::Column::UpdatedAt, Expr::value(now))
         .filter(operators::Column::Id.eq(op.id))
         .exec(&txn)
@@ -452,6 +474,14 @@ pub async fn update_operator<C: ConnectionTrait + TransactionTrait>(
             op.display_name != valid.display_name,
             AuditAction::OperatorUpdate,
             json!({ "display_name": { "before": op.display_name, "after": valid.display_name } }),
+        ),
+        (
+            op.refund_approval_limit_fen != valid.approval_limit_fen,
+            AuditAction::OperatorUpdate,
+            json!({ "approval_limit_fen": {
+                "before": op.refund_approval_limit_fen,
+                "after": valid.approval_limit_fen,
+            } }),
         ),
         (
             roles_before != valid.roles,

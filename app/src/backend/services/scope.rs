@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, Condition};
 use sea_orm::sea_query::SelectStatement;
 
 use crate::backend::entities::{
-    merchant_numbers, settlements, terminal_group_members, transactions,
+    merchant_numbers, refund_requests, settlements, terminal_group_members, transactions,
 };
 use crate::backend::Session;
 use crate::domain::DataScope;
@@ -28,6 +28,24 @@ pub fn transactions(session: &Session) -> Condition {
                         Expr::col(terminal_group_members::Column::GroupId)
                             .is_in(session.group_ids.iter().copied()),
                     )
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
+/// The refund requests the session may see: those of the transactions it may see.
+pub fn refund_requests(session: &Session) -> Condition {
+    let merchant =
+        Condition::all().add(refund_requests::Column::MerchantId.eq(session.merchant_id));
+    match session.scope {
+        DataScope::Merchant => merchant,
+        DataScope::Groups => merchant.add(
+            refund_requests::Column::OriginalTxnId.in_subquery(
+                Query::select()
+                    .column(transactions::Column::Id)
+                    .from(transactions::Entity)
+                    .cond_where(transactions(session))
                     .to_owned(),
             ),
         ),

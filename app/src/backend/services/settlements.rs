@@ -15,7 +15,9 @@ use serde_json::json;
 use super::{decode, scope};
 use crate::api::settlements::{SettlementFilter, SettlementPage, SettlementRow, SettlementSums};
 use crate::backend::audit::{self, AuditEntry};
-use crate::backend::entities::{merchant_numbers, settlements, terminals, transactions};
+use crate::backend::entities::{
+    merchant_numbers, refund_requests, settlements, terminals, transactions,
+};
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::services::filters::{FieldCheck, QuickDay};
 use crate::backend::Session;
@@ -30,6 +32,9 @@ pub const PAGE_SIZE: u64 = 50;
 pub const EXPORT_LIMIT: u64 = 100_000;
 /// Rows read at a time while writing a file.
 const BATCH: u64 = 5_000;
+
+/// The type of a reconciliation line for a refund made in the console (docs/RECONCILIATION.md).
+pub const REQUEST_LINE_TYPE: &str = "console_refund";
 
 /// The filters, parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -444,6 +449,66 @@ pub async fn reconciliation_file(
     })
     .map_err(recon_internal)?;
 
+    let detail =
+        |t: transactions::Model, time: DateTime<Utc>, kind: Kind, txn_type: String| Detail {
+            kind,
+            txn_type,
+            local_time: stamp(time),
+            terminal_no: terminals.get(&t.terminal_id).cloned().unwrap_or_default(),
+            batch_no: t.batch_no,
+            voucher_no: t.voucher_no,
+            reference_no: t.reference_no,
+            auth_code: t.auth_code.unwrap_or_default(),
+            card_masked: t.card_masked,
+            card_org: t.card_org,
+            card_type: t.card_type,
+            amount_fen: t.amount_fen,
+            fee_fen: if kind == Kind::Sale {
+                t.fee_fen.unwrap_or(0)
+            } else {
+                0
+            },
+        };
+
+    // The console's refund requests debited in this settlement (a settlement's refunds: few), each as
+    // a line of its original transaction at the time it was submitted, merged in time order.
+    let requests = refund_requests::Entity::find()
+        .filter(scope::refund_requests(session))
+        .filter(refund_requests::Column::SettlementId.eq(settlement.id))
+        .order_by_asc(refund_requests::Column::SubmittedAt)
+        .order_by_asc(refund_requests::Column::Id)
+        .all(db)
+        .await?;
+    let originals: HashMap<i64, transactions::Model> = transactions::Entity::find()
+        .filter(scope::transactions(session))
+        .filter(transactions::Column::Id.is_in(requests.iter().map(|r| r.original_txn_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let mut requests = requests.into_iter().peekable();
+    let mut push_requests_before =
+        |file: &mut reconciliation::Writer, until: Option<DateTime<Utc>>| -> Result<(), AppError> {
+            while let Some(r) = requests
+                .next_if(|r| until.is_none_or(|until| r.submitted_at.is_some_and(|at| at < until)))
+            {
+                let original = originals.get(&r.original_txn_id).cloned().ok_or_else(|| {
+                    AppError::from(sea_orm::DbErr::Custom(format!(
+                        "refund request {} of settlement {}: its transaction is out of sight",
+                        r.id, settlement.id
+                    )))
+                })?;
+                let time = r.submitted_at.unwrap_or(r.requested_at);
+                file.push(&Detail {
+                    amount_fen: r.amount_fen,
+                    ..detail(original, time, Kind::Refund, REQUEST_LINE_TYPE.to_owned())
+                })
+                .map_err(recon_internal)?;
+            }
+            Ok(())
+        };
+
     let mut cursor: Option<(DateTime<Utc>, i64)> = None;
     loop {
         let mut select = transactions::Entity::find()
@@ -467,34 +532,19 @@ pub async fn reconciliation_file(
             break;
         };
         for t in batch {
+            push_requests_before(&mut file, Some(t.txn_time))?;
             let kind = if matches!(t.txn_type.as_str(), "purchase" | "preauth_completion") {
                 Kind::Sale
             } else {
                 Kind::Refund
             };
-            file.push(&Detail {
-                kind,
-                txn_type: t.txn_type,
-                local_time: stamp(t.txn_time),
-                terminal_no: terminals.get(&t.terminal_id).cloned().unwrap_or_default(),
-                batch_no: t.batch_no,
-                voucher_no: t.voucher_no,
-                reference_no: t.reference_no,
-                auth_code: t.auth_code.unwrap_or_default(),
-                card_masked: t.card_masked,
-                card_org: t.card_org,
-                card_type: t.card_type,
-                amount_fen: t.amount_fen,
-                fee_fen: if kind == Kind::Sale {
-                    t.fee_fen.unwrap_or(0)
-                } else {
-                    0
-                },
-            })
-            .map_err(recon_internal)?;
+            let (time, txn_type) = (t.txn_time, t.txn_type.clone());
+            file.push(&detail(t, time, kind, txn_type))
+                .map_err(recon_internal)?;
         }
         cursor = Some(last);
     }
+    push_requests_before(&mut file, None)?;
     let text = file
         .finish(Trailer {
             sales: settlement.txn_count,

@@ -553,7 +553,7 @@ impl Names {
 
 /// `yyyy-mm-dd hh:mm:ss` in the merchant's zone. Written out field by field: chrono's `format` reads
 /// its pattern anew for every call, and a page formats one time per row.
-fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
+pub(crate) fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
     use chrono::{Datelike, Timelike};
     let t = at.with_timezone(&tz);
     format!(
@@ -950,7 +950,7 @@ fn add_tally(line: &mut SummaryLine, status: TxnStatus, n: i64, fen: i64) -> Res
 }
 
 /// One transaction the session may see (another merchant's, or another group's, is "not found").
-async fn visible(
+pub(crate) async fn visible(
     db: &impl ConnectionTrait,
     session: &Session,
     id: i64,
@@ -971,6 +971,18 @@ fn linked(t: transactions::Model, tz: Tz) -> Result<LinkedTxn, AppError> {
         amount_fen: t.amount_fen,
         reference_no: t.reference_no,
     })
+}
+
+/// The list row of a transaction read whole (another page showing it).
+pub(crate) async fn row_of(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    t: transactions::Model,
+) -> Result<TxnRow, AppError> {
+    let names = Names::load(db, session.merchant_id, t.terminal_id).await?;
+    let (merchant_no, _) = names.number(t.merchant_number_id);
+    let terminal_no = names.terminal(t.terminal_id);
+    row_view(Listed::of(t, terminal_no, merchant_no), session.tz)
 }
 
 /// Whether a transaction is from the merchant's today: its slip is reprinted on the terminal.
@@ -1008,6 +1020,9 @@ pub async fn detail(
         .collect::<Result<Vec<_>, _>>()?;
     let reprint = session.may(Function::TransactionReprintSlip);
     let today = is_today(&t, now, tz);
+    let may_refund = session.may(Function::RefundRequest)
+        && t.status == TxnStatus::Success.code()
+        && TxnType::from_code(&t.txn_type).is_some_and(crate::domain::refund::is_refundable_type);
     let (merchant_no, store) = names.number(t.merchant_number_id);
     let terminal_no = names.terminal(t.terminal_id);
     let terminal_alias = names
@@ -1024,6 +1039,8 @@ pub async fn detail(
         reprint_on_terminal: reprint && today,
         may_query_settlements: session.may(Function::SettlementQuery)
             && session.scope == DataScope::Merchant,
+        may_refund,
+        may_query_refunds: session.may(Function::RefundQuery),
     })
 }
 

@@ -5,6 +5,7 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod password;
+pub mod refunds;
 pub mod settlements;
 pub mod token;
 pub mod transactions;

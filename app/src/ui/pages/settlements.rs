@@ -334,6 +334,11 @@ fn Detail(view: SettlementView) -> impl IntoView {
                         {move || i18n.t().settle_transactions}
                     </a>
                 })}
+                {view.console_refunds.filter(|n| *n > 0).map(|n| view! {
+                    <a class="button" href=format!("/refunds?settlement={id}") data-action="settlement-refunds">
+                        {move || (i18n.t().settle_console_refunds)(n)}
+                    </a>
+                })}
                 {view.may_download_files.then(|| view! {
                     <a class="button" href=reconciliation_path(id) rel="external" download="" data-action="reconciliation">
                         {move || i18n.t().settle_recon}

@@ -26,7 +26,7 @@ pub const LIST_PATH: &str = "/transactions";
 /// Where the Excel download is served (a plain GET, so the browser saves the file).
 pub const EXPORT_PATH: &str = "/transactions/export";
 
-fn detail_path(id: i64) -> String {
+pub fn detail_path(id: i64) -> String {
     format!("{LIST_PATH}/{id}")
 }
 
@@ -578,6 +578,14 @@ fn Detail(view: TxnView) -> impl IntoView {
                 })}
                 {view.reprint_on_terminal.then(|| view! {
                     <p class="hint">{move || i18n.t().txn_reprint_on_terminal}</p>
+                })}
+                {view.may_refund.then(|| view! {
+                    <a class="button" href=crate::ui::pages::refunds::new_path(id) data-action="refund">{move || i18n.t().refund_action}</a>
+                })}
+                {view.may_query_refunds.then(|| view! {
+                    <a class="button button-quiet" href=format!("{}?txn={id}", crate::ui::pages::refunds::LIST_PATH) data-action="refund-requests">
+                        {move || i18n.t().refund_requests_of_txn}
+                    </a>
                 })}
             </div>
         </section>

@@ -339,6 +339,37 @@ pub fn new_merchant(code: &str) -> NewMerchant {
     }
 }
 
+/// A merchant-wide session of operator `operator_id` holding `roles`, for calling services directly
+/// (no sign-in: the services trust the session they are given).
+pub async fn service_session(
+    db: &TestDb,
+    operator_id: i64,
+    roles: &[Role],
+) -> app::backend::Session {
+    use app::backend::entities::operators;
+    use sea_orm::EntityTrait;
+    let operator = operators::Entity::find_by_id(operator_id)
+        .one(&db.conn)
+        .await
+        .expect("query")
+        .expect("operator");
+    app::backend::Session {
+        token_hash: format!("test-{operator_id}"),
+        operator_id,
+        merchant_id: operator.merchant_id,
+        login_name: operator.login_name,
+        display_name: operator.display_name,
+        roles: roles.to_vec(),
+        functions: app::domain::access::functions_of(roles),
+        scope: DataScope::Merchant,
+        group_ids: Vec::new(),
+        must_change_password: false,
+        cert_fingerprint: "00".into(),
+        remote_addr: "127.0.0.1".into(),
+        tz: chrono_tz::Asia::Shanghai,
+    }
+}
+
 pub async fn seed_merchant(db: &TestDb, code: &str) -> i64 {
     platform::create_merchant(&db.conn, new_merchant(code), Utc::now())
         .await

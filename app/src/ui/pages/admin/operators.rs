@@ -112,15 +112,17 @@ struct FormState {
     roles: RwSignal<Vec<Role>>,
     scope: RwSignal<DataScope>,
     group_ids: RwSignal<Vec<i64>>,
+    approval_limit: RwSignal<String>,
 }
 
 impl FormState {
-    fn new(display_name: String, roles: Vec<Role>, scope: DataScope, group_ids: Vec<i64>) -> Self {
+    fn new(form: OperatorForm) -> Self {
         Self {
-            display_name: RwSignal::new(display_name),
-            roles: RwSignal::new(roles),
-            scope: RwSignal::new(scope),
-            group_ids: RwSignal::new(group_ids),
+            display_name: RwSignal::new(form.display_name),
+            roles: RwSignal::new(form.roles),
+            scope: RwSignal::new(form.scope),
+            group_ids: RwSignal::new(form.group_ids),
+            approval_limit: RwSignal::new(form.approval_limit),
         }
     }
 
@@ -130,6 +132,7 @@ impl FormState {
             roles: self.roles.get_untracked(),
             scope: self.scope.get_untracked(),
             group_ids: self.group_ids.get_untracked(),
+            approval_limit: self.approval_limit.get_untracked(),
         }
     }
 }
@@ -168,6 +171,16 @@ fn FormFields(
             }).collect_view()}
             <FieldErrors error field="roles"/>
         </fieldset>
+        <Show when=move || state.roles.with(|r| r.contains(&Role::RefundApprover))>
+            <div class="field">
+                <label for="approval_limit">{move || i18n.t().ops_approval_limit}</label>
+                <input id="approval_limit" type="text" inputmode="decimal" maxlength="20"
+                    prop:value=move || state.approval_limit.get()
+                    on:input=move |ev| state.approval_limit.set(event_target_value(&ev))/>
+                <p class="hint">{move || i18n.t().ops_approval_limit_hint}</p>
+                <FieldErrors error field="approval_limit"/>
+            </div>
+        </Show>
         <fieldset class="field">
             <legend>{move || i18n.t().ops_scope}</legend>
             {DataScope::ALL.iter().map(|&scope| view! {
@@ -242,7 +255,13 @@ pub fn NewOperatorPage() -> impl IntoView {
 fn NewOperatorForm(groups: Vec<GroupOption>) -> impl IntoView {
     let i18n = use_i18n();
     let login = RwSignal::new(String::new());
-    let state = FormState::new(String::new(), Vec::new(), DataScope::Merchant, Vec::new());
+    let state = FormState::new(OperatorForm {
+        display_name: String::new(),
+        roles: Vec::new(),
+        scope: DataScope::Merchant,
+        group_ids: Vec::new(),
+        approval_limit: String::new(),
+    });
     let action = ServerAction::<CreateOperator>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let created = move || action.value().get().and_then(Result::ok);
@@ -311,12 +330,16 @@ pub fn OperatorPage() -> impl IntoView {
 fn OperatorView(detail: OperatorDetail, version: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
     let id = detail.id;
-    let state = FormState::new(
-        detail.display_name.clone(),
-        detail.roles.clone(),
-        detail.scope,
-        detail.group_ids.clone(),
-    );
+    let state = FormState::new(OperatorForm {
+        display_name: detail.display_name.clone(),
+        roles: detail.roles.clone(),
+        scope: detail.scope,
+        group_ids: detail.group_ids.clone(),
+        approval_limit: detail
+            .approval_limit_fen
+            .map(crate::domain::money::format_fen)
+            .unwrap_or_default(),
+    });
     let update = ServerAction::<UpdateOperator>::new();
     let enable = ServerAction::<SetOperatorEnabled>::new();
     let unlock = ServerAction::<UnlockOperator>::new();
