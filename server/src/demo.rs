@@ -63,8 +63,11 @@ pub struct DemoReport {
     pub transactions: u64,
     pub setup_secs: f64,
     pub transactions_secs: f64,
+    /// Refund requests made in the console by the supermarket's refund operators.
+    pub refund_requests: usize,
     /// Settlements made by clearing every ended day of the data set.
     pub settlements: usize,
+    /// Requesting the refunds and clearing.
     pub clearing_secs: f64,
 }
 
@@ -347,8 +350,12 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
     }
     let transactions_secs = started.elapsed().as_secs_f64();
 
-    // Settle every ended day the way the platform does, so that the demo's settlements are real.
+    // Refunds requested in the console over the last days, through the console's own service, then
+    // settled with the sales of their days (today's wait for tonight's run).
     let started = Instant::now();
+    let refund_requests = request_refunds(db, loaded[0].merchant_id, options).await?;
+
+    // Settle every ended day the way the platform does, so that the demo's settlements are real.
     let clearing = clearing::clear_due(db, options.now, options.days).await?;
     if let Some((line, why)) = clearing.failures().next() {
         return Err(DemoError::Invalid(format!(
@@ -364,6 +371,7 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
     }
 
     Ok(DemoReport {
+        refund_requests,
         settlements,
         clearing_secs,
         merchants: loaded.len(),
@@ -373,6 +381,131 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
         setup_secs,
         transactions_secs,
     })
+}
+
+/// The supermarket's refund operators (one sees the whole merchant, one only the Pudong store's tills)
+/// and how many refunds each requests over the demo's days, at most the last 30 of them.
+const REFUNDERS: &[(&str, usize)] = &[("hualian.refund", 30), ("hualian.pudong", 10)];
+
+/// Why a refund was given back, in the words an operator would type (with [`RefundReason::Other`]).
+const OTHER_REASONS: &[&str] = &["会员积分抵扣后补退差额", "商品价签错误，按标价退差价"];
+
+/// Requests refunds of purchases of merchant `merchant_id` as its refund operators would have on the
+/// demo's last days: one request at a time through the console's service, with its checks (scope,
+/// window, what is left of the sale, the daily quota), audited under the operator's name. About a
+/// quarter give the whole sale back, the rest a part. Returns how many were made.
+async fn request_refunds(
+    db: &DatabaseConnection,
+    merchant_id: i64,
+    options: &DemoOptions,
+) -> Result<usize, DemoError> {
+    use app::backend::entities::{operator_terminal_groups, operators, transactions};
+    use app::backend::services::{refunds, scope};
+    use app::backend::token::TokenKey;
+    use app::backend::{AuthConfig, Session};
+    use app::domain::access::functions_of;
+    use app::domain::refund::RefundReason;
+    use app::error::AppError;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let mut rng = StdRng::seed_from_u64(options.seed ^ 0x05EF_00D5);
+    // The merchant requires no token: no code is ever asked for.
+    let (key, cfg) = (TokenKey::generate().0, AuthConfig::default());
+    let today = options.now.with_timezone(&TZ).date_naive();
+    let span = i64::from(options.days.min(30));
+    let mut made = 0;
+    for (login, count) in REFUNDERS {
+        let operator = operators::Entity::find()
+            .filter(operators::Column::MerchantId.eq(merchant_id))
+            .filter(operators::Column::LoginName.eq(*login))
+            .one(db)
+            .await?
+            .ok_or_else(|| DemoError::Invalid(format!("demo operator {login} is missing")))?;
+        let group_ids = operator_terminal_groups::Entity::find()
+            .filter(operator_terminal_groups::Column::OperatorId.eq(operator.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|g| g.group_id)
+            .collect();
+        let roles = vec![Role::RefundOperator];
+        let session = Session {
+            token_hash: String::new(),
+            operator_id: operator.id,
+            merchant_id,
+            login_name: operator.login_name.clone(),
+            display_name: operator.display_name.clone(),
+            functions: functions_of(&roles),
+            roles,
+            scope: DataScope::from_code(&operator.data_scope).unwrap_or(DataScope::Groups),
+            group_ids,
+            must_change_password: false,
+            cert_fingerprint: "demo".into(),
+            remote_addr: "demo loader".into(),
+            tz: TZ,
+        };
+        // The sales each refunds: the first of a random moment of the last days, oldest first.
+        let mut moments: Vec<DateTime<Utc>> = (0..*count)
+            .filter_map(|_| {
+                let day = today - Duration::days(rng.random_range(0..span.max(1)));
+                let at = day.and_hms_opt(rng.random_range(8..21), rng.random_range(0..60), 0)?;
+                TZ.from_local_datetime(&at).single()
+            })
+            .map(|t| t.with_timezone(&Utc))
+            .filter(|t| *t < options.now)
+            .collect();
+        moments.sort();
+        for (n, moment) in moments.into_iter().enumerate() {
+            let Some(sale) = transactions::Entity::find()
+                .filter(scope::transactions(&session))
+                .filter(transactions::Column::TxnType.eq(TxnType::Purchase.code()))
+                .filter(transactions::Column::Status.eq(TxnStatus::Success.code()))
+                .filter(transactions::Column::RefundedFen.eq(0))
+                .filter(transactions::Column::RefundPendingFen.eq(0))
+                .filter(transactions::Column::TxnTime.gte(moment))
+                .order_by_asc(transactions::Column::TxnTime)
+                .order_by_asc(transactions::Column::Id)
+                .one(db)
+                .await?
+            else {
+                continue;
+            };
+            let at = sale.txn_time + Duration::minutes(rng.random_range(20..600));
+            if at >= options.now {
+                continue;
+            }
+            let fen = if rng.random_bool(0.25) || sale.amount_fen < 200 {
+                sale.amount_fen
+            } else {
+                // A part, in whole jiao.
+                std::cmp::max(
+                    sale.amount_fen * rng.random_range(10..90) / 100 / 10 * 10,
+                    10,
+                )
+            };
+            let reason = RefundReason::ALL[rng.random_range(0..RefundReason::ALL.len())];
+            let new = refunds::NewRefund {
+                txn_id: sale.id,
+                amount: Money::from_fen(fen, Currency::Cny),
+                reason,
+                reason_text: (reason == RefundReason::Other)
+                    .then(|| OTHER_REASONS[rng.random_range(0..OTHER_REASONS.len())].to_owned()),
+                key: format!("demo-{login}-{n}"),
+                code: String::new(),
+            };
+            match refunds::request(db, &key, &cfg, &session, new, at).await {
+                Ok(_) => made += 1,
+                // Over the day's quota, say: an operator would be told and try another day.
+                Err(AppError::Refund(_)) => {}
+                Err(other) => {
+                    return Err(DemoError::Invalid(format!(
+                        "demo refund by {login} failed: {other}"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(made)
 }
 
 /// Statistics for PostgreSQL's planner, as after any bulk load: autovacuum may be off or late (it had

@@ -115,11 +115,43 @@ async fn the_demo_data_set_is_consistent(backend: Backend) {
             &db,
             "SELECT COUNT(*) AS n FROM transactions o WHERE o.refunded_fen <> \
              (SELECT COALESCE(SUM(r.amount_fen), 0) FROM transactions r \
-              WHERE r.original_txn_id = o.id AND r.txn_type = 'refund' AND r.status = 'success')"
+              WHERE r.original_txn_id = o.id AND r.txn_type = 'refund' AND r.status = 'success') \
+             + (SELECT COALESCE(SUM(q.amount_fen), 0) FROM refund_requests q \
+              WHERE q.original_txn_id = o.id AND q.status IN ('cleared', 'refunded')) \
+             OR o.refund_pending_fen <> (SELECT COALESCE(SUM(q.amount_fen), 0) FROM refund_requests q \
+              WHERE q.original_txn_id = o.id AND q.status IN ('submitted', 'pending_clearing')) \
+             OR o.refunded_fen + o.refund_pending_fen > o.amount_fen"
         )
         .await,
         0,
-        "refunded_fen equals the successful refunds of each sale"
+        "refunded_fen equals the successful refunds of each sale, at the terminal or in the console"
+    );
+    // Refunds requested in the console: those of ended days cleared and paid back with their
+    // settlement, today's waiting for tonight's run.
+    assert!(report.refund_requests >= 20, "{report:?}");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM refund_requests").await,
+        report.refund_requests as i64
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM refund_requests q LEFT JOIN settlements s ON s.id = q.settlement_id \
+             WHERE NOT ((q.quota_day < '2026-11-22' AND COALESCE(s.status, 'none') = 'paid' AND q.status = 'refunded') \
+              OR (q.quota_day < '2026-11-22' AND COALESCE(s.status, 'none') NOT IN ('paid', 'none') AND q.status = 'cleared') \
+              OR (q.quota_day = '2026-11-22' AND s.id IS NULL AND q.status = 'submitted'))"
+        )
+        .await,
+        0
+    );
+    assert!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM refund_requests q JOIN operators o ON o.id = q.requested_by \
+             WHERE o.login_name = 'hualian.pudong'"
+        )
+        .await
+            > 0
     );
     assert!(count(&db, "SELECT COUNT(*) AS n FROM transactions WHERE txn_type IN ('void', 'refund') AND original_txn_id IS NULL").await == 0);
     // Nothing in the future; local business dates agree with the times (Asia/Shanghai).
@@ -254,7 +286,9 @@ async fn demo_settlements_add_up_and_reconcile_to_the_fen(backend: Backend) {
              OR s.fee_fen <> (SELECT COALESCE(SUM(fee_fen), 0) FROM transactions t WHERE t.settlement_id = s.id) \
              OR s.refund_fen <> (SELECT COALESCE(SUM(amount_fen), 0) FROM transactions t WHERE t.settlement_id = s.id \
                 AND t.txn_type NOT IN ('purchase', 'preauth_completion')) \
-             OR s.txn_count + s.refund_count <> (SELECT COUNT(*) FROM transactions t WHERE t.settlement_id = s.id)"
+                + (SELECT COALESCE(SUM(amount_fen), 0) FROM refund_requests q WHERE q.settlement_id = s.id) \
+             OR s.txn_count + s.refund_count <> (SELECT COUNT(*) FROM transactions t WHERE t.settlement_id = s.id) \
+                + (SELECT COUNT(*) FROM refund_requests q WHERE q.settlement_id = s.id)"
         )
         .await,
         0
