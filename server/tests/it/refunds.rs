@@ -762,18 +762,33 @@ async fn concurrent_refunds_never_pass_the_daily_quota(backend: Backend) {
     assert_eq!(pending, 9_000);
 }
 
-async fn one_code_approves_once_among_concurrent_approvals(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let mut shop = Shop::open(&app.db, "M66000001").await;
-    policy(&app, &shop, RefundMode::Approval, false, 100_000_000).await;
-    let sale_id = sale(&app, &mut shop, 100_000).await;
-    let mut requester = app
-        .ready_browser("M66000001", "m66.requester", &[Role::RefundOperator])
+/// A merchant `code` in approval mode (no token for requests) with a sale of 1,000.00, a requester
+/// and an approver with an enrolled token: (sale id, requester, approver, approver's secret).
+async fn approval_shop<'a>(
+    app: &'a TestApp,
+    code: &str,
+    prefix: &str,
+) -> (i64, Browser<'a>, Browser<'a>, Vec<u8>) {
+    let mut shop = Shop::open(&app.db, code).await;
+    policy(app, &shop, RefundMode::Approval, false, 100_000_000).await;
+    let sale_id = sale(app, &mut shop, 100_000).await;
+    let requester = app
+        .ready_browser(
+            code,
+            &format!("{prefix}.requester"),
+            &[Role::RefundOperator],
+        )
         .await;
     let mut approver = app
-        .ready_browser("M66000001", "m66.approver", &[Role::RefundApprover])
+        .ready_browser(code, &format!("{prefix}.approver"), &[Role::RefundApprover])
         .await;
-    let secret = enrol(&app, &mut approver).await;
+    let secret = enrol(app, &mut approver).await;
+    (sale_id, requester, approver, secret)
+}
+
+async fn one_code_approves_once_among_concurrent_approvals(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (sale_id, mut requester, approver, secret) = approval_shop(&app, "M66000001", "m66").await;
     let mut requests = Vec::new();
     for n in 0..20 {
         let created: RefundCreated = ask(&mut requester, sale_id, "1.00", &key(n), "")
@@ -804,16 +819,8 @@ async fn one_code_approves_once_among_concurrent_approvals(backend: Backend) {
 
 async fn illegal_transitions_are_refused_and_change_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
-    let mut shop = Shop::open(&app.db, "M67000001").await;
-    policy(&app, &shop, RefundMode::Approval, false, 100_000_000).await;
-    let sale_id = sale(&app, &mut shop, 100_000).await;
-    let mut requester = app
-        .ready_browser("M67000001", "m67.requester", &[Role::RefundOperator])
-        .await;
-    let mut approver = app
-        .ready_browser("M67000001", "m67.approver", &[Role::RefundApprover])
-        .await;
-    let secret = enrol(&app, &mut approver).await;
+    let (sale_id, mut requester, mut approver, secret) =
+        approval_shop(&app, "M67000001", "m67").await;
     let mut by_status = Vec::new();
     for (n, end) in ["submitted", "rejected", "cancelled"]
         .into_iter()

@@ -82,6 +82,38 @@ impl FieldCheck {
         id
     }
 
+    /// A page size, one of `sizes`; empty is `default`.
+    pub fn page_size(&mut self, field: &str, text: &str, sizes: &[u64], default: u64) -> u64 {
+        match text.trim() {
+            "" => default,
+            text => match text.parse::<u64>().ok().filter(|s| sizes.contains(s)) {
+                Some(size) => size,
+                None => {
+                    self.bad(field, FieldProblem::Format);
+                    default
+                }
+            },
+        }
+    }
+
+    /// An optional keyset cursor of a list ordered by time then id, as [`cursor_text`] writes it.
+    pub fn time_cursor(&mut self, field: &str, text: &str) -> Option<(DateTime<Utc>, i64)> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let parsed = text.split_once('.').and_then(|(micros, id)| {
+            Some((
+                DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+                id.parse::<i64>().ok().filter(|id| *id > 0)?,
+            ))
+        });
+        if parsed.is_none() {
+            self.bad(field, FieldProblem::Format);
+        }
+        parsed
+    }
+
     /// Optional free text, trimmed and cut to `max` characters.
     pub fn text(&mut self, text: &str, max: usize) -> Option<String> {
         Some(text.trim())
@@ -96,6 +128,11 @@ impl FieldCheck {
             Err(crate::error::AppError::Invalid(self.errors))
         }
     }
+}
+
+/// The text of a keyset cursor at the row of `time` and `id`, read back by [`FieldCheck::time_cursor`].
+pub fn cursor_text(time: DateTime<Utc>, id: i64) -> String {
+    format!("{}.{id}", time.timestamp_micros())
 }
 
 /// A quick menu's day ("today's transactions", "yesterday's settlements"), resolved on the server in

@@ -20,7 +20,7 @@ use sea_orm::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::filters::{local_midnight, FieldCheck};
+use super::filters::{cursor_text, local_midnight, FieldCheck};
 use super::transactions::{local_time, row_of, visible};
 use super::{decode, scope, token};
 use crate::api::refunds::{
@@ -709,12 +709,9 @@ pub async fn decide<C: ConnectionTrait + TransactionTrait>(
     }
     let mut previous = from;
     for (i, step) in steps.iter().enumerate() {
-        // The decision carries the comment and its author; the hand-over to clearing follows it.
-        let (by, said) = if i == 0 {
-            (Some(session.operator_id), comment.clone())
-        } else {
-            (Some(session.operator_id), None)
-        };
+        // The decision carries the comment; the hand-over to clearing follows it.
+        let said = if i == 0 { comment.clone() } else { None };
+        let by = Some(session.operator_id);
         record_step(&txn, r.id, Some(previous), *step, by, said, now).await?;
         previous = *step;
     }
@@ -781,31 +778,8 @@ impl RefundQuery {
         };
         let txn = check.id("txn", &filter.txn);
         let settlement = check.id("settlement", &filter.settlement);
-        let size = match filter.size.trim() {
-            "" => DEFAULT_PAGE_SIZE,
-            text => match text.parse::<u64>().ok().filter(|s| PAGE_SIZES.contains(s)) {
-                Some(size) => size,
-                None => {
-                    check.bad("size", FieldProblem::Format);
-                    DEFAULT_PAGE_SIZE
-                }
-            },
-        };
-        let after = match filter.after.trim() {
-            "" => None,
-            text => {
-                let parsed = text.split_once('.').and_then(|(micros, id)| {
-                    Some((
-                        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-                        id.parse::<i64>().ok().filter(|id| *id > 0)?,
-                    ))
-                });
-                if parsed.is_none() {
-                    check.bad("after", FieldProblem::Format);
-                }
-                parsed
-            }
-        };
+        let size = check.page_size("size", &filter.size, &PAGE_SIZES, DEFAULT_PAGE_SIZE);
+        let after = check.time_cursor("after", &filter.after);
         check.finish()?;
         Ok(Self {
             from,
@@ -882,9 +856,7 @@ pub async fn search(
     let more = found.len() as u64 > q.size;
     found.truncate(q.size as usize);
     let next_after = if more {
-        found
-            .last()
-            .map(|r| format!("{}.{}", r.requested_at.timestamp_micros(), r.id))
+        found.last().map(|r| cursor_text(r.requested_at, r.id))
     } else {
         None
     };

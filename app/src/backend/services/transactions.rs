@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::filters::{local_midnight, FieldCheck, QuickDay};
+use super::filters::{cursor_text, local_midnight, FieldCheck, QuickDay};
 use super::{decode, scope};
 use crate::api::transactions::{
     LinkedTxn, Slip, SummaryBy, SummaryLine, Tally, TxnFilter, TxnFilterOptions, TxnPage, TxnRow,
@@ -169,31 +169,8 @@ impl TxnQuery {
         let card_type = check.code("card_type", &filter.card_type, CardType::from_code);
         let bank = check.code("bank", &filter.bank, Bank::from_code);
         let sdate = check.date("sdate", &filter.sdate);
-        let size = match filter.size.trim() {
-            "" => DEFAULT_PAGE_SIZE,
-            text => match text.parse::<u64>().ok().filter(|s| PAGE_SIZES.contains(s)) {
-                Some(size) => size,
-                None => {
-                    check.bad("size", FieldProblem::Format);
-                    DEFAULT_PAGE_SIZE
-                }
-            },
-        };
-        let after = match filter.after.trim() {
-            "" => None,
-            text => {
-                let parsed = text.split_once('.').and_then(|(micros, id)| {
-                    Some((
-                        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-                        id.parse::<i64>().ok().filter(|id| *id > 0)?,
-                    ))
-                });
-                if parsed.is_none() {
-                    check.bad("after", FieldProblem::Format);
-                }
-                parsed
-            }
-        };
+        let size = check.page_size("size", &filter.size, &PAGE_SIZES, DEFAULT_PAGE_SIZE);
+        let after = check.time_cursor("after", &filter.after);
         check.finish()?;
         Ok(Self {
             from,
@@ -474,10 +451,6 @@ fn older_than((time, id): (DateTime<Utc>, i64)) -> SimpleExpr {
         Expr::col(transactions::Column::Id),
     ])
     .lt(Expr::tuple([Expr::val(time), Expr::val(id)]))
-}
-
-fn cursor_text(time: DateTime<Utc>, id: i64) -> String {
-    format!("{}.{id}", time.timestamp_micros())
 }
 
 /// Terminal and merchant numbers of a set of rows.

@@ -266,53 +266,48 @@ fn RefundTable(rows: Vec<RefundRow>, #[prop(optional)] shortfall: bool) -> impl 
 /// The request query (manual §3.4.3); `?status=pending_approval` is the approvers' list.
 #[component]
 pub fn RefundsPage() -> impl IntoView {
-    let i18n = use_i18n();
-    let query = use_query_map();
-    let filter = Memo::new(move |_| {
-        let q = query.get();
-        RefundFilter::from_query(|k| q.get(k).unwrap_or_default())
-    });
-    let page = Resource::new(move || filter.get(), refund_search);
-    view! {
-        <Title text=title_text(|l| Function::RefundQuery.label(l).to_owned())/>
-        <h1>{move || Function::RefundQuery.label(i18n.lang())}</h1>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                let filter = filter.get_untracked();
-                match page.await {
-                    Ok(page) => {
-                        let requesters = page.requesters.clone();
-                        view! {
-                            <Filters filter=filter.clone() requesters error=Signal::derive(|| None)/>
-                            <Results page filter/>
-                        }.into_any()
-                    }
-                    Err(error @ AppError::Invalid(_)) => {
-                        let error = Signal::derive(move || Some(error.clone()));
-                        view! { <Filters filter requesters=Vec::new() error/> }.into_any()
-                    }
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+    view! { <RequestList pending=false/> }
 }
 
 /// The pending-clearing list (manual §3.4.4): refunds clearing holds for the merchant's balance, with
 /// what each lacked, the balance now and what is still missing overall.
 #[component]
 pub fn PendingClearingPage() -> impl IntoView {
+    view! { <RequestList pending=true/> }
+}
+
+/// A list of refund requests filtered by the URL: the query, or (`pending`) the pending-clearing list.
+#[component]
+fn RequestList(pending: bool) -> impl IntoView {
     let i18n = use_i18n();
+    let function = if pending {
+        Function::RefundPendingClearing
+    } else {
+        Function::RefundQuery
+    };
     let query = use_query_map();
     let filter = Memo::new(move |_| {
         let q = query.get();
         RefundFilter::from_query(|k| q.get(k).unwrap_or_default())
     });
-    let page = Resource::new(move || filter.get(), refund_pending);
+    let page = Resource::new(
+        move || filter.get(),
+        move |filter| async move {
+            if pending {
+                refund_pending(filter).await
+            } else {
+                refund_search(filter).await
+            }
+        },
+    );
     view! {
-        <Title text=title_text(|l| Function::RefundPendingClearing.label(l).to_owned())/>
-        <h1>{move || Function::RefundPendingClearing.label(i18n.lang())}</h1>
-        <p class="muted">{move || i18n.t().pending_intro}</p>
+        <Title text=title_text(if pending {
+            |l| Function::RefundPendingClearing.label(l).to_owned()
+        } else {
+            |l| Function::RefundQuery.label(l).to_owned()
+        })/>
+        <h1>{move || function.label(i18n.lang())}</h1>
+        {pending.then(|| view! { <p class="muted">{move || i18n.t().pending_intro}</p> })}
         <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
             {move || Suspend::new(async move {
                 let filter = filter.get_untracked();
@@ -321,13 +316,13 @@ pub fn PendingClearingPage() -> impl IntoView {
                         let requesters = page.requesters.clone();
                         view! {
                             {page.held.map(|held| view! { <HeldCard held/> })}
-                            <Filters filter=filter.clone() requesters error=Signal::derive(|| None) pending=true/>
+                            <Filters filter=filter.clone() requesters error=Signal::derive(|| None) pending/>
                             <Results page filter/>
                         }.into_any()
                     }
                     Err(error @ AppError::Invalid(_)) => {
                         let error = Signal::derive(move || Some(error.clone()));
-                        view! { <Filters filter requesters=Vec::new() error pending=true/> }.into_any()
+                        view! { <Filters filter requesters=Vec::new() error pending/> }.into_any()
                     }
                     Err(error) => view! { <ErrorAlert error/> }.into_any(),
                 }
