@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr, UnionType};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, JoinType, Query, SelectStatement, SimpleExpr, UnionType,
+};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TransactionTrait,
@@ -756,28 +758,53 @@ struct Counted {
 fn listed(select: Select<transactions::Entity>) -> Select<transactions::Entity> {
     use merchant_numbers::Column as N;
     use terminals::Column as T;
-    select
+    let (terminal, number) = (Alias::new("listed_terminal"), Alias::new("listed_number"));
+    let mut select = select
         .select_only()
         .columns(Listed::COLUMNS)
-        .expr_as(
-            name_of_row(T::TerminalNo, T::Id, transactions::Column::TerminalId),
-            "terminal_no",
-        )
-        .expr_as(
-            name_of_row(N::MerchantNo, N::Id, transactions::Column::MerchantNumberId),
-            "merchant_no",
-        )
+        .expr_as(Expr::col((terminal.clone(), T::TerminalNo)), "terminal_no")
+        .expr_as(Expr::col((number.clone(), N::MerchantNo)), "merchant_no");
+    join_name(
+        QueryTrait::query(&mut select),
+        T::TerminalNo,
+        T::Id,
+        transactions::Column::TerminalId,
+        terminal,
+    );
+    join_name(
+        QueryTrait::query(&mut select),
+        N::MerchantNo,
+        N::Id,
+        transactions::Column::MerchantNumberId,
+        number,
+    );
+    select
 }
 
-/// `(SELECT <name> FROM <its table> WHERE <id> = transactions.<reference>)`: a column of the row a
-/// transaction refers to, computed only for the rows a page returns (a join could change the plan).
-fn name_of_row<C: ColumnTrait>(name: C, id: C, reference: transactions::Column) -> Expr {
-    Query::select()
-        .column(name)
-        .from(name.entity_name())
-        .and_where(Expr::col((name.entity_name(), id)).equals((transactions::Entity, reference)))
-        .to_owned()
-        .into()
+/// `LEFT JOIN (SELECT <id> AS ref_id, <name> FROM <its table>) AS <alias> ON <alias>.ref_id =
+/// transactions.<reference>`: the number of the row a transaction refers to. Both databases flatten
+/// the subquery and look each number up by primary key for the rows the page returns, walking the
+/// transactions first (a left join keeps them the outer side; PostgreSQL also remembers the few
+/// terminals of a page). The subquery shows only these two columns, so that the filters' unqualified
+/// names (shared with the tally tables: `status`, `merchant_number_id`) still name the transaction's.
+/// A scalar subquery per column and row would cost PostgreSQL more than the rest of the page.
+fn join_name<C: ColumnTrait>(
+    query: &mut SelectStatement,
+    name: C,
+    id: C,
+    reference: transactions::Column,
+    alias: Alias,
+) {
+    query.join_subquery(
+        JoinType::LeftJoin,
+        Query::select()
+            .expr_as(Expr::col(id), Alias::new("ref_id"))
+            .column(name)
+            .from(name.entity_name())
+            .to_owned(),
+        alias.clone(),
+        Expr::col((alias, Alias::new("ref_id"))).equals((transactions::Entity, reference)),
+    );
 }
 
 /// What the advanced panel offers: the merchant's numbers (number, store) and the terminal groups the
