@@ -61,12 +61,19 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     if pending > 0 {
         return Err(ServeError::NotMigrated(pending));
     }
+    let search_db = db::connect_search(
+        &settings.database_url,
+        settings.database_max_connections,
+        &conn,
+    )
+    .await?;
     let (token_key, created) = TokenKey::load_or_create(&settings.token_key_file)?;
     if created {
         tracing::warn!(path = %settings.token_key_file.display(), "created a new token key");
     }
     let state = AppState {
         db: conn,
+        search_db,
         leptos_options: leptos_options(&settings),
         clock: Clock::system(),
         auth: AuthConfig {

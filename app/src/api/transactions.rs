@@ -199,7 +199,7 @@ pub async fn transaction_search(filter: TxnFilter) -> Result<TxnPage, AppError> 
     let ctx = RequestCtx::current()?;
     let session = ctx.authorize(Function::TransactionQuery).await?;
     let query = TxnQuery::parse(&filter)?;
-    let mut page = transactions::page(&ctx.state.db, session, query, ctx.now).await?;
+    let mut page = transactions::page(&ctx.state.search_db, session, query, ctx.now).await?;
     page.direct_limit = ctx.state.exports.direct_limit;
     Ok(page)
 }

@@ -46,11 +46,53 @@ pub const ROW_BUFFER: usize = 1024;
 /// A PostgreSQL connection idle this long is checked before it is used again.
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
+/// How PostgreSQL plans the prepared statements of a pool's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plans {
+    /// PostgreSQL's own choice: each execution planned for its values until a plan for any values
+    /// looks as cheap. What most statements need: their best plan depends on the values (a skewed
+    /// merchant, a date range, a day to clear).
+    Auto,
+    /// One plan per statement and connection, made for any values and kept
+    /// (`plan_cache_mode = force_generic_plan`): for statements whose plan is the same whatever
+    /// the values, where planning each execution would cost as much as running it.
+    Generic,
+}
+
 /// Opens a connection pool.
 ///
 /// SQLite runs in WAL mode with a busy timeout, so readers never block the writer and a writer waits
 /// for another instead of failing; foreign keys are enforced on every connection.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, ConnectError> {
+    connect_planned(url, max_connections, Plans::Auto).await
+}
+
+/// The pool for the transaction search's pages, beside `main` (the pool of everything else).
+///
+/// A page is the newest rows of a selection, walked down an index from its newest end: mostly the
+/// same plan whatever the merchant and the date range. PostgreSQL keeps planning such a statement
+/// anew at each execution, because with the values unknown it expects few rows in the range and a
+/// walk that stops at the page's last row looks dearer than it is; the planning takes about as long
+/// as the run. This pool's connections plan each statement once. `vpos-bench` measures each filter
+/// both ways on the 10M-row data set (docs/PERFORMANCE.md): faster or equal for all but the
+/// settlement-date filter.
+/// SQLite plans a statement when it prepares it: there the search uses `main`.
+pub async fn connect_search(
+    url: &str,
+    max_connections: u32,
+    main: &DatabaseConnection,
+) -> Result<DatabaseConnection, ConnectError> {
+    match Backend::of_url(url).ok_or(ConnectError::UnknownScheme)? {
+        Backend::Sqlite => Ok(main.clone()),
+        Backend::Postgres => connect_planned(url, max_connections, Plans::Generic).await,
+    }
+}
+
+async fn connect_planned(
+    url: &str,
+    max_connections: u32,
+    plans: Plans,
+) -> Result<DatabaseConnection, ConnectError> {
     match Backend::of_url(url).ok_or(ConnectError::UnknownScheme)? {
         Backend::Sqlite => {
             let options = SqliteConnectOptions::from_str(url)
@@ -90,9 +132,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
             Ok(DatabaseConnection::from(pool))
         }
         Backend::Postgres => {
-            let options = PgConnectOptions::from_str(url)
+            let mut options = PgConnectOptions::from_str(url)
                 .map_err(|e| ConnectError::BadUrl(e.to_string()))?
                 .disable_statement_logging();
+            if plans == Plans::Generic {
+                options = options.options([("plan_cache_mode", "force_generic_plan")]);
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
                 // sqlx checks a connection with a round trip when it returns to the pool, and by

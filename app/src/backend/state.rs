@@ -11,6 +11,8 @@ use super::token::TokenKey;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// The pool for the transaction search's pages ([`super::db::connect_search`]).
+    pub search_db: DatabaseConnection,
     pub leptos_options: LeptosOptions,
     pub clock: Clock,
     pub auth: AuthConfig,

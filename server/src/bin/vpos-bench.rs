@@ -208,6 +208,187 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let (s50, s95) = percentiles(times);
     println!("four summary tabs (30 days, {matched} rows): median {s50:.1} ms, worst {s95:.1} ms");
 
+    if backend == "PostgreSQL" {
+        plans(args, &db, &session, &filter, now).await?;
+    }
+    Ok(())
+}
+
+/// Page 1 of each kind of search, planned for each execution's values (the main pool) and planned
+/// once per connection (the search pool, `db::connect_search`), one after the other: the search
+/// pool is right only if no filter is slower with it.
+async fn plans(
+    args: &Args,
+    db: &DatabaseConnection,
+    session: &Session,
+    base: &TxnFilter,
+    now: DateTime<Utc>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use sea_orm::{FromQueryResult, Statement};
+
+    #[derive(FromQueryResult)]
+    struct Sample {
+        terminal_no: String,
+        group_id: i64,
+        merchant_no: String,
+        card_last4: String,
+        amount_fen: i64,
+        reference_no: String,
+        issuer_bank: String,
+        auth_code: String,
+        batch_no: String,
+        settlement_date: NaiveDate,
+        smallest: i64,
+    }
+    // A settled sale of the largest merchant, on a terminal of a group: values each filter can take.
+    let sample = Sample::find_by_statement(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT tm.terminal_no, g.group_id, n.merchant_no, t.card_last4, t.amount_fen, t.reference_no, \
+           t.issuer_bank, t.auth_code, t.batch_no, t.settlement_date, \
+           (SELECT merchant_id FROM transactions GROUP BY merchant_id ORDER BY COUNT(*) LIMIT 1) AS smallest \
+         FROM transactions t \
+         JOIN terminals tm ON tm.id = t.terminal_id \
+         JOIN terminal_group_members g ON g.terminal_id = t.terminal_id \
+         JOIN merchant_numbers n ON n.id = t.merchant_number_id \
+         WHERE t.merchant_id = $1 AND t.settlement_date IS NOT NULL AND t.auth_code IS NOT NULL \
+         ORDER BY t.txn_time DESC LIMIT 1",
+        [session.merchant_id.into()],
+    ))
+    .one(db)
+    .await?
+    .ok_or("no settled sale on a grouped terminal")?;
+    let yuan = |fen: i64| format!("{}.{:02}", fen / 100, fen % 100);
+    let with = |change: &dyn Fn(&mut TxnFilter)| {
+        let mut f = base.clone();
+        change(&mut f);
+        f
+    };
+    let mut grouped = session.clone();
+    grouped.scope = DataScope::Groups;
+    grouped.group_ids = vec![sample.group_id];
+    let smallest = finance_session(db, sample.smallest).await?;
+    let cases: Vec<(&str, &Session, TxnFilter)> = vec![
+        ("30 days, success", session, base.clone()),
+        (
+            "+ type refund",
+            session,
+            with(&|f| f.txn_type = "refund".into()),
+        ),
+        (
+            "status failed",
+            session,
+            with(&|f| f.status = "failed".into()),
+        ),
+        (
+            "+ card last 4",
+            session,
+            with(&|f| f.card = sample.card_last4.clone()),
+        ),
+        (
+            "+ amount",
+            session,
+            with(&|f| f.amount = yuan(sample.amount_fen)),
+        ),
+        (
+            "+ reference",
+            session,
+            with(&|f| f.reference = sample.reference_no.clone()),
+        ),
+        (
+            "+ terminal",
+            session,
+            with(&|f| f.terminal = sample.terminal_no.clone()),
+        ),
+        (
+            "+ terminal group",
+            session,
+            with(&|f| f.group = sample.group_id.to_string()),
+        ),
+        (
+            "+ merchant number",
+            session,
+            with(&|f| f.number = sample.merchant_no.clone()),
+        ),
+        (
+            "+ organisation, card type",
+            session,
+            with(&|f| {
+                f.org = "unionpay".into();
+                f.card_type = "debit".into();
+            }),
+        ),
+        (
+            "+ issuing bank",
+            session,
+            with(&|f| f.bank = sample.issuer_bank.clone()),
+        ),
+        (
+            "+ authorisation code",
+            session,
+            with(&|f| f.auth = sample.auth_code.clone()),
+        ),
+        (
+            "+ batch",
+            session,
+            with(&|f| f.batch = sample.batch_no.clone()),
+        ),
+        (
+            "+ settlement date",
+            session,
+            with(&|f| f.sdate = sample.settlement_date.to_string()),
+        ),
+        (
+            "+ amount range",
+            session,
+            with(&|f| {
+                f.min = "1000.00".into();
+                f.max = "1000.50".into();
+            }),
+        ),
+        ("no dates, no status", session, TxnFilter::default()),
+        ("operator of one group", &grouped, base.clone()),
+        ("smallest merchant", &smallest, base.clone()),
+    ];
+    let search_db = db::connect_search(&args.database_url, 8, db).await?;
+    let iterations = args.iterations.min(50);
+    println!("search page 1 by filter, p50 over up to {iterations} calls: planned per execution / planned once");
+    for (name, session, filter) in cases {
+        let query = TxnQuery::parse(&filter)?;
+        let mut medians = [0.0; 2];
+        let mut totals = [0; 2];
+        for (i, pool) in [db, &search_db].into_iter().enumerate() {
+            // A page whose total is counted (a filter the tallies do not hold) takes seconds on
+            // the largest merchant: a few calls of it are enough.
+            let mut times = Vec::with_capacity(iterations);
+            let began = Instant::now();
+            for round in 0..iterations + 5 {
+                let started = Instant::now();
+                let page = service::page(pool, session, query.clone(), now).await?;
+                if round >= 5 {
+                    times.push(started.elapsed());
+                }
+                totals[i] = page.total;
+                if times.len() >= 3 && began.elapsed() > Duration::from_secs(3) {
+                    break;
+                }
+            }
+            medians[i] = percentiles(times).0;
+        }
+        if totals[0] != totals[1] {
+            return Err(format!(
+                "{name}: {} rows planned per execution, {} planned once",
+                totals[0], totals[1]
+            )
+            .into());
+        }
+        println!(
+            "  {name:<28} {:>9} rows: {:>7.2} ms / {:>7.2} ms = {:.2}x",
+            totals[0],
+            medians[0],
+            medians[1],
+            medians[1] / medians[0].max(1e-9)
+        );
+    }
     Ok(())
 }
 

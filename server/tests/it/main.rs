@@ -17,6 +17,7 @@ mod operators;
 mod platform;
 mod refund_property;
 mod refunds;
+mod search_pool;
 mod settlements;
 mod tallies;
 mod token;

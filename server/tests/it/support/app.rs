@@ -70,8 +70,12 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         .build();
     let clock = Clock::manual(Utc::now());
     let auth = AuthConfig::default();
+    let search_db = app::backend::db::connect_search(&db.url, 2, &db.conn)
+        .await
+        .expect("open the search pool");
     let router = server::http::router(AppState {
         db: db.conn.clone(),
+        search_db,
         leptos_options,
         clock: clock.clone(),
         auth: auth.clone(),
