@@ -10,7 +10,8 @@ use server::demo::{self, DemoError, DemoOptions};
 use crate::on_both_backends;
 use crate::support::{Backend, TestDb};
 
-fn options(transactions: u64) -> DemoOptions {
+/// The demo of `transactions` transactions over 30 days up to 2026-11-22, for tests that need one.
+pub fn options(transactions: u64) -> DemoOptions {
     DemoOptions {
         transactions,
         days: 30,

@@ -1,14 +1,12 @@
 //! The transaction search's own pool (`db::connect_search`): it finds the same pages as the main pool,
 //! and on PostgreSQL its connections plan each page statement once instead of at every execution.
 
-use chrono::{TimeZone, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
-use secrecy::SecretString;
 
 use app::api::transactions::TxnFilter;
 use app::backend::db;
 use app::backend::services::transactions::{self as service, TxnQuery};
-use server::demo::{self, DemoOptions};
+use server::demo;
 
 use crate::on_both_backends;
 use crate::support::{Backend, TestDb};
@@ -26,17 +24,8 @@ on_both_backends!(the_search_pool_finds_the_same_pages_and_plans_them_once);
 
 async fn the_search_pool_finds_the_same_pages_and_plans_them_once(backend: Backend) {
     let db = TestDb::migrated(backend).await;
-    let now = Utc
-        .with_ymd_and_hms(2026, 11, 22, 6, 30, 0)
-        .single()
-        .expect("time");
-    let options = DemoOptions {
-        transactions: 3_000,
-        days: 20,
-        seed: 5,
-        now,
-        password: SecretString::from("Demo-password-1".to_owned()),
-    };
+    let options = crate::demo::options(3_000);
+    let now = options.now;
     demo::load(&db.conn, &options).await.expect("load");
     let sql = "SELECT t.merchant_id, tm.terminal_no, g.group_id, t.card_last4 FROM transactions t \
          JOIN terminals tm ON tm.id = t.terminal_id \
@@ -111,7 +100,10 @@ async fn the_search_pool_finds_the_same_pages_and_plans_them_once(backend: Backe
              CAST(COALESCE(SUM(custom_plans), 0) AS BIGINT) AS custom \
              FROM pg_prepared_statements WHERE statement LIKE '%FROM \"transactions\"%'";
         let row = search
-            .query_one_raw(Statement::from_string(backend_of(&db), plans))
+            .query_one_raw(Statement::from_string(
+                db.conn.get_database_backend(),
+                plans,
+            ))
             .await
             .expect(plans)
             .expect("a row");
@@ -122,7 +114,7 @@ async fn the_search_pool_finds_the_same_pages_and_plans_them_once(backend: Backe
         let main_mode = db
             .conn
             .query_one_raw(Statement::from_string(
-                backend_of(&db),
+                db.conn.get_database_backend(),
                 "SHOW plan_cache_mode",
             ))
             .await
@@ -131,8 +123,4 @@ async fn the_search_pool_finds_the_same_pages_and_plans_them_once(backend: Backe
         let mode: String = main_mode.try_get_by_index(0).expect("mode");
         assert_eq!(mode, "auto", "the main pool plans as PostgreSQL chooses");
     }
-}
-
-fn backend_of(db: &TestDb) -> sea_orm::DbBackend {
-    db.conn.get_database_backend()
 }
