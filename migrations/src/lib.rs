@@ -25,6 +25,8 @@ mod m20261202_000010_transaction_tallies;
 mod m20261203_000011_day_tallies;
 mod m20261203_000012_reversal_indexes;
 mod m20261204_000013_refund_quota;
+mod m20261204_000014_terminal_tallies;
+mod m20261204_000015_lookup_indexes;
 pub mod tallies;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
@@ -48,6 +50,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_day_tallies::Migration),
             Box::new(m20261203_000012_reversal_indexes::Migration),
             Box::new(m20261204_000013_refund_quota::Migration),
+            Box::new(m20261204_000014_terminal_tallies::Migration),
+            Box::new(m20261204_000015_lookup_indexes::Migration),
         ]
     }
 }

@@ -6,11 +6,14 @@
 //! statement-level trigger per event adds up its transition tables, on SQLite a row trigger moves one
 //! row's count. A tally whose count falls to zero is deleted.
 //!
-//! Two tallies are kept (migrations 10 and 11):
+//! Three tallies are kept (migrations 10, 11 and 14):
 //! - [`TRANSACTION_TALLIES`], per merchant number, day, type, status, card organisation, card type and
 //!   settlement: every tallied filter and summary;
 //! - [`DAY_TALLIES`], per day, type and status only: a few rows per merchant-day, so that the total of
-//!   the everyday search (a range of days, perhaps a type or status) is a sum of a few dozen rows.
+//!   the everyday search (a range of days, perhaps a type or status) is a sum of a few dozen rows;
+//! - [`TERMINAL_TALLIES`], per terminal, day, merchant number, type and status: the total and the
+//!   summaries by day and by merchant number of a search confined to terminals (a terminal or group
+//!   filter, an operator scoped to terminal groups), which would otherwise count the transactions.
 //!
 //! Triggers have no portable form: this is the one place written in each backend's SQL.
 
@@ -24,8 +27,8 @@ pub struct Tally {
     /// The triggers are `{trigger}_insert`, `_delete`, `_update` on `transactions`; on PostgreSQL
     /// their functions are `{table}_insert` and so on.
     pub trigger: &'static str,
-    /// The transaction columns a tally is keyed by, in the order of its unique key (merchant and day
-    /// first: every search is one merchant's range of days).
+    /// The transaction columns a tally is keyed by, in the order of its unique key (merchant first,
+    /// then what a search ranges over: the days, or the terminals and their days).
     pub key: &'static [&'static str],
     /// A date kept beside the key (the largest of the tally's transactions).
     pub kept: Option<&'static str>,
@@ -59,12 +62,30 @@ pub const DAY_TALLIES: Tally = Tally {
     kept_by_caller: false,
 };
 
+/// A terminal belongs to one merchant number, so the number adds no rows to a terminal's tallies; it
+/// is there for the merchant-number filter and summary.
+pub const TERMINAL_TALLIES: Tally = Tally {
+    table: "transaction_terminal_tallies",
+    trigger: "trg_transactions_terminal_tally",
+    key: &[
+        "merchant_id",
+        "terminal_id",
+        "txn_date",
+        "merchant_number_id",
+        "txn_type",
+        "status",
+    ],
+    kept: None,
+    kept_by_caller: false,
+};
+
 /// Every tally: a bulk load disables and rebuilds each of them.
-pub const ALL: [Tally; 2] = [TRANSACTION_TALLIES, DAY_TALLIES];
+pub const ALL: [Tally; 3] = [TRANSACTION_TALLIES, DAY_TALLIES, TERMINAL_TALLIES];
 
 /// On PostgreSQL, a transaction that sets this to `by_caller` (`SET LOCAL`) keeps the transaction
 /// tallies of its updates itself: clearing, which moves a whole day to its settlement and runs
-/// [`settle_statements`] instead of a trigger call per row. The day tallies do not know settlements.
+/// [`settle_statements`] instead of a trigger call per row. The day and terminal tallies do not know
+/// settlements.
 pub const CALLER_SETTING: &str = "vpos.tallies";
 
 /// The transaction's value of a key column, `row` being `NEW`, `OLD` or a table alias.
@@ -397,21 +418,47 @@ mod tests {
     }
 
     #[test]
-    fn the_day_tallies_know_no_settlement() {
+    fn the_day_and_terminal_tallies_know_no_settlement() {
+        for d in [DAY_TALLIES, TERMINAL_TALLIES] {
+            let sql = [
+                d.sqlite_triggers(),
+                d.postgres_triggers(),
+                d.rebuild_statements(),
+            ]
+            .concat()
+            .join("\n");
+            assert!(!sql.contains("settlement"), "{sql}");
+            assert!(!sql.contains(CALLER_SETTING));
+        }
         let d = DAY_TALLIES;
-        let sql = [
-            d.sqlite_triggers(),
-            d.postgres_triggers(),
-            d.rebuild_statements(),
-        ]
-        .concat()
-        .join("\n");
-        assert!(!sql.contains("settlement"), "{sql}");
-        assert!(!sql.contains(CALLER_SETTING));
         assert!(d.add_row("NEW").contains(
             "INSERT INTO transaction_day_tallies (merchant_id, txn_date, txn_type, status, \
              txn_count, amount_fen) VALUES (NEW.merchant_id, NEW.txn_date, NEW.txn_type, \
              NEW.status, 1, NEW.amount_fen)"
+        ));
+    }
+
+    #[test]
+    fn a_terminal_tally_moves_when_its_terminal_or_day_does() {
+        let t = TERMINAL_TALLIES;
+        let update = &t.sqlite_triggers()[2];
+        for col in [
+            "terminal_id",
+            "txn_date",
+            "merchant_number_id",
+            "status",
+            "amount_fen",
+        ] {
+            assert!(
+                update.contains(&format!("OLD.{col} IS NOT NEW.{col}")),
+                "{update}"
+            );
+        }
+        assert!(t.add_row("NEW").contains(
+            "INSERT INTO transaction_terminal_tallies (merchant_id, terminal_id, txn_date, \
+             merchant_number_id, txn_type, status, txn_count, amount_fen) VALUES (NEW.merchant_id, \
+             NEW.terminal_id, NEW.txn_date, NEW.merchant_number_id, NEW.txn_type, NEW.status, 1, \
+             NEW.amount_fen)"
         ));
     }
 }

@@ -345,9 +345,7 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
         db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
             .await?;
     }
-    if db.get_database_backend() == DbBackend::Postgres {
-        analyze(db).await?;
-    }
+    analyze(db).await?;
     let transactions_secs = started.elapsed().as_secs_f64();
 
     // Refunds requested in the console over the last days, through the console's own service, then
@@ -365,10 +363,8 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
     }
     let settlements = clearing.settled().count();
     let clearing_secs = started.elapsed().as_secs_f64();
-    if db.get_database_backend() == DbBackend::Postgres {
-        // Clearing changed the settlement columns of almost every row.
-        analyze(db).await?;
-    }
+    // Clearing changed the settlement columns of almost every row.
+    analyze(db).await?;
 
     Ok(DemoReport {
         refund_requests,
@@ -508,10 +504,12 @@ async fn request_refunds(
     Ok(made)
 }
 
-/// Statistics for PostgreSQL's planner, as after any bulk load: autovacuum may be off or late (it had
-/// not analysed 10M fresh rows when clearing began). Without them PostgreSQL reads a merchant's month
-/// to sort it instead of walking the index, and clearing looked for each sale's voids by scanning an
-/// index of all the number's voids and refunds: about 8 settlements a minute instead of 180.
+/// Statistics for the planner, as after any bulk load. PostgreSQL's autovacuum may be off or late (it
+/// had not analysed 10M fresh rows when clearing began): without them PostgreSQL reads a merchant's
+/// month to sort it instead of walking the index, and clearing looked for each sale's voids by
+/// scanning an index of all the number's voids and refunds: about 8 settlements a minute instead of
+/// 180. SQLite keeps none unless asked: without them it found a payment by reference or card number
+/// by walking the merchant's month by time (190 ms on 1M rows instead of 0.1 ms).
 async fn analyze(db: &DatabaseConnection) -> Result<(), DemoError> {
     db.execute_unprepared("ANALYZE").await?;
     Ok(())

@@ -116,7 +116,9 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
 }
 
 /// Background exports: jobs a previous run left unfinished are marked failed at start (their task is
-/// gone); every ten minutes expired files are deleted, and so are sessions long past their limit.
+/// gone); every ten minutes expired files are deleted, and so are sessions long past their limit. At
+/// start and then every ten minutes the planner's statistics are brought up to date where the
+/// database does not do it itself (SQLite: [`app::backend::db::refresh_statistics`]).
 async fn housekeeping(db: sea_orm::DatabaseConnection) {
     match exports::recover_interrupted(&db, chrono::Utc::now()).await {
         Ok(0) => {}
@@ -129,6 +131,9 @@ async fn housekeeping(db: sea_orm::DatabaseConnection) {
     let mut ticks = tokio::time::interval(Duration::from_secs(600));
     loop {
         ticks.tick().await;
+        if let Err(error) = app::backend::db::refresh_statistics(&db).await {
+            tracing::error!(error = %error, "refreshing the planner's statistics failed");
+        }
         if let Err(error) = exports::purge_expired(&db, chrono::Utc::now()).await {
             tracing::error!(error = %error, "deleting expired exports failed");
         }

@@ -9,7 +9,7 @@ use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -194,4 +194,18 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
         _ => sea_orm::TransactionOptions::default(),
     };
     db.begin_with_options(options).await
+}
+
+/// Keeps the query planner's statistics current on SQLite, where nothing else does (PostgreSQL's
+/// autovacuum analyses tables as they change). Without them SQLite guesses, and a search by
+/// reference or card number on a large merchant walked the merchant's whole month by time (190 ms
+/// on 1M rows) instead of its index (0.1 ms). `PRAGMA optimize` analyses only the tables that changed
+/// much since their last analysis (all tables: `0x10000`), on a sample (`analysis_limit`), so it is
+/// cheap to repeat; both pragmas in one call, as the limit holds for one connection.
+pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002")
+            .await?;
+    }
+    Ok(())
 }

@@ -9,7 +9,11 @@
 //! - the four summary tabs of the same 30 days together;
 //! - exports of its newest rows (each size of `--export-rows`, first thing after start) through the
 //!   background-job path, wall
-//!   time and peak memory growth, against rust_xlsxwriter writing the same rows from memory.
+//!   time and peak memory growth, against rust_xlsxwriter writing the same rows from memory;
+//! - page 1 and the four summary tabs of 18 kinds of search (each filter, an operator of one group,
+//!   the smallest merchant); on PostgreSQL each page both planned per execution and planned once.
+//!
+//! `--filters-only` measures only the last.
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +40,7 @@ struct Args {
     database_url: String,
     iterations: usize,
     export_rows: Vec<u64>,
+    filters_only: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -43,6 +48,7 @@ fn args() -> Result<Args, String> {
         database_url: std::env::var("DATABASE_URL").unwrap_or_default(),
         iterations: 200,
         export_rows: vec![100_000, 1_000_000],
+        filters_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,6 +62,7 @@ fn args() -> Result<Args, String> {
                     .map(|n| n.trim().parse().map_err(|e| format!("--export-rows: {e}")))
                     .collect::<Result<_, _>>()?
             }
+            "--filters-only" => out.filters_only = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -132,18 +139,21 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "backend {backend}: {total} transactions; largest merchant {merchant_id} holds {rows}; 30 days {first_day} .. {last_day}"
     );
-    // Exports first, while the process is as fresh as a server that has just started: its memory
-    // growth is the export's, not what earlier measurements left allocated.
-    for &want in &args.export_rows {
-        export(&db, &session, merchant_id, want, now).await?;
-    }
-
     let filter = TxnFilter {
         from: first_day.to_string(),
         to: last_day.to_string(),
         status: "success".into(),
         ..TxnFilter::default()
     };
+    if args.filters_only {
+        return by_filter(args, &db, &session, &filter, now).await;
+    }
+    // Exports first, while the process is as fresh as a server that has just started: its memory
+    // growth is the export's, not what earlier measurements left allocated.
+    for &want in &args.export_rows {
+        export(&db, &session, merchant_id, want, now).await?;
+    }
+
     let query = TxnQuery::parse(&filter)?;
 
     // First page, warm.
@@ -208,16 +218,14 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let (s50, s95) = percentiles(times);
     println!("four summary tabs (30 days, {matched} rows): median {s50:.1} ms, worst {s95:.1} ms");
 
-    if backend == "PostgreSQL" {
-        plans(args, &db, &session, &filter, now).await?;
-    }
-    Ok(())
+    by_filter(args, &db, &session, &filter, now).await
 }
 
-/// Page 1 of each kind of search, planned for each execution's values (the main pool) and planned
-/// once per connection (the search pool, `db::connect_search`), one after the other: the search
-/// pool is right only if no filter is slower with it.
-async fn plans(
+/// Page 1 and the four summary tabs of each kind of search. On PostgreSQL the page is timed planned
+/// for each execution's values (the main pool) and planned once per connection (the search pool,
+/// `db::connect_search`), one after the other: the search pool is right only if no filter is slower
+/// with it. A case stops after 3 s of calls (a counted total of the largest merchant takes seconds).
+async fn by_filter(
     args: &Args,
     db: &DatabaseConnection,
     session: &Session,
@@ -241,18 +249,19 @@ async fn plans(
         smallest: i64,
     }
     // A settled sale of the largest merchant, on a terminal of a group: values each filter can take.
-    let sample = Sample::find_by_statement(Statement::from_sql_and_values(
+    let sample = Sample::find_by_statement(Statement::from_string(
         db.get_database_backend(),
-        "SELECT tm.terminal_no, g.group_id, n.merchant_no, t.card_last4, t.amount_fen, t.reference_no, \
+        format!("SELECT tm.terminal_no, g.group_id, n.merchant_no, t.card_last4, t.amount_fen, t.reference_no, \
            t.issuer_bank, t.auth_code, t.batch_no, t.settlement_date, \
            (SELECT merchant_id FROM transactions GROUP BY merchant_id ORDER BY COUNT(*) LIMIT 1) AS smallest \
          FROM transactions t \
          JOIN terminals tm ON tm.id = t.terminal_id \
          JOIN terminal_group_members g ON g.terminal_id = t.terminal_id \
          JOIN merchant_numbers n ON n.id = t.merchant_number_id \
-         WHERE t.merchant_id = $1 AND t.settlement_date IS NOT NULL AND t.auth_code IS NOT NULL \
+         WHERE t.merchant_id = {} AND t.settlement_date IS NOT NULL AND t.auth_code IS NOT NULL \
          ORDER BY t.txn_time DESC LIMIT 1",
-        [session.merchant_id.into()],
+            session.merchant_id
+        ),
     ))
     .one(db)
     .await?
@@ -350,46 +359,91 @@ async fn plans(
         ("smallest merchant", &smallest, base.clone()),
     ];
     let search_db = db::connect_search(&args.database_url, 8, db).await?;
+    let postgres = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let pools: Vec<&DatabaseConnection> = if postgres {
+        vec![db, &search_db]
+    } else {
+        vec![db]
+    };
     let iterations = args.iterations.min(50);
-    println!("search page 1 by filter, p50 over up to {iterations} calls: planned per execution / planned once");
+    println!(
+        "search page 1 by filter, p50 over up to {iterations} calls{}; the four summary tabs together, p50",
+        if postgres {
+            ": planned per execution / planned once"
+        } else {
+            ""
+        }
+    );
     for (name, session, filter) in cases {
         let query = TxnQuery::parse(&filter)?;
-        let mut medians = [0.0; 2];
-        let mut totals = [0; 2];
-        for (i, pool) in [db, &search_db].into_iter().enumerate() {
-            // A page whose total is counted (a filter the tallies do not hold) takes seconds on
-            // the largest merchant: a few calls of it are enough.
-            let mut times = Vec::with_capacity(iterations);
-            let began = Instant::now();
-            for round in 0..iterations + 5 {
-                let started = Instant::now();
-                let page = service::page(pool, session, query.clone(), now).await?;
-                if round >= 5 {
-                    times.push(started.elapsed());
-                }
-                totals[i] = page.total;
-                if times.len() >= 3 && began.elapsed() > Duration::from_secs(3) {
-                    break;
-                }
+        let mut medians = Vec::new();
+        let mut totals = Vec::new();
+        for pool in &pools {
+            let (median, total) = timed(iterations, || async {
+                Ok(service::page(*pool, session, query.clone(), now)
+                    .await?
+                    .total)
+            })
+            .await?;
+            medians.push(median);
+            totals.push(total);
+        }
+        if totals.iter().any(|t| *t != totals[0]) {
+            return Err(format!("{name}: totals differ between the pools: {totals:?}").into());
+        }
+        let (summaries, counted) = timed(iterations, || async {
+            let mut count = 0;
+            for by in SummaryBy::ALL {
+                count = service::summary(db, session, query.clone(), by, now)
+                    .await?
+                    .total
+                    .total
+                    .count;
             }
-            medians[i] = percentiles(times).0;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .await?;
+        if counted != totals[0] {
+            return Err(format!("{name}: {} rows on the page, {counted} summed", totals[0]).into());
         }
-        if totals[0] != totals[1] {
-            return Err(format!(
-                "{name}: {} rows planned per execution, {} planned once",
-                totals[0], totals[1]
-            )
-            .into());
-        }
+        let pages = match medians[..] {
+            [once] => format!("{once:>8.2} ms"),
+            [each, once, ..] => format!(
+                "{each:>8.2} ms / {once:>8.2} ms = {:.2}x",
+                once / each.max(1e-9)
+            ),
+            [] => String::new(),
+        };
         println!(
-            "  {name:<28} {:>9} rows: {:>7.2} ms / {:>7.2} ms = {:.2}x",
-            totals[0],
-            medians[0],
-            medians[1],
-            medians[1] / medians[0].max(1e-9)
+            "  {name:<28} {:>9} rows: {pages}; summaries {summaries:>8.2} ms",
+            totals[0]
         );
     }
     Ok(())
+}
+
+/// The median time of up to `iterations` calls of `call` after 5 unmeasured ones, stopping after 3 s
+/// once 3 are measured (a counted total of the largest merchant takes seconds: a few calls of it are
+/// enough); and what the last call returned.
+async fn timed<F, Fut>(iterations: usize, call: F) -> Result<(f64, u64), Box<dyn std::error::Error>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, Box<dyn std::error::Error>>>,
+{
+    let mut times = Vec::with_capacity(iterations);
+    let mut last = 0;
+    let began = Instant::now();
+    for round in 0..iterations + 5 {
+        let started = Instant::now();
+        last = call().await?;
+        if round >= 5 {
+            times.push(started.elapsed());
+        }
+        if times.len() >= 3 && began.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    Ok((percentiles(times).0, last))
 }
 
 async fn finance_session(

@@ -34,6 +34,7 @@ const TABLES: &[&str] = &[
     "transactions",
     "transaction_tallies",
     "transaction_day_tallies",
+    "transaction_terminal_tallies",
     "ledger_entries",
     "refund_requests",
     "refund_events",

@@ -32,6 +32,16 @@ const DAYS_COUNTED: &str = "SELECT merchant_id, CAST(txn_date AS TEXT) AS d, txn
      CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen \
      FROM transactions GROUP BY merchant_id, txn_date, txn_type, status ORDER BY 1, 2, 3, 4";
 
+/// The terminal tallies, and the same counted from the transactions: (key, count, amount).
+const TERMINAL_TALLIES: &str = "SELECT merchant_id, terminal_id, CAST(txn_date AS TEXT) AS d, \
+     merchant_number_id, txn_type, status, txn_count AS n, amount_fen AS fen \
+     FROM transaction_terminal_tallies ORDER BY 1, 2, 3, 4, 5, 6";
+const TERMINALS_COUNTED: &str = "SELECT merchant_id, terminal_id, CAST(txn_date AS TEXT) AS d, \
+     merchant_number_id, txn_type, status, CAST(COUNT(*) AS BIGINT) AS n, \
+     CAST(SUM(amount_fen) AS BIGINT) AS fen FROM transactions \
+     GROUP BY merchant_id, terminal_id, txn_date, merchant_number_id, txn_type, status \
+     ORDER BY 1, 2, 3, 4, 5, 6";
+
 /// A column of those queries and how to read it.
 #[derive(Clone, Copy)]
 enum Col {
@@ -59,6 +69,17 @@ const TALLY_COLUMNS: &[Col] = &[
 const DAY_COLUMNS: &[Col] = &[
     Number("merchant_id"),
     Text("d"),
+    Text("txn_type"),
+    Text("status"),
+    Number("n"),
+    Number("fen"),
+];
+
+const TERMINAL_COLUMNS: &[Col] = &[
+    Number("merchant_id"),
+    Number("terminal_id"),
+    Text("d"),
+    Number("merchant_number_id"),
     Text("txn_type"),
     Text("status"),
     Number("n"),
@@ -107,6 +128,10 @@ async fn assert_tallies_exact(db: &TestDb, after: &str) {
     let counted = lines(db, DAYS_COUNTED, DAY_COLUMNS).await;
     assert!(!counted.is_empty());
     assert_eq!(days, counted, "day tallies after {after}");
+    let terminals = lines(db, TERMINAL_TALLIES, TERMINAL_COLUMNS).await;
+    let counted = lines(db, TERMINALS_COUNTED, TERMINAL_COLUMNS).await;
+    assert!(!counted.is_empty());
+    assert_eq!(terminals, counted, "terminal tallies after {after}");
 }
 
 on_both_backends!(tallies_follow_every_change_of_the_transactions);
@@ -127,7 +152,8 @@ async fn tallies_follow_every_change_of_the_transactions(backend: Backend) {
     demo::load(&db.conn, &options).await.expect("load");
     assert_tallies_exact(&db, "loading and clearing").await;
 
-    // A status change moves single transactions; an update of another column moves none.
+    // A status change moves single transactions; an update of another column moves none; a
+    // transaction put on another terminal (a hand-written fix) moves to that terminal's tallies.
     let reversed = execute(
         &db,
         "UPDATE transactions SET status = 'reversed' WHERE status = 'success' AND id % 97 = 0",
@@ -139,7 +165,15 @@ async fn tallies_follow_every_change_of_the_transactions(backend: Backend) {
         "UPDATE transactions SET refund_pending_fen = 1 WHERE id % 89 = 0 AND refunded_fen < amount_fen",
     )
     .await;
-    assert_tallies_exact(&db, "status and other updates").await;
+    let moved = execute(
+        &db,
+        "UPDATE transactions SET terminal_id = (SELECT MIN(o.id) FROM terminals o \
+         WHERE o.merchant_number_id = transactions.merchant_number_id), \
+         batch_no = 'moved' || CAST(id AS TEXT) WHERE id % 83 = 0",
+    )
+    .await;
+    assert!(moved > 0);
+    assert_tallies_exact(&db, "status, terminal and other updates").await;
 
     // A settlement undone (as a hand-written fix would) puts its transactions back under settlement 0.
     execute(
@@ -163,6 +197,11 @@ async fn tallies_follow_every_change_of_the_transactions(backend: Backend) {
     for (sql, table, columns) in [
         (TALLIES, "transaction_tallies", TALLY_COLUMNS),
         (DAY_TALLIES, "transaction_day_tallies", DAY_COLUMNS),
+        (
+            TERMINAL_TALLIES,
+            "transaction_terminal_tallies",
+            TERMINAL_COLUMNS,
+        ),
     ] {
         let only_empty = sql.replace(
             &format!("FROM {table}"),
@@ -201,14 +240,32 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
         .expect("merchant_id");
     let session = crate::demo::session_of(&db, merchant_id).await;
 
+    // A terminal group of the merchant, one of its terminals and that terminal's merchant number.
+    let first = format!(
+        "SELECT g.id AS group_id, t.terminal_no, n.merchant_no FROM terminal_groups g \
+         JOIN terminal_group_members m ON m.group_id = g.id JOIN terminals t ON t.id = m.terminal_id \
+         JOIN merchant_numbers n ON n.id = t.merchant_number_id \
+         WHERE g.merchant_id = {merchant_id} ORDER BY g.id, t.id"
+    );
+    let row = db
+        .conn
+        .query_one_raw(Statement::from_string(backend_of(&db), &first))
+        .await
+        .expect(&first)
+        .expect("a group with a terminal");
+    let group_id: i64 = row.try_get("", "group_id").expect("group_id");
+    let terminal_no: String = row.try_get("", "terminal_no").expect("terminal_no");
+    let number: String = row.try_get("", "merchant_no").expect("merchant_no");
+
+    let days = TxnFilter {
+        from: "2026-11-10".into(),
+        to: "2026-11-20".into(),
+        status: "success".into(),
+        ..Default::default()
+    };
     let filters = [
         // Read from the day tallies (total, summary by day) and the transaction tallies …
-        TxnFilter {
-            from: "2026-11-10".into(),
-            to: "2026-11-20".into(),
-            status: "success".into(),
-            ..Default::default()
-        },
+        days.clone(),
         // … from the transaction tallies only …
         TxnFilter {
             txn_type: "purchase".into(),
@@ -219,62 +276,124 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
         },
         // … and counted (a filter on an untallied column).
         TxnFilter {
-            from: "2026-11-10".into(),
-            to: "2026-11-20".into(),
-            status: "success".into(),
             min: "10.00".into(),
-            ..Default::default()
+            ..days.clone()
         },
         TxnFilter {
-            from: "2026-11-10".into(),
-            to: "2026-11-20".into(),
-            status: "success".into(),
             min: "0.01".into(),
-            ..Default::default()
+            ..days.clone()
+        },
+        // Confined to terminals: from the terminal tallies (total, summaries by day and by number),
+        // else counted.
+        TxnFilter {
+            terminal: terminal_no.clone(),
+            ..days.clone()
+        },
+        TxnFilter {
+            group: group_id.to_string(),
+            ..days.clone()
+        },
+        TxnFilter {
+            group: group_id.to_string(),
+            number: number.clone(),
+            txn_type: "purchase".into(),
+            ..days.clone()
+        },
+        TxnFilter {
+            group: group_id.to_string(),
+            org: "unionpay".into(),
+            ..days.clone()
         },
     ];
     let mut totals = Vec::new();
     for filter in &filters {
-        let query = TxnQuery::parse(filter).expect("filters");
-        let page = service::page(&db.conn, &session, query.clone(), now)
-            .await
-            .expect("page");
-        // Count the same rows by paging through all of them.
-        let mut seen = page.rows.len() as u64;
-        let mut fen: i64 = page.rows.iter().map(|r| r.amount_fen).sum();
-        let mut after = page.next_after.clone();
-        while let Some(cursor) = after {
-            let mut next = filter.clone();
-            next.after = cursor;
-            next.size = "200".into();
-            let more = service::page(&db.conn, &session, TxnQuery::parse(&next).expect("q"), now)
-                .await
-                .expect("page");
-            seen += more.rows.len() as u64;
-            fen += more.rows.iter().map(|r| r.amount_fen).sum::<i64>();
-            after = more.next_after;
-        }
-        assert_eq!(page.total, seen, "total of {filter:?}");
-        assert!(page.total > 0, "{filter:?} selects something");
-        for by in [
-            SummaryBy::TxnDate,
-            SummaryBy::SettlementDate,
-            SummaryBy::MerchantNumber,
-            SummaryBy::CardOrg,
-        ] {
-            let summary = service::summary(&db.conn, &session, query.clone(), by, now)
-                .await
-                .expect("summary");
-            assert_eq!(
-                summary.total.total.count, seen as i64,
-                "{by:?} of {filter:?}"
-            );
-            assert_eq!(summary.total.total.amount_fen, fen, "{by:?} of {filter:?}");
-            assert!(summary.lines.iter().all(|l| l.total.count > 0));
-        }
-        totals.push(page.total);
+        totals.push(total_agrees_with_paging(&db, &session, filter, now).await);
     }
     // "at least 0.01" is every transaction: counting and the tallies agree on the same rows.
     assert_eq!(totals[0], totals[3]);
     assert!(totals[2] < totals[3]);
+    // A terminal is part of its group, the group part of the merchant.
+    assert!(totals[4] <= totals[5] && totals[5] < totals[0]);
+
+    // An operator of that group: every search is confined to its terminals, read from the terminal
+    // tallies where they hold it, and finds what the group filter found for the whole merchant.
+    let mut operator = session.clone();
+    operator.scope = app::domain::DataScope::Groups;
+    operator.group_ids = vec![group_id];
+    let confined = total_agrees_with_paging(&db, &operator, &days, now).await;
+    assert_eq!(confined, totals[5]);
+    for filter in &filters[4..] {
+        total_agrees_with_paging(&db, &operator, filter, now).await;
+    }
+    // Another group of the merchant is not theirs: nothing, in the total and in every summary.
+    let other = format!(
+        "SELECT MIN(id) AS id FROM terminal_groups WHERE merchant_id = {merchant_id} AND id <> {group_id}"
+    );
+    let other: i64 = db
+        .conn
+        .query_one_raw(Statement::from_string(backend_of(&db), &other))
+        .await
+        .expect(&other)
+        .expect("a row")
+        .try_get("", "id")
+        .expect("another group");
+    let elsewhere = TxnQuery::parse(&TxnFilter {
+        group: other.to_string(),
+        ..days.clone()
+    })
+    .expect("filters");
+    let page = service::page(&db.conn, &operator, elsewhere.clone(), now)
+        .await
+        .expect("page");
+    assert_eq!((page.total, page.rows.len()), (0, 0));
+    for by in SummaryBy::ALL {
+        let summary = service::summary(&db.conn, &operator, elsewhere.clone(), by, now)
+            .await
+            .expect("summary");
+        assert_eq!(summary.total.total.count, 0, "{by:?}");
+        assert!(summary.lines.is_empty(), "{by:?}");
+    }
+}
+
+/// Pages through every row `filter` selects for `session` and checks that the page's total and
+/// each summary's total (count and amount) are what paging found; the total.
+async fn total_agrees_with_paging(
+    db: &TestDb,
+    session: &app::backend::Session,
+    filter: &TxnFilter,
+    now: chrono::DateTime<Utc>,
+) -> u64 {
+    let query = TxnQuery::parse(filter).expect("filters");
+    let page = service::page(&db.conn, session, query.clone(), now)
+        .await
+        .expect("page");
+    // Count the same rows by paging through all of them.
+    let mut seen = page.rows.len() as u64;
+    let mut fen: i64 = page.rows.iter().map(|r| r.amount_fen).sum();
+    let mut after = page.next_after.clone();
+    while let Some(cursor) = after {
+        let mut next = filter.clone();
+        next.after = cursor;
+        next.size = "200".into();
+        let more = service::page(&db.conn, session, TxnQuery::parse(&next).expect("q"), now)
+            .await
+            .expect("page");
+        seen += more.rows.len() as u64;
+        fen += more.rows.iter().map(|r| r.amount_fen).sum::<i64>();
+        after = more.next_after;
+    }
+    assert_eq!(page.total, seen, "total of {filter:?}");
+    assert!(page.total > 0, "{filter:?} selects something");
+    for by in SummaryBy::ALL {
+        let summary = service::summary(&db.conn, session, query.clone(), by, now)
+            .await
+            .expect("summary");
+        assert_eq!(
+            summary.total.total.count, seen as i64,
+            "{by:?} of {filter:?}"
+        );
+        assert_eq!(summary.total.total.amount_fen, fen, "{by:?} of {filter:?}");
+        assert!(summary.lines.iter().all(|l| l.total.count > 0));
+    }
+    page.total
 }

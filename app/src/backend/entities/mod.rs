@@ -27,4 +27,5 @@ pub mod terminals;
 pub mod totp_tokens;
 pub mod transaction_day_tallies;
 pub mod transaction_tallies;
+pub mod transaction_terminal_tallies;
 pub mod transactions;

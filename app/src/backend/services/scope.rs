@@ -20,18 +20,20 @@ pub fn transactions(session: &Session) -> Condition {
     match session.scope {
         DataScope::Merchant => merchant,
         DataScope::Groups => merchant.add(
-            transactions::Column::TerminalId.in_subquery(
-                Query::select()
-                    .column(terminal_group_members::Column::TerminalId)
-                    .from(terminal_group_members::Entity)
-                    .and_where(
-                        Expr::col(terminal_group_members::Column::GroupId)
-                            .is_in(session.group_ids.iter().copied()),
-                    )
-                    .to_owned(),
-            ),
+            transactions::Column::TerminalId
+                .in_subquery(group_terminals(session.group_ids.iter().copied())),
         ),
     }
+}
+
+/// The terminals of the terminal groups `groups`, for a `terminal_id IN (…)` condition (which the
+/// merchant's own condition beside it confines to the merchant).
+pub fn group_terminals(groups: impl IntoIterator<Item = i64>) -> SelectStatement {
+    Query::select()
+        .column(terminal_group_members::Column::TerminalId)
+        .from(terminal_group_members::Entity)
+        .and_where(Expr::col(terminal_group_members::Column::GroupId).is_in(groups))
+        .to_owned()
 }
 
 /// The refund requests the session may see: those of the transactions it may see.
@@ -52,15 +54,21 @@ pub fn refund_requests(session: &Session) -> Condition {
     }
 }
 
-/// The transaction tallies (of either kind) the session may read: all of its merchant's, for an
-/// operator who sees the whole merchant. Tallies do not know terminals, so for an operator scoped to
-/// terminal groups there are none and the transactions themselves are counted. The column is
-/// unqualified, so that the condition serves every tally table.
-pub fn tallies(session: &Session) -> Option<Condition> {
+/// The transaction tallies the session may read: all of its merchant's, for an operator who sees the
+/// whole merchant; for an operator scoped to terminal groups, the tallies of their groups' terminals,
+/// which only tallies `per_terminal` know (with the others there are none, and the transactions
+/// themselves are counted). The columns are unqualified, so that the condition serves every tally
+/// table.
+pub fn tallies(session: &Session, per_terminal: bool) -> Option<Condition> {
+    let merchant = Condition::all().add(Expr::col("merchant_id").eq(session.merchant_id));
     match session.scope {
-        DataScope::Merchant => {
-            Some(Condition::all().add(Expr::col("merchant_id").eq(session.merchant_id)))
-        }
+        DataScope::Merchant => Some(merchant),
+        DataScope::Groups if per_terminal => Some(
+            merchant.add(
+                Expr::col("terminal_id")
+                    .in_subquery(group_terminals(session.group_ids.iter().copied())),
+            ),
+        ),
         DataScope::Groups => None,
     }
 }

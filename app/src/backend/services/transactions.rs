@@ -23,8 +23,8 @@ use crate::api::transactions::{
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
-    merchant_numbers, merchants, terminal_group_members, terminal_groups, terminals,
-    transaction_day_tallies, transaction_tallies, transactions,
+    merchant_numbers, merchants, terminal_groups, terminals, transaction_day_tallies,
+    transaction_tallies, transaction_terminal_tallies, transactions,
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
@@ -280,6 +280,28 @@ fn shared_filters(session: &Session, q: &TxnQuery) -> Condition {
     cond
 }
 
+/// The terminal and terminal-group filters, by the unqualified `terminal_id` of the transactions and
+/// of the terminal tallies.
+fn terminal_filters(session: &Session, q: &TxnQuery) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(terminal) = &q.terminal {
+        cond = cond.add(
+            Expr::col("terminal_id").in_subquery(
+                Query::select()
+                    .column(terminals::Column::Id)
+                    .from(terminals::Entity)
+                    .and_where(Expr::col(terminals::Column::MerchantId).eq(session.merchant_id))
+                    .and_where(Expr::col(terminals::Column::TerminalNo).eq(terminal.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(group) = q.group {
+        cond = cond.add(Expr::col("terminal_id").in_subquery(scope::group_terminals([group])));
+    }
+    cond
+}
+
 /// The one selection the page, the total, the summaries and the download use: the session's scope,
 /// then the filters. Dates are turned into a range of `txn_time` so that the (merchant, time) and
 /// (terminal, time) indexes serve both the filter and the order.
@@ -340,29 +362,7 @@ fn selection_after(
         }
         cond = cond.add(either);
     }
-    if let Some(terminal) = &q.terminal {
-        cond = cond.add(
-            C::TerminalId.in_subquery(
-                Query::select()
-                    .column(terminals::Column::Id)
-                    .from(terminals::Entity)
-                    .and_where(Expr::col(terminals::Column::MerchantId).eq(session.merchant_id))
-                    .and_where(Expr::col(terminals::Column::TerminalNo).eq(terminal.as_str()))
-                    .to_owned(),
-            ),
-        );
-    }
-    if let Some(group) = q.group {
-        cond = cond.add(
-            C::TerminalId.in_subquery(
-                Query::select()
-                    .column(terminal_group_members::Column::TerminalId)
-                    .from(terminal_group_members::Entity)
-                    .and_where(Expr::col(terminal_group_members::Column::GroupId).eq(group))
-                    .to_owned(),
-            ),
-        );
-    }
+    cond = cond.add(terminal_filters(session, q));
     if let Some(bank) = q.bank {
         cond = cond.add(C::IssuerBank.eq(bank.code()));
     }
@@ -375,11 +375,23 @@ fn selection_after(
     transactions::Entity::find().filter(cond)
 }
 
-/// The same selection as [`selection`] as a condition on the tallies (of either kind), when the
-/// session sees its whole merchant and every filter is on a tallied column; `None` otherwise. A
+/// The tallies a total or summary can be read from, coarsest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tallies {
+    /// Per merchant, day, type and status.
+    Day,
+    /// Per terminal, day, merchant number, type and status.
+    Terminal,
+    /// Per merchant number, day, type, status, card organisation, card type and settlement.
+    Transaction,
+}
+
+/// The same selection as [`selection`] as a condition on the coarsest tallies that hold it and,
+/// for a summary, its key; `None` when the transactions must be counted: a filter on a column no tally
+/// knows, or one confined to terminals that also needs what only the transaction tallies know. A
 /// transaction's `txn_date` is the merchant-local day of its `txn_time`, so the day range selects the
 /// same transactions.
-fn tallied(session: &Session, q: &TxnQuery) -> Option<Condition> {
+fn tallied(session: &Session, q: &TxnQuery, by: Option<SummaryBy>) -> Option<(Tallies, Condition)> {
     // Every field named, so that a new filter has to be placed on one side or the other.
     let TxnQuery {
         from,
@@ -392,14 +404,14 @@ fn tallied(session: &Session, q: &TxnQuery) -> Option<Condition> {
         reference,
         terminal,
         group,
-        number: _,
-        org: _,
-        card_type: _,
+        number,
+        org,
+        card_type,
         bank,
         auth,
         batch,
-        sdate: _,
-        settlement: _,
+        sdate,
+        settlement,
         min,
         max,
         size: _,
@@ -408,8 +420,6 @@ fn tallied(session: &Session, q: &TxnQuery) -> Option<Condition> {
     let untallied = card.is_some()
         || amount.is_some()
         || reference.is_some()
-        || terminal.is_some()
-        || group.is_some()
         || bank.is_some()
         || auth.is_some()
         || batch.is_some()
@@ -418,24 +428,30 @@ fn tallied(session: &Session, q: &TxnQuery) -> Option<Condition> {
     if untallied {
         return None;
     }
-    let mut cond = scope::tallies(session)?.add(shared_filters(session, q));
+    let per_terminal = terminal.is_some() || group.is_some() || session.scope == DataScope::Groups;
+    let fine = org.is_some()
+        || card_type.is_some()
+        || sdate.is_some()
+        || settlement.is_some()
+        || matches!(by, Some(SummaryBy::SettlementDate | SummaryBy::CardOrg));
+    let by_number = number.is_some() || by == Some(SummaryBy::MerchantNumber);
+    let tallies = match (per_terminal, fine) {
+        (true, true) => return None,
+        (true, false) => Tallies::Terminal,
+        (false, true) => Tallies::Transaction,
+        (false, false) if by_number => Tallies::Transaction,
+        (false, false) => Tallies::Day,
+    };
+    let mut cond = scope::tallies(session, tallies == Tallies::Terminal)?
+        .add(shared_filters(session, q))
+        .add(terminal_filters(session, q));
     if let Some(from) = from {
         cond = cond.add(Expr::col("txn_date").gte(*from));
     }
     if let Some(to) = to {
         cond = cond.add(Expr::col("txn_date").lte(*to));
     }
-    Some(cond)
-}
-
-/// Whether the day tallies (merchant, day, type, status) hold what the filters select: none of
-/// them is on the columns only the transaction tallies know.
-fn by_day(q: &TxnQuery) -> bool {
-    q.number.is_none()
-        && q.org.is_none()
-        && q.card_type.is_none()
-        && q.sdate.is_none()
-        && q.settlement.is_none()
+    Some((tallies, cond))
 }
 
 /// Newest first, then the highest id: a total order for the keyset.
@@ -659,11 +675,16 @@ async fn count(
 
 /// The statement [`count`] runs, whose one column is the number.
 fn count_query(session: &Session, query: &TxnQuery, tz: Tz) -> SelectStatement {
-    match tallied(session, query) {
-        Some(cond) if by_day(query) => {
+    match tallied(session, query, None) {
+        Some((Tallies::Day, cond)) => {
             tally_sum(transaction_day_tallies::Entity::find().filter(cond))
         }
-        Some(cond) => tally_sum(transaction_tallies::Entity::find().filter(cond)),
+        Some((Tallies::Terminal, cond)) => {
+            tally_sum(transaction_terminal_tallies::Entity::find().filter(cond))
+        }
+        Some((Tallies::Transaction, cond)) => {
+            tally_sum(transaction_tallies::Entity::find().filter(cond))
+        }
         None => selection(session, query, tz)
             .select_only()
             .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
@@ -841,12 +862,16 @@ pub async fn summary(
         SummaryBy::MerchantNumber => "merchant_number_id",
         SummaryBy::CardOrg => "card_org",
     };
-    let rows = match tallied(session, &query) {
-        Some(cond) if by == SummaryBy::TxnDate && by_day(&query) => {
+    let rows = match tallied(session, &query, Some(by)) {
+        Some((Tallies::Day, cond)) => {
             let days = transaction_day_tallies::Entity::find().filter(cond);
             sums(db, days, key, "SUM(txn_count)").await?
         }
-        Some(cond) => {
+        Some((Tallies::Terminal, cond)) => {
+            let terminals = transaction_terminal_tallies::Entity::find().filter(cond);
+            sums(db, terminals, key, "SUM(txn_count)").await?
+        }
+        Some((Tallies::Transaction, cond)) => {
             let tallies = transaction_tallies::Entity::find().filter(cond);
             sums(db, tallies, key, "SUM(txn_count)").await?
         }
@@ -1377,6 +1402,110 @@ mod tests {
         ] {
             assert_eq!(CardMatch::parse(bad), None, "{bad}");
         }
+    }
+
+    fn session(scope: DataScope) -> Session {
+        Session {
+            token_hash: String::new(),
+            operator_id: 1,
+            merchant_id: 1,
+            login_name: "finance".into(),
+            display_name: String::new(),
+            roles: Vec::new(),
+            functions: Vec::new(),
+            scope,
+            group_ids: vec![3],
+            must_change_password: false,
+            cert_fingerprint: String::new(),
+            remote_addr: String::new(),
+            tz: chrono_tz::Asia::Shanghai,
+        }
+    }
+
+    #[test]
+    fn totals_are_read_from_the_coarsest_tallies_that_hold_the_filters() {
+        use Tallies::{Day, Terminal, Transaction};
+        let days = TxnFilter {
+            from: "2026-11-01".into(),
+            to: "2026-11-30".into(),
+            status: "success".into(),
+            ..TxnFilter::default()
+        };
+        let with = |change: fn(&mut TxnFilter)| {
+            let mut filter = days.clone();
+            change(&mut filter);
+            TxnQuery::parse(&filter).expect("valid filters")
+        };
+        let plain = with(|_| {});
+        let terminal = with(|f| f.terminal = "T0000001".into());
+        let group = with(|f| f.group = "3".into());
+        let group_number = with(|f| {
+            f.group = "3".into();
+            f.number = "898310054110001".into();
+        });
+        let group_org = with(|f| {
+            f.group = "3".into();
+            f.org = "visa".into();
+        });
+        let number = with(|f| f.number = "898310054110001".into());
+        let amount = with(|f| f.amount = "12.34".into());
+        let (merchant, groups) = (session(DataScope::Merchant), session(DataScope::Groups));
+        let cases = [
+            (&merchant, &plain, None, Some(Day)),
+            (&merchant, &plain, Some(SummaryBy::TxnDate), Some(Day)),
+            (
+                &merchant,
+                &plain,
+                Some(SummaryBy::MerchantNumber),
+                Some(Transaction),
+            ),
+            (
+                &merchant,
+                &plain,
+                Some(SummaryBy::CardOrg),
+                Some(Transaction),
+            ),
+            (&merchant, &number, None, Some(Transaction)),
+            (&merchant, &terminal, None, Some(Terminal)),
+            (&merchant, &group, Some(SummaryBy::TxnDate), Some(Terminal)),
+            (
+                &merchant,
+                &group,
+                Some(SummaryBy::MerchantNumber),
+                Some(Terminal),
+            ),
+            (&merchant, &group, Some(SummaryBy::SettlementDate), None),
+            (&merchant, &group_number, None, Some(Terminal)),
+            (&merchant, &group_org, None, None),
+            (&merchant, &amount, None, None),
+            (&groups, &plain, None, Some(Terminal)),
+            (
+                &groups,
+                &plain,
+                Some(SummaryBy::MerchantNumber),
+                Some(Terminal),
+            ),
+            (&groups, &plain, Some(SummaryBy::CardOrg), None),
+            (&groups, &terminal, Some(SummaryBy::TxnDate), Some(Terminal)),
+        ];
+        for (i, (session, query, by, expected)) in cases.into_iter().enumerate() {
+            let chosen = tallied(session, query, by).map(|(tallies, _)| tallies);
+            assert_eq!(chosen, expected, "case {i}: {by:?}");
+        }
+    }
+
+    #[test]
+    fn an_operator_of_groups_reads_only_their_terminals_tallies() {
+        let query = TxnQuery::parse(&TxnFilter::default()).expect("no filters");
+        let (_, cond) = tallied(&session(DataScope::Groups), &query, None).expect("tallied");
+        let sql = transaction_terminal_tallies::Entity::find()
+            .filter(cond)
+            .build(sea_orm::DbBackend::Postgres)
+            .to_string();
+        assert!(
+            sql.contains(r#""merchant_id" = 1 AND "terminal_id" IN (SELECT "terminal_id" FROM "terminal_group_members" WHERE "group_id" IN (3))"#),
+            "{sql}"
+        );
     }
 
     #[test]
