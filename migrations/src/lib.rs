@@ -27,6 +27,7 @@ mod m20261203_000012_reversal_indexes;
 mod m20261204_000013_refund_quota;
 mod m20261204_000014_terminal_tallies;
 mod m20261204_000015_lookup_indexes;
+mod m20261205_000016_bank_tallies;
 pub mod tallies;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000013_refund_quota::Migration),
             Box::new(m20261204_000014_terminal_tallies::Migration),
             Box::new(m20261204_000015_lookup_indexes::Migration),
+            Box::new(m20261205_000016_bank_tallies::Migration),
         ]
     }
 }

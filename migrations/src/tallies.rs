@@ -6,7 +6,7 @@
 //! statement-level trigger per event adds up its transition tables, on SQLite a row trigger moves one
 //! row's count. A tally whose count falls to zero is deleted.
 //!
-//! Three tallies are kept (migrations 10, 11 and 14):
+//! Four tallies are kept (migrations 10, 11, 14 and 16):
 //! - [`TRANSACTION_TALLIES`], per merchant number, day, type, status, card organisation, card type and
 //!   settlement: every tallied filter and summary;
 //! - [`DAY_TALLIES`], per day, type and status only: a few rows per merchant-day, so that the total of
@@ -14,6 +14,8 @@
 //! - [`TERMINAL_TALLIES`], per terminal, day, merchant number, type and status: the total and the
 //!   summaries by day and by merchant number of a search confined to terminals (a terminal or group
 //!   filter, an operator scoped to terminal groups), which would otherwise count the transactions.
+//! - [`BANK_TALLIES`], per issuing bank, day, merchant number, type and status: the same for a search
+//!   by issuing bank.
 //!
 //! Triggers have no portable form: this is the one place written in each backend's SQL.
 
@@ -79,8 +81,29 @@ pub const TERMINAL_TALLIES: Tally = Tally {
     kept_by_caller: false,
 };
 
+/// The issuing bank before the day, so that one bank's days lie together.
+pub const BANK_TALLIES: Tally = Tally {
+    table: "transaction_bank_tallies",
+    trigger: "trg_transactions_bank_tally",
+    key: &[
+        "merchant_id",
+        "issuer_bank",
+        "txn_date",
+        "merchant_number_id",
+        "txn_type",
+        "status",
+    ],
+    kept: None,
+    kept_by_caller: false,
+};
+
 /// Every tally: a bulk load disables and rebuilds each of them.
-pub const ALL: [Tally; 3] = [TRANSACTION_TALLIES, DAY_TALLIES, TERMINAL_TALLIES];
+pub const ALL: [Tally; 4] = [
+    TRANSACTION_TALLIES,
+    DAY_TALLIES,
+    TERMINAL_TALLIES,
+    BANK_TALLIES,
+];
 
 /// On PostgreSQL, a transaction that sets this to `by_caller` (`SET LOCAL`) keeps the transaction
 /// tallies of its updates itself: clearing, which moves a whole day to its settlement and runs

@@ -35,6 +35,7 @@ const TABLES: &[&str] = &[
     "transaction_tallies",
     "transaction_day_tallies",
     "transaction_terminal_tallies",
+    "transaction_bank_tallies",
     "ledger_entries",
     "refund_requests",
     "refund_events",

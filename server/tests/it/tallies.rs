@@ -42,6 +42,16 @@ const TERMINALS_COUNTED: &str = "SELECT merchant_id, terminal_id, CAST(txn_date 
      GROUP BY merchant_id, terminal_id, txn_date, merchant_number_id, txn_type, status \
      ORDER BY 1, 2, 3, 4, 5, 6";
 
+/// The bank tallies, and the same counted from the transactions: (key, count, amount).
+const BANK_TALLIES: &str = "SELECT merchant_id, issuer_bank, CAST(txn_date AS TEXT) AS d, \
+     merchant_number_id, txn_type, status, txn_count AS n, amount_fen AS fen \
+     FROM transaction_bank_tallies ORDER BY 1, 2, 3, 4, 5, 6";
+const BANKS_COUNTED: &str = "SELECT merchant_id, issuer_bank, CAST(txn_date AS TEXT) AS d, \
+     merchant_number_id, txn_type, status, CAST(COUNT(*) AS BIGINT) AS n, \
+     CAST(SUM(amount_fen) AS BIGINT) AS fen FROM transactions \
+     GROUP BY merchant_id, issuer_bank, txn_date, merchant_number_id, txn_type, status \
+     ORDER BY 1, 2, 3, 4, 5, 6";
+
 /// A column of those queries and how to read it.
 #[derive(Clone, Copy)]
 enum Col {
@@ -78,6 +88,17 @@ const DAY_COLUMNS: &[Col] = &[
 const TERMINAL_COLUMNS: &[Col] = &[
     Number("merchant_id"),
     Number("terminal_id"),
+    Text("d"),
+    Number("merchant_number_id"),
+    Text("txn_type"),
+    Text("status"),
+    Number("n"),
+    Number("fen"),
+];
+
+const BANK_COLUMNS: &[Col] = &[
+    Number("merchant_id"),
+    Text("issuer_bank"),
     Text("d"),
     Number("merchant_number_id"),
     Text("txn_type"),
@@ -132,6 +153,10 @@ async fn assert_tallies_exact(db: &TestDb, after: &str) {
     let counted = lines(db, TERMINALS_COUNTED, TERMINAL_COLUMNS).await;
     assert!(!counted.is_empty());
     assert_eq!(terminals, counted, "terminal tallies after {after}");
+    let banks = lines(db, BANK_TALLIES, BANK_COLUMNS).await;
+    let counted = lines(db, BANKS_COUNTED, BANK_COLUMNS).await;
+    assert!(!counted.is_empty());
+    assert_eq!(banks, counted, "bank tallies after {after}");
 }
 
 on_both_backends!(tallies_follow_every_change_of_the_transactions);
@@ -173,7 +198,13 @@ async fn tallies_follow_every_change_of_the_transactions(backend: Backend) {
     )
     .await;
     assert!(moved > 0);
-    assert_tallies_exact(&db, "status, terminal and other updates").await;
+    let rebanked = execute(
+        &db,
+        "UPDATE transactions SET issuer_bank = 'CCB' WHERE issuer_bank <> 'CCB' AND id % 79 = 0",
+    )
+    .await;
+    assert!(rebanked > 0);
+    assert_tallies_exact(&db, "status, terminal, bank and other updates").await;
 
     // A settlement undone (as a hand-written fix would) puts its transactions back under settlement 0.
     execute(
@@ -202,6 +233,7 @@ async fn tallies_follow_every_change_of_the_transactions(backend: Backend) {
             "transaction_terminal_tallies",
             TERMINAL_COLUMNS,
         ),
+        (BANK_TALLIES, "transaction_bank_tallies", BANK_COLUMNS),
     ] {
         let only_empty = sql.replace(
             &format!("FROM {table}"),
@@ -304,6 +336,23 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
             org: "unionpay".into(),
             ..days.clone()
         },
+        // By issuing bank: from the bank tallies (total, summaries by day and by number), else
+        // counted; within terminals, counted.
+        TxnFilter {
+            bank: "ICBC".into(),
+            ..days.clone()
+        },
+        TxnFilter {
+            bank: "ICBC".into(),
+            number: number.clone(),
+            txn_type: "purchase".into(),
+            ..days.clone()
+        },
+        TxnFilter {
+            bank: "ICBC".into(),
+            group: group_id.to_string(),
+            ..days.clone()
+        },
     ];
     let mut totals = Vec::new();
     for filter in &filters {
@@ -312,8 +361,10 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
     // "at least 0.01" is every transaction: counting and the tallies agree on the same rows.
     assert_eq!(totals[0], totals[3]);
     assert!(totals[2] < totals[3]);
-    // A terminal is part of its group, the group part of the merchant.
+    // A terminal is part of its group, the group part of the merchant; a bank's part of the
+    // merchant's, and of that within the group.
     assert!(totals[4] <= totals[5] && totals[5] < totals[0]);
+    assert!(totals[8] < totals[0] && totals[9] <= totals[8] && totals[10] <= totals[8]);
 
     // An operator of that group: every search is confined to its terminals, read from the terminal
     // tallies where they hold it, and finds what the group filter found for the whole merchant.

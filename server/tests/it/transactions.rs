@@ -232,6 +232,9 @@ async fn finance_searches_sums_reads_reprints_and_downloads_its_transactions_onl
             json!({"terminal": ours.terminal2_no.to_lowercase()}),
             vec![ours.e],
         ),
+        // Another merchant's terminal, and a number no terminal has.
+        (json!({"terminal": "T0000002"}), vec![]),
+        (json!({"terminal": "T9999999"}), vec![]),
         (json!({"org": "visa"}), vec![ours.b]),
         (json!({"bank": "ICBC"}), vec![ours.b]),
         (

@@ -25,6 +25,7 @@ pub mod terminal_group_members;
 pub mod terminal_groups;
 pub mod terminals;
 pub mod totp_tokens;
+pub mod transaction_bank_tallies;
 pub mod transaction_day_tallies;
 pub mod transaction_tallies;
 pub mod transaction_terminal_tallies;

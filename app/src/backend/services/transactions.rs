@@ -23,8 +23,8 @@ use crate::api::transactions::{
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
-    merchant_numbers, merchants, terminal_groups, terminals, transaction_day_tallies,
-    transaction_tallies, transaction_terminal_tallies, transactions,
+    merchant_numbers, merchants, terminal_groups, terminals, transaction_bank_tallies,
+    transaction_day_tallies, transaction_tallies, transaction_terminal_tallies, transactions,
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
@@ -88,6 +88,8 @@ pub struct TxnQuery {
     pub amount: Option<i64>,
     pub reference: Option<String>,
     pub terminal: Option<String>,
+    /// What [`TxnQuery::resolve`] found `terminal` to be among the merchant's terminals.
+    terminal_id: TerminalId,
     pub group: Option<i64>,
     pub number: Option<String>,
     pub org: Option<CardOrg>,
@@ -101,6 +103,19 @@ pub struct TxnQuery {
     pub max: Option<i64>,
     pub size: u64,
     pub after: Option<(DateTime<Utc>, i64)>,
+}
+
+/// The terminal filter's number as the id of one of the merchant's terminals. Looked up before the
+/// search, so that the search compares `terminal_id` with a value: planned once (the search pool on
+/// PostgreSQL), a search by a subquery on the terminal number walked the merchant's whole range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum TerminalId {
+    /// Not looked up yet: the search looks the number up itself.
+    #[default]
+    Unresolved,
+    Found(i64),
+    /// No terminal of the merchant has the number: nothing matches.
+    Missing,
 }
 
 /// Digits only, at most `max` of them.
@@ -184,6 +199,7 @@ impl TxnQuery {
             amount,
             reference,
             terminal,
+            terminal_id: TerminalId::Unresolved,
             group,
             number,
             org,
@@ -200,9 +216,32 @@ impl TxnQuery {
         })
     }
 
-    /// Resolves a quick menu's day into the date range, in the merchant's time zone.
-    pub fn resolve_day(&mut self, now: DateTime<Utc>, tz: Tz) {
-        QuickDay::resolve(&mut self.day, (&mut self.from, &mut self.to), now, tz);
+    /// Turns what the filters name into what the search compares: a quick menu's day into the date
+    /// range in the merchant's time zone, and the terminal number into its id.
+    pub async fn resolve(
+        &mut self,
+        db: &impl ConnectionTrait,
+        session: &Session,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        QuickDay::resolve(
+            &mut self.day,
+            (&mut self.from, &mut self.to),
+            now,
+            session.tz,
+        );
+        if let (Some(number), TerminalId::Unresolved) = (&self.terminal, self.terminal_id) {
+            let found = terminals::Entity::find()
+                .select_only()
+                .column(terminals::Column::Id)
+                .filter(terminals::Column::MerchantId.eq(session.merchant_id))
+                .filter(terminals::Column::TerminalNo.eq(number.as_str()))
+                .into_tuple::<i64>()
+                .one(db)
+                .await?;
+            self.terminal_id = found.map_or(TerminalId::Missing, TerminalId::Found);
+        }
+        Ok(())
     }
 
     /// The filters in words, for the second sheet of a download.
@@ -277,6 +316,9 @@ fn shared_filters(session: &Session, q: &TxnQuery) -> Condition {
     if let Some(settlement) = q.settlement {
         cond = cond.add(Expr::col("settlement_id").eq(settlement));
     }
+    if let Some(bank) = q.bank {
+        cond = cond.add(Expr::col("issuer_bank").eq(bank.code()));
+    }
     cond
 }
 
@@ -285,8 +327,10 @@ fn shared_filters(session: &Session, q: &TxnQuery) -> Condition {
 fn terminal_filters(session: &Session, q: &TxnQuery) -> Condition {
     let mut cond = Condition::all();
     if let Some(terminal) = &q.terminal {
-        cond = cond.add(
-            Expr::col("terminal_id").in_subquery(
+        cond = cond.add(match q.terminal_id {
+            TerminalId::Found(id) => Expr::col("terminal_id").eq(id),
+            TerminalId::Missing => Expr::val(1).eq(0),
+            TerminalId::Unresolved => Expr::col("terminal_id").in_subquery(
                 Query::select()
                     .column(terminals::Column::Id)
                     .from(terminals::Entity)
@@ -294,7 +338,7 @@ fn terminal_filters(session: &Session, q: &TxnQuery) -> Condition {
                     .and_where(Expr::col(terminals::Column::TerminalNo).eq(terminal.as_str()))
                     .to_owned(),
             ),
-        );
+        });
     }
     if let Some(group) = q.group {
         cond = cond.add(Expr::col("terminal_id").in_subquery(scope::group_terminals([group])));
@@ -363,9 +407,6 @@ fn selection_after(
         cond = cond.add(either);
     }
     cond = cond.add(terminal_filters(session, q));
-    if let Some(bank) = q.bank {
-        cond = cond.add(C::IssuerBank.eq(bank.code()));
-    }
     if let Some(auth) = &q.auth {
         cond = cond.add(C::AuthCode.eq(auth.as_str()));
     }
@@ -380,15 +421,55 @@ fn selection_after(
 enum Tallies {
     /// Per merchant, day, type and status.
     Day,
-    /// Per terminal, day, merchant number, type and status.
-    Terminal,
     /// Per merchant number, day, type, status, card organisation, card type and settlement.
     Transaction,
+    /// Per terminal, day, merchant number, type and status.
+    Terminal,
+    /// Per issuing bank, day, merchant number, type and status.
+    Bank,
+}
+
+/// What a selection asks of the tallies beyond the merchant, the days, the type and the status.
+#[derive(Debug, Clone, Copy)]
+struct Needs {
+    /// Confined to terminals: a terminal or group filter, or an operator scoped to groups.
+    terminal: bool,
+    bank: bool,
+    /// The merchant number (a filter, or the summary by number).
+    number: bool,
+    /// What only the transaction tallies know: card organisation, card type, settlement (filters,
+    /// or the summaries by settlement date and by organisation).
+    fine: bool,
+}
+
+impl Tallies {
+    const COARSEST_FIRST: [Tallies; 4] = [
+        Tallies::Day,
+        Tallies::Transaction,
+        Tallies::Terminal,
+        Tallies::Bank,
+    ];
+
+    fn holds(self, needs: Needs) -> bool {
+        let Needs {
+            terminal,
+            bank,
+            number,
+            fine,
+        } = needs;
+        match self {
+            Tallies::Day => !(terminal || bank || number || fine),
+            Tallies::Transaction => !(terminal || bank),
+            Tallies::Terminal => !(bank || fine),
+            Tallies::Bank => !(terminal || fine),
+        }
+    }
 }
 
 /// The same selection as [`selection`] as a condition on the coarsest tallies that hold it and,
 /// for a summary, its key; `None` when the transactions must be counted: a filter on a column no tally
-/// knows, or one confined to terminals that also needs what only the transaction tallies know. A
+/// knows, or a selection that needs two tallies at once (confined to terminals, or by bank, and
+/// needing what only the transaction tallies know; a bank within terminals). A
 /// transaction's `txn_date` is the merchant-local day of its `txn_time`, so the day range selects the
 /// same transactions.
 fn tallied(session: &Session, q: &TxnQuery, by: Option<SummaryBy>) -> Option<(Tallies, Condition)> {
@@ -403,6 +484,7 @@ fn tallied(session: &Session, q: &TxnQuery, by: Option<SummaryBy>) -> Option<(Ta
         amount,
         reference,
         terminal,
+        terminal_id: _,
         group,
         number,
         org,
@@ -420,7 +502,6 @@ fn tallied(session: &Session, q: &TxnQuery, by: Option<SummaryBy>) -> Option<(Ta
     let untallied = card.is_some()
         || amount.is_some()
         || reference.is_some()
-        || bank.is_some()
         || auth.is_some()
         || batch.is_some()
         || min.is_some()
@@ -428,20 +509,19 @@ fn tallied(session: &Session, q: &TxnQuery, by: Option<SummaryBy>) -> Option<(Ta
     if untallied {
         return None;
     }
-    let per_terminal = terminal.is_some() || group.is_some() || session.scope == DataScope::Groups;
-    let fine = org.is_some()
-        || card_type.is_some()
-        || sdate.is_some()
-        || settlement.is_some()
-        || matches!(by, Some(SummaryBy::SettlementDate | SummaryBy::CardOrg));
-    let by_number = number.is_some() || by == Some(SummaryBy::MerchantNumber);
-    let tallies = match (per_terminal, fine) {
-        (true, true) => return None,
-        (true, false) => Tallies::Terminal,
-        (false, true) => Tallies::Transaction,
-        (false, false) if by_number => Tallies::Transaction,
-        (false, false) => Tallies::Day,
+    let needs = Needs {
+        terminal: terminal.is_some() || group.is_some() || session.scope == DataScope::Groups,
+        bank: bank.is_some(),
+        number: number.is_some() || by == Some(SummaryBy::MerchantNumber),
+        fine: org.is_some()
+            || card_type.is_some()
+            || sdate.is_some()
+            || settlement.is_some()
+            || matches!(by, Some(SummaryBy::SettlementDate | SummaryBy::CardOrg)),
     };
+    let tallies = Tallies::COARSEST_FIRST
+        .into_iter()
+        .find(|t| t.holds(needs))?;
     let mut cond = scope::tallies(session, tallies == Tallies::Terminal)?
         .add(shared_filters(session, q))
         .add(terminal_filters(session, q));
@@ -685,6 +765,9 @@ fn count_query(session: &Session, query: &TxnQuery, tz: Tz) -> SelectStatement {
         Some((Tallies::Transaction, cond)) => {
             tally_sum(transaction_tallies::Entity::find().filter(cond))
         }
+        Some((Tallies::Bank, cond)) => {
+            tally_sum(transaction_bank_tallies::Entity::find().filter(cond))
+        }
         None => selection(session, query, tz)
             .select_only()
             .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
@@ -728,7 +811,7 @@ pub async fn page(
     now: DateTime<Utc>,
 ) -> Result<TxnPage, AppError> {
     let tz = session.tz;
-    query.resolve_day(now, tz);
+    query.resolve(db, session, now).await?;
     // The total rides on the page's statement as a scalar subquery (computed once); a page past the
     // last row has no row to carry it and counts on its own.
     let mut found = listed(
@@ -855,7 +938,7 @@ pub async fn summary(
     now: DateTime<Utc>,
 ) -> Result<TxnSummary, AppError> {
     let tz = session.tz;
-    query.resolve_day(now, tz);
+    query.resolve(db, session, now).await?;
     let key = match by {
         SummaryBy::TxnDate => "txn_date",
         SummaryBy::SettlementDate => "settlement_date",
@@ -874,6 +957,10 @@ pub async fn summary(
         Some((Tallies::Transaction, cond)) => {
             let tallies = transaction_tallies::Entity::find().filter(cond);
             sums(db, tallies, key, "SUM(txn_count)").await?
+        }
+        Some((Tallies::Bank, cond)) => {
+            let banks = transaction_bank_tallies::Entity::find().filter(cond);
+            sums(db, banks, key, "SUM(txn_count)").await?
         }
         None => sums(db, selection(session, &query, tz), key, "COUNT(*)").await?,
     };
@@ -1136,7 +1223,7 @@ pub async fn export(
     direct_limit: u64,
 ) -> Result<(String, Vec<u8>), AppError> {
     let tz = session.tz;
-    query.resolve_day(now, tz);
+    query.resolve(db, session, now).await?;
     let total = count(db, session, &query, tz).await?;
     if total > direct_limit {
         return Err(AppError::Policy(Policy::ExportTooLarge));
@@ -1158,7 +1245,7 @@ pub async fn export_size(
     now: DateTime<Utc>,
 ) -> Result<u64, AppError> {
     let tz = session.tz;
-    query.resolve_day(now, tz);
+    query.resolve(db, session, now).await?;
     count(db, session, query, tz).await
 }
 
@@ -1424,7 +1511,7 @@ mod tests {
 
     #[test]
     fn totals_are_read_from_the_coarsest_tallies_that_hold_the_filters() {
-        use Tallies::{Day, Terminal, Transaction};
+        use Tallies::{Bank, Day, Terminal, Transaction};
         let days = TxnFilter {
             from: "2026-11-01".into(),
             to: "2026-11-30".into(),
@@ -1449,6 +1536,15 @@ mod tests {
         });
         let number = with(|f| f.number = "898310054110001".into());
         let amount = with(|f| f.amount = "12.34".into());
+        let bank = with(|f| f.bank = "ICBC".into());
+        let bank_number = with(|f| {
+            f.bank = "ICBC".into();
+            f.number = "898310054110001".into();
+        });
+        let bank_terminal = with(|f| {
+            f.bank = "ICBC".into();
+            f.terminal = "T0000001".into();
+        });
         let (merchant, groups) = (session(DataScope::Merchant), session(DataScope::Groups));
         let cases = [
             (&merchant, &plain, None, Some(Day)),
@@ -1487,6 +1583,17 @@ mod tests {
             ),
             (&groups, &plain, Some(SummaryBy::CardOrg), None),
             (&groups, &terminal, Some(SummaryBy::TxnDate), Some(Terminal)),
+            (&merchant, &bank, None, Some(Bank)),
+            (&merchant, &bank, Some(SummaryBy::TxnDate), Some(Bank)),
+            (
+                &merchant,
+                &bank_number,
+                Some(SummaryBy::MerchantNumber),
+                Some(Bank),
+            ),
+            (&merchant, &bank, Some(SummaryBy::CardOrg), None),
+            (&merchant, &bank_terminal, None, None),
+            (&groups, &bank, None, None),
         ];
         for (i, (session, query, by, expected)) in cases.into_iter().enumerate() {
             let chosen = tallied(session, query, by).map(|(tallies, _)| tallies);
@@ -1506,6 +1613,34 @@ mod tests {
             sql.contains(r#""merchant_id" = 1 AND "terminal_id" IN (SELECT "terminal_id" FROM "terminal_group_members" WHERE "group_id" IN (3))"#),
             "{sql}"
         );
+    }
+
+    #[test]
+    fn a_looked_up_terminal_is_compared_by_id() {
+        let mut query = TxnQuery::parse(&TxnFilter {
+            terminal: "t5000009".into(),
+            ..Default::default()
+        })
+        .expect("a terminal");
+        let sql = |query: &TxnQuery| {
+            transactions::Entity::find()
+                .filter(terminal_filters(&session(DataScope::Merchant), query))
+                .build(sea_orm::DbBackend::Postgres)
+                .to_string()
+        };
+        assert!(
+            sql(&query).contains(r#""terminal_id" IN (SELECT "id" FROM "terminals" WHERE "merchant_id" = 1 AND "terminal_no" = 'T5000009')"#),
+            "{}",
+            sql(&query)
+        );
+        query.terminal_id = TerminalId::Found(7);
+        assert!(
+            sql(&query).ends_with(r#"WHERE "terminal_id" = 7"#),
+            "{}",
+            sql(&query)
+        );
+        query.terminal_id = TerminalId::Missing;
+        assert!(sql(&query).ends_with("WHERE 1 = 0"), "{}", sql(&query));
     }
 
     #[test]
