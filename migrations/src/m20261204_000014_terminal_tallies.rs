@@ -9,7 +9,6 @@
 //! without rowids).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::helpers::*;
 use crate::tallies::TERMINAL_TALLIES as TALLY;
@@ -20,27 +19,7 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let mut key = Index::create();
-        for col in TALLY.key {
-            key.col(*col);
-        }
-        let mut table = Table::create();
-        table
-            .table(TALLY.table)
-            .col(ref_id("merchant_id"))
-            .col(ref_id("terminal_id"))
-            .col(date("txn_date"))
-            .col(ref_id("merchant_number_id"))
-            .col(text("txn_type"))
-            .col(text("status"))
-            .col(bigint("txn_count"))
-            .col(fen("amount_fen"))
-            .primary_key(&mut key);
-        if manager.get_database_backend() == DbBackend::Sqlite {
-            table.extra("WITHOUT ROWID");
-        }
-        manager.create_table(table).await?;
-        TALLY.install(manager).await
+        TALLY.create_keyed(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

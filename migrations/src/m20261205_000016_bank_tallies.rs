@@ -8,7 +8,6 @@
 //! them, newest first, instead of through all of the merchant's days.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::helpers::*;
 use crate::tallies::BANK_TALLIES as TALLY;
@@ -21,27 +20,7 @@ const BATCH: &str = "transactions_merchant_batch";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let mut key = Index::create();
-        for col in TALLY.key {
-            key.col(*col);
-        }
-        let mut table = Table::create();
-        table
-            .table(TALLY.table)
-            .col(ref_id("merchant_id"))
-            .col(text("issuer_bank"))
-            .col(date("txn_date"))
-            .col(ref_id("merchant_number_id"))
-            .col(text("txn_type"))
-            .col(text("status"))
-            .col(bigint("txn_count"))
-            .col(fen("amount_fen"))
-            .primary_key(&mut key);
-        if manager.get_database_backend() == DbBackend::Sqlite {
-            table.extra("WITHOUT ROWID");
-        }
-        manager.create_table(table).await?;
-        TALLY.install(manager).await?;
+        TALLY.create_keyed(manager).await?;
         manager
             .create_index(index(
                 BATCH,

@@ -22,6 +22,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+use crate::helpers::{bigint, date, fen, ref_id, text};
+
 /// A tally table and the triggers that keep it.
 #[derive(Debug, Clone, Copy)]
 pub struct Tally {
@@ -339,6 +341,40 @@ impl Tally {
         ]
     }
 
+    /// Creates the tally's table, keyed by its whole key, and installs it ([`Tally::install`]). The
+    /// key's columns come first (a reference is a 64-bit id, `txn_date` a date, the rest text), then
+    /// the count and the amount. The key is the primary key, so that the rows of one merchant (and
+    /// one terminal or bank) lie together: on SQLite a table without rowids. A tally with a date kept
+    /// beside its key has its own table definition (migration 10).
+    pub async fn create_keyed(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+        let sqlite = manager.get_database_backend() == DbBackend::Sqlite;
+        manager.create_table(self.keyed_table(sqlite)).await?;
+        self.install(manager).await
+    }
+
+    fn keyed_table(&self, sqlite: bool) -> TableCreateStatement {
+        assert!(self.kept.is_none(), "{}: a kept date", self.table);
+        let mut key = Index::create();
+        let mut table = Table::create();
+        table.table(self.table);
+        for col in self.key {
+            key.col(*col);
+            table.col(match *col {
+                "txn_date" => date(col),
+                _ if col.ends_with("_id") => ref_id(col),
+                _ => text(col),
+            });
+        }
+        table
+            .col(bigint("txn_count"))
+            .col(fen("amount_fen"))
+            .primary_key(&mut key);
+        if sqlite {
+            table.extra("WITHOUT ROWID");
+        }
+        table.take()
+    }
+
     /// Fills the (new, empty) tally table from the transactions and creates its triggers.
     pub async fn install(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         let db = manager.get_connection();
@@ -438,6 +474,33 @@ mod tests {
              NEW.settlement_date, 1, NEW.amount_fen)"
         ));
         assert!(t.postgres_triggers()[6].contains("'vpos.tallies'"));
+    }
+
+    #[test]
+    fn the_keyed_tables_keep_their_definitions() {
+        // The tables of migrations 14 and 16 as they were released.
+        assert_eq!(
+            TERMINAL_TALLIES
+                .keyed_table(true)
+                .to_string(SqliteQueryBuilder),
+            "CREATE TABLE \"transaction_terminal_tallies\" ( \"merchant_id\" integer NOT NULL, \
+             \"terminal_id\" integer NOT NULL, \"txn_date\" date_text NOT NULL, \
+             \"merchant_number_id\" integer NOT NULL, \"txn_type\" text NOT NULL, \
+             \"status\" text NOT NULL, \"txn_count\" integer NOT NULL, \
+             \"amount_fen\" integer NOT NULL, PRIMARY KEY (\"merchant_id\", \"terminal_id\", \
+             \"txn_date\", \"merchant_number_id\", \"txn_type\", \"status\") ) WITHOUT ROWID"
+        );
+        assert_eq!(
+            BANK_TALLIES
+                .keyed_table(false)
+                .to_string(PostgresQueryBuilder),
+            "CREATE TABLE \"transaction_bank_tallies\" ( \"merchant_id\" bigint NOT NULL, \
+             \"issuer_bank\" text NOT NULL, \"txn_date\" date NOT NULL, \
+             \"merchant_number_id\" bigint NOT NULL, \"txn_type\" text NOT NULL, \
+             \"status\" text NOT NULL, \"txn_count\" bigint NOT NULL, \
+             \"amount_fen\" bigint NOT NULL, PRIMARY KEY (\"merchant_id\", \"issuer_bank\", \
+             \"txn_date\", \"merchant_number_id\", \"txn_type\", \"status\") )"
+        );
     }
 
     #[test]

@@ -535,8 +535,8 @@ async fn export(
     }
     .insert(db)
     .await?;
-    let mut query = TxnQuery::parse(&filter)?;
-    let rows = service::export_size(db, session, &mut query, now).await?;
+    let query = TxnQuery::parse(&filter)?.resolve(db, session, now).await?;
+    let rows = service::export_size(db, session, &query).await?;
 
     let path = dir.join("app.xlsx");
     let before = current_rss_kib().unwrap_or(0);

@@ -13,119 +13,167 @@ use server::demo::{self, DemoOptions};
 use crate::on_both_backends;
 use crate::support::{Backend, TestDb};
 
-/// Every tally as text, ordered: (key, count, amount).
-const TALLIES: &str = "SELECT merchant_id, CAST(txn_date AS TEXT) AS d, merchant_number_id, txn_type, status, \
-     card_org, card_type, settlement_id, CAST(settlement_date AS TEXT) AS sd, txn_count AS n, amount_fen AS fen \
-     FROM transaction_tallies ORDER BY 1, 2, 3, 4, 5, 6, 7, 8";
-
-/// The same, counted from the transactions.
-const COUNTED: &str = "SELECT merchant_id, CAST(txn_date AS TEXT) AS d, merchant_number_id, txn_type, status, \
-     card_org, card_type, COALESCE(settlement_id, 0) AS settlement_id, CAST(MAX(settlement_date) AS TEXT) AS sd, \
-     CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen \
-     FROM transactions GROUP BY merchant_id, txn_date, merchant_number_id, txn_type, status, card_org, \
-     card_type, COALESCE(settlement_id, 0) ORDER BY 1, 2, 3, 4, 5, 6, 7, 8";
-
-/// The day tallies, and the same counted from the transactions: (key, count, amount).
-const DAY_TALLIES: &str = "SELECT merchant_id, CAST(txn_date AS TEXT) AS d, txn_type, status, \
-     txn_count AS n, amount_fen AS fen FROM transaction_day_tallies ORDER BY 1, 2, 3, 4";
-const DAYS_COUNTED: &str = "SELECT merchant_id, CAST(txn_date AS TEXT) AS d, txn_type, status, \
-     CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen \
-     FROM transactions GROUP BY merchant_id, txn_date, txn_type, status ORDER BY 1, 2, 3, 4";
-
-/// The terminal tallies, and the same counted from the transactions: (key, count, amount).
-const TERMINAL_TALLIES: &str = "SELECT merchant_id, terminal_id, CAST(txn_date AS TEXT) AS d, \
-     merchant_number_id, txn_type, status, txn_count AS n, amount_fen AS fen \
-     FROM transaction_terminal_tallies ORDER BY 1, 2, 3, 4, 5, 6";
-const TERMINALS_COUNTED: &str = "SELECT merchant_id, terminal_id, CAST(txn_date AS TEXT) AS d, \
-     merchant_number_id, txn_type, status, CAST(COUNT(*) AS BIGINT) AS n, \
-     CAST(SUM(amount_fen) AS BIGINT) AS fen FROM transactions \
-     GROUP BY merchant_id, terminal_id, txn_date, merchant_number_id, txn_type, status \
-     ORDER BY 1, 2, 3, 4, 5, 6";
-
-/// The bank tallies, and the same counted from the transactions: (key, count, amount).
-const BANK_TALLIES: &str = "SELECT merchant_id, issuer_bank, CAST(txn_date AS TEXT) AS d, \
-     merchant_number_id, txn_type, status, txn_count AS n, amount_fen AS fen \
-     FROM transaction_bank_tallies ORDER BY 1, 2, 3, 4, 5, 6";
-const BANKS_COUNTED: &str = "SELECT merchant_id, issuer_bank, CAST(txn_date AS TEXT) AS d, \
-     merchant_number_id, txn_type, status, CAST(COUNT(*) AS BIGINT) AS n, \
-     CAST(SUM(amount_fen) AS BIGINT) AS fen FROM transactions \
-     GROUP BY merchant_id, issuer_bank, txn_date, merchant_number_id, txn_type, status \
-     ORDER BY 1, 2, 3, 4, 5, 6";
-
-/// A column of those queries and how to read it.
+/// A column of a tally's key, as the transactions name it, and how to read it.
 #[derive(Clone, Copy)]
 enum Col {
-    Text(&'static str),
     Number(&'static str),
-    MaybeText(&'static str),
+    Text(&'static str),
+    /// A date, read as text.
+    Date(&'static str),
 }
 
-use Col::{MaybeText, Number, Text};
+use Col::{Date, Number, Text};
 
-const TALLY_COLUMNS: &[Col] = &[
-    Number("merchant_id"),
-    Text("d"),
-    Number("merchant_number_id"),
-    Text("txn_type"),
-    Text("status"),
-    Text("card_org"),
-    Text("card_type"),
-    Number("settlement_id"),
-    MaybeText("sd"),
-    Number("n"),
-    Number("fen"),
+impl Col {
+    fn name(self) -> &'static str {
+        match self {
+            Number(c) | Text(c) | Date(c) => c,
+        }
+    }
+}
+
+/// A tally as this test reads it: the table, its key and the date kept beside the key. Its rows and
+/// the same counted from the transactions come out as the same lines.
+struct Tallied {
+    table: &'static str,
+    key: &'static [Col],
+    kept: Option<&'static str>,
+}
+
+/// The four tallies (migrations 10, 11, 14 and 16).
+const TALLIED: [Tallied; 4] = [
+    Tallied {
+        table: "transaction_tallies",
+        key: &[
+            Number("merchant_id"),
+            Date("txn_date"),
+            Number("merchant_number_id"),
+            Text("txn_type"),
+            Text("status"),
+            Text("card_org"),
+            Text("card_type"),
+            Number("settlement_id"),
+        ],
+        kept: Some("settlement_date"),
+    },
+    Tallied {
+        table: "transaction_day_tallies",
+        key: &[
+            Number("merchant_id"),
+            Date("txn_date"),
+            Text("txn_type"),
+            Text("status"),
+        ],
+        kept: None,
+    },
+    Tallied {
+        table: "transaction_terminal_tallies",
+        key: &[
+            Number("merchant_id"),
+            Number("terminal_id"),
+            Date("txn_date"),
+            Number("merchant_number_id"),
+            Text("txn_type"),
+            Text("status"),
+        ],
+        kept: None,
+    },
+    Tallied {
+        table: "transaction_bank_tallies",
+        key: &[
+            Number("merchant_id"),
+            Text("issuer_bank"),
+            Date("txn_date"),
+            Number("merchant_number_id"),
+            Text("txn_type"),
+            Text("status"),
+        ],
+        kept: None,
+    },
 ];
 
-const DAY_COLUMNS: &[Col] = &[
-    Number("merchant_id"),
-    Text("d"),
-    Text("txn_type"),
-    Text("status"),
-    Number("n"),
-    Number("fen"),
-];
+impl Tallied {
+    /// The tally's rows that meet `condition`, ordered by the key: (key, kept date, count, amount).
+    fn rows(&self, condition: &str) -> String {
+        let key: Vec<String> = self.key.iter().map(|c| Self::read(*c, c.name())).collect();
+        let kept = self.kept.map(|k| format!("CAST({k} AS TEXT) AS {k}, "));
+        format!(
+            "SELECT {}, {}txn_count AS n, amount_fen AS fen FROM {} WHERE {condition} ORDER BY {}",
+            key.join(", "),
+            kept.unwrap_or_default(),
+            self.table,
+            self.order(),
+        )
+    }
 
-const TERMINAL_COLUMNS: &[Col] = &[
-    Number("merchant_id"),
-    Number("terminal_id"),
-    Text("d"),
-    Number("merchant_number_id"),
-    Text("txn_type"),
-    Text("status"),
-    Number("n"),
-    Number("fen"),
-];
+    /// The same rows counted from the transactions (an unsettled transaction under settlement 0).
+    fn counted(&self) -> String {
+        let values: Vec<String> = self
+            .key
+            .iter()
+            .map(|c| match c.name() {
+                "settlement_id" => "COALESCE(settlement_id, 0)".to_owned(),
+                name => name.to_owned(),
+            })
+            .collect();
+        let key: Vec<String> = self
+            .key
+            .iter()
+            .zip(&values)
+            .map(|(c, value)| Self::read(*c, value))
+            .collect();
+        let kept = self.kept.map(|k| format!("CAST(MAX({k}) AS TEXT) AS {k}, "));
+        format!(
+            "SELECT {}, {}CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen \
+             FROM transactions GROUP BY {} ORDER BY {}",
+            key.join(", "),
+            kept.unwrap_or_default(),
+            values.join(", "),
+            self.order(),
+        )
+    }
 
-const BANK_COLUMNS: &[Col] = &[
-    Number("merchant_id"),
-    Text("issuer_bank"),
-    Text("d"),
-    Number("merchant_number_id"),
-    Text("txn_type"),
-    Text("status"),
-    Number("n"),
-    Number("fen"),
-];
+    /// `value` selected as the key column `col`.
+    fn read(col: Col, value: &str) -> String {
+        match col {
+            Date(name) => format!("CAST({value} AS TEXT) AS {name}"),
+            _ if value == col.name() => value.to_owned(),
+            _ => format!("{value} AS {}", col.name()),
+        }
+    }
 
-/// Each row of `sql` as one line of its `columns`.
-async fn lines(db: &TestDb, sql: &str, columns: &[Col]) -> Vec<String> {
-    db.conn
-        .query_all_raw(Statement::from_string(db.conn.get_database_backend(), sql))
-        .await
-        .expect(sql)
-        .into_iter()
-        .map(|r| {
-            columns
-                .iter()
-                .map(|col| match *col {
-                    Text(c) => r.try_get::<String>("", c).expect(c),
-                    Number(c) => r.try_get::<i64>("", c).expect(c).to_string(),
-                    MaybeText(c) => format!("{:?}", r.try_get::<Option<String>>("", c).expect(c)),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
+    fn order(&self) -> String {
+        (1..=self.key.len())
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Each row of `sql` (of [`Tallied::rows`] or [`Tallied::counted`]) as one line.
+    async fn lines(&self, db: &TestDb, sql: &str) -> Vec<String> {
+        db.conn
+            .query_all_raw(Statement::from_string(db.conn.get_database_backend(), sql))
+            .await
+            .expect(sql)
+            .into_iter()
+            .map(|r| {
+                let mut line: Vec<String> = self
+                    .key
+                    .iter()
+                    .map(|col| match *col {
+                        Number(c) => r.try_get::<i64>("", c).expect(c).to_string(),
+                        Text(c) | Date(c) => r.try_get::<String>("", c).expect(c),
+                    })
+                    .collect();
+                if let Some(k) = self.kept {
+                    line.push(format!("{:?}", r.try_get::<Option<String>>("", k).expect(k)));
+                }
+                line.push(r.try_get::<i64>("", "n").expect("n").to_string());
+                line.push(r.try_get::<i64>("", "fen").expect("fen").to_string());
+                line.join(" ")
+            })
+            .collect()
+    }
 }
 
 fn backend_of(db: &TestDb) -> sea_orm::DbBackend {
@@ -141,22 +189,12 @@ async fn execute(db: &TestDb, sql: &str) -> u64 {
 }
 
 async fn assert_tallies_exact(db: &TestDb, after: &str) {
-    let tallies = lines(db, TALLIES, TALLY_COLUMNS).await;
-    let counted = lines(db, COUNTED, TALLY_COLUMNS).await;
-    assert!(!counted.is_empty());
-    assert_eq!(tallies, counted, "tallies after {after}");
-    let days = lines(db, DAY_TALLIES, DAY_COLUMNS).await;
-    let counted = lines(db, DAYS_COUNTED, DAY_COLUMNS).await;
-    assert!(!counted.is_empty());
-    assert_eq!(days, counted, "day tallies after {after}");
-    let terminals = lines(db, TERMINAL_TALLIES, TERMINAL_COLUMNS).await;
-    let counted = lines(db, TERMINALS_COUNTED, TERMINAL_COLUMNS).await;
-    assert!(!counted.is_empty());
-    assert_eq!(terminals, counted, "terminal tallies after {after}");
-    let banks = lines(db, BANK_TALLIES, BANK_COLUMNS).await;
-    let counted = lines(db, BANKS_COUNTED, BANK_COLUMNS).await;
-    assert!(!counted.is_empty());
-    assert_eq!(banks, counted, "bank tallies after {after}");
+    for tally in &TALLIED {
+        let rows = tally.lines(db, &tally.rows("1 = 1")).await;
+        let counted = tally.lines(db, &tally.counted()).await;
+        assert!(!counted.is_empty(), "{}", tally.table);
+        assert_eq!(rows, counted, "{} after {after}", tally.table);
+    }
 }
 
 on_both_backends!(tallies_follow_every_change_of_the_transactions);
@@ -225,22 +263,9 @@ async fn tallies_follow_every_change_of_the_transactions(backend: Backend) {
     .await;
     assert!(deleted > 0);
     assert_tallies_exact(&db, "deletes").await;
-    for (sql, table, columns) in [
-        (TALLIES, "transaction_tallies", TALLY_COLUMNS),
-        (DAY_TALLIES, "transaction_day_tallies", DAY_COLUMNS),
-        (
-            TERMINAL_TALLIES,
-            "transaction_terminal_tallies",
-            TERMINAL_COLUMNS,
-        ),
-        (BANK_TALLIES, "transaction_bank_tallies", BANK_COLUMNS),
-    ] {
-        let only_empty = sql.replace(
-            &format!("FROM {table}"),
-            &format!("FROM {table} WHERE txn_count = 0"),
-        );
-        let empty = lines(&db, &only_empty, columns).await;
-        assert_eq!(empty, Vec::<String>::new(), "{table}");
+    for tally in &TALLIED {
+        let empty = tally.lines(&db, &tally.rows("txn_count = 0")).await;
+        assert_eq!(empty, Vec::<String>::new(), "{}", tally.table);
     }
 }
 

@@ -46,8 +46,8 @@ pub async fn start_transactions(
     lang: Lang,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
-    let mut query = TxnQuery::parse(filter)?;
-    let total = transactions::export_size(db, session, &mut query, now).await?;
+    let query = TxnQuery::parse(filter)?.resolve(db, session, now).await?;
+    let total = transactions::export_size(db, session, &query).await?;
     if total > EXPORT_CAP {
         return Err(AppError::Policy(Policy::ExportTooLarge));
     }

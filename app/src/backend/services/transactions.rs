@@ -88,8 +88,6 @@ pub struct TxnQuery {
     pub amount: Option<i64>,
     pub reference: Option<String>,
     pub terminal: Option<String>,
-    /// What [`TxnQuery::resolve`] found `terminal` to be among the merchant's terminals.
-    terminal_id: TerminalId,
     pub group: Option<i64>,
     pub number: Option<String>,
     pub org: Option<CardOrg>,
@@ -105,14 +103,28 @@ pub struct TxnQuery {
     pub after: Option<(DateTime<Utc>, i64)>,
 }
 
+/// Filters ready to search: [`TxnQuery::resolve`] has turned what they name into what the search
+/// compares. The page, the total, the summaries and the downloads take only these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedQuery {
+    query: TxnQuery,
+    /// The terminal filter's terminal among the merchant's; `None` without a terminal filter.
+    terminal_id: Option<TerminalId>,
+}
+
+impl std::ops::Deref for ResolvedQuery {
+    type Target = TxnQuery;
+
+    fn deref(&self) -> &TxnQuery {
+        &self.query
+    }
+}
+
 /// The terminal filter's number as the id of one of the merchant's terminals. Looked up before the
 /// search, so that the search compares `terminal_id` with a value: planned once (the search pool on
 /// PostgreSQL), a search by a subquery on the terminal number walked the merchant's whole range.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TerminalId {
-    /// Not looked up yet: the search looks the number up itself.
-    #[default]
-    Unresolved,
     Found(i64),
     /// No terminal of the merchant has the number: nothing matches.
     Missing,
@@ -199,7 +211,6 @@ impl TxnQuery {
             amount,
             reference,
             terminal,
-            terminal_id: TerminalId::Unresolved,
             group,
             number,
             org,
@@ -219,29 +230,35 @@ impl TxnQuery {
     /// Turns what the filters name into what the search compares: a quick menu's day into the date
     /// range in the merchant's time zone, and the terminal number into its id.
     pub async fn resolve(
-        &mut self,
+        mut self,
         db: &impl ConnectionTrait,
         session: &Session,
         now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
+    ) -> Result<ResolvedQuery, AppError> {
         QuickDay::resolve(
             &mut self.day,
             (&mut self.from, &mut self.to),
             now,
             session.tz,
         );
-        if let (Some(number), TerminalId::Unresolved) = (&self.terminal, self.terminal_id) {
-            let found = terminals::Entity::find()
-                .select_only()
-                .column(terminals::Column::Id)
-                .filter(terminals::Column::MerchantId.eq(session.merchant_id))
-                .filter(terminals::Column::TerminalNo.eq(number.as_str()))
-                .into_tuple::<i64>()
-                .one(db)
-                .await?;
-            self.terminal_id = found.map_or(TerminalId::Missing, TerminalId::Found);
-        }
-        Ok(())
+        let terminal_id = match &self.terminal {
+            None => None,
+            Some(number) => Some(
+                terminals::Entity::find()
+                    .select_only()
+                    .column(terminals::Column::Id)
+                    .filter(terminals::Column::MerchantId.eq(session.merchant_id))
+                    .filter(terminals::Column::TerminalNo.eq(number.as_str()))
+                    .into_tuple::<i64>()
+                    .one(db)
+                    .await?
+                    .map_or(TerminalId::Missing, TerminalId::Found),
+            ),
+        };
+        Ok(ResolvedQuery {
+            query: self,
+            terminal_id,
+        })
     }
 
     /// The filters in words, for the second sheet of a download.
@@ -324,21 +341,12 @@ fn shared_filters(session: &Session, q: &TxnQuery) -> Condition {
 
 /// The terminal and terminal-group filters, by the unqualified `terminal_id` of the transactions and
 /// of the terminal tallies.
-fn terminal_filters(session: &Session, q: &TxnQuery) -> Condition {
+fn terminal_filters(q: &ResolvedQuery) -> Condition {
     let mut cond = Condition::all();
-    if let Some(terminal) = &q.terminal {
-        cond = cond.add(match q.terminal_id {
-            TerminalId::Found(id) => Expr::col("terminal_id").eq(id),
-            TerminalId::Missing => Expr::val(1).eq(0),
-            TerminalId::Unresolved => Expr::col("terminal_id").in_subquery(
-                Query::select()
-                    .column(terminals::Column::Id)
-                    .from(terminals::Entity)
-                    .and_where(Expr::col(terminals::Column::MerchantId).eq(session.merchant_id))
-                    .and_where(Expr::col(terminals::Column::TerminalNo).eq(terminal.as_str()))
-                    .to_owned(),
-            ),
-        });
+    match q.terminal_id {
+        Some(TerminalId::Found(id)) => cond = cond.add(Expr::col("terminal_id").eq(id)),
+        Some(TerminalId::Missing) => cond = cond.add(Expr::val(1).eq(0)),
+        None => {}
     }
     if let Some(group) = q.group {
         cond = cond.add(Expr::col("terminal_id").in_subquery(scope::group_terminals([group])));
@@ -349,14 +357,14 @@ fn terminal_filters(session: &Session, q: &TxnQuery) -> Condition {
 /// The one selection the page, the total, the summaries and the download use: the session's scope,
 /// then the filters. Dates are turned into a range of `txn_time` so that the (merchant, time) and
 /// (terminal, time) indexes serve both the filter and the order.
-fn selection(session: &Session, q: &TxnQuery, tz: Tz) -> Select<transactions::Entity> {
+fn selection(session: &Session, q: &ResolvedQuery, tz: Tz) -> Select<transactions::Entity> {
     selection_after(session, q, tz, None)
 }
 
 /// [`selection`], keeping only the rows after a keyset cursor `(time, id)` in [`newest_first`] order.
 fn selection_after(
     session: &Session,
-    q: &TxnQuery,
+    q: &ResolvedQuery,
     tz: Tz,
     after: Option<(DateTime<Utc>, i64)>,
 ) -> Select<transactions::Entity> {
@@ -406,7 +414,7 @@ fn selection_after(
         }
         cond = cond.add(either);
     }
-    cond = cond.add(terminal_filters(session, q));
+    cond = cond.add(terminal_filters(q));
     if let Some(auth) = &q.auth {
         cond = cond.add(C::AuthCode.eq(auth.as_str()));
     }
@@ -472,7 +480,11 @@ impl Tallies {
 /// needing what only the transaction tallies know; a bank within terminals). A
 /// transaction's `txn_date` is the merchant-local day of its `txn_time`, so the day range selects the
 /// same transactions.
-fn tallied(session: &Session, q: &TxnQuery, by: Option<SummaryBy>) -> Option<(Tallies, Condition)> {
+fn tallied(
+    session: &Session,
+    q: &ResolvedQuery,
+    by: Option<SummaryBy>,
+) -> Option<(Tallies, Condition)> {
     // Every field named, so that a new filter has to be placed on one side or the other.
     let TxnQuery {
         from,
@@ -484,7 +496,6 @@ fn tallied(session: &Session, q: &TxnQuery, by: Option<SummaryBy>) -> Option<(Ta
         amount,
         reference,
         terminal,
-        terminal_id: _,
         group,
         number,
         org,
@@ -498,7 +509,7 @@ fn tallied(session: &Session, q: &TxnQuery, by: Option<SummaryBy>) -> Option<(Ta
         max,
         size: _,
         after: _,
-    } = q;
+    } = &q.query;
     let untallied = card.is_some()
         || amount.is_some()
         || reference.is_some()
@@ -524,7 +535,7 @@ fn tallied(session: &Session, q: &TxnQuery, by: Option<SummaryBy>) -> Option<(Ta
         .find(|t| t.holds(needs))?;
     let mut cond = scope::tallies(session, tallies == Tallies::Terminal)?
         .add(shared_filters(session, q))
-        .add(terminal_filters(session, q));
+        .add(terminal_filters(q));
     if let Some(from) = from {
         cond = cond.add(Expr::col("txn_date").gte(*from));
     }
@@ -743,7 +754,7 @@ fn row_view(t: Listed, tz: Tz) -> Result<TxnRow, AppError> {
 async fn count(
     db: &impl ConnectionTrait,
     session: &Session,
-    query: &TxnQuery,
+    query: &ResolvedQuery,
     tz: Tz,
 ) -> Result<u64, AppError> {
     let n: Option<i64> = match db.query_one(&count_query(session, query, tz)).await? {
@@ -754,7 +765,7 @@ async fn count(
 }
 
 /// The statement [`count`] runs, whose one column is the number.
-fn count_query(session: &Session, query: &TxnQuery, tz: Tz) -> SelectStatement {
+fn count_query(session: &Session, query: &ResolvedQuery, tz: Tz) -> SelectStatement {
     match tallied(session, query, None) {
         Some((Tallies::Day, cond)) => {
             tally_sum(transaction_day_tallies::Entity::find().filter(cond))
@@ -807,11 +818,11 @@ async fn groups_for(
 pub async fn page(
     db: &impl ConnectionTrait,
     session: &Session,
-    mut query: TxnQuery,
+    query: TxnQuery,
     now: DateTime<Utc>,
 ) -> Result<TxnPage, AppError> {
     let tz = session.tz;
-    query.resolve(db, session, now).await?;
+    let query = query.resolve(db, session, now).await?;
     // The total rides on the page's statement as a scalar subquery (computed once); a page past the
     // last row has no row to carry it and counts on its own.
     let mut found = listed(
@@ -933,12 +944,12 @@ pub async fn filter_options(
 pub async fn summary(
     db: &impl ConnectionTrait,
     session: &Session,
-    mut query: TxnQuery,
+    query: TxnQuery,
     by: SummaryBy,
     now: DateTime<Utc>,
 ) -> Result<TxnSummary, AppError> {
     let tz = session.tz;
-    query.resolve(db, session, now).await?;
+    let query = query.resolve(db, session, now).await?;
     let key = match by {
         SummaryBy::TxnDate => "txn_date",
         SummaryBy::SettlementDate => "settlement_date",
@@ -1217,13 +1228,13 @@ pub async fn slip(
 pub async fn export(
     db: &DatabaseConnection,
     session: &Session,
-    mut query: TxnQuery,
+    query: TxnQuery,
     lang: Lang,
     now: DateTime<Utc>,
     direct_limit: u64,
 ) -> Result<(String, Vec<u8>), AppError> {
     let tz = session.tz;
-    query.resolve(db, session, now).await?;
+    let query = query.resolve(db, session, now).await?;
     let total = count(db, session, &query, tz).await?;
     if total > direct_limit {
         return Err(AppError::Policy(Policy::ExportTooLarge));
@@ -1241,20 +1252,17 @@ pub async fn export(
 pub async fn export_size(
     db: &impl ConnectionTrait,
     session: &Session,
-    query: &mut TxnQuery,
-    now: DateTime<Utc>,
+    query: &ResolvedQuery,
 ) -> Result<u64, AppError> {
-    let tz = session.tz;
-    query.resolve(db, session, now).await?;
-    count(db, session, query, tz).await
+    count(db, session, query, session.tz).await
 }
 
-/// Writes the transactions of (resolved) filters to `path`, reporting progress on the export job
+/// Writes the transactions of the filters to `path`, reporting progress on the export job
 /// `job`; returns the file's name for the user and the rows written.
 pub async fn export_to_file(
     db: &DatabaseConnection,
     session: &Session,
-    query: &TxnQuery,
+    query: &ResolvedQuery,
     lang: Lang,
     now: DateTime<Utc>,
     path: &std::path::Path,
@@ -1337,7 +1345,7 @@ fn new_export(lang: Lang) -> Result<XlsxExport, AppError> {
 async fn write_rows(
     db: &DatabaseConnection,
     session: &Session,
-    query: &TxnQuery,
+    query: &ResolvedQuery,
     tz: Tz,
     lang: Lang,
     file: &mut XlsxExport,
@@ -1521,7 +1529,7 @@ mod tests {
         let with = |change: fn(&mut TxnFilter)| {
             let mut filter = days.clone();
             change(&mut filter);
-            TxnQuery::parse(&filter).expect("valid filters")
+            looked_up(TxnQuery::parse(&filter).expect("valid filters"))
         };
         let plain = with(|_| {});
         let terminal = with(|f| f.terminal = "T0000001".into());
@@ -1603,7 +1611,7 @@ mod tests {
 
     #[test]
     fn an_operator_of_groups_reads_only_their_terminals_tallies() {
-        let query = TxnQuery::parse(&TxnFilter::default()).expect("no filters");
+        let query = looked_up(TxnQuery::parse(&TxnFilter::default()).expect("no filters"));
         let (_, cond) = tallied(&session(DataScope::Groups), &query, None).expect("tallied");
         let sql = transaction_terminal_tallies::Entity::find()
             .filter(cond)
@@ -1615,32 +1623,35 @@ mod tests {
         );
     }
 
+    /// Filters as [`TxnQuery::resolve`] makes them, the terminal filter's terminal being id 1.
+    fn looked_up(query: TxnQuery) -> ResolvedQuery {
+        ResolvedQuery {
+            terminal_id: query.terminal.as_ref().map(|_| TerminalId::Found(1)),
+            query,
+        }
+    }
+
     #[test]
     fn a_looked_up_terminal_is_compared_by_id() {
-        let mut query = TxnQuery::parse(&TxnFilter {
+        let query = TxnQuery::parse(&TxnFilter {
             terminal: "t5000009".into(),
             ..Default::default()
         })
         .expect("a terminal");
-        let sql = |query: &TxnQuery| {
+        let sql = |terminal_id| {
+            let resolved = ResolvedQuery {
+                query: query.clone(),
+                terminal_id: Some(terminal_id),
+            };
             transactions::Entity::find()
-                .filter(terminal_filters(&session(DataScope::Merchant), query))
+                .filter(terminal_filters(&resolved))
                 .build(sea_orm::DbBackend::Postgres)
                 .to_string()
         };
-        assert!(
-            sql(&query).contains(r#""terminal_id" IN (SELECT "id" FROM "terminals" WHERE "merchant_id" = 1 AND "terminal_no" = 'T5000009')"#),
-            "{}",
-            sql(&query)
-        );
-        query.terminal_id = TerminalId::Found(7);
-        assert!(
-            sql(&query).ends_with(r#"WHERE "terminal_id" = 7"#),
-            "{}",
-            sql(&query)
-        );
-        query.terminal_id = TerminalId::Missing;
-        assert!(sql(&query).ends_with("WHERE 1 = 0"), "{}", sql(&query));
+        let found = sql(TerminalId::Found(7));
+        assert!(found.ends_with(r#"WHERE "terminal_id" = 7"#), "{found}");
+        let missing = sql(TerminalId::Missing);
+        assert!(missing.ends_with("WHERE 1 = 0"), "{missing}");
     }
 
     #[test]
