@@ -317,7 +317,8 @@ pub struct TxnView {
     /// The operator may reprint slips, but this transaction is from today: the terminal reprints it.
     pub reprint_on_terminal: bool,
     pub may_query_settlements: bool,
-    /// The operator may request refunds, and this is a successful purchase or pre-auth completion.
+    /// The operator may request refunds, and this is a successful purchase or pre-auth completion of
+    /// which refunds (done or on their way) do not take the whole amount yet.
     pub may_refund: bool,
     pub may_query_refunds: bool,
 }

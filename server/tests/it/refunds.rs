@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use app::api::refunds::{RefundCreated, RefundFormView, RefundPage, RefundView};
 use app::api::settlements::SettlementView;
+use app::api::transactions::TxnView;
 use app::backend::entities::{
     merchants, operators, refund_quota_days, refund_requests, settlements, transactions,
 };
@@ -133,6 +134,13 @@ async fn form(browser: &mut Browser<'_>, txn_id: i64) -> RefundFormView {
         .json()
 }
 
+async fn detail(browser: &mut Browser<'_>, txn_id: i64) -> TxnView {
+    browser
+        .call("transactions/detail", &[("id", &txn_id.to_string())])
+        .await
+        .json()
+}
+
 async fn a_direct_refund_is_submitted_once_and_refusals_say_why(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut shop = Shop::open(&app.db, "M60000001").await;
@@ -164,6 +172,7 @@ async fn a_direct_refund_is_submitted_once_and_refusals_say_why(backend: Backend
         .ready_browser("M60000001", "m6.refunds", &[Role::RefundOperator])
         .await;
 
+    assert!(detail(&mut operator, sale_id).await.may_refund);
     let before = form(&mut operator, sale_id).await;
     assert_eq!(before.refundable_fen, 5_000);
     assert_eq!(before.refusal, None);
@@ -194,6 +203,8 @@ async fn a_direct_refund_is_submitted_once_and_refusals_say_why(backend: Backend
     assert_eq!(after.history.len(), 1);
     assert_eq!(after.history[0].amount_fen, 1_234);
     assert_ne!(after.key, before.key);
+    // Part of it on its way: the rest may still be refunded.
+    assert!(detail(&mut operator, sale_id).await.may_refund);
 
     // Refusals, each with its reason; none changes the transaction.
     let refusals = [
@@ -274,6 +285,8 @@ async fn a_direct_refund_is_submitted_once_and_refusals_say_why(backend: Backend
         form(&mut operator, sale_id).await.refusal,
         Some(RefundRefusal::MoreThanRefundable { refundable_fen: 0 })
     );
+    // The transaction's page offers no refund any more.
+    assert!(!detail(&mut operator, sale_id).await.may_refund);
     // Another role may not request.
     let mut finance = app
         .ready_browser("M60000001", "m6.finance", &[Role::Finance])

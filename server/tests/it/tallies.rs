@@ -122,7 +122,9 @@ impl Tallied {
             .zip(&values)
             .map(|(c, value)| Self::read(*c, value))
             .collect();
-        let kept = self.kept.map(|k| format!("CAST(MAX({k}) AS TEXT) AS {k}, "));
+        let kept = self
+            .kept
+            .map(|k| format!("CAST(MAX({k}) AS TEXT) AS {k}, "));
         format!(
             "SELECT {}, {}CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen \
              FROM transactions GROUP BY {} ORDER BY {}",
@@ -166,7 +168,10 @@ impl Tallied {
                     })
                     .collect();
                 if let Some(k) = self.kept {
-                    line.push(format!("{:?}", r.try_get::<Option<String>>("", k).expect(k)));
+                    line.push(format!(
+                        "{:?}",
+                        r.try_get::<Option<String>>("", k).expect(k)
+                    ));
                 }
                 line.push(r.try_get::<i64>("", "n").expect("n").to_string());
                 line.push(r.try_get::<i64>("", "fen").expect("fen").to_string());

@@ -1143,9 +1143,11 @@ pub async fn detail(
         .collect::<Result<Vec<_>, _>>()?;
     let reprint = session.may(Function::TransactionReprintSlip);
     let today = is_today(&t, now, tz);
+    // Nothing left once refunds (done or on their way) take the whole amount: no refund to offer.
     let may_refund = session.may(Function::RefundRequest)
         && t.status == TxnStatus::Success.code()
-        && TxnType::from_code(&t.txn_type).is_some_and(crate::domain::refund::is_refundable_type);
+        && TxnType::from_code(&t.txn_type).is_some_and(crate::domain::refund::is_refundable_type)
+        && t.refunded_fen + t.refund_pending_fen < t.amount_fen;
     let (merchant_no, store) = names.number(t.merchant_number_id);
     let terminal_no = names.terminal(t.terminal_id);
     let terminal_alias = names
