@@ -34,17 +34,23 @@ pub fn AuditLogPage() -> impl IntoView {
         }
     });
     let page = Resource::new(move || filter.get(), audit_log);
-    let error = Signal::derive(move || page.get().and_then(Result::err));
     view! {
         <Title text=title_text(|l| Function::AdminAuditLog.label(l).to_owned())/>
         <h1>{move || Function::AdminAuditLog.label(i18n.lang())}</h1>
         <p class="muted">{move || i18n.t().audit_intro}</p>
-        {move || view! { <Filters filter=filter.get() error/> }}
         <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
             {move || Suspend::new(async move {
+                let filter = filter.get_untracked();
                 match page.await {
-                    Ok(page) => view! { <Results page filter=filter.get_untracked()/> }.into_any(),
-                    Err(AppError::Invalid(_)) => ().into_any(),
+                    Ok(page) => view! {
+                        <Filters filter=filter.clone() error=Signal::derive(|| None)/>
+                        <Results page filter/>
+                    }
+                    .into_any(),
+                    Err(error @ AppError::Invalid(_)) => {
+                        let error = Signal::derive(move || Some(error.clone()));
+                        view! { <Filters filter error/> }.into_any()
+                    }
                     Err(error) => view! { <ErrorAlert error/> }.into_any(),
                 }
             })}
