@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use app::backend::services::{auth, clearing, exports};
 use app::backend::token::TokenKey;
-use app::backend::{db, AppState, AuthConfig, Clock, ExportConfig};
+use app::backend::{db, AppState, AuthConfig, Clock, ExportConfig, SessionCache};
 use migrations::Migrator;
 
 use crate::settings::Settings;
@@ -71,15 +71,18 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     if created {
         tracing::warn!(path = %settings.token_key_file.display(), "created a new token key");
     }
+    let auth_config = AuthConfig {
+        allowed_origins: vec![settings.public_origin()],
+        session_cache: Duration::from_millis(settings.session_cache_ms),
+        ..AuthConfig::default()
+    };
     let state = AppState {
+        sessions: SessionCache::new(auth_config.session_cache),
         db: conn,
         search_db,
         leptos_options: leptos_options(&settings),
         clock: Clock::system(),
-        auth: AuthConfig {
-            allowed_origins: vec![settings.public_origin()],
-            ..AuthConfig::default()
-        },
+        auth: auth_config,
         token_key,
         exports: ExportConfig {
             dir: settings.exports.dir.clone(),

@@ -28,6 +28,10 @@ pub struct Settings {
     /// The key (32 random bytes, base64) that seals the operators' token secrets at rest. Created on
     /// the first start when missing; keep it with the database's backups, apart from them.
     pub token_key_file: PathBuf,
+    /// How long (milliseconds) a session read from the database serves further requests of its
+    /// browser; a change made by another instance or the command line reaches this one within it.
+    /// 0 reads the session at every request.
+    pub session_cache_ms: u64,
     pub exports: ExportSettings,
     pub tls: TlsSettings,
     pub clearing: ClearingSettings,
@@ -94,6 +98,7 @@ impl Default for Settings {
             database_max_connections: 8,
             site_root: PathBuf::from("target/site"),
             token_key_file: PathBuf::from("var/token.key"),
+            session_cache_ms: 1000,
             exports: ExportSettings {
                 dir: PathBuf::from("var/exports"),
                 direct_limit: app::backend::services::transactions::DIRECT_LIMIT,
@@ -175,6 +180,9 @@ impl Settings {
         }
         if !(1..=256).contains(&self.database_max_connections) {
             return invalid("database_max_connections must be between 1 and 256".into());
+        }
+        if self.session_cache_ms > 5000 {
+            return invalid("session_cache_ms must be between 0 and 5000".into());
         }
         if !(1..=300).contains(&self.tls.handshake_timeout_secs) {
             return invalid("tls.handshake_timeout_secs must be between 1 and 300".into());

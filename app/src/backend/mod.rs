@@ -11,6 +11,7 @@ pub mod identity;
 pub mod password;
 pub mod services;
 pub mod session;
+pub mod session_cache;
 pub mod state;
 pub mod token;
 
@@ -18,4 +19,5 @@ pub use clock::Clock;
 pub use context::RequestCtx;
 pub use identity::ClientIdentity;
 pub use session::Session;
+pub use session_cache::SessionCache;
 pub use state::{AppState, AuthConfig, ExportConfig};

@@ -19,6 +19,8 @@ pub struct AppState {
     /// Seals the operators' token secrets at rest.
     pub token_key: TokenKey,
     pub exports: ExportConfig,
+    /// Sessions read a moment ago ([`super::SessionCache`], living `auth.session_cache`).
+    pub sessions: super::SessionCache,
 }
 
 /// Background exports: where their files go, and from how many rows a download becomes one.
@@ -57,6 +59,10 @@ pub struct AuthConfig {
     pub token_max_failures: i32,
     /// … for this long.
     pub token_lockout: Duration,
+    /// How long a session read from the database may serve further requests of its browser
+    /// ([`super::SessionCache`]): also how long a change made by another instance may take to reach
+    /// this one's requests. Zero reads the session at every request.
+    pub session_cache: std::time::Duration,
 }
 
 impl Default for AuthConfig {
@@ -71,6 +77,7 @@ impl Default for AuthConfig {
             allowed_origins: Vec::new(),
             token_max_failures: 5,
             token_lockout: Duration::minutes(15),
+            session_cache: std::time::Duration::from_secs(1),
         }
     }
 }

@@ -6,11 +6,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use app::api::auth::{Me, SignInOutcome};
 use app::backend::entities::{audit_events, operators, sessions};
 use app::backend::services::auth as auth_service;
+use app::backend::AuthConfig;
 use app::domain::access::Role;
 use app::domain::password::PasswordRule;
 use app::error::{AppError, FieldProblem};
 
 use crate::on_both_backends;
+use crate::support::app::spawn_app_with;
 use crate::support::browser::{Answer, Browser};
 use crate::support::{spawn_app, Backend, FIRST_PASSWORD, PASSWORD};
 
@@ -46,6 +48,7 @@ on_both_backends!(
     sessions_are_deleted_a_week_after_their_limit,
     state_changing_calls_need_the_consoles_origin_and_post,
     a_session_is_bound_to_its_certificate,
+    a_session_read_a_moment_ago_serves_until_this_process_changes_one,
 );
 
 async fn first_sign_in_opens_a_strict_session_and_forces_a_password_change(backend: Backend) {
@@ -586,4 +589,60 @@ async fn a_session_is_bound_to_its_certificate(backend: Backend) {
         .unwrap_or_default()
         .contains("certificate"));
     assert_eq!(denied[0].cert_fingerprint, Some(other_cert.fingerprint));
+}
+
+async fn a_session_read_a_moment_ago_serves_until_this_process_changes_one(backend: Backend) {
+    // A minute of cache, so that "a moment ago" does not depend on how fast this machine is.
+    let auth = AuthConfig {
+        session_cache: std::time::Duration::from_secs(60),
+        ..AuthConfig::default()
+    };
+    let app = spawn_app_with(backend, auth).await;
+    let mut admin = app
+        .ready_browser("M20000012", "ned.admin", &[Role::Administrator])
+        .await;
+    let mut finance = app
+        .ready_browser("M20000012", "ned.finance", &[Role::Finance])
+        .await;
+    let display_name = |answer: Answer| answer.json::<Option<Me>>().map(|me| me.display_name);
+    let before = display_name(finance.call("me", &[]).await).expect("signed in");
+
+    // A change made elsewhere (another instance, the command line: here straight in the database)
+    // reaches the session once the cache's time has passed.
+    operators::Entity::update_many()
+        .col_expr(operators::Column::DisplayName, "改名".into())
+        .filter(operators::Column::LoginName.eq("ned.finance"))
+        .exec(&app.db.conn)
+        .await
+        .expect("rename");
+    assert_eq!(display_name(finance.call("me", &[]).await), Some(before));
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(
+        display_name(finance.call("me", &[]).await).as_deref(),
+        Some("改名")
+    );
+
+    // A change made through this process holds from the next request on: the administrator
+    // disables the operator while their session is remembered.
+    assert!(finance.call("me", &[]).await.status < 400);
+    let id = operator(&app, "ned.finance").await.id.to_string();
+    let disabled = admin
+        .call(
+            "admin/operator_enabled",
+            &[("id", &id), ("enabled", "false")],
+        )
+        .await;
+    assert!(disabled.status < 400, "{disabled:?}");
+    assert_eq!(display_name(finance.call("me", &[]).await), None);
+    assert_eq!(
+        finance.call("transactions/options", &[]).await.error(),
+        AppError::Unauthenticated
+    );
+
+    // A session ended by its certificate's thief is not served from memory either.
+    assert!(admin.call("me", &[]).await.status < 400);
+    let mut thief = app.browser(&app.pki.client("ned.admin.laptop"));
+    thief.session = admin.session.clone();
+    assert_eq!(thief.page("/").await.body, "/login");
+    assert_eq!(display_name(admin.call("me", &[]).await), None);
 }

@@ -27,7 +27,8 @@ use crate::backend::entities::{
     operators, password_history, sessions,
 };
 use crate::backend::password::{hash_password, verify_password};
-use crate::backend::{captcha, AuthConfig, ClientIdentity, Session};
+use crate::backend::session_cache::Limits;
+use crate::backend::{captcha, AuthConfig, ClientIdentity, Session, SessionCache};
 use crate::domain::access::{functions_of, Role};
 use crate::domain::password::{check_password, PasswordRule, HISTORY_DEPTH, MAX_LENGTH};
 use crate::domain::{AuditAction, AuditOutcome, DataScope, LoginName, OperatorStatus, SessionEnd};
@@ -403,24 +404,32 @@ pub enum Resolved {
 const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(10);
 
 /// Looks up the session of `token`, ends it if it has run out (recording the timeout), and otherwise
-/// marks it active and returns who it belongs to and what they may do.
+/// marks it active and returns who it belongs to and what they may do. A session `sessions` read a
+/// moment ago is served from there (see [`SessionCache`] for when).
 pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     cfg: &AuthConfig,
+    sessions: &SessionCache,
     token: &str,
     identity: &ClientIdentity,
     now: DateTime<Utc>,
 ) -> Result<Resolved, DbErr> {
     let hash = token_hash(token);
+    if let Some(session) = sessions.get(&hash, identity, now, cfg.idle_timeout) {
+        return Ok(Resolved::Active(Box::new(session)));
+    }
+    let read_in = sessions.generation();
     let backend = db.get_database_backend();
     let Some(row) =
         SessionRow::find_by_statement(backend.build(&SessionRow::select(backend, hash.as_str())))
             .one(db)
             .await?
     else {
+        sessions.forget(&hash);
         return Ok(Resolved::Unknown);
     };
     if let Some(reason) = &row.end_reason {
+        sessions.forget(&hash);
         return Ok(Resolved::Ended(
             SessionEnd::from_code(reason).unwrap_or(SessionEnd::Logout),
         ));
@@ -443,10 +452,12 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
             login_name: Some(row.login_name.clone()),
             ..Actor::from_identity(identity)
         };
+        sessions.forget(&hash);
         end_session(db, &hash, reason, actor, now).await?;
         return Ok(Resolved::Ended(reason));
     }
-    if now - row.last_seen_at >= TOUCH_EVERY {
+    let touch = now - row.last_seen_at >= TOUCH_EVERY;
+    if touch {
         sessions::Entity::update_many()
             .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
             .filter(sessions::Column::TokenHash.eq(hash.as_str()))
@@ -465,7 +476,7 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     roles.dedup();
     group_ids.sort_unstable();
     group_ids.dedup();
-    Ok(Resolved::Active(Box::new(Session {
+    let session = Session {
         token_hash: hash,
         operator_id: row.operator_id,
         merchant_id: row.merchant_id,
@@ -480,7 +491,13 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
         cert_fingerprint: row.cert_fingerprint,
         remote_addr: identity.remote_addr.ip().to_string(),
         tz: time_zone_of(&row.time_zone),
-    })))
+    };
+    let limits = Limits {
+        expires_at: row.expires_at,
+        last_seen_at: if touch { now } else { row.last_seen_at },
+    };
+    sessions.put(&session, limits, now, read_in);
+    Ok(Resolved::Active(Box::new(session)))
 }
 
 /// The items of a comma-separated list an aggregate wrote (none for NULL: no rows).

@@ -16,7 +16,7 @@ use tokio_rustls::TlsConnector;
 use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
 use app::backend::services::transactions;
 use app::backend::token::TokenKey;
-use app::backend::{AppState, AuthConfig, Clock, ExportConfig};
+use app::backend::{AppState, AuthConfig, Clock, ExportConfig, SessionCache};
 use app::domain::access::Role;
 use app::domain::{
     Currency, DataScope, LoginName, MaskedAccount, MerchantCode, MerchantNo, Money, RefundMode,
@@ -52,6 +52,11 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, AuthConfig::default()).await
+}
+
+/// [`spawn_app`] with other session and sign-in rules.
+pub async fn spawn_app_with(backend: Backend, auth: AuthConfig) -> TestApp {
     let db = TestDb::migrated(backend).await;
     let pki = TestPki::new();
     let tls = TlsState::load(TlsFiles {
@@ -69,7 +74,6 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         .site_pkg_dir("pkg")
         .build();
     let clock = Clock::manual(Utc::now());
-    let auth = AuthConfig::default();
     let search_db = app::backend::db::connect_search(&db.url, 2, &db.conn)
         .await
         .expect("open the search pool");
@@ -78,6 +82,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         search_db,
         leptos_options,
         clock: clock.clone(),
+        sessions: SessionCache::new(auth.session_cache),
         auth: auth.clone(),
         token_key: TokenKey::generate().0,
         exports: ExportConfig {
