@@ -122,5 +122,16 @@ async fn the_search_pool_finds_the_same_pages_and_plans_them_once(backend: Backe
             .expect("a row");
         let mode: String = main_mode.try_get_by_index(0).expect("mode");
         assert_eq!(mode, "auto", "the main pool plans as PostgreSQL chooses");
+        // A plan for any values is costed for a whole range: no JIT compiling it at each execution.
+        let jit = search
+            .query_one_raw(Statement::from_string(
+                db.conn.get_database_backend(),
+                "SHOW jit",
+            ))
+            .await
+            .expect("SHOW")
+            .expect("a row");
+        let jit: String = jit.try_get_by_index(0).expect("jit");
+        assert_eq!(jit, "off");
     }
 }
