@@ -28,7 +28,7 @@ const PASSWORD_PAGE: &str = "/password";
 /// a download) makes the process forget the sessions it has read ([`app::backend::SessionCache`]),
 /// so that a sign-out, a password change or an operator's new roles hold from the next request on.
 /// A server function missing here only costs the next requests a session read.
-const READ_ONLY_FUNCTIONS: &[&str] = &[
+pub const READ_ONLY_FUNCTIONS: &[&str] = &[
     "/api/sign_in_form",
     "/api/me",
     "/api/home",

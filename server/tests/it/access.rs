@@ -253,6 +253,11 @@ fn every_server_function_is_in_the_access_table() {
         .collect();
     let listed: BTreeSet<String> = ENDPOINTS.iter().map(|(p, ..)| (*p).to_owned()).collect();
     assert_eq!(registered, listed);
+    // The functions after which the session cache is kept are server functions (a misspelt one
+    // would make its calls forget every session).
+    for path in server::guard::READ_ONLY_FUNCTIONS {
+        assert!(listed.contains(*path), "{path} is no server function");
+    }
 }
 
 on_both_backends!(
