@@ -83,8 +83,8 @@ impl SessionCache {
     ) -> Option<Session> {
         let entries = self.entries();
         let entry = entries.by_token_hash.get(token_hash)?;
+        // A console clock before the read (a negative age) is no time within it either.
         let fresh = entry.read_at.elapsed() < self.ttl
-            && now >= entry.read_now
             && (now - entry.read_now)
                 .to_std()
                 .is_ok_and(|age| age < self.ttl)
@@ -131,7 +131,7 @@ impl SessionCache {
         );
     }
 
-    /// Forgets the session of `token_hash`: it has ended, or is unknown.
+    /// Forgets the session of `token_hash`: it has ended.
     pub fn forget(&self, token_hash: &str) {
         let mut entries = self.entries();
         entries.generation += 1;
@@ -180,14 +180,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_session_is_served_only_within_its_limits_to_its_certificate() {
-        let now = Utc::now();
-        let idle = chrono::Duration::minutes(15);
-        let limits = Limits {
+    /// A session just active, ending in an hour.
+    fn an_hour_left(now: DateTime<Utc>) -> Limits {
+        Limits {
             expires_at: now + chrono::Duration::hours(1),
             last_seen_at: now,
-        };
+        }
+    }
+
+    #[test]
+    fn a_session_is_served_only_within_its_limits_to_its_certificate() {
+        let (now, idle) = (Utc::now(), chrono::Duration::minutes(15));
+        let limits = an_hour_left(now);
         let cache = SessionCache::new(Duration::from_secs(60));
         assert!(cache.get("h1", &identity("f1"), now, idle).is_none());
         cache.put(&session(), limits, now, cache.generation());
@@ -214,12 +218,8 @@ mod tests {
 
     #[test]
     fn a_session_read_before_a_forgetting_is_not_kept() {
-        let now = Utc::now();
-        let limits = Limits {
-            expires_at: now + chrono::Duration::hours(1),
-            last_seen_at: now,
-        };
-        let idle = chrono::Duration::minutes(15);
+        let (now, idle) = (Utc::now(), chrono::Duration::minutes(15));
+        let limits = an_hour_left(now);
         let cache = SessionCache::new(Duration::from_secs(60));
         for forgetting in [
             SessionCache::forget_all as fn(&SessionCache),
@@ -234,12 +234,8 @@ mod tests {
 
     #[test]
     fn entries_live_their_time_only() {
-        let now = Utc::now();
-        let limits = Limits {
-            expires_at: now + chrono::Duration::hours(1),
-            last_seen_at: now,
-        };
-        let idle = chrono::Duration::minutes(15);
+        let (now, idle) = (Utc::now(), chrono::Duration::minutes(15));
+        let limits = an_hour_left(now);
         let off = SessionCache::new(Duration::ZERO);
         off.put(&session(), limits, now, off.generation());
         assert!(off.get("h1", &identity("f1"), now, idle).is_none());

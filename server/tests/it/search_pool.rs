@@ -111,27 +111,23 @@ async fn the_search_pool_finds_the_same_pages_and_plans_them_once(backend: Backe
         let custom: i64 = row.try_get("", "custom").expect("custom");
         assert_eq!(custom, 0, "no page was planned for its values");
         assert!(generic >= executions as i64, "{generic} generic plans");
-        let main_mode = db
-            .conn
-            .query_one_raw(Statement::from_string(
-                db.conn.get_database_backend(),
-                "SHOW plan_cache_mode",
-            ))
-            .await
-            .expect("SHOW")
-            .expect("a row");
-        let mode: String = main_mode.try_get_by_index(0).expect("mode");
-        assert_eq!(mode, "auto", "the main pool plans as PostgreSQL chooses");
+        assert_eq!(
+            show(&db.conn, "plan_cache_mode").await,
+            "auto",
+            "the main pool plans as PostgreSQL chooses"
+        );
         // A plan for any values is costed for a whole range: no JIT compiling it at each execution.
-        let jit = search
-            .query_one_raw(Statement::from_string(
-                db.conn.get_database_backend(),
-                "SHOW jit",
-            ))
-            .await
-            .expect("SHOW")
-            .expect("a row");
-        let jit: String = jit.try_get_by_index(0).expect("jit");
-        assert_eq!(jit, "off");
+        assert_eq!(show(&search, "jit").await, "off");
     }
+}
+
+/// A PostgreSQL setting as a connection of `pool` has it.
+async fn show(pool: &sea_orm::DatabaseConnection, setting: &str) -> String {
+    let sql = format!("SHOW {setting}");
+    pool.query_one_raw(Statement::from_string(pool.get_database_backend(), &sql))
+        .await
+        .expect(&sql)
+        .expect("a row")
+        .try_get_by_index(0)
+        .expect(setting)
 }

@@ -425,10 +425,10 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
             .one(db)
             .await?
     else {
-        sessions.forget(&hash);
         return Ok(Resolved::Unknown);
     };
     if let Some(reason) = &row.end_reason {
+        // Ended by another instance while this one remembers it.
         sessions.forget(&hash);
         return Ok(Resolved::Ended(
             SessionEnd::from_code(reason).unwrap_or(SessionEnd::Logout),
@@ -452,8 +452,9 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
             login_name: Some(row.login_name.clone()),
             ..Actor::from_identity(identity)
         };
-        sessions.forget(&hash);
         end_session(db, &hash, reason, actor, now).await?;
+        // After the end is written: a request reading the session meanwhile keeps nothing.
+        sessions.forget(&hash);
         return Ok(Resolved::Ended(reason));
     }
     let touch = now - row.last_seen_at >= TOUCH_EVERY;

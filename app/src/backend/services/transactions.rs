@@ -472,6 +472,19 @@ impl Tallies {
             Tallies::Bank => !(terminal || fine),
         }
     }
+
+    /// The rows of these tallies that meet `cond`, nothing selected yet.
+    fn rows(self, cond: Condition) -> SelectStatement {
+        let mut rows = Query::select();
+        match self {
+            Tallies::Day => rows.from(transaction_day_tallies::Entity),
+            Tallies::Transaction => rows.from(transaction_tallies::Entity),
+            Tallies::Terminal => rows.from(transaction_terminal_tallies::Entity),
+            Tallies::Bank => rows.from(transaction_bank_tallies::Entity),
+        };
+        rows.cond_where(cond);
+        rows
+    }
 }
 
 /// The same selection as [`selection`] as a condition on the coarsest tallies that hold it and,
@@ -767,33 +780,18 @@ async fn count(
 /// The statement [`count`] runs, whose one column is the number.
 fn count_query(session: &Session, query: &ResolvedQuery, tz: Tz) -> SelectStatement {
     match tallied(session, query, None) {
-        Some((Tallies::Day, cond)) => {
-            tally_sum(transaction_day_tallies::Entity::find().filter(cond))
-        }
-        Some((Tallies::Terminal, cond)) => {
-            tally_sum(transaction_terminal_tallies::Entity::find().filter(cond))
-        }
-        Some((Tallies::Transaction, cond)) => {
-            tally_sum(transaction_tallies::Entity::find().filter(cond))
-        }
-        Some((Tallies::Bank, cond)) => {
-            tally_sum(transaction_bank_tallies::Entity::find().filter(cond))
-        }
+        Some((tallies, cond)) => tallies
+            .rows(cond)
+            .expr_as(
+                Expr::cust("CAST(COALESCE(SUM(txn_count), 0) AS BIGINT)"),
+                "n",
+            )
+            .to_owned(),
         None => selection(session, query, tz)
             .select_only()
             .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
             .into_query(),
     }
-}
-
-fn tally_sum<E: EntityTrait>(tallies: Select<E>) -> SelectStatement {
-    tallies
-        .select_only()
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(txn_count), 0) AS BIGINT)"),
-            "n",
-        )
-        .into_query()
 }
 
 /// The terminal groups an operator may filter by: theirs, or all of the merchant's.
@@ -956,25 +954,14 @@ pub async fn summary(
         SummaryBy::MerchantNumber => "merchant_number_id",
         SummaryBy::CardOrg => "card_org",
     };
-    let rows = match tallied(session, &query, Some(by)) {
-        Some((Tallies::Day, cond)) => {
-            let days = transaction_day_tallies::Entity::find().filter(cond);
-            sums(db, days, key, "SUM(txn_count)").await?
-        }
-        Some((Tallies::Terminal, cond)) => {
-            let terminals = transaction_terminal_tallies::Entity::find().filter(cond);
-            sums(db, terminals, key, "SUM(txn_count)").await?
-        }
-        Some((Tallies::Transaction, cond)) => {
-            let tallies = transaction_tallies::Entity::find().filter(cond);
-            sums(db, tallies, key, "SUM(txn_count)").await?
-        }
-        Some((Tallies::Bank, cond)) => {
-            let banks = transaction_bank_tallies::Entity::find().filter(cond);
-            sums(db, banks, key, "SUM(txn_count)").await?
-        }
-        None => sums(db, selection(session, &query, tz), key, "COUNT(*)").await?,
+    let (rows, count) = match tallied(session, &query, Some(by)) {
+        Some((tallies, cond)) => (tallies.rows(cond), "SUM(txn_count)"),
+        None => (
+            selection(session, &query, tz).select_only().into_query(),
+            "COUNT(*)",
+        ),
     };
+    let rows = sums(db, rows, key, count).await?;
 
     let numbers = if by == SummaryBy::MerchantNumber {
         super::settlements::numbers_of(db, session.merchant_id).await?
@@ -1027,26 +1014,32 @@ pub async fn summary(
 
 /// (key as text, status, count, amount) for each key and status of a selection of transactions or
 /// of their tallies (both have the key and status columns under the same names).
-async fn sums<E: EntityTrait>(
+async fn sums(
     db: &impl ConnectionTrait,
-    select: Select<E>,
+    mut rows: SelectStatement,
     key: &'static str,
     count: &str,
 ) -> Result<Vec<(Option<String>, String, i64, i64)>, AppError> {
-    Ok(select
-        .select_only()
-        .column_as(Expr::cust(format!("CAST({key} AS TEXT)")), "k")
-        .column_as(Expr::col("status"), "status")
-        .column_as(Expr::cust(format!("CAST({count} AS BIGINT)")), "n")
-        .column_as(
+    rows.expr_as(Expr::cust(format!("CAST({key} AS TEXT)")), "k")
+        .expr_as(Expr::col("status"), "status")
+        .expr_as(Expr::cust(format!("CAST({count} AS BIGINT)")), "n")
+        .expr_as(
             Expr::cust("CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT)"),
             "fen",
         )
-        .group_by(Expr::col(key))
-        .group_by(Expr::col("status"))
-        .into_tuple()
-        .all(db)
-        .await?)
+        .add_group_by([Expr::col(key), Expr::col("status")]);
+    db.query_all(&rows)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+                row.try_get_by_index(3)?,
+            ))
+        })
+        .collect()
 }
 
 fn empty_line(key: String, note: String) -> SummaryLine {
