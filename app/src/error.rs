@@ -41,6 +41,12 @@ pub enum AppError {
     /// A refund the original transaction or the merchant's refund policy does not allow.
     #[error("refund refused: {0}")]
     Refund(RefundRefusal),
+    /// Too many sign-in attempts from this certificate or network address in a short time.
+    #[error("too many attempts; retry after {retry_after_s} s")]
+    TooManyAttempts { retry_after_s: u32 },
+    /// The server is at a limit it keeps to stay responsive (password checks, exports): try later.
+    #[error("busy")]
+    Busy,
     #[error("internal error, correlation id {correlation_id}")]
     Internal { correlation_id: String },
     /// The request did not reach the server function or its answer could not be read.
@@ -69,6 +75,10 @@ pub enum Policy {
     CertificateBoundElsewhere,
     /// No certificate with this fingerprint has reached the console yet.
     CertificateUnknown,
+    /// The certificate is expired, not yet valid or revoked.
+    CertificateNotValid,
+    /// The certificate was not issued for one of this merchant's operators (its subject names none).
+    CertificateNotForMerchant,
     /// The action needs a token code and the operator has no enrolled token.
     TokenNotEnrolled,
     /// A token is already enrolled: an administrator resets it before a new one is enrolled.
@@ -93,6 +103,8 @@ pub enum Policy {
     RefundStatusChanged,
     /// The submission key was used before for a different request.
     IdempotencyKeyReused,
+    /// The platform has suspended the merchant: no refunds until it is active again.
+    MerchantSuspended,
 }
 
 /// What is wrong with a field, as a code: each language words it (see `i18n`).
@@ -133,8 +145,9 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::Invalid(_) => 422,
             AppError::Conflict | AppError::Policy(_) | AppError::Refund(_) => 409,
+            AppError::TooManyAttempts { .. } => 429,
             AppError::Internal { .. } => 500,
-            AppError::Transport(_) => 503,
+            AppError::Busy | AppError::Transport(_) => 503,
         }
     }
 
@@ -151,6 +164,10 @@ impl AppError {
             AppError::Conflict => t.error_conflict.to_owned(),
             AppError::Policy(policy) => t.policy(*policy).to_owned(),
             AppError::Refund(refusal) => (t.refund_refusal)(*refusal),
+            AppError::TooManyAttempts { retry_after_s } => {
+                (t.error_too_many_attempts)(*retry_after_s)
+            }
+            AppError::Busy => t.error_busy.to_owned(),
             AppError::Internal { correlation_id } => (t.error_internal)(correlation_id),
             AppError::Transport(_) => t.error_unavailable.to_owned(),
         }

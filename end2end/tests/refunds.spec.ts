@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { Page } from '@playwright/test';
-import { test, expect, gotoHydrated, contextFor, signInFirstTime, stateDir } from './support';
+import { test, expect, gotoHydrated, contextFor, ownPassword, signInFirstTime, stateDir } from './support';
 
 /** RFC 4648 base32 (no padding) to bytes. */
 function base32(text: string): Buffer {
@@ -47,9 +47,10 @@ class Token {
   }
 }
 
-/** Enrols a token for the signed-in operator of `page`. */
-async function enrol(page: Page): Promise<Token> {
+/** Enrols a token for `login`, the signed-in operator of `page` (their password is asked again). */
+async function enrol(page: Page, login: string): Promise<Token> {
   await gotoHydrated(page, '/token');
+  await page.locator('#enrol-password').fill(ownPassword(login));
   await page.locator('[data-action=begin-enrolment]').click();
   const typed = (await page.locator('[data-field=token-secret]').textContent()) ?? '';
   const token = new Token(base32(typed));
@@ -148,11 +149,11 @@ test('in approval mode one operator requests, another approves or rejects with a
   const requesterContext = await contextFor(browser, 'yueke.refund');
   const requester = await requesterContext.newPage();
   await signInFirstTime(requester, 'yueke.refund');
-  const requesterToken = await enrol(requester);
+  const requesterToken = await enrol(requester, 'yueke.refund');
   const approverContext = await contextFor(browser, 'yueke.approver');
   const approver = await approverContext.newPage();
   await signInFirstTime(approver, 'yueke.approver');
-  const approverToken = await enrol(approver);
+  const approverToken = await enrol(approver, 'yueke.approver');
 
   // Three requests of 0.01 on three purchases, each confirmed with the requester's code.
   const ids: string[] = [];
@@ -236,7 +237,7 @@ test('a refund the balance cannot cover waits for clearing and clears once the b
   const context = await contextFor(browser, 'yigou.fastrefund');
   const page = await context.newPage();
   await signInFirstTime(page, 'yigou.fastrefund');
-  const token = await enrol(page);
+  const token = await enrol(page, 'yigou.fastrefund');
 
   // The whole of a purchase, confirmed with a code: direct mode submits it at once.
   await refundFormOfAPurchase(page);

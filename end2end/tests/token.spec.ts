@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { test, expect, gotoHydrated, contextFor, signInFirstTime } from './support';
+import { test, expect, gotoHydrated, contextFor, ownPassword, signInFirstTime } from './support';
 
 /** RFC 4648 base32 (no padding) to bytes. */
 function base32(text: string): Buffer {
@@ -34,6 +34,12 @@ test('an operator enrols a token by its QR code and a code; a code works once', 
   await page.getByRole('link', { name: '我的令牌' }).click();
   await expect(page).toHaveURL(/\/token$/);
   await expect(page.locator('[data-field=token-state]')).toHaveText('未启用');
+  // The password is asked again before the secret is shown.
+  await page.locator('#enrol-password').fill('not-my-password-1');
+  await page.locator('[data-action=begin-enrolment]').click();
+  await expect(page.locator('.field-error')).toHaveText('当前密码不正确');
+  await expect(page.locator('.qr')).toHaveCount(0);
+  await page.locator('#enrol-password').fill(ownPassword('hualian.pudong'));
   await page.locator('[data-action=begin-enrolment]').click();
   await expect(page.locator('.qr svg')).toBeVisible();
   await expect(page.getByRole('status')).toContainText('只显示这一次');

@@ -159,6 +159,11 @@ where
         Ok(ctx) => ctx,
         Err(error) => return error_response(&error, lang),
     };
+    // A file is written in memory while its user waits: only a few at once, the rest told to try
+    // again in a moment.
+    let Ok(_writing) = ctx.state.exports.direct.clone().try_acquire_owned() else {
+        return error_response(&AppError::Busy, lang);
+    };
     match write(ctx).await {
         Ok((name, bytes)) => file_response(&name, content_type, bytes),
         Err(error) => error_response(&error, lang),

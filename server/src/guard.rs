@@ -77,16 +77,17 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     };
 
     if !is_safe(req.method()) && !origin_allowed(&req, &state.auth.allowed_origins) {
-        let origin = header_str(&req, header::ORIGIN)
-            .unwrap_or("(none)")
-            .to_owned();
-        tracing::warn!(peer = %identity.remote_addr, %origin, path = %req.uri().path(), "cross-origin request refused");
+        // The header is the sender's to choose, up to the server's header limit: the log keeps a
+        // bounded piece of it, and of the path.
+        let origin = capped(header_str(&req, header::ORIGIN).unwrap_or("(none)"));
+        let path = capped(req.uri().path());
+        tracing::warn!(peer = %identity.remote_addr, %origin, %path, "cross-origin request refused");
         let actor = session
             .as_ref()
             .map(Session::actor)
             .unwrap_or_else(|| Actor::from_identity(&identity));
         let entry = AuditEntry::new(actor, AuditAction::AccessDenied, AuditOutcome::Denied)
-            .detail(json!({ "reason": "origin", "origin": origin, "path": req.uri().path() }));
+            .detail(json!({ "reason": "origin", "origin": origin, "path": path }));
         if let Err(error) = audit::record(&state.db, entry, now).await {
             tracing::error!(error = %app::error::source_chain(&error), "recording a refused access failed");
         }
@@ -159,6 +160,19 @@ fn is_page(req: &Request) -> bool {
         && !path.starts_with("/api/")
         && !path.starts_with("/pkg/")
         && path != "/health"
+}
+
+/// The longest piece of a header or path kept in the audit log, in characters.
+const LOGGED_VALUE_MAX: usize = 200;
+
+/// `value` cut to [`LOGGED_VALUE_MAX`] characters, marked with `…` when cut.
+fn capped(value: &str) -> String {
+    let mut chars = value.chars();
+    let mut kept: String = chars.by_ref().take(LOGGED_VALUE_MAX).collect();
+    if chars.next().is_some() {
+        kept.push('…');
+    }
+    kept
 }
 
 fn header_str(req: &Request, name: header::HeaderName) -> Option<&str> {

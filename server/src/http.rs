@@ -21,6 +21,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sea_orm::ConnectionTrait;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -33,6 +34,10 @@ use crate::tls::{identity_of, TlsState};
 
 /// The longest a request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The largest request body read: the console's forms are a few kilobytes. A larger one is refused
+/// (413) before it is read into memory.
+pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -75,6 +80,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::guard::guard,
         ))
+        .layer(axum::middleware::from_fn(no_store))
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
         // No request may hold a connection and a worker forever: large downloads run as background
         // jobs, not as long requests.
         .layer(TimeoutLayer::with_status_code(
@@ -95,6 +102,20 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router.with_state(state)
+}
+
+/// Pages, server-function answers and downloads hold a merchant's data: no browser or proxy keeps a
+/// copy (the back button then asks the server again, which checks the session). The built assets
+/// under `/pkg/` are the same for everyone.
+async fn no_store(req: Request<Body>, next: axum::middleware::Next) -> Response<Body> {
+    let asset = req.uri().path().starts_with("/pkg/");
+    let mut response = next.run(req).await;
+    if !asset {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.

@@ -555,5 +555,35 @@ fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<()> {
         options.mode(if private { 0o600 } else { 0o644 });
     }
     let mut file = options.open(path).map_err(io_err(path))?;
+    // The mode given above applies only when the file is created: one overwritten (`--force`) keeps
+    // whatever mode it had, which may let others read a private key.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if private { 0o600 } else { 0o644 };
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io_err(path))?;
+    }
     file.write_all(contents).map_err(io_err(path))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn an_overwritten_private_file_is_readable_by_its_owner_only() {
+        let dir = std::env::temp_dir().join(format!("vpos-pki-mode-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("key.pem");
+        fs::write(&path, b"old").expect("write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        write_file(&path, b"new key", true).expect("overwrite");
+        let mode = fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(fs::read(&path).expect("read"), b"new key");
+        fs::remove_dir_all(&dir).ok();
+    }
 }

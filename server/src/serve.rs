@@ -56,15 +56,25 @@ pub fn tls_files(settings: &Settings) -> TlsFiles {
 pub async fn run(settings: Settings) -> Result<(), ServeError> {
     settings.validate_for_serve()?;
     let tls = TlsState::load(tls_files(&settings))?;
-    let conn = db::connect(&settings.database_url, settings.database_max_connections).await?;
-    let pending = Migrator::get_pending_migrations(&conn).await?.len();
+    // Clearing and housekeeping on a small pool of their own, without the console's statement
+    // timeout: a day's clearing may rightly run for minutes.
+    let background = db::connect(&settings.database_url, 2).await?;
+    let pending = Migrator::get_pending_migrations(&background).await?.len();
     if pending > 0 {
         return Err(ServeError::NotMigrated(pending));
     }
+    let statement_timeout = Duration::from_millis(settings.database_statement_timeout_ms);
+    let conn = db::connect_console(
+        &settings.database_url,
+        settings.database_max_connections,
+        statement_timeout,
+    )
+    .await?;
     let search_db = db::connect_search(
         &settings.database_url,
         settings.database_max_connections,
         &conn,
+        statement_timeout,
     )
     .await?;
     let (token_key, created) = TokenKey::load_or_create(&settings.token_key_file)?;
@@ -84,15 +94,12 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         clock: Clock::system(),
         auth: auth_config,
         token_key,
-        exports: ExportConfig {
-            dir: settings.exports.dir.clone(),
-            direct_limit: settings.exports.direct_limit,
-        },
+        exports: ExportConfig::new(settings.exports.dir.clone(), settings.exports.direct_limit),
     };
-    tokio::spawn(housekeeping(state.db.clone()));
+    tokio::spawn(housekeeping(background.clone()));
     if settings.clearing.schedule {
         tokio::spawn(clearing_schedule(
-            state.db.clone(),
+            background,
             Duration::from_secs(settings.clearing.interval_secs),
             settings.clearing.catch_up_days,
         ));

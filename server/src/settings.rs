@@ -23,6 +23,9 @@ pub struct Settings {
     pub public_url: String,
     pub database_url: String,
     pub database_max_connections: u32,
+    /// PostgreSQL cancels a statement of the console's requests after this many milliseconds (0: no
+    /// limit), so that slow searches cannot hold every connection. Clearing is not limited.
+    pub database_statement_timeout_ms: u64,
     /// Where the built site (pkg/ with wasm, js, css) lives.
     pub site_root: PathBuf,
     /// The key (32 random bytes, base64) that seals the operators' token secrets at rest. Created on
@@ -96,6 +99,7 @@ impl Default for Settings {
             public_url: "https://localhost:8443".into(),
             database_url: "sqlite://var/vpos.db".into(),
             database_max_connections: 8,
+            database_statement_timeout_ms: 30_000,
             site_root: PathBuf::from("target/site"),
             token_key_file: PathBuf::from("var/token.key"),
             session_cache_ms: 1000,

@@ -51,7 +51,7 @@ pub async fn sign_in_form() -> Result<SignInFormView, AppError> {
         services::auth::note_certificate(&ctx.state.db, &ctx.identity, ctx.now).await?;
     Ok(SignInFormView {
         captcha_id: made.id,
-        captcha_image: captcha::data_uri(&made.svg),
+        captcha_image: captcha::data_uri(&made.png),
         certificate_subject: ctx.identity.subject_cn.clone(),
         certificate_fingerprint: ctx.identity.fingerprint.clone(),
         certificate_bound,
@@ -114,7 +114,7 @@ pub async fn change_password(
         new: new_password.into(),
         confirm: confirm_password.into(),
     };
-    auth::change_password(&ctx.state.db, session, change, ctx.now).await
+    auth::change_password(&ctx.state.db, &ctx.state.auth, session, change, ctx.now).await
 }
 
 /// Who is signed in; `None` on the sign-in page and after the session has ended.

@@ -51,6 +51,7 @@ pub async fn start_transaction_export(filter: TxnFilter) -> Result<i64, AppError
     exports::start_transactions(
         &ctx.state.db,
         &ctx.state.exports.dir,
+        &ctx.state.exports.jobs,
         session,
         &filter,
         lang,

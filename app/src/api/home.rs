@@ -63,6 +63,6 @@ pub async fn get_home() -> Result<HomeView, AppError> {
     use crate::backend::{services, RequestCtx};
 
     let ctx = RequestCtx::current()?;
-    let session = ctx.signed_in()?;
+    let session = ctx.self_service()?;
     services::home::home_for_session(&ctx.state.db, &ctx.identity, session).await
 }

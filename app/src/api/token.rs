@@ -42,14 +42,23 @@ pub async fn my_token() -> Result<TokenView, AppError> {
     services::token::my_token(&ctx.state.db, session, ctx.now).await
 }
 
-/// Starts an enrolment; the secret is shown in this answer only.
+/// Starts an enrolment once the operator's password is given again; the secret is shown in this
+/// answer only.
 #[server(prefix = "/api", endpoint = "begin_token_enrolment")]
-pub async fn begin_token_enrolment() -> Result<Enrolment, AppError> {
+pub async fn begin_token_enrolment(password: String) -> Result<Enrolment, AppError> {
     use crate::backend::{services, RequestCtx};
 
     let ctx = RequestCtx::current()?;
     let session = ctx.self_service()?;
-    services::token::begin_enrolment(&ctx.state.db, &ctx.state.token_key, session, ctx.now).await
+    services::token::begin_enrolment(
+        &ctx.state.db,
+        &ctx.state.token_key,
+        &ctx.state.auth,
+        session,
+        password.into(),
+        ctx.now,
+    )
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "confirm_token_enrolment")]

@@ -1,100 +1,52 @@
-//! The sign-in captcha ("additional code", manual §2): five digits drawn as jittered, rotated strokes
-//! among noise curves, as an SVG made only of paths, so the answer is not in the image as text.
+//! The sign-in captcha ("additional code", manual §2): five digits as a raster image (PNG) drawn by
+//! the `captcha` crate, distorted by two random waves and covered with noise pixels and blots. A
+//! vector image would carry each digit as a shape a script reads off the markup; here the answer
+//! exists only as pixels. No captcha stops a determined reader for long, so sign-in attempts are also
+//! limited per certificate and per address ([`super::throttle`]).
 
 use base64::Engine;
+use captcha::filters::{Dots, Noise, Wave};
+use captcha::Captcha;
 use rand::Rng;
 
 /// Digits that cannot be mistaken for letters (no 0 or 1).
-const DIGITS: &[u8] = b"23456789";
+const DIGITS: [char; 8] = ['2', '3', '4', '5', '6', '7', '8', '9'];
 pub const LENGTH: usize = 5;
-const WIDTH: f64 = 168.0;
-const HEIGHT: f64 = 52.0;
+pub const WIDTH: u32 = 200;
+pub const HEIGHT: u32 = 70;
 
-/// Each digit as strokes (polylines) in a 10 × 16 box.
-fn strokes(digit: u8) -> &'static [&'static [(f64, f64)]] {
-    match digit {
-        b'2' => &[&[
-            (1.0, 4.0),
-            (3.0, 1.0),
-            (7.0, 1.0),
-            (9.0, 4.0),
-            (9.0, 6.0),
-            (1.0, 15.0),
-            (9.5, 15.0),
-        ]],
-        b'3' => &[&[
-            (1.0, 1.0),
-            (9.0, 1.0),
-            (5.0, 7.0),
-            (8.0, 8.0),
-            (9.0, 11.0),
-            (8.0, 14.0),
-            (5.0, 15.0),
-            (1.0, 14.0),
-        ]],
-        b'4' => &[&[(7.0, 15.0), (7.0, 1.0), (1.0, 11.0), (9.5, 11.0)]],
-        b'5' => &[&[
-            (9.0, 1.0),
-            (2.0, 1.0),
-            (1.0, 7.0),
-            (6.0, 6.0),
-            (9.0, 9.0),
-            (9.0, 12.0),
-            (6.0, 15.0),
-            (1.0, 14.0),
-        ]],
-        b'6' => &[&[
-            (8.0, 1.0),
-            (4.0, 3.0),
-            (1.0, 9.0),
-            (1.0, 13.0),
-            (4.0, 15.0),
-            (7.0, 15.0),
-            (9.0, 12.0),
-            (8.0, 9.0),
-            (5.0, 8.0),
-            (1.0, 10.0),
-        ]],
-        b'7' => &[
-            &[(1.0, 1.0), (9.0, 1.0), (4.0, 15.0)],
-            &[(3.0, 8.0), (8.0, 8.0)],
-        ],
-        b'8' => &[&[
-            (5.0, 8.0),
-            (2.0, 6.0),
-            (2.0, 3.0),
-            (5.0, 1.0),
-            (8.0, 3.0),
-            (8.0, 6.0),
-            (5.0, 8.0),
-            (1.5, 11.0),
-            (2.0, 14.0),
-            (5.0, 15.0),
-            (8.0, 14.0),
-            (8.5, 11.0),
-            (5.0, 8.0),
-        ]],
-        _ => &[&[
-            (9.0, 6.0),
-            (5.0, 8.0),
-            (2.0, 7.0),
-            (1.0, 4.0),
-            (3.0, 1.0),
-            (7.0, 1.0),
-            (9.0, 4.0),
-            (9.0, 9.0),
-            (6.0, 14.0),
-            (2.0, 15.0),
-        ]],
-    }
+/// A new captcha: its answer and its image.
+pub struct CaptchaImage {
+    pub answer: String,
+    pub png: Vec<u8>,
 }
 
-/// A new random answer.
-pub fn random_answer() -> String {
+/// Draws a new captcha with a random answer; `None` if the image could not be encoded.
+pub fn new_image() -> Option<CaptchaImage> {
     let mut rng = rand::rng();
-    (0..LENGTH)
-        .map(|_| char::from(DIGITS[rng.random_range(0..DIGITS.len())]))
-        .collect()
+    let mut image = Captcha::new();
+    image
+        .set_chars(&DIGITS)
+        .add_chars(LENGTH as u32)
+        .apply_filter(Noise::new(rng.random_range(0.15..0.25)))
+        .apply_filter(
+            Wave::new(rng.random_range(1.5..3.0), rng.random_range(5.0..9.0)).horizontal(),
+        )
+        .apply_filter(Wave::new(rng.random_range(1.5..3.0), rng.random_range(4.0..8.0)).vertical())
+        .view(WIDTH, HEIGHT)
+        .apply_filter(
+            Dots::new(rng.random_range(6..10))
+                .min_radius(2)
+                .max_radius(4),
+        )
+        .set_color(
+            [[29, 53, 87], [106, 4, 15], [20, 83, 45], [60, 9, 108]][rng.random_range(0..4)],
+        );
+    let answer = image.chars_as_string();
+    if answer.chars().count() != LENGTH {
+        return None;
+    }
+    image.as_png().map(|png| CaptchaImage { answer, png })
 }
 
 /// Whether `given` answers `answer`: surrounding and inner spaces are forgiven, full-width digits
@@ -111,74 +63,11 @@ pub fn matches(answer: &str, given: &str) -> bool {
     !answer.is_empty() && normalised == answer
 }
 
-/// The image of `answer` as an SVG document.
-pub fn render_svg(answer: &str) -> String {
-    let mut rng = rand::rng();
-    let mut svg = format!(
-        "<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{HEIGHT}' viewBox='0 0 {WIDTH} {HEIGHT}'>\
-         <rect width='100%' height='100%' fill='#eef3f8'/>"
-    );
-    // Noise behind the digits.
-    for _ in 0..5 {
-        svg.push_str(&noise_curve(&mut rng, "#9fb3c8", 1.2));
-    }
-    let cell = WIDTH / (answer.len() as f64 + 1.0);
-    for (i, digit) in answer.bytes().enumerate() {
-        let scale = rng.random_range(2.1..2.6);
-        let angle = rng.random_range(-0.3_f64..0.3);
-        let cx = cell * (i as f64 + 1.0) + rng.random_range(-3.0..3.0);
-        let cy = HEIGHT / 2.0 + rng.random_range(-3.0..3.0);
-        let (sin, cos) = angle.sin_cos();
-        let colour =
-            ["#1d3557", "#6a040f", "#14532d", "#3c096c", "#7c2d12"][rng.random_range(0..5)];
-        let mut d = String::new();
-        for stroke in strokes(digit) {
-            for (k, (x, y)) in stroke.iter().enumerate() {
-                let x = (x - 5.0 + rng.random_range(-0.5..0.5)) * scale;
-                let y = (y - 8.0 + rng.random_range(-0.5..0.5)) * scale;
-                let (rx, ry) = (cx + x * cos - y * sin, cy + x * sin + y * cos);
-                d.push_str(&format!(
-                    "{}{rx:.1} {ry:.1} ",
-                    if k == 0 { 'M' } else { 'L' }
-                ));
-            }
-        }
-        svg.push_str(&format!(
-            "<path d='{}' fill='none' stroke='{colour}' stroke-width='{:.1}' stroke-linecap='round' stroke-linejoin='round'/>",
-            d.trim_end(),
-            rng.random_range(2.6..3.4)
-        ));
-    }
-    // Noise across the digits.
-    for _ in 0..2 {
-        svg.push_str(&noise_curve(&mut rng, "#33415c", 1.4));
-    }
-    for _ in 0..40 {
-        svg.push_str(&format!(
-            "<circle cx='{:.1}' cy='{:.1}' r='{:.1}' fill='#5c677d'/>",
-            rng.random_range(0.0..WIDTH),
-            rng.random_range(0.0..HEIGHT),
-            rng.random_range(0.4..1.2)
-        ));
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
-fn noise_curve(rng: &mut impl Rng, colour: &str, width: f64) -> String {
-    let mut point = || (rng.random_range(0.0..WIDTH), rng.random_range(0.0..HEIGHT));
-    let (a, b, c, d) = (point(), point(), point(), point());
-    format!(
-        "<path d='M{:.1} {:.1} C{:.1} {:.1} {:.1} {:.1} {:.1} {:.1}' fill='none' stroke='{colour}' stroke-width='{width}'/>",
-        a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1
-    )
-}
-
 /// The image as a `data:` URI for an `<img src>`.
-pub fn data_uri(svg: &str) -> String {
+pub fn data_uri(png: &[u8]) -> String {
     format!(
-        "data:image/svg+xml;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(svg)
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
     )
 }
 
@@ -188,24 +77,35 @@ mod tests {
 
     #[test]
     fn answers_are_five_unambiguous_digits() {
-        for _ in 0..100 {
-            let a = random_answer();
-            assert_eq!(a.len(), LENGTH);
-            assert!(a.bytes().all(|b| DIGITS.contains(&b)), "{a}");
+        for _ in 0..50 {
+            let image = new_image().expect("a captcha");
+            assert_eq!(image.answer.len(), LENGTH);
+            assert!(
+                image.answer.chars().all(|c| DIGITS.contains(&c)),
+                "{}",
+                image.answer
+            );
         }
     }
 
+    /// What a script read off the former vector captcha: markup, a shape per digit. Here the image is
+    /// pixels only, and the same answer is never drawn the same way twice.
     #[test]
-    fn the_image_does_not_contain_the_answer_as_text() {
-        let svg = render_svg("27583");
-        assert!(svg.starts_with("<svg"));
-        assert!(!svg.contains("<text"));
-        assert_eq!(
-            svg.matches("stroke-linecap").count(),
-            5,
-            "one path per digit"
+    fn the_image_is_pixels_that_differ_each_time() {
+        let image = new_image().expect("a captcha");
+        assert!(image.png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+        let text = String::from_utf8_lossy(&image.png);
+        assert!(!text.contains("<svg") && !text.contains("<path"));
+        assert!(
+            !text.contains(&image.answer),
+            "the answer is not in the file"
         );
-        assert!(data_uri(&svg).starts_with("data:image/svg+xml;base64,"));
+        assert!(data_uri(&image.png).starts_with("data:image/png;base64,"));
+
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..20 {
+            assert!(seen.insert(new_image().expect("a captcha").png));
+        }
     }
 
     #[test]

@@ -64,7 +64,21 @@ enum Plans {
 /// SQLite runs in WAL mode with a busy timeout, so readers never block the writer and a writer waits
 /// for another instead of failing; foreign keys are enforced on every connection.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, ConnectError> {
-    connect_planned(url, max_connections, Plans::Auto).await
+    connect_planned(url, max_connections, Plans::Auto, None).await
+}
+
+/// The pool of the console's requests: as [`connect`], and on PostgreSQL each statement is cancelled
+/// by the server after `statement_timeout` (none when zero). A request whose browser has gone away
+/// leaves its statement running; without a limit a few slow searches would hold every connection
+/// and stall sign-in with them. Clearing and housekeeping, whose statements may rightly run long,
+/// use a pool of their own from [`connect`]. (SQLite statements run in this process and end with
+/// their request.)
+pub async fn connect_console(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Duration,
+) -> Result<DatabaseConnection, ConnectError> {
+    connect_planned(url, max_connections, Plans::Auto, Some(statement_timeout)).await
 }
 
 /// The pool for the transaction search's pages, beside `main` (the pool of everything else).
@@ -77,14 +91,24 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// both ways on the 10M-row data set (docs/PERFORMANCE.md): faster or equal for all but the
 /// settlement-date filter.
 /// SQLite plans a statement when it prepares it: there the search uses `main`.
+/// Its statements have the same `statement_timeout` as the console's pool.
 pub async fn connect_search(
     url: &str,
     max_connections: u32,
     main: &DatabaseConnection,
+    statement_timeout: Duration,
 ) -> Result<DatabaseConnection, ConnectError> {
     match Backend::of_url(url).ok_or(ConnectError::UnknownScheme)? {
         Backend::Sqlite => Ok(main.clone()),
-        Backend::Postgres => connect_planned(url, max_connections, Plans::Generic).await,
+        Backend::Postgres => {
+            connect_planned(
+                url,
+                max_connections,
+                Plans::Generic,
+                Some(statement_timeout),
+            )
+            .await
+        }
     }
 }
 
@@ -92,6 +116,7 @@ async fn connect_planned(
     url: &str,
     max_connections: u32,
     plans: Plans,
+    statement_timeout: Option<Duration>,
 ) -> Result<DatabaseConnection, ConnectError> {
     match Backend::of_url(url).ok_or(ConnectError::UnknownScheme)? {
         Backend::Sqlite => {
@@ -141,6 +166,10 @@ async fn connect_planned(
                 // and compiled the statement at every execution (about 10 ms for a 1 ms page).
                 options =
                     options.options([("plan_cache_mode", "force_generic_plan"), ("jit", "off")]);
+            }
+            if let Some(timeout) = statement_timeout {
+                // In milliseconds; 0 is PostgreSQL's "no limit".
+                options = options.options([("statement_timeout", timeout.as_millis().to_string())]);
             }
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))

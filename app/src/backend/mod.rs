@@ -13,6 +13,7 @@ pub mod services;
 pub mod session;
 pub mod session_cache;
 pub mod state;
+pub mod throttle;
 pub mod token;
 
 pub use clock::Clock;

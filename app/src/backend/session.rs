@@ -6,7 +6,9 @@ use crate::domain::DataScope;
 
 /// The session cookie: a random token, HttpOnly, Secure, SameSite=Strict, no expiry date (it ends with
 /// the browser or, earlier, on the server).
-pub const SESSION_COOKIE: &str = "vpos_session";
+/// The `__Host-` prefix makes browsers accept the cookie only from this secure origin, with `Path=/`
+/// and no `Domain`: a neighbouring host cannot set or shadow it.
+pub const SESSION_COOKIE: &str = "__Host-vpos_session";
 
 /// `Set-Cookie` value that gives the browser the session token.
 pub fn session_cookie(token: &str) -> String {
@@ -85,11 +87,12 @@ mod tests {
     #[test]
     fn the_token_is_read_from_among_other_cookies() {
         assert_eq!(
-            token_from_cookies("vpos_lang=en; vpos_session=abc123; x=y"),
+            token_from_cookies("vpos_lang=en; __Host-vpos_session=abc123; x=y"),
             Some("abc123")
         );
-        assert_eq!(token_from_cookies("vpos_session="), None);
-        assert_eq!(token_from_cookies("vpos_sessionx=1"), None);
+        assert_eq!(token_from_cookies("__Host-vpos_session="), None);
+        assert_eq!(token_from_cookies("vpos_session=abc123"), None);
+        assert_eq!(token_from_cookies("__Host-vpos_sessionx=1"), None);
         assert_eq!(token_from_cookies(""), None);
     }
 
@@ -98,7 +101,7 @@ mod tests {
         let mut headers = http::HeaderMap::new();
         headers.append(
             http::header::COOKIE,
-            "vpos_session=abc".parse().expect("value"),
+            "__Host-vpos_session=abc".parse().expect("value"),
         );
         headers.append(http::header::COOKIE, "vpos_lang=en".parse().expect("value"));
         let all = all_cookies(&headers);

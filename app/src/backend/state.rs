@@ -28,6 +28,27 @@ pub struct AppState {
 pub struct ExportConfig {
     pub dir: std::path::PathBuf,
     pub direct_limit: u64,
+    /// Background jobs this process writes at once, whoever started them: each holds a database
+    /// connection and a core for minutes. Past it, a new job is refused as busy.
+    pub jobs: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Downloads written while their user waits, at once.
+    pub direct: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl ExportConfig {
+    /// Background jobs one process writes at once.
+    pub const JOBS: usize = 4;
+    /// Downloads one process writes at once while their users wait.
+    pub const DIRECT: usize = 4;
+
+    pub fn new(dir: std::path::PathBuf, direct_limit: u64) -> Self {
+        Self {
+            dir,
+            direct_limit,
+            jobs: std::sync::Arc::new(tokio::sync::Semaphore::new(Self::JOBS)),
+            direct: std::sync::Arc::new(tokio::sync::Semaphore::new(Self::DIRECT)),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -36,7 +57,7 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The sign-in and session rules (issue 3). The numbers are the product's; only the origins and the
+/// The sign-in and session rules. The numbers are the product's; only the origins and the
 /// failure floor vary between deployments and tests.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
@@ -63,6 +84,8 @@ pub struct AuthConfig {
     /// ([`super::SessionCache`]): also how long a change made by another instance may take to reach
     /// this one's requests. Zero reads the session at every request.
     pub session_cache: std::time::Duration,
+    /// The bounds on password checks and sign-in attempts, shared by every request of the process.
+    pub throttle: std::sync::Arc<super::throttle::Throttle>,
 }
 
 impl Default for AuthConfig {
@@ -78,6 +101,7 @@ impl Default for AuthConfig {
             token_max_failures: 5,
             token_lockout: Duration::minutes(15),
             session_cache: std::time::Duration::from_secs(1),
+            throttle: Default::default(),
         }
     }
 }

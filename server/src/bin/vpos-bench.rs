@@ -358,7 +358,7 @@ async fn by_filter(
         ("operator of one group", &grouped, base.clone()),
         ("smallest merchant", &smallest, base.clone()),
     ];
-    let search_db = db::connect_search(&args.database_url, 8, db).await?;
+    let search_db = db::connect_search(&args.database_url, 8, db, Duration::ZERO).await?;
     let postgres = db.get_database_backend() == sea_orm::DbBackend::Postgres;
     let pools: Vec<&DatabaseConnection> = if postgres {
         vec![db, &search_db]

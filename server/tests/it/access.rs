@@ -10,7 +10,7 @@ use app::error::AppError;
 
 use crate::on_both_backends;
 use crate::support::browser::{Answer, Browser};
-use crate::support::{spawn_app, Backend};
+use crate::support::{spawn_app, Backend, PASSWORD};
 
 /// Who may call a server function.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +61,11 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
     ),
     ("/api/home", Access::SignedIn, Form(&[])),
     ("/api/my_token", Access::SignedIn, Form(&[])),
-    ("/api/begin_token_enrolment", Access::SignedIn, Form(&[])),
+    (
+        "/api/begin_token_enrolment",
+        Access::SignedIn,
+        Form(&[("password", "x")]),
+    ),
     (
         "/api/confirm_token_enrolment",
         Access::SignedIn,
@@ -419,8 +423,10 @@ async fn another_merchants_ids_reach_nothing(backend: Backend) {
         .ready_browser("M30000004", "victim.admin", &[Role::Administrator])
         .await;
     // The victim has a token, a session and events: things a leak could read or change.
-    let enrolment: app::api::token::Enrolment =
-        victim.call("begin_token_enrolment", &[]).await.json();
+    let enrolment: app::api::token::Enrolment = victim
+        .call("begin_token_enrolment", &[("password", PASSWORD)])
+        .await
+        .json();
     assert!(!enrolment.secret.is_empty());
     let victim_id = app.operator_id("victim.admin").await.to_string();
     let before = operator_state(&app, "M30000004").await;

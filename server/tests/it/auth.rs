@@ -4,8 +4,9 @@ use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use app::api::auth::{Me, SignInOutcome};
-use app::backend::entities::{audit_events, operators, sessions};
+use app::backend::entities::{audit_events, merchants, operators, sessions};
 use app::backend::services::auth as auth_service;
+use app::backend::throttle::{Throttle, ThrottleLimits};
 use app::backend::AuthConfig;
 use app::domain::access::Role;
 use app::domain::password::PasswordRule;
@@ -49,6 +50,12 @@ on_both_backends!(
     state_changing_calls_need_the_consoles_origin_and_post,
     a_session_is_bound_to_its_certificate,
     a_session_read_a_moment_ago_serves_until_this_process_changes_one,
+    no_other_certificate_can_lock_an_operator_out,
+    parallel_wrong_passwords_are_judged_five_times_and_lock_once,
+    a_wrong_current_password_counts_toward_the_lockout,
+    sign_ins_are_limited_per_certificate_and_per_address,
+    a_flood_of_sign_ins_leaves_signed_in_users_served,
+    a_suspended_merchants_staff_are_signed_out_and_kept_out,
 );
 
 async fn first_sign_in_opens_a_strict_session_and_forces_a_password_change(backend: Backend) {
@@ -70,6 +77,8 @@ async fn first_sign_in_opens_a_strict_session_and_forces_a_password_change(backe
     assert_ne!(token, "f".repeat(64));
     assert_eq!(token.len(), 64);
     let cookie = browser.last_set_cookie.clone().expect("set-cookie");
+    // Only this secure origin may set it, for the whole site: no neighbouring host shadows it.
+    assert!(cookie.starts_with("__Host-vpos_session="), "{cookie}");
     for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attr), "{cookie} lacks {attr}");
     }
@@ -87,6 +96,8 @@ async fn first_sign_in_opens_a_strict_session_and_forces_a_password_change(backe
     assert_eq!(browser.page("/password").await.status, 200);
     assert_eq!(browser.page("/help").await.status, 200);
     let refused = browser.call("admin/role_matrix", &[]).await;
+    assert_eq!(refused.error(), AppError::PasswordChangeRequired);
+    let refused = browser.call("home", &[]).await;
     assert_eq!(refused.error(), AppError::PasswordChangeRequired);
 
     let changed = browser
@@ -145,7 +156,8 @@ async fn a_certificate_of_another_operator_is_refused(backend: Backend) {
         failures[0].cert_fingerprint,
         Some(cert_a.fingerprint.clone())
     );
-    assert_eq!(operator(&app, "bob.admin").await.failed_login_count, 2);
+    // Attempts with someone else's certificate do not count toward bob's lockout.
+    assert_eq!(operator(&app, "bob.admin").await.failed_login_count, 0);
     // A's own sign-in still works.
     browser.signed_in("amy.monitor", FIRST_PASSWORD).await;
 }
@@ -567,6 +579,18 @@ async fn state_changing_calls_need_the_consoles_origin_and_post(backend: Backend
     assert!(denied
         .iter()
         .all(|e| e.detail.as_deref().unwrap_or_default().contains("origin")));
+
+    // Whatever an attacker sends as Origin, the log keeps a bounded piece of it.
+    let long = format!("https://{}.example", "x".repeat(60_000));
+    let answer = browser.call_from("sign_out", &[], Some(&long)).await;
+    assert_eq!(answer.status, 403);
+    let last = events(&app, "access_denied")
+        .await
+        .pop()
+        .expect("the refusal");
+    let detail = last.detail.unwrap_or_default();
+    assert!(detail.len() < 1_000, "{} bytes of detail", detail.len());
+    assert!(detail.contains("https://xxx"));
 }
 
 async fn a_session_is_bound_to_its_certificate(backend: Backend) {
@@ -645,4 +669,313 @@ async fn a_session_read_a_moment_ago_serves_until_this_process_changes_one(backe
     thief.session = admin.session.clone();
     assert_eq!(thief.page("/").await.body, "/login");
     assert_eq!(display_name(admin.call("me", &[]).await), None);
+}
+
+/// Rules as [`AuthConfig::default`], with other bounds on sign-in attempts and password checks.
+fn throttled(limits: ThrottleLimits) -> AuthConfig {
+    AuthConfig {
+        throttle: std::sync::Arc::new(Throttle::new(limits)),
+        ..AuthConfig::default()
+    }
+}
+
+/// Bounds that hold nothing up: for tests of what happens beneath them.
+fn unthrottled() -> ThrottleLimits {
+    ThrottleLimits {
+        password_checks: 8,
+        password_queue: 1_000,
+        password_wait: std::time::Duration::from_secs(60),
+        sign_ins_per_certificate: 10_000,
+        sign_ins_per_address: 10_000,
+    }
+}
+
+async fn no_other_certificate_can_lock_an_operator_out(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let own = app
+        .operator("M20000011", "ivy.finance", &[Role::Finance])
+        .await;
+    let other_merchant = app
+        .operator("M20000012", "jon.admin", &[Role::Administrator])
+        .await;
+    let colleague = app
+        .operator("M20000011", "kim.admin", &[Role::Administrator])
+        .await;
+    let stranger = app.pki.client("stranger");
+
+    // Seven wrong passwords each from another merchant's administrator, a colleague and a
+    // certificate bound to nobody: more than enough to lock, were they counted.
+    for cert in [&other_merchant, &colleague, &stranger] {
+        let mut browser = app.browser(cert);
+        for _ in 0..7 {
+            let refused = browser.sign_in("ivy.finance", "wrong-password-7").await;
+            assert_eq!(refused.error(), AppError::SignInRefused);
+        }
+    }
+    let op = operator(&app, "ivy.finance").await;
+    assert_eq!((op.status.as_str(), op.failed_login_count), ("active", 0));
+    assert!(events(&app, "lockout").await.is_empty());
+    // Still recorded, each one.
+    let refused = app.audit_details("sign_in").await;
+    assert_eq!(
+        refused
+            .iter()
+            .filter(|d| d.contains("certificate_not_bound"))
+            .count(),
+        21
+    );
+    app.browser(&own)
+        .signed_in("ivy.finance", FIRST_PASSWORD)
+        .await;
+}
+
+async fn parallel_wrong_passwords_are_judged_five_times_and_lock_once(backend: Backend) {
+    let app = spawn_app_with(backend, throttled(unthrottled())).await;
+    let cert = app
+        .operator("M20000013", "lee.finance", &[Role::Finance])
+        .await;
+    let mut forms = Vec::new();
+    for _ in 0..50 {
+        let mut browser = app.browser(&cert);
+        let captcha = browser.captcha().await;
+        forms.push((browser, captcha));
+    }
+    let attempts = forms
+        .into_iter()
+        .map(|(mut browser, (id, answer))| async move {
+            browser
+                .call(
+                    "sign_in",
+                    &[
+                        ("login_name", "lee.finance"),
+                        ("password", "wrong-password-50"),
+                        ("captcha_id", &id),
+                        ("captcha_answer", &answer),
+                    ],
+                )
+                .await
+        });
+    for answer in futures::future::join_all(attempts).await {
+        assert_eq!(answer.error(), AppError::SignInRefused);
+    }
+
+    assert_eq!(events(&app, "lockout").await.len(), 1, "locked once");
+    let reasons = app.audit_details("sign_in").await;
+    let judged = reasons
+        .iter()
+        .filter(|d| d.contains("wrong_password"))
+        .count();
+    assert_eq!(judged, 5, "{reasons:?}");
+    assert_eq!(
+        reasons.iter().filter(|d| d.contains("\"locked\"")).count(),
+        45
+    );
+    assert_eq!(operator(&app, "lee.finance").await.status, "locked");
+}
+
+async fn a_wrong_current_password_counts_toward_the_lockout(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut browser = app
+        .ready_browser("M20000014", "max.finance", &[Role::Finance])
+        .await;
+    let next = "next-Password-2027";
+    for attempt in 1..=4 {
+        let refused = browser.change_password("wrong-current-1", next, next).await;
+        assert_eq!(
+            refused.error().field_problem("current_password"),
+            Some(FieldProblem::WrongPassword)
+        );
+        assert_eq!(
+            operator(&app, "max.finance").await.failed_login_count,
+            attempt
+        );
+    }
+    // The fifth locks the account and ends its sessions, this one too.
+    let refused = browser.change_password("wrong-current-1", next, next).await;
+    assert_eq!(refused.error(), AppError::Unauthenticated);
+    assert_eq!(operator(&app, "max.finance").await.status, "locked");
+    assert_eq!(events(&app, "lockout").await.len(), 1);
+    let me: Option<Me> = browser.call("me", &[]).await.json();
+    assert!(me.is_none(), "signed out");
+    let refused = browser.sign_in("max.finance", PASSWORD).await;
+    assert_eq!(refused.error(), AppError::SignInRefused);
+}
+
+async fn sign_ins_are_limited_per_certificate_and_per_address(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        throttled(ThrottleLimits {
+            sign_ins_per_certificate: 4,
+            sign_ins_per_address: 7,
+            ..unthrottled()
+        }),
+    )
+    .await;
+    let first = app
+        .operator("M20000015", "ned.finance", &[Role::Finance])
+        .await;
+    let second = app
+        .operator("M20000015", "ola.finance", &[Role::Finance])
+        .await;
+    let third = app
+        .operator("M20000015", "pam.finance", &[Role::Finance])
+        .await;
+    // Start at the top of a minute, so that the attempts below share it.
+    let seconds = app.clock.now().timestamp().rem_euclid(60);
+    app.clock.advance(Duration::seconds(60 - seconds));
+
+    let mut browser = app.browser(&first);
+    for _ in 0..4 {
+        let refused = browser.sign_in("ned.finance", "wrong-password-4").await;
+        assert_eq!(refused.error(), AppError::SignInRefused);
+    }
+    // The fifth attempt of this certificate in the minute is not even read.
+    let limited = browser.sign_in("ned.finance", FIRST_PASSWORD).await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(
+        limited.error(),
+        AppError::TooManyAttempts { retry_after_s: 60 }
+    );
+    assert_eq!(operator(&app, "ned.finance").await.failed_login_count, 4);
+
+    // Another certificate from the same address has the address's two left (the refused attempt
+    // counted too, so that hammering does not shorten the wait).
+    let mut other = app.browser(&second);
+    other.signed_in("ola.finance", FIRST_PASSWORD).await;
+    let refused = app
+        .browser(&third)
+        .sign_in("pam.finance", "wrong-password-4")
+        .await;
+    assert_eq!(refused.error(), AppError::SignInRefused);
+    let limited = app
+        .browser(&third)
+        .sign_in("pam.finance", FIRST_PASSWORD)
+        .await;
+    assert!(matches!(limited.error(), AppError::TooManyAttempts { .. }));
+
+    // The next minute starts afresh.
+    app.clock.advance(Duration::seconds(60));
+    browser.signed_in("ned.finance", FIRST_PASSWORD).await;
+}
+
+/// The resident memory of this process, in KiB.
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn a_flood_of_sign_ins_leaves_signed_in_users_served(backend: Backend) {
+    // Attempt limits off: this is a flood from many certificates and addresses, which only the bound
+    // on password checks holds.
+    let app = spawn_app_with(
+        backend,
+        throttled(ThrottleLimits {
+            password_checks: 1,
+            password_queue: 4,
+            password_wait: std::time::Duration::from_secs(2),
+            ..unthrottled()
+        }),
+    )
+    .await;
+    let mut user = app
+        .ready_browser("M20000016", "quinn.finance", &[Role::Finance])
+        .await;
+    let flooder = app
+        .operator("M20000017", "rex.admin", &[Role::Administrator])
+        .await;
+    let mut forms = Vec::new();
+    for _ in 0..200 {
+        let mut browser = app.browser(&flooder);
+        let captcha = browser.captcha().await;
+        forms.push((browser, captcha));
+    }
+    let before = resident_kib();
+    let flood = forms
+        .into_iter()
+        .map(|(mut browser, (id, answer))| async move {
+            browser
+                .call(
+                    "sign_in",
+                    &[
+                        ("login_name", "rex.admin"),
+                        ("password", "wrong-password-200"),
+                        ("captcha_id", &id),
+                        ("captcha_answer", &answer),
+                    ],
+                )
+                .await
+        });
+    let searches = async {
+        let mut times = Vec::new();
+        for _ in 0..40 {
+            let answer = user
+                .call_json("transactions/search", serde_json::json!({"filter": {}}))
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            times.push(answer.elapsed);
+        }
+        times
+    };
+    let (answers, mut times) = tokio::join!(futures::future::join_all(flood), searches);
+    let grown_mib = resident_kib().saturating_sub(before) / 1024;
+
+    times.sort();
+    let p99 = times[times.len() * 99 / 100 - 1];
+    assert!(
+        p99 < std::time::Duration::from_millis(250),
+        "search p99 {p99:?}"
+    );
+    let busy = answers
+        .iter()
+        .filter(|a| a.status == 503 && a.error() == AppError::Busy)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == 401 && a.error() == AppError::SignInRefused)
+        .count();
+    assert_eq!(busy + refused, 200, "each attempt refused or turned away");
+    assert!(busy > 0, "the flood was held back");
+    // One argon2 check at a time (19 MiB each): an unbounded one would take gigabytes.
+    assert!(grown_mib < 200, "memory grew by {grown_mib} MiB");
+}
+
+async fn a_suspended_merchants_staff_are_signed_out_and_kept_out(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        AuthConfig {
+            session_cache: std::time::Duration::ZERO,
+            ..AuthConfig::default()
+        },
+    )
+    .await;
+    let mut browser = app
+        .ready_browser("M20000018", "sam.finance", &[Role::Finance])
+        .await;
+    let merchant = operator(&app, "sam.finance").await.merchant_id;
+    merchants::Entity::update_many()
+        .col_expr(
+            merchants::Column::Status,
+            sea_orm::sea_query::Expr::value("suspended"),
+        )
+        .filter(merchants::Column::Id.eq(merchant))
+        .exec(&app.db.conn)
+        .await
+        .expect("suspend");
+
+    let me: Option<Me> = browser.call("me", &[]).await.json();
+    assert!(me.is_none(), "the open session has ended");
+    let refused = browser.sign_in("sam.finance", PASSWORD).await;
+    assert_eq!(refused.error(), AppError::SignInRefused);
+    assert!(app
+        .audit_details("sign_in")
+        .await
+        .iter()
+        .any(|d| d.contains("merchant_suspended")));
 }

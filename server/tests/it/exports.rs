@@ -19,7 +19,8 @@ use crate::support::{spawn_app, Backend};
 
 on_both_backends!(
     a_background_export_is_written_fetched_by_its_owner_only_and_expires,
-    a_job_a_restart_interrupted_is_marked_failed
+    a_job_a_restart_interrupted_is_marked_failed,
+    a_merchants_running_jobs_are_capped_across_its_operators
 );
 
 async fn a_background_export_is_written_fetched_by_its_owner_only_and_expires(backend: Backend) {
@@ -134,23 +135,8 @@ async fn a_job_a_restart_interrupted_is_marked_failed(backend: Backend) {
     let mut finance = app
         .ready_browser("M60000002", "m6b.finance", &[Role::Finance])
         .await;
-    let operator = app.operator_row("m6b.finance").await;
+    let job = running_job(&app, "m6b.finance", 120_000).await;
     let now = app.clock.now();
-    let job = export_jobs::ActiveModel {
-        merchant_id: Set(operator.merchant_id),
-        operator_id: Set(operator.id),
-        kind: Set(exports::KIND_TRANSACTIONS.into()),
-        filters: Set("{}".into()),
-        status: Set("running".into()),
-        total_rows: Set(Some(500_000)),
-        rows_done: Set(120_000),
-        created_at: Set(now),
-        started_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(&app.db.conn)
-    .await
-    .expect("job");
     assert_eq!(
         exports::recover_interrupted(&app.db.conn, now)
             .await
@@ -162,4 +148,48 @@ async fn a_job_a_restart_interrupted_is_marked_failed(backend: Backend) {
     assert_eq!((shown.id, shown.status), (job.id, ExportStatus::Failed));
     assert!(shown.interrupted);
     assert_eq!(finance.download(&file_path(job.id)).await.0, 404);
+}
+
+/// A job as if a request had started it and it were still being written, `rows_done` rows in.
+async fn running_job(
+    app: &crate::support::app::TestApp,
+    login: &str,
+    rows_done: i64,
+) -> export_jobs::Model {
+    let operator = app.operator_row(login).await;
+    let now = app.clock.now();
+    export_jobs::ActiveModel {
+        merchant_id: Set(operator.merchant_id),
+        operator_id: Set(operator.id),
+        kind: Set(exports::KIND_TRANSACTIONS.into()),
+        filters: Set("{}".into()),
+        status: Set("running".into()),
+        total_rows: Set(Some(500_000)),
+        rows_done: Set(rows_done),
+        created_at: Set(now),
+        started_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(&app.db.conn)
+    .await
+    .expect("job")
+}
+
+async fn a_merchants_running_jobs_are_capped_across_its_operators(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut finance = app
+        .ready_browser("M60000003", "m6c.finance", &[Role::Finance])
+        .await;
+    for login in ["m6c.first", "m6c.second"] {
+        app.operator("M60000003", login, &[Role::Finance]).await;
+        running_job(&app, login, 0).await;
+        running_job(&app, login, 0).await;
+    }
+    // Two colleagues have two jobs each running: the merchant has as many as it may, and this
+    // operator, with none of their own, is told to try later.
+    let refused = finance
+        .call_json("exports/transactions", json!({"filter": {}}))
+        .await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.error(), AppError::Busy);
 }

@@ -233,6 +233,32 @@ async fn responses_carry_the_security_headers() {
         .to_str()
         .unwrap_or_default()
         .contains("frame-ancestors 'none'"));
+    // A page and a server function's answer hold a merchant's data: nothing keeps a copy.
+    assert_eq!(h["cache-control"], "no-store");
+    let answer = app
+        .https(Some(&cert))
+        .post(app.url("/api/sign_in_form"))
+        .header("origin", app.url("").trim_end_matches('/'))
+        .send()
+        .await
+        .expect("server function");
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+
+    // A body larger than any form is refused before it is read.
+    let oversized = app
+        .https(Some(&cert))
+        .post(app.url("/api/sign_in"))
+        .header("origin", app.url("").trim_end_matches('/'))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "login_name={}",
+            "a".repeat(server::http::MAX_REQUEST_BODY)
+        ))
+        .send()
+        .await
+        .expect("oversized request");
+    assert_eq!(oversized.status(), 413);
 }
 
 on_both_backends!(a_valid_certificate_is_served_and_its_identity_reaches_the_handlers);

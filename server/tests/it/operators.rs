@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use app::api::auth::Me;
 use app::api::operators::{OneTimePassword, OperatorDetail, OperatorForm, OperatorRow};
-use app::backend::entities::{operator_roles, operators, sessions};
+use app::backend::entities::{operator_certificates, operator_roles, operators, sessions};
 use app::backend::{services, Session};
 use app::domain::access::{functions_of, Role};
 use app::domain::{DataScope, OperatorStatus};
@@ -337,6 +337,26 @@ async fn certificates_are_bound_by_fingerprint_once(backend: Backend) {
         AppError::Policy(Policy::CertificateBoundElsewhere)
     );
 
+    // Certificates that reached the console but were not issued for this merchant's staff: one for
+    // another merchant's operator and one for a name nobody has get the same answer.
+    app.operator("M40000015", "five.elsewhere", &[Role::Monitor])
+        .await;
+    for subject in ["five.elsewhere", "nobody.at.all"] {
+        let foreign = reissue(&app, subject);
+        app.browser(&foreign).call("sign_in_form", &[]).await;
+        let refused = admin
+            .call(
+                "admin/operator_bind",
+                &[("id", &id), ("fingerprint", &foreign.fingerprint)],
+            )
+            .await;
+        assert_eq!(
+            refused.error(),
+            AppError::Policy(Policy::CertificateNotForMerchant),
+            "{subject}"
+        );
+    }
+
     let mut newcomer = bound_browser(&app, &mut admin, "five.new", created.operator_id).await;
     newcomer.signed_in("five.new", &created.password).await;
 
@@ -366,6 +386,50 @@ async fn certificates_are_bound_by_fingerprint_once(backend: Backend) {
             .error(),
         AppError::SignInRefused
     );
+
+    // A second certificate issued for the newcomer, expired or revoked since it was seen.
+    let stale = reissue(&app, "five.new");
+    app.browser(&stale).call("sign_in_form", &[]).await;
+    for (column, value) in [
+        (
+            operator_certificates::Column::NotAfter,
+            app.clock.now() - chrono::Duration::days(1),
+        ),
+        (operator_certificates::Column::RevokedAt, app.clock.now()),
+    ] {
+        operator_certificates::Entity::update_many()
+            .col_expr(column, sea_orm::sea_query::Expr::value(value))
+            .filter(operator_certificates::Column::FingerprintSha256.eq(&stale.fingerprint))
+            .exec(&app.db.conn)
+            .await
+            .expect("age the certificate");
+        let refused = admin
+            .call(
+                "admin/operator_bind",
+                &[("id", &id), ("fingerprint", &stale.fingerprint)],
+            )
+            .await;
+        assert_eq!(
+            refused.error(),
+            AppError::Policy(Policy::CertificateNotValid)
+        );
+    }
+}
+
+/// A new certificate for `subject`, whether or not one was issued before.
+fn reissue(app: &TestApp, subject: &str) -> server::pki::IssuedCert {
+    app.pki
+        .pki
+        .issue_client(
+            subject,
+            Some("Test"),
+            30,
+            Some(secrecy::SecretString::from(
+                crate::support::pki::P12_PASSWORD.to_owned(),
+            )),
+            true,
+        )
+        .expect("client certificate")
 }
 
 async fn another_merchants_operators_are_out_of_reach(backend: Backend) {

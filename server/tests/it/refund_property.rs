@@ -35,8 +35,8 @@ use app::error::AppError;
 
 use crate::clearing::{Shop, UP_CREDIT};
 use crate::on_both_backends;
-use crate::support::app::{create_operator, service_session};
-use crate::support::{Backend, TestDb};
+use crate::support::app::{create_operator, operator_with_password, service_session};
+use crate::support::{Backend, TestDb, PASSWORD};
 
 on_both_backends!(random_refund_life_cycles_keep_every_invariant);
 
@@ -96,8 +96,14 @@ impl World {
         .expect("merchant");
         let requester_id =
             create_operator(&db, "M69000001", "m69.requester", &[Role::RefundOperator]).await;
-        let approver_id =
-            create_operator(&db, "M69000001", "m69.approver", &[Role::RefundApprover]).await;
+        let approver_id = operator_with_password(
+            &db,
+            "M69000001",
+            "m69.approver",
+            &[Role::RefundApprover],
+            Some(PASSWORD),
+        )
+        .await;
         let requester =
             service_session(&db, requester_id, &[Role::RefundOperator, Role::Finance]).await;
         let approver = service_session(&db, approver_id, &[Role::RefundApprover]).await;
@@ -105,9 +111,16 @@ impl World {
         let cfg = AuthConfig::default();
         // Enrolled the evening before the first day; the steps of the days are all later.
         let enrolled_at = morning(0) - Duration::hours(12);
-        let enrolment = token::begin_enrolment(&db.conn, &key, &approver, enrolled_at)
-            .await
-            .expect("enrolment");
+        let enrolment = token::begin_enrolment(
+            &db.conn,
+            &key,
+            &cfg,
+            &approver,
+            PASSWORD.to_owned().into(),
+            enrolled_at,
+        )
+        .await
+        .expect("enrolment");
         let approver_secret = secret_from_typing(&enrolment.secret).expect("secret");
         let first = code_at_step(&approver_secret, step_of(enrolled_at.timestamp()));
         token::confirm_enrolment(&db.conn, &key, &cfg, &approver, &first, enrolled_at)

@@ -40,7 +40,7 @@ async fn the_search_pool_finds_the_same_pages_and_plans_them_once(backend: Backe
             .expect("a settled sale on a grouped terminal");
     let session = crate::demo::session_of(&db, sample.merchant_id).await;
     // One connection: the plans it made are the ones `pg_prepared_statements` shows.
-    let search = db::connect_search(&db.url, 1, &db.conn)
+    let search = db::connect_search(&db.url, 1, &db.conn, std::time::Duration::ZERO)
         .await
         .expect("search pool");
 
@@ -130,4 +130,40 @@ async fn show(pool: &sea_orm::DatabaseConnection, setting: &str) -> String {
         .expect("a row")
         .try_get_by_index(0)
         .expect(setting)
+}
+
+on_both_backends!(the_consoles_pools_cancel_a_statement_that_runs_too_long);
+
+/// PostgreSQL only: SQLite runs statements in this process, which end with their request.
+async fn the_consoles_pools_cancel_a_statement_that_runs_too_long(backend: Backend) {
+    if backend != Backend::Postgres {
+        return;
+    }
+    let db = TestDb::migrated(backend).await;
+    let limit = std::time::Duration::from_millis(300);
+    let console = db::connect_console(&db.url, 1, limit)
+        .await
+        .expect("console pool");
+    let search = db::connect_search(&db.url, 1, &console, limit)
+        .await
+        .expect("search pool");
+    for pool in [&console, &search] {
+        assert_eq!(show(pool, "statement_timeout").await, "300ms");
+        let slow = "SELECT pg_sleep(3)";
+        let started = std::time::Instant::now();
+        let refused = pool
+            .execute_unprepared(slow)
+            .await
+            .expect_err("cancelled by the server");
+        assert!(
+            refused.to_string().contains("statement timeout"),
+            "{refused}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // The connection serves the next statement.
+        assert!(!show(pool, "jit").await.is_empty());
+    }
+    // Clearing's pool has no limit.
+    let background = db::connect(&db.url, 1).await.expect("background pool");
+    assert_eq!(show(&background, "statement_timeout").await, "0");
 }

@@ -15,6 +15,7 @@ use app::error::{AppError, FieldProblem, Policy};
 use crate::on_both_backends;
 use crate::support::app::TestApp;
 use crate::support::browser::Browser;
+use crate::support::PASSWORD;
 use crate::support::{spawn_app, Backend};
 
 on_both_backends!(
@@ -40,7 +41,10 @@ fn wrong_code(app: &TestApp, secret: &[u8]) -> String {
 }
 
 pub async fn enrol(app: &TestApp, browser: &mut Browser<'_>) -> Vec<u8> {
-    let enrolment: Enrolment = browser.call("begin_token_enrolment", &[]).await.json();
+    let enrolment: Enrolment = browser
+        .call("begin_token_enrolment", &[("password", PASSWORD)])
+        .await
+        .json();
     let secret = secret_from_typing(&enrolment.secret).expect("base32 secret");
     let answer = browser
         .call(
@@ -65,7 +69,10 @@ async fn enrolment_shows_the_secret_once_and_needs_a_right_code(backend: Backend
     let answer = browser.call("try_token_code", &[("code", "123456")]).await;
     assert_eq!(answer.error(), AppError::Policy(Policy::TokenNotEnrolled));
 
-    let enrolment: Enrolment = browser.call("begin_token_enrolment", &[]).await.json();
+    let enrolment: Enrolment = browser
+        .call("begin_token_enrolment", &[("password", PASSWORD)])
+        .await
+        .json();
     assert!(enrolment.qr_svg.contains("<svg"));
     assert_eq!(enrolment.account, "token.user");
     let secret = secret_from_typing(&enrolment.secret).expect("base32 secret");
@@ -118,7 +125,9 @@ async fn enrolment_shows_the_secret_once_and_needs_a_right_code(backend: Backend
     assert!(token.enrolled_at.is_some());
 
     // The secret is not shown again: a new enrolment is refused while this token stands.
-    let answer = browser.call("begin_token_enrolment", &[]).await;
+    let answer = browser
+        .call("begin_token_enrolment", &[("password", PASSWORD)])
+        .await;
     assert_eq!(
         answer.error(),
         AppError::Policy(Policy::TokenAlreadyEnrolled)
@@ -131,6 +140,22 @@ async fn enrolment_shows_the_secret_once_and_needs_a_right_code(backend: Backend
     assert!(enrolled
         .iter()
         .all(|d| !d.contains(&enrolment.secret.replace(' ', ""))));
+
+    // Enrolling asks for the password again: a wrong one is refused before anything else, and
+    // counts toward the lockout as at sign-in.
+    let answer = browser
+        .call(
+            "begin_token_enrolment",
+            &[("password", "not-my-password-1")],
+        )
+        .await;
+    assert_eq!(
+        answer.error().field_problem("password"),
+        Some(FieldProblem::WrongPassword)
+    );
+    assert_eq!(app.operator_row("token.user").await.failed_login_count, 1);
+    let answer = browser.call("begin_token_enrolment", &[]).await;
+    assert_eq!(answer.status, 422);
 }
 
 async fn a_code_is_accepted_once_and_codes_do_not_go_back(backend: Backend) {

@@ -1,10 +1,14 @@
 //! Sign-in, sessions and passwords (SPEC §3 sign-in, manual §2 and §3.1.3).
 //!
 //! - Sign-in needs the captcha (one use, short expiry), the login name and password, and a client
-//!   certificate bound to that operator. Every refusal gets the same answer after the same minimum
-//!   time; 5 failures in a row lock the account for 30 minutes.
+//!   certificate bound to that operator, of a merchant that is not suspended. Every refusal gets the
+//!   same answer after the same minimum time. 5 wrong passwords in a row lock the account for 30
+//!   minutes; only attempts made with the operator's own certificate count, so that no one else can
+//!   lock them out. Attempts per certificate and per address, and password checks running at once,
+//!   are bounded ([`crate::backend::throttle`]).
 //! - A session lives on the server; the browser holds a random token whose SHA-256 is the key. It ends
-//!   at logout, after 15 idle minutes, 12 hours after sign-in, or when used with another certificate.
+//!   at logout, after 15 idle minutes, 12 hours after sign-in, when used with another certificate, or
+//!   when the operator is disabled or locked by wrong passwords, or their merchant suspended.
 //! - A password has at least 12 characters with letters and digits and is none of the last 4.
 
 use chrono::{DateTime, Utc};
@@ -31,13 +35,15 @@ use crate::backend::session_cache::Limits;
 use crate::backend::{captcha, AuthConfig, ClientIdentity, Session, SessionCache};
 use crate::domain::access::{functions_of, Role};
 use crate::domain::password::{check_password, PasswordRule, HISTORY_DEPTH, MAX_LENGTH};
-use crate::domain::{AuditAction, AuditOutcome, DataScope, LoginName, OperatorStatus, SessionEnd};
+use crate::domain::{
+    AuditAction, AuditOutcome, DataScope, LoginName, MerchantStatus, OperatorStatus, SessionEnd,
+};
 use crate::error::{AppError, FieldError, FieldProblem};
 
-/// A new captcha: its id (for the form) and the image. The answer stays in the database.
+/// A new captcha: its id (for the form) and the image (PNG). The answer stays in the database.
 pub struct NewCaptcha {
     pub id: String,
-    pub svg: String,
+    pub png: Vec<u8>,
 }
 
 #[tracing::instrument(skip_all)]
@@ -45,26 +51,30 @@ pub async fn new_captcha(
     db: &impl ConnectionTrait,
     cfg: &AuthConfig,
     now: DateTime<Utc>,
-) -> Result<NewCaptcha, DbErr> {
+) -> Result<NewCaptcha, AppError> {
     // Expired captchas are of no use to anyone: sweep them as new ones are made.
     captchas::Entity::delete_many()
         .filter(captchas::Column::ExpiresAt.lt(now))
         .exec(db)
         .await?;
     let id = random_token();
-    let answer = captcha::random_answer();
-    let svg = captcha::render_svg(&answer);
+    let image = captcha::new_image()
+        .ok_or_else(|| AppError::internal("drawing a captcha", &CaptchaNotDrawn))?;
     captchas::ActiveModel {
         id: Set(id.clone()),
-        answer: Set(answer),
+        answer: Set(image.answer),
         created_at: Set(now),
         expires_at: Set(now + cfg.captcha_ttl),
         used_at: Set(None),
     }
     .insert(db)
     .await?;
-    Ok(NewCaptcha { id, svg })
+    Ok(NewCaptcha { id, png: image.png })
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("the captcha image could not be encoded")]
+struct CaptchaNotDrawn;
 
 /// Whether the presented certificate is bound to some operator. A certificate the console has not
 /// seen before is recorded, unbound, so that an administrator can bind it by its fingerprint.
@@ -124,7 +134,9 @@ pub struct SignedIn {
 
 /// Signs an operator in. Refusals are [`AppError::SignInRefused`] whatever the reason (the reason is in
 /// the audit log) and come no sooner than `cfg.refusal_floor` after the call; a wrong or expired
-/// captcha is a field error on `captcha`.
+/// captcha is a field error on `captcha`. A certificate or address over its attempts of the minute
+/// gets [`AppError::TooManyAttempts`] before anything is read, and a sign-in that finds every password
+/// check taken and its queue full gets [`AppError::Busy`].
 #[tracing::instrument(skip_all, fields(cert.fingerprint = %identity.fingerprint))]
 pub async fn sign_in<C: ConnectionTrait + TransactionTrait>(
     db: &C,
@@ -134,6 +146,11 @@ pub async fn sign_in<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<SignedIn, AppError> {
     let started = tokio::time::Instant::now();
+    cfg.throttle.sign_in_attempt(
+        &identity.fingerprint,
+        &identity.remote_addr.ip().to_string(),
+        now,
+    )?;
     let result = attempt_sign_in(db, cfg, form, identity, now).await;
     if matches!(result, Err(AppError::SignInRefused)) {
         tokio::time::sleep_until(started + cfg.refusal_floor).await;
@@ -149,6 +166,7 @@ enum Refusal {
     Locked,
     WrongPassword,
     CertificateNotBound,
+    MerchantSuspended,
 }
 
 impl Refusal {
@@ -159,6 +177,7 @@ impl Refusal {
             Refusal::Locked => "locked",
             Refusal::WrongPassword => "wrong_password",
             Refusal::CertificateNotBound => "certificate_not_bound",
+            Refusal::MerchantSuspended => "merchant_suspended",
         }
     }
 }
@@ -198,8 +217,11 @@ async fn attempt_sign_in<C: ConnectionTrait + TransactionTrait>(
         return Err(AppError::invalid("captcha", FieldProblem::Captcha));
     }
 
-    // 2. The password: verified exactly once on every path, against a dummy hash for an unknown
-    // name, so that the time taken does not tell the cases apart.
+    // 2. Who is meant, and whether this attempt may count against them. Only an attempt made with a
+    // certificate bound to that operator is judged and counted: anyone else's certificate could
+    // otherwise lock any operator whose login name it guessed. The attempt takes its place in the
+    // count before the password is checked, so that parallel attempts get no more guesses than the
+    // limit. A place is taken only once a password check may run (the check may be refused as busy).
     let operator = match LoginName::parse(&typed_login) {
         Ok(login) => {
             operators::Entity::find()
@@ -209,17 +231,33 @@ async fn attempt_sign_in<C: ConnectionTrait + TransactionTrait>(
         }
         Err(_) => None,
     };
-    let hash = operator
-        .as_ref()
-        .map(|o| o.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_owned());
-    let password_ok = verify_off_thread(form.password, vec![hash])
-        .await
+    let bound = match &operator {
+        Some(o) => certificate_bound_to(db, &identity.fingerprint, o.id).await?,
+        None => false,
+    };
+    let check = cfg.throttle.password_checks.acquire().await?;
+    let attempt = match (&operator, bound) {
+        (Some(o), true) => take_attempt(db, o.id, now).await?,
+        _ => None,
+    };
+    let judged = attempt.is_some_and(|n| n <= cfg.max_failed_sign_ins);
+
+    // 3. The password: checked exactly once on every path, against a dummy hash when the attempt is
+    // not judged, so that the time taken does not tell the cases apart.
+    let hash = match (&operator, judged) {
+        (Some(o), true) => o.password_hash.clone(),
+        _ => dummy_hash().to_owned(),
+    };
+    let password = form.password;
+    let password_ok = check
+        .run(move || matches_any(&password, &[hash]))
+        .await?
         .first()
         .copied()
-        .unwrap_or(false);
+        .unwrap_or(false)
+        && judged;
 
-    // 3. Decide and record in one write transaction, on the operator as it is now.
+    // 4. Decide and record in one write transaction, on the operator as it is now.
     let txn = begin_write(db).await?;
     let operator = match operator {
         Some(o) => operators::Entity::find_by_id(o.id).one(&txn).await?,
@@ -235,63 +273,47 @@ async fn attempt_sign_in<C: ConnectionTrait + TransactionTrait>(
         &operator.status,
         OperatorStatus::from_code,
     )?;
-    match status {
-        OperatorStatus::Disabled => {
-            return refused(txn, actor, Refusal::Disabled, now).await;
+    let refusal = if status == OperatorStatus::Disabled {
+        Some(Refusal::Disabled)
+    } else if !merchant_active(&txn, operator.merchant_id).await? {
+        Some(Refusal::MerchantSuspended)
+    } else if !bound {
+        Some(Refusal::CertificateNotBound)
+    } else if !judged {
+        Some(Refusal::Locked)
+    } else if !password_ok {
+        Some(Refusal::WrongPassword)
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        refuse(&txn, actor.clone(), reason, now).await?;
+        if matches!(reason, Refusal::WrongPassword) {
+            lock_at_limit(&txn, cfg, &operator, actor, now).await?;
         }
-        OperatorStatus::Locked if operator.locked_until.is_none_or(|until| until > now) => {
-            return refused(txn, actor, Refusal::Locked, now).await;
-        }
-        OperatorStatus::Locked => {
-            // The lock has run out: the account starts afresh.
-            operators::Entity::update_many()
-                .col_expr(operators::Column::Status, Expr::value("active"))
-                .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
-                .col_expr(
-                    operators::Column::LockedUntil,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .filter(operators::Column::Id.eq(operator.id))
-                .exec(&txn)
-                .await?;
-        }
-        OperatorStatus::Active => {}
-    }
-
-    let cert_bound = operator_certificates::Entity::find()
-        .filter(operator_certificates::Column::FingerprintSha256.eq(&identity.fingerprint))
-        .filter(operator_certificates::Column::OperatorId.eq(operator.id))
-        .filter(operator_certificates::Column::RevokedAt.is_null())
-        .one(&txn)
-        .await?
-        .is_some();
-    if !password_ok || !cert_bound {
-        let reason = if password_ok {
-            Refusal::CertificateNotBound
-        } else {
-            Refusal::WrongPassword
-        };
-        record_failure(&txn, cfg, &operator, actor, reason, now).await?;
         txn.commit().await?;
         return Err(AppError::SignInRefused);
     }
 
-    let token = random_token();
-    operators::Entity::update_many()
-        .col_expr(operators::Column::Status, Expr::value("active"))
+    // A success clears the count, unless a parallel attempt has locked the account meanwhile: a
+    // right password does not undo a lock.
+    let opened = operators::Entity::update_many()
         .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
-        .col_expr(
-            operators::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
         .col_expr(operators::Column::LastLoginAt, Expr::value(Some(now)))
         .col_expr(
             operators::Column::LastLoginAddr,
             Expr::value(actor.remote_addr.clone()),
         )
         .filter(operators::Column::Id.eq(operator.id))
+        .filter(operators::Column::Status.eq(OperatorStatus::Active.code()))
         .exec(&txn)
-        .await?;
+        .await?
+        .rows_affected
+        == 1;
+    if !opened {
+        return refused(txn, actor, Refusal::Locked, now).await;
+    }
+    let token = random_token();
     sessions::ActiveModel {
         token_hash: Set(token_hash(&token)),
         operator_id: Set(operator.id),
@@ -318,6 +340,89 @@ async fn attempt_sign_in<C: ConnectionTrait + TransactionTrait>(
     })
 }
 
+/// Whether the certificate is bound to the operator and not revoked.
+async fn certificate_bound_to(
+    db: &impl ConnectionTrait,
+    fingerprint: &str,
+    operator_id: i64,
+) -> Result<bool, DbErr> {
+    Ok(operator_certificates::Entity::find()
+        .filter(operator_certificates::Column::FingerprintSha256.eq(fingerprint))
+        .filter(operator_certificates::Column::OperatorId.eq(operator_id))
+        .filter(operator_certificates::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Whether the merchant may use the console (a suspended merchant's staff may not).
+pub async fn merchant_active(db: &impl ConnectionTrait, merchant_id: i64) -> Result<bool, DbErr> {
+    Ok(merchants::Entity::find_by_id(merchant_id)
+        .one(db)
+        .await?
+        .is_some_and(|m| m.status == MerchantStatus::Active.code()))
+}
+
+/// Counts an attempt against the operator before its password is checked, in a write transaction of
+/// its own: its place among the attempts since the last success, or `None` when the account is not
+/// active (locked or disabled). An attempt that finds the account's lock run out opens it afresh.
+/// The increment and the read are one transaction on the locked row, so that two parallel attempts
+/// never get the same place.
+async fn take_attempt<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    operator_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i32>, DbErr> {
+    let txn = begin_write(db).await?;
+    unlocking()
+        .filter(operators::Column::Id.eq(operator_id))
+        .filter(operators::Column::LockedUntil.lte(now))
+        .exec(&txn)
+        .await?;
+    let counted = count_failure(&txn, operator_id).await?;
+    txn.commit().await?;
+    Ok(counted)
+}
+
+/// The update that ends a lock (the account active again, with no failures counted), for the
+/// locked operators its caller filters to: at the lock's end or by an administrator.
+pub fn unlocking() -> sea_orm::UpdateMany<operators::Entity> {
+    operators::Entity::update_many()
+        .col_expr(
+            operators::Column::Status,
+            Expr::value(OperatorStatus::Active.code()),
+        )
+        .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
+        .col_expr(
+            operators::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(operators::Column::Status.eq(OperatorStatus::Locked.code()))
+}
+
+/// Adds one to an active operator's failure count and reads it back (in the caller's transaction,
+/// which then holds the row); `None` when the operator is not active.
+async fn count_failure(txn: &impl ConnectionTrait, operator_id: i64) -> Result<Option<i32>, DbErr> {
+    let counted = operators::Entity::update_many()
+        .col_expr(
+            operators::Column::FailedLoginCount,
+            Expr::col(operators::Column::FailedLoginCount).add(1),
+        )
+        .filter(operators::Column::Id.eq(operator_id))
+        .filter(operators::Column::Status.eq(OperatorStatus::Active.code()))
+        .exec(txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !counted {
+        return Ok(None);
+    }
+    Ok(operators::Entity::find_by_id(operator_id)
+        .one(txn)
+        .await?
+        .map(|o| o.failed_login_count))
+}
+
 /// Records the refusal, commits and answers with the one refusal there is.
 async fn refused<T: ConnectionTrait + TransactionSession>(
     txn: T,
@@ -342,51 +447,41 @@ async fn refuse(
     audit::append(txn, entry, now).await.map(drop)
 }
 
-/// Counts a failed attempt and locks the account at the limit.
-async fn record_failure(
+/// Locks the account once its failures in a row reach the limit. The count is read in the same
+/// statement that locks, so a success that cleared it meanwhile leaves the account open, and of
+/// several parallel attempts at the limit exactly one locks.
+async fn lock_at_limit(
     txn: &impl ConnectionTrait,
     cfg: &AuthConfig,
     operator: &operators::Model,
     actor: Actor,
-    reason: Refusal,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    operators::Entity::update_many()
+) -> Result<bool, DbErr> {
+    let locked = operators::Entity::update_many()
         .col_expr(
-            operators::Column::FailedLoginCount,
-            Expr::col(operators::Column::FailedLoginCount).add(1),
+            operators::Column::Status,
+            Expr::value(OperatorStatus::Locked.code()),
         )
+        .col_expr(
+            operators::Column::LockedUntil,
+            Expr::value(Some(now + cfg.lockout)),
+        )
+        .col_expr(operators::Column::UpdatedAt, Expr::value(now))
         .filter(operators::Column::Id.eq(operator.id))
+        .filter(operators::Column::Status.eq(OperatorStatus::Active.code()))
+        .filter(operators::Column::FailedLoginCount.gte(cfg.max_failed_sign_ins))
         .exec(txn)
-        .await?;
-    let failures = operators::Entity::find_by_id(operator.id)
-        .one(txn)
         .await?
-        .map_or(0, |o| o.failed_login_count);
-    refuse(txn, actor.clone(), reason, now).await?;
-    if failures >= cfg.max_failed_sign_ins {
-        let locked = operators::Entity::update_many()
-            .col_expr(operators::Column::Status, Expr::value("locked"))
-            .col_expr(
-                operators::Column::LockedUntil,
-                Expr::value(Some(now + cfg.lockout)),
-            )
-            .col_expr(operators::Column::UpdatedAt, Expr::value(now))
-            .filter(operators::Column::Id.eq(operator.id))
-            .filter(operators::Column::Status.eq("active"))
-            .exec(txn)
-            .await?
-            .rows_affected
-            == 1;
-        if locked {
-            tracing::warn!(operator.id = operator.id, failures, "account locked");
-            let entry = AuditEntry::new(actor, AuditAction::Lockout, AuditOutcome::Success)
-                .object("operator", operator.id)
-                .detail(json!({ "failures": failures, "until": now + cfg.lockout }));
-            audit::append(txn, entry, now).await?;
-        }
+        .rows_affected
+        == 1;
+    if locked {
+        tracing::warn!(operator.id = operator.id, "account locked");
+        let entry = AuditEntry::new(actor, AuditAction::Lockout, AuditOutcome::Success)
+            .object("operator", operator.id)
+            .detail(json!({ "failures": cfg.max_failed_sign_ins, "until": now + cfg.lockout }));
+        audit::append(txn, entry, now).await?;
     }
-    Ok(())
+    Ok(locked)
 }
 
 /// The session of a request's cookie.
@@ -440,7 +535,10 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
         Some(SessionEnd::Expired)
     } else if now - row.last_seen_at >= cfg.idle_timeout {
         Some(SessionEnd::Idle)
-    } else if row.status == OperatorStatus::Disabled.code() {
+    } else if row.status == OperatorStatus::Disabled.code()
+        || row.merchant_status != MerchantStatus::Active.code()
+    {
+        // Disabled, or their merchant suspended: nothing of the console is theirs any more.
         Some(SessionEnd::OperatorChanged)
     } else {
         None
@@ -525,6 +623,7 @@ struct SessionRow {
     must_change_password: bool,
     data_scope: String,
     time_zone: String,
+    merchant_status: String,
     /// Role codes, comma-separated; NULL when there are none.
     roles: Option<String>,
     /// Terminal group ids, comma-separated; NULL when there are none.
@@ -555,6 +654,7 @@ impl SessionRow {
                 (operators::Entity, O::DataScope),
             ])
             .column((merchants::Entity, M::TimeZone))
+            .expr_as(Expr::col((merchants::Entity, M::Status)), "merchant_status")
             .expr_as(list_of(backend, R::RoleCode, R::OperatorId), "roles")
             .expr_as(list_of(backend, G::GroupId, G::OperatorId), "group_ids")
             .from(sessions::Entity)
@@ -688,6 +788,7 @@ pub struct PasswordChange {
 #[tracing::instrument(skip_all, fields(operator.id = session.operator_id))]
 pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    cfg: &AuthConfig,
     session: &Session,
     change: PasswordChange,
     now: DateTime<Utc>,
@@ -716,29 +817,20 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
         .one(db)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let current_ok = verify_off_thread(change.current, vec![operator.password_hash.clone()])
-        .await
-        .first()
-        .copied()
-        .unwrap_or(false);
-    if !current_ok {
-        let entry = AuditEntry::new(
-            session.actor(),
-            AuditAction::PasswordChange,
-            AuditOutcome::Failure,
-        )
-        .object("operator", operator.id)
-        .detail(json!({ "reason": "wrong_current_password" }));
-        audit::record(db, entry, now).await?;
-        return Err(AppError::invalid(
-            "current_password",
-            FieldProblem::WrongPassword,
-        ));
-    }
+    confirm_own_password(
+        db,
+        cfg,
+        session,
+        &operator,
+        change.current,
+        AuditAction::PasswordChange,
+        now,
+    )
+    .await?;
     let recent = recent_hashes(db, &operator).await?;
     let new_secret = SecretString::from(new.to_owned());
-    if verify_off_thread(new_secret, recent)
-        .await
+    if verify_bounded(cfg, new_secret, recent)
+        .await?
         .into_iter()
         .any(|m| m)
     {
@@ -747,7 +839,7 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
             FieldProblem::Password(PasswordRule::RecentlyUsed),
         ));
     }
-    let hash = hash_off_thread(change.new).await?;
+    let hash = hash_bounded(cfg, change.new).await?;
 
     let txn = begin_write(db).await?;
     operators::Entity::update_many()
@@ -778,6 +870,64 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await?;
     tracing::info!("password changed");
     Ok(())
+}
+
+/// Checks a signed-in operator's own password, asked again before a sensitive change (a new
+/// password, a token). A wrong one counts toward the lockout exactly as at sign-in: otherwise a
+/// session left open would let anyone guess the password without limit. The lock ends every session
+/// of the operator, this one included. A refusal is recorded as a failed `action`.
+pub async fn confirm_own_password<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    cfg: &AuthConfig,
+    session: &Session,
+    operator: &operators::Model,
+    password: SecretString,
+    action: AuditAction,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let check = cfg.throttle.password_checks.acquire().await?;
+    let attempt = take_attempt(db, operator.id, now).await?;
+    let judged = attempt.is_some_and(|n| n <= cfg.max_failed_sign_ins);
+    let hash = if judged {
+        operator.password_hash.clone()
+    } else {
+        dummy_hash().to_owned()
+    };
+    let matched = check
+        .run(move || matches_any(&password, &[hash]))
+        .await?
+        .first()
+        .copied()
+        .unwrap_or(false);
+    if judged && matched {
+        operators::Entity::update_many()
+            .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
+            .filter(operators::Column::Id.eq(operator.id))
+            .exec(db)
+            .await?;
+        return Ok(());
+    }
+    let txn = begin_write(db).await?;
+    let reason = if judged {
+        "wrong_current_password"
+    } else {
+        "locked"
+    };
+    let entry = AuditEntry::new(session.actor(), action, AuditOutcome::Failure)
+        .object("operator", operator.id)
+        .detail(json!({ "reason": reason }));
+    audit::append(&txn, entry, now).await?;
+    let locked = judged && lock_at_limit(&txn, cfg, operator, session.actor(), now).await?;
+    if locked || !judged {
+        end_operator_sessions(&txn, operator.id, None, SessionEnd::OperatorChanged, now).await?;
+        txn.commit().await?;
+        return Err(AppError::Unauthenticated);
+    }
+    txn.commit().await?;
+    Err(AppError::invalid(
+        "current_password",
+        FieldProblem::WrongPassword,
+    ))
 }
 
 /// Adds a password hash to the operator's history.
@@ -844,26 +994,35 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// Argon2 takes tens of milliseconds of CPU: run it on the blocking pool, not on a request thread.
-/// Returns, for each hash, whether the password matches it.
-async fn verify_off_thread(password: SecretString, hashes: Vec<String>) -> Vec<bool> {
-    let count = hashes.len();
-    tokio::task::spawn_blocking(move || {
-        if password.expose_secret().len() > 4 * MAX_LENGTH {
-            return vec![false; hashes.len()];
-        }
-        hashes
-            .iter()
-            .map(|h| verify_password(&password, h))
-            .collect()
-    })
-    .await
-    .unwrap_or_else(|_| vec![false; count])
+/// For each hash, whether the password matches it. Argon2 takes tens of milliseconds of CPU and 19 MiB:
+/// callers run it through the throttle's password checks. An overlong password matches nothing and
+/// costs nothing.
+fn matches_any(password: &SecretString, hashes: &[String]) -> Vec<bool> {
+    if password.expose_secret().len() > 4 * MAX_LENGTH {
+        return vec![false; hashes.len()];
+    }
+    hashes
+        .iter()
+        .map(|h| verify_password(password, h))
+        .collect()
 }
 
-async fn hash_off_thread(password: SecretString) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
+/// Checks a password against hashes, one of the throttle's bounded checks.
+pub async fn verify_bounded(
+    cfg: &AuthConfig,
+    password: SecretString,
+    hashes: Vec<String>,
+) -> Result<Vec<bool>, AppError> {
+    cfg.throttle
+        .password_checks
+        .run(move || matches_any(&password, &hashes))
         .await
-        .map_err(|e| AppError::internal("hashing a password", &e))?
+}
+
+async fn hash_bounded(cfg: &AuthConfig, password: SecretString) -> Result<String, AppError> {
+    cfg.throttle
+        .password_checks
+        .run(move || hash_password(&password))
+        .await?
         .map_err(|e| AppError::internal("hashing a password", &e))
 }

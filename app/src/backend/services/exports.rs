@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -20,7 +20,8 @@ use super::transactions::{self, TxnQuery, DIRECT_LIMIT, EXPORT_CAP};
 use crate::api::exports::{ExportJobView, ExportList};
 use crate::api::transactions::TxnFilter;
 use crate::backend::audit::{self, AuditEntry};
-use crate::backend::entities::export_jobs;
+use crate::backend::db::begin_write;
+use crate::backend::entities::{export_jobs, merchants};
 use crate::backend::Session;
 use crate::domain::access::Function;
 use crate::domain::{AuditAction, AuditOutcome, ExportStatus};
@@ -31,6 +32,8 @@ use crate::i18n::Lang;
 pub const KEEP_FOR_HOURS: i64 = 24;
 /// Jobs one operator may have running at once.
 pub const MAX_RUNNING: u64 = 2;
+/// Jobs one merchant's operators may have running at once, on all instances together.
+pub const MAX_RUNNING_MERCHANT: u64 = 4;
 /// The kind of the one export that runs as a job so far.
 pub const KIND_TRANSACTIONS: &str = "transactions";
 /// Why a job failed, as stored (each language words it).
@@ -41,6 +44,7 @@ pub const FAILED_INTERNAL: &str = "internal";
 pub async fn start_transactions(
     db: &DatabaseConnection,
     dir: &Path,
+    jobs: &std::sync::Arc<tokio::sync::Semaphore>,
     session: &Session,
     filter: &TxnFilter,
     lang: Lang,
@@ -51,22 +55,44 @@ pub async fn start_transactions(
     if total > EXPORT_CAP {
         return Err(AppError::Policy(Policy::ExportTooLarge));
     }
-    let running = export_jobs::Entity::find()
-        .filter(export_jobs::Column::OperatorId.eq(session.operator_id))
-        .filter(
-            export_jobs::Column::Status
-                .is_in([ExportStatus::Queued.code(), ExportStatus::Running.code()]),
-        )
-        .count(db)
-        .await?;
-    if running >= MAX_RUNNING {
-        return Err(AppError::Policy(Policy::ExportsBusy));
-    }
     std::fs::create_dir_all(dir)
         .map_err(|e| AppError::internal("creating the exports folder", &e))?;
-    // The job and its audit entry are written together: no job without its record, and no
-    // "running" job that no task writes.
-    let txn = db.begin().await?;
+    // This process writes a few jobs at once, whoever asks; the place is held until the file is
+    // written.
+    let place = jobs
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| AppError::Busy)?;
+    // The caps on running jobs are counted and the job written in one transaction that holds the
+    // merchant's row: two requests at the same moment are counted one after the other (PostgreSQL
+    // locks the row; SQLite writers are serial anyway), also across instances. The job and its
+    // audit entry are written together: no job without its record, and no "running" job that no
+    // task writes.
+    let txn = begin_write(db).await?;
+    merchants::Entity::update_many()
+        .col_expr(
+            merchants::Column::UpdatedAt,
+            Expr::col(merchants::Column::UpdatedAt),
+        )
+        .filter(merchants::Column::Id.eq(session.merchant_id))
+        .exec(&txn)
+        .await?;
+    let running = |column: export_jobs::Column, id: i64| {
+        export_jobs::Entity::find()
+            .filter(column.eq(id))
+            .filter(
+                export_jobs::Column::Status
+                    .is_in([ExportStatus::Queued.code(), ExportStatus::Running.code()]),
+            )
+            .count(&txn)
+    };
+    if running(export_jobs::Column::OperatorId, session.operator_id).await? >= MAX_RUNNING {
+        return Err(AppError::Policy(Policy::ExportsBusy));
+    }
+    if running(export_jobs::Column::MerchantId, session.merchant_id).await? >= MAX_RUNNING_MERCHANT
+    {
+        return Err(AppError::Busy);
+    }
     let job = export_jobs::ActiveModel {
         merchant_id: Set(session.merchant_id),
         operator_id: Set(session.operator_id),
@@ -94,6 +120,7 @@ pub async fn start_transactions(
 
     let (db, session, id) = (db.clone(), session.clone(), job.id);
     tokio::spawn(async move {
+        let _place = place;
         // The writing runs as a task of its own, so that even a panic in it ends the job as failed.
         let writer = {
             let (db, path) = (db.clone(), path.clone());

@@ -590,19 +590,9 @@ pub async fn unlock<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<(), AppError> {
     let txn = begin_write(db).await?;
     let op = own_operator(&txn, session, id).await?;
-    let unlocked = operators::Entity::update_many()
-        .col_expr(
-            operators::Column::Status,
-            Expr::value(OperatorStatus::Active.code()),
-        )
-        .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
-        .col_expr(
-            operators::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+    let unlocked = super::auth::unlocking()
         .col_expr(operators::Column::UpdatedAt, Expr::value(now))
         .filter(operators::Column::Id.eq(op.id))
-        .filter(operators::Column::Status.eq(OperatorStatus::Locked.code()))
         .exec(&txn)
         .await?
         .rows_affected;
@@ -686,6 +676,22 @@ pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
         Some(owner) if owner == op.id => return Ok(()),
         Some(_) => return Err(AppError::Policy(Policy::CertificateBoundElsewhere)),
         None => {}
+    }
+    if cert.revoked_at.is_some() || now < cert.not_before || now >= cert.not_after {
+        return Err(AppError::Policy(Policy::CertificateNotValid));
+    }
+    // The platform issues an operator's certificate with their login name as its subject: one issued
+    // for another merchant's operator (or for no one) is not this merchant's to bind. The answer is
+    // the same whether the subject names another merchant's operator or nobody, so that it tells
+    // nothing about other merchants' login names.
+    let own_subject = operators::Entity::find()
+        .filter(operators::Column::MerchantId.eq(session.merchant_id))
+        .filter(operators::Column::LoginName.eq(cert.subject_cn.as_str()))
+        .one(&txn)
+        .await?
+        .is_some();
+    if !own_subject {
+        return Err(AppError::Policy(Policy::CertificateNotForMerchant));
     }
     let bound = operator_certificates::Entity::update_many()
         .col_expr(

@@ -40,7 +40,9 @@ use crate::domain::refund::{
     check_request, needs_second_approval, Original, RefundEvent, RefundPolicy, RefundReason,
     RefundRefusal, RefundStatus,
 };
-use crate::domain::{AuditAction, AuditOutcome, Currency, Money, RefundMode, TxnStatus, TxnType};
+use crate::domain::{
+    AuditAction, AuditOutcome, Currency, MerchantStatus, Money, RefundMode, TxnStatus, TxnType,
+};
 use crate::error::{AppError, FieldProblem, Policy};
 
 /// The longest reason or comment kept, in characters.
@@ -139,6 +141,9 @@ async fn merchant_policy(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
+    if m.status != MerchantStatus::Active.code() {
+        return Err(AppError::Policy(Policy::MerchantSuspended));
+    }
     let currency = decode("merchants.currency", &m.currency, |c| {
         Currency::parse(c).ok()
     })?;
@@ -620,6 +625,9 @@ pub async fn decide<C: ConnectionTrait + TransactionTrait>(
         check.bad("comment", FieldProblem::Required);
     }
     check.finish()?;
+    if !super::auth::merchant_active(db, session.merchant_id).await? {
+        return Err(AppError::Policy(Policy::MerchantSuspended));
+    }
     let r = visible_request(db, session, input.id).await?;
     if r.requested_by == session.operator_id {
         let entry = AuditEntry::new(

@@ -14,11 +14,14 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use secrecy::{ExposeSecret, SecretString};
+
+use super::auth;
 use super::home::format_local;
 use crate::api::token::{Enrolment, TokenState, TokenView};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
-use crate::backend::entities::totp_tokens;
+use crate::backend::entities::{operators, totp_tokens};
 use crate::backend::token::{self as totp, TokenKey};
 use crate::backend::{AuthConfig, Session};
 use crate::domain::{AuditAction, AuditOutcome};
@@ -64,12 +67,37 @@ pub async fn my_token(
 
 /// Starts (or starts again) an enrolment: a new secret, sealed and stored as pending, returned this
 /// once as a QR code and as text. Refused while an enrolled token exists: an administrator resets it.
+/// The operator's password is asked again first: whoever enrols the token holds the second factor of
+/// the account, so an unattended open session must not be enough.
 pub async fn begin_enrolment<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     key: &TokenKey,
+    cfg: &AuthConfig,
     session: &Session,
+    password: SecretString,
     now: DateTime<Utc>,
 ) -> Result<Enrolment, AppError> {
+    if password.expose_secret().is_empty() {
+        return Err(AppError::invalid("password", FieldProblem::Required));
+    }
+    let operator = operators::Entity::find_by_id(session.operator_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let confirmed = auth::confirm_own_password(
+        db,
+        cfg,
+        session,
+        &operator,
+        password,
+        AuditAction::TokenEnrol,
+        now,
+    )
+    .await;
+    if let Err(AppError::Invalid(_)) = confirmed {
+        return Err(AppError::invalid("password", FieldProblem::WrongPassword));
+    }
+    confirmed?;
     let txn = begin_write(db).await?;
     let existing = totp_tokens::Entity::find_by_id(session.operator_id)
         .one(&txn)

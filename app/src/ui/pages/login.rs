@@ -129,7 +129,7 @@ fn SignInForm(initial: SignInFormView) -> impl IntoView {
                         prop:value=move || answer.get()
                         on:input=move |ev| answer.set(event_target_value(&ev))/>
                     <img class="captcha" src=move || captcha.get().1 alt=move || i18n.t().login_captcha_hint
-                        width="168" height="52"/>
+                        width="200" height="70"/>
                     <button type="button" class="button button-quiet" on:click=move |_| refresh_captcha()>
                         {move || i18n.t().login_captcha_refresh}
                     </button>

@@ -78,8 +78,17 @@ fn Enrol(on_change: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let begin = ServerAction::<BeginTokenEnrolment>::new();
     let confirm = ServerAction::<ConfirmTokenEnrolment>::new();
     let code = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
     let enrolment = move || begin.value().get().and_then(Result::ok);
-    let begin_error = move || begin.value().get().and_then(Result::err);
+    let begin_error = Signal::derive(move || begin.value().get().and_then(Result::err));
+    // The password is asked again before a secret is shown; it is not kept once sent.
+    let on_begin = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        begin.dispatch(BeginTokenEnrolment {
+            password: password.get_untracked(),
+        });
+        password.set(String::new());
+    };
     let confirm_error = Signal::derive(move || confirm.value().get().and_then(Result::err));
     Effect::new(move |_| {
         if let Some(Ok(())) = confirm.value().get() {
@@ -93,17 +102,28 @@ fn Enrol(on_change: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
         });
     };
     view! {
-        {move || begin_error().map(|error| view! { <ErrorAlert error/> })}
+        {move || begin_error.get()
+            .filter(|e| !matches!(e, AppError::Invalid(_)))
+            .map(|error| view! { <ErrorAlert error/> })}
         <section class="card">
             <h2>{move || i18n.t().token_enrol}</h2>
             {move || match enrolment() {
                 None => view! {
                     <p>{move || i18n.t().token_enrol_intro}</p>
-                    <button type="button" class="button button-primary" data-action="begin-enrolment"
-                        disabled=move || begin.pending().get()
-                        on:click=move |_| { begin.dispatch(BeginTokenEnrolment {}); }>
-                        {move || i18n.t().token_enrol_start}
-                    </button>
+                    <form class="form" on:submit=on_begin>
+                        <div class="field">
+                            <label for="enrol-password">{move || i18n.t().token_enrol_password}</label>
+                            <input id="enrol-password" name="password" type="password"
+                                autocomplete="current-password" required
+                                prop:value=move || password.get()
+                                on:input=move |ev| password.set(event_target_value(&ev))/>
+                            <FieldErrors error=begin_error field="password"/>
+                        </div>
+                        <button type="submit" class="button button-primary" data-action="begin-enrolment"
+                            disabled=move || begin.pending().get()>
+                            {move || i18n.t().token_enrol_start}
+                        </button>
+                    </form>
                 }.into_any(),
                 Some(enrolment) => view! {
                     <EnrolmentSecret enrolment/>

@@ -15,6 +15,7 @@ use tokio_rustls::TlsConnector;
 
 use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
 use app::backend::services::transactions;
+use app::backend::throttle::{Throttle, ThrottleLimits};
 use app::backend::token::TokenKey;
 use app::backend::{AppState, AuthConfig, Clock, ExportConfig, SessionCache};
 use app::domain::access::Role;
@@ -28,6 +29,9 @@ use super::browser::Browser;
 use super::{Backend, TestDb, TestPki};
 
 /// The first password of operators made by [`TestApp::operator`].
+/// The console's statement timeout in the test apps (the default of `vpos serve`).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub const FIRST_PASSWORD: &str = "first-Password-2026";
 /// Their own password after [`TestApp::ready_browser`].
 pub const PASSWORD: &str = "own-Password-2026";
@@ -51,8 +55,20 @@ impl Drop for TestApp {
     }
 }
 
+/// The console's rules, but sign-in attempts limited as for a whole office: the tests sign in many
+/// operators from one address, and some one operator many times, within one minute of the test clock.
+/// (`auth::sign_ins_are_limited_per_certificate_and_per_address` checks the limits themselves.)
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    spawn_app_with(backend, AuthConfig::default()).await
+    let limits = ThrottleLimits {
+        sign_ins_per_certificate: 100,
+        sign_ins_per_address: 1_000,
+        ..ThrottleLimits::default()
+    };
+    let auth = AuthConfig {
+        throttle: Arc::new(Throttle::new(limits)),
+        ..AuthConfig::default()
+    };
+    spawn_app_with(backend, auth).await
 }
 
 /// [`spawn_app`] with other session and sign-in rules.
@@ -74,7 +90,7 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthConfig) -> TestApp {
         .site_pkg_dir("pkg")
         .build();
     let clock = Clock::manual(Utc::now());
-    let search_db = app::backend::db::connect_search(&db.url, 2, &db.conn)
+    let search_db = app::backend::db::connect_search(&db.url, 2, &db.conn, STATEMENT_TIMEOUT)
         .await
         .expect("open the search pool");
     let router = server::http::router(AppState {
@@ -85,10 +101,7 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthConfig) -> TestApp {
         sessions: SessionCache::new(auth.session_cache),
         auth: auth.clone(),
         token_key: TokenKey::generate().0,
-        exports: ExportConfig {
-            dir: pki.dir.path().join("exports"),
-            direct_limit: transactions::DIRECT_LIMIT,
-        },
+        exports: ExportConfig::new(pki.dir.path().join("exports"), transactions::DIRECT_LIMIT),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
