@@ -50,8 +50,7 @@ pub async fn start_transaction_export(filter: TxnFilter) -> Result<i64, AppError
     let lang = crate::i18n::initial_lang();
     exports::start_transactions(
         &ctx.state.db,
-        &ctx.state.exports.dir,
-        &ctx.state.exports.jobs,
+        &ctx.state.exports,
         session,
         &filter,
         lang,

@@ -4,16 +4,17 @@
 //!   a bound, a flood of sign-ins (any platform certificate can send them) would start one check per
 //!   request on the blocking pool: gigabytes of memory and every core. Checks run a few at a time;
 //!   a short queue waits, anything beyond it is refused at once as busy.
-//! - [`AttemptWindow`]: sign-in attempts per certificate and per network address in a minute, so that
-//!   guessing (at passwords or, by a script, at captchas) is slow whatever the captcha's strength.
+//! - [`Throttle::sign_in_attempt`]: sign-in attempts per certificate and per network address in a
+//!   minute, so that guessing (at passwords or, by a script, at captchas) is slow whatever the
+//!   captcha's strength.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 
@@ -103,7 +104,7 @@ impl Throttle {
 /// A bound on the password checks running at once, with a short queue.
 #[derive(Debug)]
 pub struct PasswordChecks {
-    running: Semaphore,
+    running: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
     wait: Duration,
@@ -112,7 +113,7 @@ pub struct PasswordChecks {
 impl PasswordChecks {
     pub fn new(running: usize, max_waiting: usize, wait: Duration) -> Self {
         Self {
-            running: Semaphore::new(running.max(1)),
+            running: Arc::new(Semaphore::new(running.max(1))),
             waiting: AtomicUsize::new(0),
             max_waiting,
             wait,
@@ -121,17 +122,17 @@ impl PasswordChecks {
 
     /// A place for one check, when one is free; [`AppError::Busy`] when the queue is full or the
     /// wait runs out.
-    pub async fn acquire(&self) -> Result<CheckPermit<'_>, AppError> {
-        if let Ok(permit) = self.running.try_acquire() {
+    pub async fn acquire(&self) -> Result<CheckPermit, AppError> {
+        if let Ok(permit) = self.running.clone().try_acquire_owned() {
             return Ok(CheckPermit(permit));
         }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
+        // The place in the queue is given back however the wait ends, also when the request is
+        // dropped while it waits (its browser went away): a lost place would shrink the queue for
+        // good.
+        let Some(_queued) = Queued::join(&self.waiting, self.max_waiting) else {
             return Err(AppError::Busy);
-        }
-        let acquired = tokio::time::timeout(self.wait, self.running.acquire()).await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        match acquired {
+        };
+        match tokio::time::timeout(self.wait, self.running.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(CheckPermit(permit)),
             _ => Err(AppError::Busy),
         }
@@ -146,21 +147,43 @@ impl PasswordChecks {
     }
 }
 
-/// A place among the running checks, held (not read) until its check has run.
-#[derive(Debug)]
-pub struct CheckPermit<'a>(#[allow(dead_code)] SemaphorePermit<'a>);
+/// One place in the queue of [`PasswordChecks`], given back when dropped.
+struct Queued<'a>(&'a AtomicUsize);
 
-impl CheckPermit<'_> {
+impl<'a> Queued<'a> {
+    fn join(waiting: &'a AtomicUsize, max_waiting: usize) -> Option<Self> {
+        let queued = Queued(waiting);
+        (waiting.fetch_add(1, Ordering::AcqRel) < max_waiting).then_some(queued)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A place among the running checks, held until its check has run.
+#[derive(Debug)]
+pub struct CheckPermit(OwnedSemaphorePermit);
+
+impl CheckPermit {
     /// Runs `check` on the blocking pool (argon2 would hold up a request thread for its whole time).
+    /// The place goes with the check, not with the request: a request dropped meanwhile leaves its
+    /// check running, and the place stays taken until the check ends, so that requests sent and
+    /// abandoned cannot start more checks than the bound.
     pub async fn run<T: Send + 'static>(
         self,
         check: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let result = tokio::task::spawn_blocking(check)
-            .await
-            .map_err(|e| AppError::internal("checking a password", &e));
-        drop(self);
-        result
+        let CheckPermit(place) = self;
+        tokio::task::spawn_blocking(move || {
+            let result = check();
+            drop(place);
+            result
+        })
+        .await
+        .map_err(|e| AppError::internal("checking a password", &e))
     }
 }
 
@@ -284,5 +307,39 @@ mod tests {
         let checks = PasswordChecks::new(1, 4, Duration::from_millis(20));
         let _held = checks.running.try_acquire().expect("the one place");
         assert_eq!(checks.run(|| ()).await, Err(AppError::Busy));
+        assert_eq!(checks.waiting.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_dropped_while_it_waits_gives_its_place_in_the_queue_back() {
+        let checks = PasswordChecks::new(1, 1, Duration::from_secs(5));
+        let held = checks
+            .running
+            .clone()
+            .try_acquire_owned()
+            .expect("the one place");
+        let waiting = tokio::time::timeout(Duration::from_millis(30), checks.acquire()).await;
+        assert!(waiting.is_err(), "still waiting when dropped");
+        assert_eq!(checks.waiting.load(Ordering::Acquire), 0);
+        drop(held);
+        assert!(checks.run(|| ()).await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_check_keeps_its_place_until_it_ends_even_if_its_request_is_dropped() {
+        let checks = PasswordChecks::new(1, 0, Duration::from_secs(5));
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let permit = checks.acquire().await.expect("a place");
+        let dropped = tokio::time::timeout(
+            Duration::from_millis(30),
+            permit.run(move || hold.recv().is_ok()),
+        )
+        .await;
+        assert!(dropped.is_err(), "the request gave up");
+        // The check still runs: no place for another.
+        assert_eq!(checks.run(|| ()).await, Err(AppError::Busy));
+        release.send(()).expect("end the check");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(checks.run(|| ()).await.is_ok());
     }
 }

@@ -219,9 +219,7 @@ async fn attempt_sign_in<C: ConnectionTrait + TransactionTrait>(
 
     // 2. Who is meant, and whether this attempt may count against them. Only an attempt made with a
     // certificate bound to that operator is judged and counted: anyone else's certificate could
-    // otherwise lock any operator whose login name it guessed. The attempt takes its place in the
-    // count before the password is checked, so that parallel attempts get no more guesses than the
-    // limit. A place is taken only once a password check may run (the check may be refused as busy).
+    // otherwise lock any operator whose login name it guessed.
     let operator = match LoginName::parse(&typed_login) {
         Ok(login) => {
             operators::Entity::find()
@@ -235,27 +233,12 @@ async fn attempt_sign_in<C: ConnectionTrait + TransactionTrait>(
         Some(o) => certificate_bound_to(db, &identity.fingerprint, o.id).await?,
         None => false,
     };
-    let check = cfg.throttle.password_checks.acquire().await?;
-    let attempt = match (&operator, bound) {
-        (Some(o), true) => take_attempt(db, o.id, now).await?,
-        _ => None,
-    };
-    let judged = attempt.is_some_and(|n| n <= cfg.max_failed_sign_ins);
 
-    // 3. The password: checked exactly once on every path, against a dummy hash when the attempt is
-    // not judged, so that the time taken does not tell the cases apart.
-    let hash = match (&operator, judged) {
-        (Some(o), true) => o.password_hash.clone(),
-        _ => dummy_hash().to_owned(),
-    };
-    let password = form.password;
-    let password_ok = check
-        .run(move || matches_any(&password, &[hash]))
-        .await?
-        .first()
-        .copied()
-        .unwrap_or(false)
-        && judged;
+    // 3. The password, checked exactly once on every path.
+    let Judged {
+        judged,
+        matched: password_ok,
+    } = judge_attempt(db, cfg, operator.as_ref(), bound, form.password, now).await?;
 
     // 4. Decide and record in one write transaction, on the operator as it is now.
     let txn = begin_write(db).await?;
@@ -361,6 +344,45 @@ pub async fn merchant_active(db: &impl ConnectionTrait, merchant_id: i64) -> Res
         .one(db)
         .await?
         .is_some_and(|m| m.status == MerchantStatus::Active.code()))
+}
+
+/// An attempt at an operator's password, checked.
+struct Judged {
+    /// The attempt counted against the operator and the account had failures left.
+    judged: bool,
+    /// Judged, and the password is the operator's.
+    matched: bool,
+}
+
+/// Checks `password` as an attempt at `operator`'s. A `counted` attempt first takes its place among
+/// the operator's failures ([`take_attempt`]), so that parallel attempts get no more guesses than the
+/// limit, and is judged only within it. Every other attempt (no such operator, not counted, past the
+/// limit, account not active) is checked against a dummy hash, so that the time taken does not tell
+/// the cases apart. The place is taken only once a password check may run: the check may be refused
+/// as busy, and a busy refusal must not count as a failure.
+async fn judge_attempt<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    cfg: &AuthConfig,
+    operator: Option<&operators::Model>,
+    counted: bool,
+    password: SecretString,
+    now: DateTime<Utc>,
+) -> Result<Judged, AppError> {
+    let check = cfg.throttle.password_checks.acquire().await?;
+    let attempt = match operator {
+        Some(o) if counted => take_attempt(db, o.id, now).await?,
+        _ => None,
+    };
+    let judged = attempt.is_some_and(|n| n <= cfg.max_failed_sign_ins);
+    let hash = match operator {
+        Some(o) if judged => o.password_hash.clone(),
+        _ => dummy_hash().to_owned(),
+    };
+    let matched = check.run(move || matches(&password, &hash)).await?;
+    Ok(Judged {
+        judged,
+        matched: judged && matched,
+    })
 }
 
 /// Counts an attempt against the operator before its password is checked, in a write transaction of
@@ -813,16 +835,12 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let operator = operators::Entity::find_by_id(session.operator_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    confirm_own_password(
+    let operator = confirm_own_password(
         db,
         cfg,
         session,
-        &operator,
         change.current,
+        "current_password",
         AuditAction::PasswordChange,
         now,
     )
@@ -875,37 +893,31 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
 /// Checks a signed-in operator's own password, asked again before a sensitive change (a new
 /// password, a token). A wrong one counts toward the lockout exactly as at sign-in: otherwise a
 /// session left open would let anyone guess the password without limit. The lock ends every session
-/// of the operator, this one included. A refusal is recorded as a failed `action`.
+/// of the operator, this one included. A refusal is recorded as a failed `action`; a wrong password
+/// is a field error on `field`, the form's password field. Returns the operator as read for the
+/// check.
 pub async fn confirm_own_password<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     cfg: &AuthConfig,
     session: &Session,
-    operator: &operators::Model,
     password: SecretString,
+    field: &str,
     action: AuditAction,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let check = cfg.throttle.password_checks.acquire().await?;
-    let attempt = take_attempt(db, operator.id, now).await?;
-    let judged = attempt.is_some_and(|n| n <= cfg.max_failed_sign_ins);
-    let hash = if judged {
-        operator.password_hash.clone()
-    } else {
-        dummy_hash().to_owned()
-    };
-    let matched = check
-        .run(move || matches_any(&password, &[hash]))
+) -> Result<operators::Model, AppError> {
+    let operator = operators::Entity::find_by_id(session.operator_id)
+        .one(db)
         .await?
-        .first()
-        .copied()
-        .unwrap_or(false);
-    if judged && matched {
+        .ok_or(AppError::Unauthenticated)?;
+    let Judged { judged, matched } =
+        judge_attempt(db, cfg, Some(&operator), true, password, now).await?;
+    if matched {
         operators::Entity::update_many()
             .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
             .filter(operators::Column::Id.eq(operator.id))
             .exec(db)
             .await?;
-        return Ok(());
+        return Ok(operator);
     }
     let txn = begin_write(db).await?;
     let reason = if judged {
@@ -917,17 +929,14 @@ pub async fn confirm_own_password<C: ConnectionTrait + TransactionTrait>(
         .object("operator", operator.id)
         .detail(json!({ "reason": reason }));
     audit::append(&txn, entry, now).await?;
-    let locked = judged && lock_at_limit(&txn, cfg, operator, session.actor(), now).await?;
+    let locked = judged && lock_at_limit(&txn, cfg, &operator, session.actor(), now).await?;
     if locked || !judged {
         end_operator_sessions(&txn, operator.id, None, SessionEnd::OperatorChanged, now).await?;
         txn.commit().await?;
         return Err(AppError::Unauthenticated);
     }
     txn.commit().await?;
-    Err(AppError::invalid(
-        "current_password",
-        FieldProblem::WrongPassword,
-    ))
+    Err(AppError::invalid(field, FieldProblem::WrongPassword))
 }
 
 /// Adds a password hash to the operator's history.
@@ -994,28 +1003,22 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// For each hash, whether the password matches it. Argon2 takes tens of milliseconds of CPU and 19 MiB:
+/// Whether the password matches the hash. Argon2 takes tens of milliseconds of CPU and 19 MiB:
 /// callers run it through the throttle's password checks. An overlong password matches nothing and
 /// costs nothing.
-fn matches_any(password: &SecretString, hashes: &[String]) -> Vec<bool> {
-    if password.expose_secret().len() > 4 * MAX_LENGTH {
-        return vec![false; hashes.len()];
-    }
-    hashes
-        .iter()
-        .map(|h| verify_password(password, h))
-        .collect()
+fn matches(password: &SecretString, hash: &str) -> bool {
+    password.expose_secret().len() <= 4 * MAX_LENGTH && verify_password(password, hash)
 }
 
-/// Checks a password against hashes, one of the throttle's bounded checks.
-pub async fn verify_bounded(
+/// For each hash, whether the password matches it: one of the throttle's bounded checks.
+async fn verify_bounded(
     cfg: &AuthConfig,
     password: SecretString,
     hashes: Vec<String>,
 ) -> Result<Vec<bool>, AppError> {
     cfg.throttle
         .password_checks
-        .run(move || matches_any(&password, &hashes))
+        .run(move || hashes.iter().map(|h| matches(&password, h)).collect())
         .await
 }
 

@@ -16,13 +16,14 @@ use serde_json::json;
 
 use super::decode;
 use super::home::format_local;
+use super::lock_merchant;
 use super::transactions::{self, TxnQuery, DIRECT_LIMIT, EXPORT_CAP};
 use crate::api::exports::{ExportJobView, ExportList};
 use crate::api::transactions::TxnFilter;
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
-use crate::backend::entities::{export_jobs, merchants};
-use crate::backend::Session;
+use crate::backend::entities::export_jobs;
+use crate::backend::{ExportConfig, Session};
 use crate::domain::access::Function;
 use crate::domain::{AuditAction, AuditOutcome, ExportStatus};
 use crate::error::{AppError, Policy};
@@ -43,8 +44,7 @@ pub const FAILED_INTERNAL: &str = "internal";
 /// Starts writing the transactions of `filter` in the background; returns the job's id.
 pub async fn start_transactions(
     db: &DatabaseConnection,
-    dir: &Path,
-    jobs: &std::sync::Arc<tokio::sync::Semaphore>,
+    exports: &ExportConfig,
     session: &Session,
     filter: &TxnFilter,
     lang: Lang,
@@ -55,28 +55,22 @@ pub async fn start_transactions(
     if total > EXPORT_CAP {
         return Err(AppError::Policy(Policy::ExportTooLarge));
     }
+    let dir = &exports.dir;
     std::fs::create_dir_all(dir)
         .map_err(|e| AppError::internal("creating the exports folder", &e))?;
     // This process writes a few jobs at once, whoever asks; the place is held until the file is
     // written.
-    let place = jobs
+    let place = exports
+        .jobs
         .clone()
         .try_acquire_owned()
         .map_err(|_| AppError::Busy)?;
     // The caps on running jobs are counted and the job written in one transaction that holds the
-    // merchant's row: two requests at the same moment are counted one after the other (PostgreSQL
-    // locks the row; SQLite writers are serial anyway), also across instances. The job and its
-    // audit entry are written together: no job without its record, and no "running" job that no
-    // task writes.
+    // merchant's row: two requests at the same moment are counted one after the other. The job and
+    // its audit entry are written together: no job without its record, and no "running" job that
+    // no task writes.
     let txn = begin_write(db).await?;
-    merchants::Entity::update_many()
-        .col_expr(
-            merchants::Column::UpdatedAt,
-            Expr::col(merchants::Column::UpdatedAt),
-        )
-        .filter(merchants::Column::Id.eq(session.merchant_id))
-        .exec(&txn)
-        .await?;
+    lock_merchant(&txn, session.merchant_id).await?;
     let running = |column: export_jobs::Column, id: i64| {
         export_jobs::Entity::find()
             .filter(column.eq(id))

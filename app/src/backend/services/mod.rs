@@ -15,7 +15,29 @@ pub mod settlements;
 pub mod token;
 pub mod transactions;
 
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use crate::backend::entities::merchants;
 use crate::error::AppError;
+
+/// Holds the merchant's row until the transaction ends, so that the transactions of one merchant that
+/// check a rule across its rows (its last administrator, its running exports) run one after the
+/// other, also across instances (PostgreSQL locks the row; SQLite writers are serial anyway).
+pub(crate) async fn lock_merchant(
+    txn: &impl ConnectionTrait,
+    merchant_id: i64,
+) -> Result<(), DbErr> {
+    merchants::Entity::update_many()
+        .col_expr(
+            merchants::Column::UpdatedAt,
+            Expr::col(merchants::Column::UpdatedAt),
+        )
+        .filter(merchants::Column::Id.eq(merchant_id))
+        .exec(txn)
+        .await
+        .map(drop)
+}
 
 /// Decodes a code read from a CHECK-constrained column. A value outside the enum means the database and
 /// the code disagree: an internal error, not the user's.

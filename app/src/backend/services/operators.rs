@@ -17,16 +17,16 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::auth::{end_operator_sessions, remember_password};
-use super::decode;
 use super::home::format_local;
+use super::{decode, lock_merchant};
 use crate::api::operators::{
     CertificateRow, GroupOption, OperatorDetail, OperatorForm, OperatorRow,
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
-    merchants, operator_certificates, operator_roles, operator_terminal_groups, operators,
-    terminal_groups, totp_tokens,
+    operator_certificates, operator_roles, operator_terminal_groups, operators, terminal_groups,
+    totp_tokens,
 };
 use crate::backend::password::{generate_one_time_password, hash_password};
 use crate::backend::Session;
@@ -381,21 +381,6 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
     })
 }
 
-/// Serialises the changes to a merchant's administrators: two administrators demoting or disabling
-/// each other at the same moment are checked one after the other (PostgreSQL locks the row; SQLite
-/// writers are serial anyway).
-async fn lock_merchant(txn: &impl ConnectionTrait, merchant_id: i64) -> Result<(), DbErr> {
-    merchants::Entity::update_many()
-        .col_expr(
-            merchants::Column::UpdatedAt,
-            Expr::col(merchants::Column::UpdatedAt),
-        )
-        .filter(merchants::Column::Id.eq(merchant_id))
-        .exec(txn)
-        .await
-        .map(drop)
-}
-
 /// Whether, without `operator_id`, the merchant still has an active administrator.
 async fn another_active_admin(
     txn: &impl ConnectionTrait,
@@ -434,6 +419,8 @@ pub async fn update_operator<C: ConnectionTrait + TransactionTrait>(
         .await
         .map_err(AppError::Invalid)?;
     let txn = begin_write(db).await?;
+    // Two administrators demoting or disabling each other at the same moment are checked one
+    // after the other.
     lock_merchant(&txn, session.merchant_id).await?;
     let op = own_operator(&txn, session, id).await?;
     let roles_before = roles_of(&txn, op.id).await?;
@@ -519,6 +506,8 @@ pub async fn set_enabled<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let txn = begin_write(db).await?;
+    // Two administrators demoting or disabling each other at the same moment are checked one
+    // after the other.
     lock_merchant(&txn, session.merchant_id).await?;
     let op = own_operator(&txn, session, id).await?;
     if !enabled {

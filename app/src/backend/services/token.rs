@@ -21,7 +21,7 @@ use super::home::format_local;
 use crate::api::token::{Enrolment, TokenState, TokenView};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
-use crate::backend::entities::{operators, totp_tokens};
+use crate::backend::entities::totp_tokens;
 use crate::backend::token::{self as totp, TokenKey};
 use crate::backend::{AuthConfig, Session};
 use crate::domain::{AuditAction, AuditOutcome};
@@ -80,24 +80,16 @@ pub async fn begin_enrolment<C: ConnectionTrait + TransactionTrait>(
     if password.expose_secret().is_empty() {
         return Err(AppError::invalid("password", FieldProblem::Required));
     }
-    let operator = operators::Entity::find_by_id(session.operator_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let confirmed = auth::confirm_own_password(
+    auth::confirm_own_password(
         db,
         cfg,
         session,
-        &operator,
         password,
+        "password",
         AuditAction::TokenEnrol,
         now,
     )
-    .await;
-    if let Err(AppError::Invalid(_)) = confirmed {
-        return Err(AppError::invalid("password", FieldProblem::WrongPassword));
-    }
-    confirmed?;
+    .await?;
     let txn = begin_write(db).await?;
     let existing = totp_tokens::Entity::find_by_id(session.operator_id)
         .one(&txn)
