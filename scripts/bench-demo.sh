@@ -14,6 +14,8 @@ vpos="$root/target/release/vpos"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export VPOS_LOG__FILTER=warn BENCH_PASSWORD="Bench-password-1"
+# Every command on a benchmark database seals its audit events with the same key.
+export VPOS_AUDIT_KEY_FILE="$work/audit.key"
 
 run() { # backend-name rows database-url
   local name=$1 n=$2 url=$3

@@ -22,6 +22,8 @@ cleanup() {
 trap cleanup EXIT
 : "${BENCH_PASSWORD:?give the first password of the demo operators}"
 export LOAD_NEW_PASSWORD="${BENCH_PASSWORD}-changed"
+# The key that sealed the database's audit events (bench-query.sh exports its own).
+export VPOS_AUDIT_KEY_FILE="${VPOS_AUDIT_KEY_FILE:-$root/var/audit.key}"
 
 "$vpos" pki --dir "$work/pki" init >/dev/null
 "$vpos" pki --dir "$work/pki" server >/dev/null

@@ -29,6 +29,8 @@ set -a; . "$credentials"; set +a
 
 [ -f var/pki/ca.pem ] || { say "creating the development CA"; "$vpos" pki init >/dev/null; }
 [ -f var/pki/server.pem ] || { say "issuing the server certificate (localhost, 127.0.0.1)"; "$vpos" pki server >/dev/null; }
+# The server refuses a CRL past its next update (30 days after signing): sign a fresh one.
+"$vpos" pki crl >/dev/null
 say "migrating the database"
 "$vpos" migrate
 if [ "$("$vpos" migrate is-empty)" = "empty" ]; then

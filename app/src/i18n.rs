@@ -359,6 +359,7 @@ labels!(AuditAction {
     OperatorUnlock => "解锁操作员", "Operator unlocked";
     CertificateBind => "绑定证书", "Certificate bound";
     CertificateUnbind => "解除证书绑定", "Certificate unbound";
+    CertificateRevoke => "吊销证书", "Certificate revoked";
     AccessDenied => "拒绝访问", "Access refused";
     AuditExport => "下载审计日志", "Audit log downloaded";
     SettlementExport => "下载结算记录", "Settlements downloaded";
@@ -813,6 +814,8 @@ pub struct Texts {
     pub ops_search_button: &'static str,
     pub ops_add: &'static str,
     pub ops_login: &'static str,
+    /// Under the login name of a new operator, given the merchant's prefix.
+    pub ops_login_prefix_hint: fn(&str) -> String,
     pub ops_name: &'static str,
     pub ops_roles: &'static str,
     pub ops_scope: &'static str,
@@ -1319,6 +1322,7 @@ pub static ZH_CN: Texts = Texts {
     ops_search_button: "查询",
     ops_add: "添加操作员",
     ops_login: "登录名",
+    ops_login_prefix_hint: |p| format!("本商户的登录名都以“{p}.”开头，只需填写其后的部分，如 finance2。"),
     ops_name: "姓名",
     ops_roles: "角色",
     ops_scope: "数据范围",
@@ -1831,6 +1835,7 @@ pub static EN: Texts = Texts {
     ops_search_button: "Search",
     ops_add: "Add operator",
     ops_login: "Login name",
+    ops_login_prefix_hint: |p| format!("Every login name of this merchant starts with “{p}.”: type the part after it, e.g. finance2."),
     ops_name: "Name",
     ops_roles: "Roles",
     ops_scope: "Data scope",

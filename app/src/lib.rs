@@ -41,8 +41,19 @@ use crate::ui::pages::{
 const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E\
 %3Crect width='32' height='32' rx='7' fill='%230b5cad'/%3E%3Cpath d='M8 9h4l4 11 4-11h4l-6 15h-4z' fill='%23fff'/%3E%3C/svg%3E";
 
+/// The nonce of this response's Content-Security-Policy, put into the request by the HTTP layer:
+/// the hydration scripts carry it, and no other inline script runs.
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(CspNonce(nonce)) = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce));
+    }
     let lang = initial_lang();
     view! {
         <!DOCTYPE html>

@@ -60,3 +60,15 @@ test.describe('an unknown address', () => {
     await expect(page.locator('[data-field=merchant-name]')).toBeVisible();
   });
 });
+
+test.describe('the content security policy', () => {
+  test.use({ expectedConsoleErrors: [/Content Security Policy/] });
+
+  test('hydrates the console and refuses a script injected into the page', async ({ page }) => {
+    // Every other test fails on a console error, so a policy that blocked the console's own
+    // scripts or styles would show there; this one checks that it blocks what it should.
+    await gotoHydrated(page, '/');
+    await expect(page.addScriptTag({ content: 'window.injected = true;' })).rejects.toThrow();
+    expect(await page.evaluate(() => (window as unknown as { injected?: boolean }).injected)).toBeUndefined();
+  });
+});

@@ -16,7 +16,9 @@ test('an administrator adds an operator with roles; the new operator sees only t
   await expect(page.locator('table[data-table=operators] tr[data-login="hualian.admin"]')).toBeVisible();
   await page.getByRole('link', { name: '添加操作员' }).click();
   await expect(page).toHaveURL(/\/admin\/operators\/new$/);
-  await page.locator('#login_name').fill('hualian.newbie');
+  // The merchant's prefix is fixed before the field: the administrator types the rest.
+  await expect(page.locator('[data-field=login-prefix]')).toHaveText('hualian.');
+  await page.locator('#login_name').fill('newbie');
   await page.locator('#display_name').fill('新员工');
   await page.getByLabel('交易监控员').check();
   await page.getByLabel('退货审核员').check();

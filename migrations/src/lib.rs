@@ -28,6 +28,8 @@ mod m20261204_000013_refund_quota;
 mod m20261204_000014_terminal_tallies;
 mod m20261204_000015_lookup_indexes;
 mod m20261205_000016_bank_tallies;
+mod m20261206_000017_audit_append_only;
+mod m20261206_000018_login_prefixes;
 pub mod tallies;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
@@ -54,6 +56,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000014_terminal_tallies::Migration),
             Box::new(m20261204_000015_lookup_indexes::Migration),
             Box::new(m20261205_000016_bank_tallies::Migration),
+            Box::new(m20261206_000017_audit_append_only::Migration),
+            Box::new(m20261206_000018_login_prefixes::Migration),
         ]
     }
 }

@@ -10,13 +10,14 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 
-use app::backend::db;
 use app::backend::entities::merchants;
 use app::backend::services::clearing;
 use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
+use app::backend::{audit, db};
 use app::domain::access::Role;
 use app::domain::{
-    Currency, DataScope, LoginName, MaskedAccount, MerchantCode, MerchantNo, Money, RefundMode,
+    Currency, DataScope, LoginName, LoginPrefix, MaskedAccount, MerchantCode, MerchantNo, Money,
+    RefundMode,
 };
 use migrations::Migrator;
 
@@ -175,6 +176,10 @@ pub struct CreateMerchantArgs {
     /// Merchant code, M followed by 8 digits.
     #[arg(long)]
     code: String,
+    /// The merchant's part of the login namespace: operators its administrators create are named
+    /// PREFIX.name (2 to 16 lower-case letters, digits or dashes; default: the code in lower case).
+    #[arg(long)]
+    login_prefix: Option<String>,
     #[arg(long)]
     name: String,
     /// A 15-digit merchant number and its store name, as NUMBER=STORE (repeatable).
@@ -296,8 +301,13 @@ pub fn main() -> ExitCode {
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     if let Command::Pki { dir, action } = cli.command {
-        // The PKI needs no settings and no database.
-        return run_pki(Pki::new(dir), action);
+        // The PKI needs no settings and no database, but a revocation is recorded in the database
+        // too, where every instance reads it.
+        let Some(revoked) = run_pki(Pki::new(dir), action)? else {
+            return Ok(());
+        };
+        let settings = Settings::load(cli.config.as_deref())?;
+        return record_revocation(&settings, revoked).await;
     }
     let settings = Settings::load(cli.config.as_deref())?;
     if matches!(cli.command, Command::Serve) {
@@ -320,12 +330,24 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Clear(args) => run_clear(&connect(&settings).await?, args).await,
         Command::Audit {
             action: AuditAction::Verify,
-        } => run_audit_verify(&connect(&settings).await?).await,
+        } => run_audit_verify(&settings).await,
         Command::Pki { .. } => Ok(()),
     }
 }
 
+/// The database, migrated, with the audit key loaded for the events the command writes.
 async fn connect(settings: &Settings) -> Result<DatabaseConnection, CliError> {
+    let conn = connect_migrated(settings).await?;
+    if let audit::Prepared::Resealed(n) = audit::open(&conn, &settings.audit_key_file).await? {
+        eprintln!(
+            "audit log: created the audit key {} and re-sealed the {n} event(s) written before it",
+            settings.audit_key_file.display()
+        );
+    }
+    Ok(conn)
+}
+
+async fn connect_migrated(settings: &Settings) -> Result<DatabaseConnection, CliError> {
     let conn = db::connect(&settings.database_url, settings.database_max_connections).await?;
     let pending = Migrator::get_pending_migrations(&conn).await?;
     if !pending.is_empty() {
@@ -389,13 +411,17 @@ fn print_clearing(report: &clearing::RunReport) {
     }
 }
 
-async fn run_audit_verify(db: &DatabaseConnection) -> Result<(), CliError> {
-    let report = app::backend::audit::verify_chain(db).await?;
+/// Reads the key, never makes one: a missing key file is the answer, not a reason to start afresh.
+async fn run_audit_verify(settings: &Settings) -> Result<(), CliError> {
+    let key = audit::AuditKey::load(&settings.audit_key_file)?;
+    let db = connect_migrated(settings).await?;
+    let report = audit::verify_chain(&db, &key).await?;
     match report.broken {
         None => {
             println!(
-                "audit log intact: {} event(s), hash chain verified",
-                report.events
+                "audit log intact: {} event(s), hash chain verified; newest hash {} (kept \
+                 elsewhere, it shows whether newest events are later taken off with the head)",
+                report.events, report.newest_hash
             );
             Ok(())
         }
@@ -437,7 +463,33 @@ async fn run_migrate(settings: &Settings, action: MigrateAction) -> Result<(), C
     Ok(())
 }
 
-fn run_pki(pki: Pki, action: PkiAction) -> Result<(), CliError> {
+/// Marks the certificate revoked in the console's database. A database that does not exist yet
+/// (a PKI made before the console) has nothing to mark: the CRL holds it, and binding it later is
+/// refused.
+async fn record_revocation(
+    settings: &Settings,
+    revoked: platform::Revoked,
+) -> Result<(), CliError> {
+    let sqlite = settings.database_url.strip_prefix("sqlite:");
+    if let Some(path) = sqlite.map(|p| p.trim_start_matches("//")) {
+        let file = path.split('?').next().unwrap_or(path);
+        if !std::path::Path::new(file).exists() {
+            println!("no database at {file}: the revocation is on the CRL only");
+            return Ok(());
+        }
+    }
+    let conn = connect(settings).await.map_err(|e| {
+        CliError(format!(
+            "revoked on the CRL, but not recorded in the database ({}): run the command again",
+            e.0
+        ))
+    })?;
+    let marked = platform::revoke_certificate(&conn, &revoked, Utc::now()).await?;
+    println!("recorded in the database: {marked} certificate(s) newly marked revoked; every instance refuses them within seconds");
+    Ok(())
+}
+
+fn run_pki(pki: Pki, action: PkiAction) -> Result<Option<platform::Revoked>, CliError> {
     match action {
         PkiAction::Init { name, days, force } => {
             pki.init(&name, days, force)?;
@@ -479,10 +531,23 @@ fn run_pki(pki: Pki, action: PkiAction) -> Result<(), CliError> {
             serial,
             reason,
         } => {
-            let serial = match (cert, serial) {
-                (Some(path), _) => pki::read_cert_facts(&path)?.serial_hex,
-                (None, Some(serial)) => serial,
+            let revoked = match (cert, serial) {
+                (Some(path), _) => {
+                    let facts = pki::read_cert_facts(&path)?;
+                    platform::Revoked::Certificate(CertificateRecord {
+                        fingerprint: facts.fingerprint,
+                        serial_hex: facts.serial_hex,
+                        subject_cn: facts.subject_cn,
+                        not_before: facts.not_before,
+                        not_after: facts.not_after,
+                    })
+                }
+                (None, Some(serial)) => platform::Revoked::Serial(pki::normalise_serial(&serial)?),
                 (None, None) => return Err(CliError("give --cert or --serial".into())),
+            };
+            let serial = match &revoked {
+                platform::Revoked::Certificate(cert) => cert.serial_hex.clone(),
+                platform::Revoked::Serial(serial) => serial.clone(),
             };
             if pki.revoke(&serial, reason)? {
                 println!(
@@ -492,13 +557,14 @@ fn run_pki(pki: Pki, action: PkiAction) -> Result<(), CliError> {
             } else {
                 println!("{serial} was already revoked");
             }
+            return Ok(Some(revoked));
         }
         PkiAction::Crl => {
             pki.write_crl()?;
             println!("CRL re-signed: {}", pki.crl_path().display());
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 fn password_from_env(var: Option<&str>) -> Result<Option<SecretString>, CliError> {
@@ -526,6 +592,7 @@ async fn run_create_merchant(
 ) -> Result<(), CliError> {
     let CreateMerchantArgs {
         code,
+        login_prefix,
         name,
         numbers,
         settlement_bank,
@@ -547,8 +614,12 @@ async fn run_create_merchant(
             Ok((no, store.trim().to_owned()))
         })
         .collect::<Result<Vec<_>, CliError>>()?;
+    let login_prefix = login_prefix
+        .map(|p| LoginPrefix::parse(&p).map_err(|e| CliError(format!("--login-prefix {p:?}: {e}"))))
+        .transpose()?;
     let new = NewMerchant {
         code: MerchantCode::parse(&code).map_err(|e| CliError(format!("--code {code:?}: {e}")))?,
+        login_prefix,
         name,
         settlement_bank,
         settlement_account: MaskedAccount::from_account(&settlement_account)

@@ -26,8 +26,8 @@ use app::backend::services::platform::{
 };
 use app::domain::access::Role;
 use app::domain::{
-    Bank, CardOrg, CardType, Currency, DataScope, LoginName, MaskedAccount, MerchantCode,
-    MerchantNo, Money, RefundMode, TxnStatus, TxnType,
+    Bank, CardOrg, CardType, Currency, DataScope, LoginName, LoginPrefix, MaskedAccount,
+    MerchantCode, MerchantNo, Money, RefundMode, TxnStatus, TxnType,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -406,7 +406,7 @@ async fn request_refunds(
 
     let mut rng = StdRng::seed_from_u64(options.seed ^ 0x05EF_00D5);
     // The merchant requires no token: no code is ever asked for.
-    let (key, cfg) = (TokenKey::generate().0, AuthConfig::default());
+    let (key, cfg) = (TokenKey::generate(), AuthConfig::default());
     let today = options.now.with_timezone(&TZ).date_naive();
     let span = i64::from(options.days.min(30));
     let mut made = 0;
@@ -542,6 +542,7 @@ where
         db,
         NewMerchant {
             code: code.clone(),
+            login_prefix: Some(LoginPrefix::parse(spec.short).map_err(|_| bad("short name"))?),
             name: spec.name.into(),
             settlement_bank: spec.bank.into(),
             settlement_account: MaskedAccount::from_account(spec.account)

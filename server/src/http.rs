@@ -47,10 +47,6 @@ pub fn router(state: AppState) -> Router {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
-        ),
     ];
     let mut router = Router::new()
         .route("/health", get(health))
@@ -81,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             crate::guard::guard,
         ))
         .layer(axum::middleware::from_fn(no_store))
+        .layer(axum::middleware::from_fn(content_security_policy))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
         // No request may hold a connection and a worker forever: large downloads run as background
         // jobs, not as long requests.
@@ -102,6 +99,38 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router.with_state(state)
+}
+
+/// Scripts run only from the console's own origin or with this response's nonce (the hydration
+/// scripts: [`app::CspNonce`]), WebAssembly may be compiled, styles come from the stylesheet,
+/// images from the site or `data:` (the captcha, the icon). Nothing may frame the console, and
+/// forms post only to it.
+async fn content_security_policy(
+    mut req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let nonce = csp_nonce();
+    req.extensions_mut().insert(app::CspNonce(nonce.clone()));
+    let mut response = next.run(req).await;
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+/// 128 random bits in hex: a fresh one for every response.
+fn csp_nonce() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
 
 /// Pages, server-function answers and downloads hold a merchant's data: no browser or proxy keeps a
@@ -208,10 +237,11 @@ async fn accept_connection(
         let identity = identity.clone();
         let tls = Arc::clone(&tls);
         async move {
-            // A connection opened before a revocation must not outlive it.
-            if tls.is_revoked(&identity.serial_hex) {
-                tracing::info!(peer = %identity.remote_addr, cert.serial = %identity.serial_hex, "request on a revoked certificate refused");
-                return Ok::<_, Infallible>(revoked_response());
+            // A connection opened before a revocation or the certificate's expiry must not
+            // outlive it.
+            if let Some(refusal) = tls.refusal(&identity, chrono::Utc::now()) {
+                tracing::info!(peer = %identity.remote_addr, cert.serial = %identity.serial_hex, ?refusal, "request on a refused certificate");
+                return Ok::<_, Infallible>(refused_response(refusal));
             }
             req.extensions_mut().insert(identity);
             router.oneshot(req.map(Body::new)).await
@@ -224,8 +254,12 @@ async fn accept_connection(
     )
 }
 
-fn revoked_response() -> Response<Body> {
-    let mut response = Response::new(Body::from("certificate revoked\n"));
+fn refused_response(refusal: crate::tls::Refusal) -> Response<Body> {
+    let text = match refusal {
+        crate::tls::Refusal::Revoked => "certificate revoked\n",
+        crate::tls::Refusal::Expired => "certificate expired\n",
+    };
+    let mut response = Response::new(Body::from(text));
     *response.status_mut() = StatusCode::UNAUTHORIZED;
     response
         .headers_mut()

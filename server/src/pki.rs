@@ -123,6 +123,10 @@ impl Reason {
     }
 }
 
+/// How long a CRL the CLI signs is valid: the server refuses one past its next update, so
+/// `vpos pki crl` must run again within this time (`make run` does at every start).
+pub const CRL_DAYS: i64 = 30;
+
 impl Pki {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
@@ -326,12 +330,7 @@ impl Pki {
 
     /// Revokes a certificate by serial number and rewrites the CRL. Revoking twice is harmless.
     pub fn revoke(&self, serial_hex: &str, reason: Reason) -> Result<bool> {
-        let serial_hex = serial_hex.trim().to_ascii_lowercase().replace(':', "");
-        if serial_hex.is_empty() || hex::decode(&serial_hex).is_err() {
-            return Err(PkiError::Invalid(format!(
-                "{serial_hex:?} is not a hexadecimal serial number"
-            )));
-        }
+        let serial_hex = normalise_serial(serial_hex)?;
         let mut index = self.read_index()?;
         if index.revoked.iter().any(|r| r.serial_hex == serial_hex) {
             return Ok(false);
@@ -350,12 +349,22 @@ impl Pki {
         Ok(self.read_index()?.revoked)
     }
 
-    /// Signs a fresh CRL (new number, valid for 30 days) from the revocation index.
+    /// Signs a fresh CRL (new number, valid for [`CRL_DAYS`]) from the revocation index.
     pub fn write_crl(&self) -> Result<()> {
+        let now = OffsetDateTime::now_utc();
+        self.write_crl_between(now, now + Duration::days(CRL_DAYS))
+    }
+
+    /// Signs a fresh CRL valid from `this_update` to `next_update` (tests make an expired one).
+    pub fn write_crl_between(
+        &self,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+    ) -> Result<()> {
         let issuer = self.issuer()?;
         let mut index = self.read_index()?;
         index.crl_number += 1;
-        let now = OffsetDateTime::now_utc();
+        let now = this_update;
         let revoked_certs = index
             .revoked
             .iter()
@@ -372,8 +381,8 @@ impl Pki {
             })
             .collect::<Result<Vec<_>>>()?;
         let params = CertificateRevocationListParams {
-            this_update: now,
-            next_update: now + Duration::days(30),
+            this_update,
+            next_update,
             crl_number: SerialNumber::from_slice(&index.crl_number.to_be_bytes()),
             issuing_distribution_point: None,
             revoked_certs,
@@ -441,6 +450,18 @@ pub fn cert_facts(der: &[u8]) -> std::result::Result<CertFacts, String> {
         not_before: to_utc(cert.validity().not_before),
         not_after: to_utc(cert.validity().not_after),
     })
+}
+
+/// A serial number as typed (any case, colons allowed) in the form certificates are known by:
+/// lower-case hex without separators.
+pub fn normalise_serial(typed: &str) -> Result<String> {
+    let serial_hex = typed.trim().to_ascii_lowercase().replace(':', "");
+    if serial_hex.is_empty() || hex::decode(&serial_hex).is_err() {
+        return Err(PkiError::Invalid(format!(
+            "{serial_hex:?} is not a hexadecimal serial number"
+        )));
+    }
+    Ok(serial_hex)
 }
 
 /// SHA-256 of a DER certificate, lower-case hex.

@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use app::backend::services::{auth, clearing, exports};
 use app::backend::token::TokenKey;
-use app::backend::{db, AppState, AuthConfig, Clock, ExportConfig, SessionCache};
+use app::backend::{audit, db, AppState, AuthConfig, Clock, ExportConfig, SessionCache};
 use migrations::Migrator;
 
 use crate::settings::Settings;
@@ -21,9 +21,11 @@ pub enum ServeError {
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
-    TokenKey(#[from] app::backend::token::TokenKeyError),
+    KeyFile(#[from] app::backend::key_file::KeyFileError),
     #[error(transparent)]
     Db(#[from] db::ConnectError),
+    #[error("audit log: {0}")]
+    Audit(#[from] audit::OpenError),
     #[error("the database has {0} pending migration(s): run `vpos migrate` first")]
     NotMigrated(usize),
     #[error("database: {0}")]
@@ -49,19 +51,35 @@ pub fn tls_files(settings: &Settings) -> TlsFiles {
         ca_cert: settings.tls.ca_cert.clone(),
         server_cert: settings.tls.server_cert.clone(),
         server_key: settings.tls.server_key.clone(),
-        crl: settings.tls.crl.clone(),
+        crl: settings
+            .tls
+            .crl
+            .clone()
+            .filter(|crl| !settings.tls.allow_no_crl || crl.is_file()),
     }
 }
 
 pub async fn run(settings: Settings) -> Result<(), ServeError> {
     settings.validate_for_serve()?;
-    let tls = TlsState::load(tls_files(&settings))?;
+    let files = tls_files(&settings);
+    if files.crl.is_none() {
+        tracing::warn!("serving without a CRL file (tls.allow_no_crl): only revocations recorded in the database are refused");
+    }
+    let tls = TlsState::load(files)?;
     // Clearing and housekeeping on a small pool of their own, without the console's statement
     // timeout: a day's clearing may rightly run for minutes.
     let background = db::connect(&settings.database_url, 2).await?;
     let pending = Migrator::get_pending_migrations(&background).await?.len();
     if pending > 0 {
         return Err(ServeError::NotMigrated(pending));
+    }
+    if let audit::Prepared::Resealed(n) = audit::open(&background, &settings.audit_key_file).await?
+    {
+        tracing::warn!(
+            path = %settings.audit_key_file.display(),
+            events = n,
+            "created the audit key and re-sealed the events written before it"
+        );
     }
     let statement_timeout = Duration::from_millis(settings.database_statement_timeout_ms);
     let conn = db::connect_console(
@@ -95,8 +113,13 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         auth: auth_config,
         token_key,
         exports: ExportConfig::new(settings.exports.dir.clone(), settings.exports.direct_limit),
+        refusals: Default::default(),
     };
     tokio::spawn(housekeeping(background.clone()));
+    let refusals = state.refusals.clone();
+    tokio::spawn(refusal_counts(background.clone(), refusals.clone()));
+    let last_flush = background.clone();
+    let background_for_tls = background.clone();
     if settings.clearing.schedule {
         tokio::spawn(clearing_schedule(
             background,
@@ -112,6 +135,13 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             source,
         })?;
     let _watcher = tls.spawn_crl_watcher(Duration::from_secs(settings.tls.crl_reload_secs));
+    // Revocations recorded in the database by any instance or the command line, read before the
+    // first request and then as often as the CRL file is looked at.
+    tls.read_revocations(&background_for_tls).await;
+    let _revocations = tls.spawn_revocation_watcher(
+        background_for_tls,
+        Duration::from_secs(settings.tls.crl_reload_secs),
+    );
     tracing::info!(addr = %settings.listen, url = %settings.public_url, "serving the console over HTTPS (client certificate required)");
     crate::http::serve(
         listener,
@@ -121,6 +151,13 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         shutdown_signal(),
     )
     .await;
+    // The counts of the running minute, which no later flush would record.
+    refusals
+        .flush(
+            &last_flush,
+            chrono::Utc::now() + chrono::Duration::minutes(1),
+        )
+        .await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -150,6 +187,18 @@ async fn housekeeping(db: sea_orm::DatabaseConnection) {
         if let Err(error) = auth::purge_sessions(&db, chrono::Utc::now()).await {
             tracing::error!(error = %error, "deleting old sessions failed");
         }
+    }
+}
+
+/// Records the counts of repeated refusals once their minute is over, also when no refusal follows.
+async fn refusal_counts(
+    db: sea_orm::DatabaseConnection,
+    refusals: std::sync::Arc<app::backend::refusals::Refusals>,
+) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        ticks.tick().await;
+        refusals.flush(&db, chrono::Utc::now()).await;
     }
 }
 

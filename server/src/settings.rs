@@ -31,6 +31,10 @@ pub struct Settings {
     /// The key (32 random bytes, base64) that seals the operators' token secrets at rest. Created on
     /// the first start when missing; keep it with the database's backups, apart from them.
     pub token_key_file: PathBuf,
+    /// The key (32 random bytes, base64) that seals the audit log's hash chain. Created on the first
+    /// start when missing; every instance and command-line run on one database needs the same file.
+    /// Without it the log can no longer be verified: back it up apart from the database.
+    pub audit_key_file: PathBuf,
     /// How long (milliseconds) a session read from the database serves further requests of its
     /// browser; a change made by another instance or the command line reaches this one within it.
     /// 0 reads the session at every request.
@@ -70,8 +74,12 @@ pub struct TlsSettings {
     pub ca_cert: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
-    /// The CA's certificate revocation list (PEM); re-read when it changes.
+    /// The CA's certificate revocation list (PEM); re-read when it changes. Required: a missing
+    /// file, one without a CRL or one past its next update stops the server from starting.
     pub crl: Option<PathBuf>,
+    /// Serve although the CRL file does not exist, relying on the revocations recorded in the
+    /// database alone (a deployment whose CA publishes no CRL). Off by default.
+    pub allow_no_crl: bool,
     pub handshake_timeout_secs: u64,
     pub crl_reload_secs: u64,
 }
@@ -102,6 +110,7 @@ impl Default for Settings {
             database_statement_timeout_ms: 30_000,
             site_root: PathBuf::from("target/site"),
             token_key_file: PathBuf::from("var/token.key"),
+            audit_key_file: PathBuf::from("var/audit.key"),
             session_cache_ms: 1000,
             exports: ExportSettings {
                 dir: PathBuf::from("var/exports"),
@@ -112,6 +121,7 @@ impl Default for Settings {
                 server_cert: pki.join("server.pem"),
                 server_key: pki.join("server.key.pem"),
                 crl: Some(pki.join("crl.pem")),
+                allow_no_crl: false,
                 handshake_timeout_secs: 10,
                 crl_reload_secs: 5,
             },
@@ -221,7 +231,10 @@ impl Settings {
             ("tls.ca_cert", Some(&self.tls.ca_cert)),
             ("tls.server_cert", Some(&self.tls.server_cert)),
             ("tls.server_key", Some(&self.tls.server_key)),
-            ("tls.crl", self.tls.crl.as_ref()),
+            (
+                "tls.crl",
+                self.tls.crl.as_ref().filter(|_| !self.tls.allow_no_crl),
+            ),
         ];
         for (key, path) in files {
             if let Some(path) = path.filter(|p| !p.is_file()) {

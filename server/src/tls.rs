@@ -5,6 +5,13 @@
 //!   carried by a resumed session past a revocation.
 //! * The CRL is re-read when its file changes: new handshakes use a new verifier, and requests on
 //!   connections opened before the revocation are refused by a per-request check of the serial.
+//! * Revocations are also kept in the database, which every instance reads every few seconds
+//!   ([`TlsState::set_revoked_in_database`]): a revocation made on one machine holds on all of them
+//!   even before their CRL files are updated.
+//! * A CRL file that holds no CRL, or one past its next update, is refused: revocation checking never
+//!   turns itself off. Serving without any CRL must be asked for (`tls.allow_no_crl`).
+//! * Each request checks that the certificate is still within its validity: a connection opened the
+//!   minute before it expired does not serve on past it.
 
 use std::collections::HashSet;
 use std::fs;
@@ -32,6 +39,17 @@ pub enum TlsError {
     Empty { path: PathBuf },
     #[error("TLS configuration: {0}")]
     Config(String),
+    #[error("{path} holds no certificate revocation list")]
+    NoCrl { path: PathBuf },
+    #[error("the CRL {path} expired on {next_update}: re-sign it with `vpos pki crl`")]
+    CrlExpired { path: PathBuf, next_update: String },
+}
+
+/// Why a request on a verified connection is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Revoked,
+    Expired,
 }
 
 /// The files the TLS configuration is built from.
@@ -48,6 +66,8 @@ pub struct TlsState {
     files: TlsFiles,
     acceptor: ArcSwap<TlsAcceptor>,
     revoked: ArcSwap<HashSet<String>>,
+    /// Fingerprints of the certificates revoked in the database.
+    revoked_in_database: ArcSwap<HashSet<String>>,
     crl_stamp: std::sync::Mutex<Option<(SystemTime, u64)>>,
 }
 
@@ -59,6 +79,7 @@ impl TlsState {
             files,
             acceptor: ArcSwap::from_pointee(TlsAcceptor::from(Arc::new(config))),
             revoked: ArcSwap::from_pointee(revoked),
+            revoked_in_database: ArcSwap::from_pointee(HashSet::new()),
             crl_stamp: std::sync::Mutex::new(stamp),
         }))
     }
@@ -70,6 +91,36 @@ impl TlsState {
     /// Whether a serial number (lower-case hex) is on the current CRL.
     pub fn is_revoked(&self, serial_hex: &str) -> bool {
         self.revoked.load().contains(serial_hex)
+    }
+
+    /// Whether a request of `identity` must be refused at `now`: its certificate is on the CRL,
+    /// revoked in the database, or no longer (or not yet) valid.
+    pub fn refusal(
+        &self,
+        identity: &ClientIdentity,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Refusal> {
+        if self.is_revoked(&identity.serial_hex)
+            || self
+                .revoked_in_database
+                .load()
+                .contains(&identity.fingerprint)
+        {
+            return Some(Refusal::Revoked);
+        }
+        (now >= identity.not_after || now < identity.not_before).then_some(Refusal::Expired)
+    }
+
+    /// The fingerprints revoked in the database, as last read.
+    pub fn set_revoked_in_database(&self, fingerprints: HashSet<String>) {
+        let old = self.revoked_in_database.load();
+        if **old != fingerprints {
+            tracing::info!(
+                revoked = fingerprints.len(),
+                "certificates revoked in the database reloaded"
+            );
+            self.revoked_in_database.store(Arc::new(fingerprints));
+        }
     }
 
     /// Rebuilds the configuration from the files now. On error the previous configuration stays.
@@ -105,18 +156,61 @@ impl TlsState {
         }
     }
 
-    /// Watches the CRL file until the task is dropped.
+    /// Watches the CRL file, every `every`, for as long as the runtime runs.
     pub fn spawn_crl_watcher(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
         let state = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                state.reload_if_crl_changed();
+        repeat(every, move || {
+            state.reload_if_crl_changed();
+            std::future::ready(())
+        })
+    }
+
+    /// Reads the certificates revoked in the database every `every`, for as long as the runtime
+    /// runs. A failed read keeps the last list (and is logged): revocations never lapse for a
+    /// database hiccup.
+    pub fn spawn_revocation_watcher(
+        self: &Arc<Self>,
+        db: sea_orm::DatabaseConnection,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let state = Arc::clone(self);
+        repeat(every, move || {
+            let (state, db) = (Arc::clone(&state), db.clone());
+            async move {
+                state.read_revocations(&db).await;
             }
         })
     }
+
+    /// Reads the certificates revoked in the database once; returns whether the read succeeded.
+    pub async fn read_revocations(&self, db: &sea_orm::DatabaseConnection) -> bool {
+        match app::backend::services::platform::revoked_fingerprints(db).await {
+            Ok(fingerprints) => {
+                self.set_revoked_in_database(fingerprints);
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "reading the revoked certificates failed; the last list stays in force");
+                false
+            }
+        }
+    }
+}
+
+/// Runs `task` at once and then every `every`; a late run delays the next rather than bunching.
+fn repeat<F, Fut>(every: Duration, mut task: F) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            task().await;
+        }
+    })
 }
 
 fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
@@ -164,6 +258,14 @@ fn build_config(files: &TlsFiles) -> Result<(ServerConfig, HashSet<String>), Tls
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
+            if let Some(next) = parsed.next_update() {
+                if next.timestamp() <= chrono::Utc::now().timestamp() {
+                    return Err(TlsError::CrlExpired {
+                        path: path.clone(),
+                        next_update: next.to_string(),
+                    });
+                }
+            }
             revoked.extend(
                 parsed
                     .iter_revoked_certificates()
@@ -171,11 +273,16 @@ fn build_config(files: &TlsFiles) -> Result<(ServerConfig, HashSet<String>), Tls
             );
             crls.push(crl);
         }
+        if crls.is_empty() {
+            return Err(TlsError::NoCrl { path: path.clone() });
+        }
     }
 
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .with_crls(crls)
         .only_check_end_entity_revocation()
+        // A CRL past its next update refuses every handshake rather than check against old news.
+        .enforce_revocation_expiration()
         .build()
         .map_err(|e| TlsError::Config(format!("client verifier: {e}")))?;
 

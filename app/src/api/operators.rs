@@ -93,14 +93,22 @@ pub async fn list_operators(search: String) -> Result<Vec<OperatorRow>, AppError
     services::operators::list_operators(&ctx.state.db, session, &search, ctx.now).await
 }
 
-#[server(prefix = "/api", endpoint = "admin/operator_groups")]
-pub async fn operator_group_options() -> Result<Vec<GroupOption>, AppError> {
+/// What the form for a new operator offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorFormOptions {
+    /// Login names are made as `login_prefix.name`.
+    pub login_prefix: String,
+    pub groups: Vec<GroupOption>,
+}
+
+#[server(prefix = "/api", endpoint = "admin/new_operator")]
+pub async fn new_operator_options() -> Result<OperatorFormOptions, AppError> {
     use crate::backend::{services, RequestCtx};
     use crate::domain::access::Function;
 
     let ctx = RequestCtx::current()?;
     let session = ctx.authorize(Function::AdminOperators).await?;
-    services::operators::group_options(&ctx.state.db, session).await
+    services::operators::new_operator_options(&ctx.state.db, session).await
 }
 
 #[server(prefix = "/api", endpoint = "admin/operator")]

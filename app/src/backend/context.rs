@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::use_context;
 use serde_json::json;
 
-use super::audit::{self, Actor, AuditEntry};
+use super::audit::{Actor, AuditEntry};
 use super::session::CurrentSession;
 use super::{AppState, ClientIdentity, Session};
 use crate::domain::access::Function;
@@ -77,13 +77,14 @@ impl RequestCtx {
         Err(AppError::Forbidden)
     }
 
-    /// Records a refused access. A failure to record is logged, not shown: the refusal stands.
+    /// Records a refused access ([`super::refusals`]).
     pub async fn record_denial(&self, actor: Actor, detail: serde_json::Value) {
         let entry =
             AuditEntry::new(actor, AuditAction::AccessDenied, AuditOutcome::Denied).detail(detail);
-        if let Err(error) = audit::record(&self.state.db, entry, self.now).await {
-            tracing::error!(error = %crate::error::source_chain(&error), "recording a refused access failed");
-        }
+        self.state
+            .refusals
+            .record(&self.state.db, entry, self.now)
+            .await;
     }
 }
 

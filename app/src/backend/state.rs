@@ -21,6 +21,9 @@ pub struct AppState {
     pub exports: ExportConfig,
     /// Sessions read a moment ago ([`super::SessionCache`], living `auth.session_cache`).
     pub sessions: super::SessionCache,
+    /// Refused accesses of the running minute ([`super::refusals`]): one audit event per
+    /// certificate and minute, whatever their number.
+    pub refusals: std::sync::Arc<super::refusals::Refusals>,
 }
 
 /// Background exports: where their files go, and from how many rows a download becomes one.

@@ -14,6 +14,7 @@ use base64::Engine;
 use rand::RngCore;
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use super::key_file::{self, KeyFileError, KEY_BYTES};
 use crate::url::encode_component;
 
 /// Seconds per time step.
@@ -21,7 +22,6 @@ pub const STEP_SECONDS: i64 = 30;
 pub const DIGITS: usize = 6;
 /// Secret length in bytes (160 bits, as RFC 4226 recommends for HMAC-SHA1).
 const SECRET_BYTES: usize = 20;
-const KEY_BYTES: usize = 32;
 const NONCE_BYTES: usize = 12;
 /// Marks the sealing format, so that a later one can be told apart.
 const SEALED_PREFIX: &str = "v1:";
@@ -34,17 +34,6 @@ impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenKey(..)")
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TokenKeyError {
-    #[error("token key file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("token key file {0} must hold {KEY_BYTES} bytes in base64")]
-    Malformed(String),
 }
 
 /// AES-GCM refused to seal (it does so only for inputs of gigabytes).
@@ -62,39 +51,16 @@ impl TokenKey {
         Self(Arc::new(Aes256Gcm::new(bytes.into())))
     }
 
-    /// A fresh random key (tests, and the first start of a console).
-    pub fn generate() -> (Self, [u8; KEY_BYTES]) {
-        let mut bytes = [0u8; KEY_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        (Self::from_bytes(&bytes), bytes)
+    /// A fresh random key (tests).
+    pub fn generate() -> Self {
+        Self::from_bytes(&key_file::generate())
     }
 
-    /// Reads the key file, creating it (mode 0600) with a random key when it does not exist yet.
-    /// Returns whether it was created.
-    pub fn load_or_create(path: &Path) -> Result<(Self, bool), TokenKeyError> {
-        let io = |source| TokenKeyError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let bytes: [u8; KEY_BYTES] = B64
-                    .decode(text.trim())
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| TokenKeyError::Malformed(path.display().to_string()))?;
-                Ok((Self::from_bytes(&bytes), false))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let (key, bytes) = Self::generate();
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(io)?;
-                }
-                write_private(path, format!("{}\n", B64.encode(bytes)).as_bytes()).map_err(io)?;
-                Ok((key, true))
-            }
-            Err(e) => Err(io(e)),
-        }
+    /// Reads the key file, creating it with a random key when it does not exist yet. Returns
+    /// whether it was created.
+    pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyFileError> {
+        let (bytes, created) = key_file::load_or_create("token", path)?;
+        Ok((Self::from_bytes(&bytes), created))
     }
 
     /// Seals `secret` for `operator_id`: `v1:` + base64(nonce ‖ ciphertext ‖ tag).
@@ -136,23 +102,6 @@ impl TokenKey {
             )
             .map_err(|_| Unsealable)
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, contents)
 }
 
 /// A new random secret.
@@ -298,14 +247,14 @@ mod tests {
 
     #[test]
     fn sealed_secrets_open_only_for_their_operator_and_key() {
-        let (key, _) = TokenKey::generate();
+        let key = TokenKey::generate();
         let secret = new_secret();
         let sealed = key.seal(7, &secret).expect("seal");
         assert!(sealed.starts_with(SEALED_PREFIX));
         assert!(!sealed.contains(&secret_for_typing(&secret).replace(' ', "")));
         assert_eq!(key.open(7, &sealed).ok(), Some(secret.clone()));
         assert!(key.open(8, &sealed).is_err(), "another operator's row");
-        let (other, _) = TokenKey::generate();
+        let other = TokenKey::generate();
         assert!(other.open(7, &sealed).is_err(), "another key");
         let mut edited = sealed.clone().into_bytes();
         let last = edited.len() - 3;
@@ -323,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn the_key_file_is_created_once_and_read_back() {
+    fn the_key_file_is_created_once_and_opens_what_it_sealed() {
         let dir = std::env::temp_dir().join(format!("vpos-key-{}", uuid::Uuid::new_v4()));
         let path = dir.join("token.key");
         let (first, created) = TokenKey::load_or_create(&path).expect("create");
@@ -335,17 +284,6 @@ mod tests {
             second.open(1, &sealed).ok(),
             Some(b"secret-bytes-1234567".to_vec())
         );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        std::fs::write(&path, "short").expect("overwrite");
-        assert!(matches!(
-            TokenKey::load_or_create(&path),
-            Err(TokenKeyError::Malformed(_))
-        ));
         let _ = std::fs::remove_dir_all(dir);
     }
 

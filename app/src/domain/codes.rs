@@ -235,6 +235,7 @@ code_enum!(
         OperatorUnlock = "operator_unlock",
         CertificateBind = "certificate_bind",
         CertificateUnbind = "certificate_unbind",
+        CertificateRevoke = "certificate_revoke",
         AccessDenied = "access_denied",
         AuditExport = "audit_export",
         SettlementExport = "settlement_export",
@@ -269,7 +270,8 @@ code_enum!(
         PasswordChanged = "password_changed",
         /// Disabled, locked, reset or demoted by an administrator.
         OperatorChanged = "operator_changed",
-        /// A request came with another certificate than the one the session was opened with.
+        /// A request came with another certificate than the one the session was opened with, or
+        /// the session's certificate was revoked.
         Certificate = "certificate",
     }
 );

@@ -22,6 +22,8 @@ pub enum IdError {
     AuthCode,
     #[error("a login name has 3 to 32 letters, digits, dots, dashes or underscores")]
     LoginName,
+    #[error("a login prefix has 2 to 16 lower-case letters, digits or dashes")]
+    LoginPrefix,
 }
 
 macro_rules! identifier {
@@ -119,9 +121,65 @@ identifier!(
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 );
 
+identifier!(
+    /// A merchant's own part of the login namespace: every login name of its operators made in the
+    /// console is `prefix.name`. Prefixes are unique and hold no dot, so two merchants' namespaces
+    /// never meet, and creating an operator can never tell one merchant another's login names.
+    LoginPrefix, LoginPrefix, |s| (2..=16).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+);
+
+impl LoginPrefix {
+    /// The prefix a merchant gets when none is chosen: its code in lower case (`m00000001`).
+    pub fn of_code(code: &MerchantCode) -> Self {
+        Self(code.as_str().to_ascii_lowercase())
+    }
+}
+
+impl LoginName {
+    /// The login name an administrator means by `typed` in the merchant's namespace: `typed` with
+    /// the prefix put in front (`finance2` → `hualian.finance2`); typed with the prefix already,
+    /// it is taken as it is.
+    pub fn in_namespace(prefix: &LoginPrefix, typed: &str) -> Result<Self, IdError> {
+        let typed = typed.trim();
+        let local = typed
+            .strip_prefix(prefix.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+            .unwrap_or(typed);
+        if local.is_empty() {
+            return Err(IdError::LoginName);
+        }
+        Self::parse(&format!("{prefix}.{local}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_names_made_in_a_namespace_carry_its_prefix() {
+        let prefix = LoginPrefix::parse("hualian").expect("prefix");
+        let name = |typed| LoginName::in_namespace(&prefix, typed).map(String::from);
+        assert_eq!(name("finance2"), Ok("hualian.finance2".into()));
+        assert_eq!(name(" hualian.finance2 "), Ok("hualian.finance2".into()));
+        // Another merchant's name is just a name in this namespace.
+        assert_eq!(name("yunqi.finance"), Ok("hualian.yunqi.finance".into()));
+        assert_eq!(name("hualianx.a"), Ok("hualian.hualianx.a".into()));
+        assert_eq!(name(""), Err(IdError::LoginName));
+        assert_eq!(name("hualian."), Err(IdError::LoginName));
+        assert_eq!(name("名字"), Err(IdError::LoginName));
+        assert_eq!(
+            name(&"a".repeat(30)),
+            Err(IdError::LoginName),
+            "too long with the prefix"
+        );
+        for bad in ["a", "Hualian", "hua.lian", "hua_lian", &"a".repeat(17)] {
+            assert_eq!(LoginPrefix::parse(bad), Err(IdError::LoginPrefix), "{bad}");
+        }
+        let code = MerchantCode::parse("M00000021").expect("code");
+        assert_eq!(LoginPrefix::of_code(&code).as_str(), "m00000021");
+    }
 
     #[test]
     fn valid_identifiers_parse_and_trim() {

@@ -38,6 +38,8 @@ use app::i18n::Lang;
 
 struct Args {
     database_url: String,
+    /// The exports it measures write audit events, sealed with the database's audit key.
+    audit_key_file: std::path::PathBuf,
     iterations: usize,
     export_rows: Vec<u64>,
     filters_only: bool,
@@ -46,6 +48,8 @@ struct Args {
 fn args() -> Result<Args, String> {
     let mut out = Args {
         database_url: std::env::var("DATABASE_URL").unwrap_or_default(),
+        audit_key_file: std::env::var_os("VPOS_AUDIT_KEY_FILE")
+            .map_or_else(|| "var/audit.key".into(), Into::into),
         iterations: 200,
         export_rows: vec![100_000, 1_000_000],
         filters_only: false,
@@ -55,6 +59,7 @@ fn args() -> Result<Args, String> {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--database-url" => out.database_url = value()?,
+            "--audit-key-file" => out.audit_key_file = value()?.into(),
             "--iterations" => out.iterations = value()?.parse().map_err(|e| format!("{e}"))?,
             "--export-rows" => {
                 out.export_rows = value()?
@@ -103,6 +108,7 @@ fn percentiles(mut t: Vec<Duration>) -> (f64, f64) {
 
 async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let db = db::connect(&args.database_url, 8).await?;
+    app::backend::audit::open(&db, &args.audit_key_file).await?;
     let (merchant_id, rows): (i64, i64) = transactions::Entity::find()
         .select_only()
         .column(transactions::Column::MerchantId)

@@ -48,6 +48,7 @@ on_both_backends!(
     sign_out_ends_the_session_on_the_server,
     sessions_are_deleted_a_week_after_their_limit,
     state_changing_calls_need_the_consoles_origin_and_post,
+    a_flood_of_refusals_adds_one_event_per_certificate_and_minute,
     a_session_is_bound_to_its_certificate,
     a_session_read_a_moment_ago_serves_until_this_process_changes_one,
     no_other_certificate_can_lock_an_operator_out,
@@ -574,23 +575,88 @@ async fn state_changing_calls_need_the_consoles_origin_and_post(backend: Backend
 
     // The session is intact and the password unchanged.
     assert_eq!(browser.page("/").await.status, 200);
+    // The certificate's first refusal of the minute is recorded as it happened; the three after it
+    // are counted, and recorded as one event once the minute is over.
     let denied = events(&app, "access_denied").await;
-    assert_eq!(denied.len() - denied_before, 4);
-    assert!(denied
-        .iter()
-        .all(|e| e.detail.as_deref().unwrap_or_default().contains("origin")));
+    assert_eq!(denied.len() - denied_before, 1);
+    assert!(denied[denied_before..].iter().all(|e| e
+        .detail
+        .as_deref()
+        .unwrap_or_default()
+        .contains("origin")));
+    app.clock.advance(chrono::Duration::seconds(60));
 
     // Whatever an attacker sends as Origin, the log keeps a bounded piece of it.
     let long = format!("https://{}.example", "x".repeat(60_000));
     let answer = browser.call_from("sign_out", &[], Some(&long)).await;
     assert_eq!(answer.status, 403);
-    let last = events(&app, "access_denied")
-        .await
-        .pop()
-        .expect("the refusal");
+    let mut denied = events(&app, "access_denied").await;
+    assert_eq!(denied.len() - denied_before, 3);
+    let last = denied.pop().expect("the refusal");
     let detail = last.detail.unwrap_or_default();
     assert!(detail.len() < 1_000, "{} bytes of detail", detail.len());
     assert!(detail.contains("https://xxx"));
+    let counted: serde_json::Value = serde_json::from_str(
+        denied
+            .pop()
+            .and_then(|e| e.detail)
+            .as_deref()
+            .unwrap_or("{}"),
+    )
+    .expect("json");
+    assert_eq!(counted["reason"], "repeated");
+    assert_eq!(counted["count"], 3);
+    assert_eq!(counted["last"]["reason"], "origin");
+}
+
+async fn a_flood_of_refusals_adds_one_event_per_certificate_and_minute(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut browser = app
+        .ready_browser("M20000013", "ivy.admin", &[Role::Administrator])
+        .await;
+    let denied_before = events(&app, "access_denied").await.len();
+    let floods = (0..300).map(|_| {
+        let mut tab = browser.twin();
+        async move {
+            tab.call_from("sign_out", &[], Some("https://evil.example"))
+                .await
+        }
+    });
+    for answer in futures::future::join_all(floods).await {
+        assert_eq!(answer.status, 403);
+    }
+    // Refusals of what the role does not grant are tallied the same way.
+    let mut finance = app
+        .ready_browser("M20000013", "ivy.finance", &[Role::Finance])
+        .await;
+    for _ in 0..20 {
+        let answer = finance.call("admin/operators", &[("search", "")]).await;
+        assert_eq!(answer.status, 403);
+    }
+    assert_eq!(events(&app, "access_denied").await.len() - denied_before, 2);
+
+    app.clock.advance(chrono::Duration::seconds(60));
+    assert_eq!(browser.page("/").await.status, 200);
+    browser
+        .call_from("sign_out", &[], Some("https://evil.example"))
+        .await;
+    let denied = events(&app, "access_denied").await;
+    let counts: Vec<_> = denied[denied_before..]
+        .iter()
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(e.detail.as_deref()?).ok())
+        .filter(|d| d["reason"] == "repeated")
+        .map(|d| d["count"].as_u64())
+        .collect();
+    assert_eq!(counts.len(), 2, "one count per certificate: {counts:?}");
+    assert!(
+        counts.contains(&Some(299)) && counts.contains(&Some(19)),
+        "{counts:?}"
+    );
+    assert_eq!(
+        denied.len() - denied_before,
+        5,
+        "and the new minute's first refusal"
+    );
 }
 
 async fn a_session_is_bound_to_its_certificate(backend: Backend) {

@@ -253,6 +253,73 @@ fn revoking_by_file_puts_the_serial_on_the_crl() {
 }
 
 #[test]
+fn a_revocation_is_recorded_in_the_database_and_the_certificate_cannot_be_bound_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, &["pki", "init"]);
+    ok(d, &["migrate"]);
+    ok(
+        d,
+        &[
+            "merchant",
+            "create",
+            "--code",
+            "M00000031",
+            "--name",
+            "Shop",
+            "--number",
+            "898000000000031=Main",
+            "--settlement-bank",
+            "Bank",
+            "--settlement-account",
+            "6222020200112233",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "operator",
+            "create",
+            "--merchant",
+            "M00000031",
+            "--login",
+            "shop.admin",
+            "--name",
+            "A",
+            "--role",
+            "administrator",
+        ],
+    );
+    ok(d, &["pki", "operator", "--name", "shop.admin"]);
+    let cert = "var/pki/issued/shop.admin.pem";
+    let bind = [
+        "operator",
+        "bind-cert",
+        "--login",
+        "shop.admin",
+        "--cert",
+        cert,
+    ];
+    ok(d, &bind);
+
+    let out = ok(d, &["pki", "revoke", "--cert", cert]);
+    assert!(
+        out.contains("recorded in the database: 1 certificate(s)"),
+        "{out}"
+    );
+    let again = ok(d, &["pki", "revoke", "--cert", cert]);
+    assert!(
+        again.contains("already revoked") && again.contains("0 certificate(s)"),
+        "{again}"
+    );
+
+    let out = vpos(d, &bind);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("this certificate is revoked"));
+    assert!(ok(d, &["audit", "verify"]).contains("audit log intact"));
+}
+
+#[test]
 fn bad_arguments_get_a_clear_message_and_a_non_zero_exit() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
@@ -533,14 +600,47 @@ async fn audit_verify_fails_on_a_tampered_log() {
     }
     assert!(ok(d, &["audit", "verify"]).contains("audit log intact: 2 event(s)"));
 
+    // Without the key file, the log cannot be checked, and no command starts a fresh key for it.
+    let key = std::fs::read(d.join("var/audit.key")).expect("the audit key was created");
+    std::fs::rename(d.join("var/audit.key"), d.join("audit.key.away")).expect("move");
+    let out = vpos(d, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("audit key file var/audit.key does not exist"));
+    let out = vpos(
+        d,
+        &[
+            "merchant",
+            "deposit",
+            "--code",
+            "M00000021",
+            "--amount",
+            "1.00",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not verify with the audit key"),
+        "{stderr}"
+    );
+    assert!(
+        !d.join("var/audit.key").exists(),
+        "the key made for nothing is removed"
+    );
+    std::fs::write(d.join("var/audit.key"), key).expect("restore");
+
+    // The database's owner gets round the append-only trigger; the edit still shows.
     let url = format!("sqlite://{}", d.join("var/vpos.db").display());
     let conn = app::backend::db::connect(&url, 1).await.expect("database");
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &conn,
+    for sql in [
+        "DROP TRIGGER audit_events_no_update",
         "UPDATE audit_events SET detail = '{\"login_name\":\"someone.else\"}' WHERE id = 1",
-    )
-    .await
-    .expect("tamper");
+    ] {
+        sea_orm::ConnectionTrait::execute_unprepared(&conn, sql)
+            .await
+            .expect("tamper");
+    }
     conn.close().await.expect("close");
 
     let out = vpos(d, &["audit", "verify"]);

@@ -9,12 +9,14 @@ use time::OffsetDateTime;
 
 use app::api::auth::SignInFormView;
 use app::api::home::HomeView;
+use app::backend::services::platform::{self, Revoked};
 use app::domain::access::Role;
 use app::error::AppError;
 use server::pki::Reason;
+use server::tls::{TlsError, TlsFiles, TlsState};
 
 use crate::on_both_backends;
-use crate::support::app::{client_config, connect, get_once, root_store};
+use crate::support::app::{client_config, connect, get_once, record, root_store};
 use crate::support::{spawn_app, Backend, TestPki};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,6 +170,119 @@ async fn the_crl_file_is_watched_and_a_revocation_takes_effect_by_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_in_the_database_is_refused_within_seconds_without_the_crl() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let _watcher = app
+        .tls
+        .spawn_revocation_watcher(app.db.conn.clone(), Duration::from_millis(100));
+    let cert = app.pki.client("erin");
+    let config = Arc::new(app.client_config(Some(&cert)));
+    let mut conn = connect(app.addr, config.clone()).await.expect("connect");
+    assert_eq!(conn.get("/health").await.map(|r| r.0), Ok(200));
+
+    // What another instance's `vpos pki revoke` leaves here: a row in the database, and this
+    // instance's CRL file as it was.
+    let marked = platform::revoke_certificate(
+        &app.db.conn,
+        &Revoked::Certificate(record(&cert)),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("revoke");
+    assert_eq!(marked, 1);
+    assert!(!app.tls.is_revoked(&cert.serial_hex), "not on the CRL");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match conn.get("/health").await {
+            Ok((401, body)) if body.contains("revoked") => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "still served 10 s after the revocation: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A new connection too: its requests are refused.
+    assert_eq!(
+        get_once(app.addr, config, "/health").await.map(|r| r.0),
+        Ok(401)
+    );
+    // Revoking again marks nothing new.
+    let again = platform::revoke_certificate(
+        &app.db.conn,
+        &Revoked::Serial(cert.serial_hex.clone()),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("revoke again");
+    assert_eq!(again, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_connection_does_not_outlive_its_certificate() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let now = OffsetDateTime::now_utc();
+    let short = app
+        .pki
+        .pki
+        .issue_client_valid_between(
+            "short.lived",
+            None,
+            now - time::Duration::hours(1),
+            now + time::Duration::seconds(3),
+            Some(SecretString::from("password-1234".to_owned())),
+            false,
+        )
+        .expect("issue");
+    let mut conn = connect(app.addr, Arc::new(app.client_config(Some(&short))))
+        .await
+        .expect("connect");
+    assert_eq!(conn.get("/health").await.map(|r| r.0), Ok(200));
+
+    let expires = short.not_after - chrono::Utc::now();
+    tokio::time::sleep(expires.to_std().unwrap_or_default() + Duration::from_millis(500)).await;
+    let (status, body) = conn
+        .get("/health")
+        .await
+        .expect("an answer on the open connection");
+    assert_eq!(status, 401);
+    assert!(body.contains("expired"), "{body}");
+}
+
+#[test]
+fn a_crl_file_without_a_crl_or_past_its_next_update_is_refused() {
+    let pki = TestPki::new();
+    let files = || TlsFiles {
+        ca_cert: pki.pki.ca_cert_path(),
+        server_cert: pki.pki.server_cert_path(),
+        server_key: pki.pki.server_key_path(),
+        crl: Some(pki.pki.crl_path()),
+    };
+    assert!(TlsState::load(files()).is_ok());
+
+    std::fs::write(pki.pki.crl_path(), "").expect("empty the CRL");
+    match TlsState::load(files()) {
+        Err(TlsError::NoCrl { .. }) => {}
+        other => panic!("an empty CRL file was taken: {:?}", other.err()),
+    }
+
+    let now = OffsetDateTime::now_utc();
+    pki.pki
+        .write_crl_between(
+            now - time::Duration::days(31),
+            now - time::Duration::days(1),
+        )
+        .expect("an expired CRL");
+    match TlsState::load(files()) {
+        Err(error @ TlsError::CrlExpired { .. }) => {
+            assert!(error.to_string().contains("vpos pki crl"), "{error}")
+        }
+        other => panic!("an expired CRL was taken: {:?}", other.err()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_sessions_are_never_resumed() {
     let app = spawn_app(Backend::Sqlite).await;
     let cert = app.pki.client("dave");
@@ -225,16 +340,53 @@ async fn responses_carry_the_security_headers() {
     let response = app.get(&cert, "/help").await;
 
     assert_eq!(response.status(), 200);
-    let h = response.headers();
+    let h = response.headers().clone();
     assert_eq!(h["strict-transport-security"], "max-age=31536000");
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
-    assert!(h["content-security-policy"]
+    // Scripts only from the console or with this response's nonce, which the hydration scripts
+    // carry; a fresh nonce for every response.
+    let policy = h["content-security-policy"]
         .to_str()
         .unwrap_or_default()
-        .contains("frame-ancestors 'none'"));
+        .to_owned();
+    for directive in [
+        "default-src 'self'",
+        "'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ] {
+        assert!(
+            policy.contains(directive),
+            "{directive} missing from {policy}"
+        );
+    }
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce")
+        .to_owned();
+    assert!(nonce.len() >= 22, "{nonce}");
     // A page and a server function's answer hold a merchant's data: nothing keeps a copy.
     assert_eq!(h["cache-control"], "no-store");
+    let page = response.text().await.expect("page");
+    let scripts = page.matches("<script").count();
+    assert!(scripts > 0, "the page has its hydration scripts");
+    assert_eq!(
+        page.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "every script carries the nonce: {page}"
+    );
+    let again = app.get(&cert, "/help").await;
+    let next_policy = again.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!next_policy.contains(&nonce), "a nonce is used once");
     let answer = app
         .https(Some(&cert))
         .post(app.url("/api/sign_in_form"))

@@ -5,7 +5,9 @@ use serde_json::json;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use app::api::auth::Me;
-use app::api::operators::{OneTimePassword, OperatorDetail, OperatorForm, OperatorRow};
+use app::api::operators::{
+    OneTimePassword, OperatorDetail, OperatorForm, OperatorFormOptions, OperatorRow,
+};
 use app::backend::entities::{operator_certificates, operator_roles, operators, sessions};
 use app::backend::{services, Session};
 use app::domain::access::{functions_of, Role};
@@ -497,6 +499,29 @@ async fn another_merchants_operators_are_out_of_reach(backend: Backend) {
     app.browser(&victim)
         .signed_in("seven.clerk", FIRST_PASSWORD)
         .await;
+
+    // Creating an operator tells nothing of another merchant's login names: whatever is typed is
+    // made in this merchant's namespace, so the other merchant's name is simply free here …
+    let made = create(&mut admin_a, "seven.clerk", &[Role::Monitor]).await;
+    let made = operators::Entity::find_by_id(made.operator_id)
+        .one(&app.db.conn)
+        .await
+        .expect("query")
+        .expect("made");
+    assert_eq!(made.login_name, "six.seven.clerk");
+    // … and a name is "taken" only when this merchant already has it.
+    let taken = admin_a
+        .call_json(
+            "admin/operator_create",
+            json!({ "login_name": "seven.clerk", "form": form("Again", &[Role::Monitor]) }),
+        )
+        .await;
+    assert_eq!(
+        taken.error().field_problem("login_name"),
+        Some(FieldProblem::Taken)
+    );
+    let options: OperatorFormOptions = admin_a.call("admin/new_operator", &[]).await.json();
+    assert_eq!(options.login_prefix, "six");
 }
 
 async fn the_last_active_administrator_stays_even_in_a_race(backend: Backend) {

@@ -107,7 +107,7 @@ impl World {
         let requester =
             service_session(&db, requester_id, &[Role::RefundOperator, Role::Finance]).await;
         let approver = service_session(&db, approver_id, &[Role::RefundApprover]).await;
-        let key = TokenKey::generate().0;
+        let key = TokenKey::generate();
         let cfg = AuthConfig::default();
         // Enrolled the evening before the first day; the steps of the days are all later.
         let enrolled_at = morning(0) - Duration::hours(12);

@@ -7,6 +7,9 @@ pub struct Model {
     pub id: i32,
     pub seq: i64,
     pub hash: String,
+    /// Raised only while events written before the chain was keyed are re-sealed: the one change
+    /// the append-only triggers let through.
+    pub sealing: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

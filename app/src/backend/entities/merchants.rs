@@ -6,6 +6,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub code: String,
+    /// Every login name made in the console for this merchant is `login_prefix.name`.
+    pub login_prefix: String,
     pub name: String,
     pub currency: String,
     pub time_zone: String,

@@ -20,19 +20,20 @@ use super::auth::{end_operator_sessions, remember_password};
 use super::home::format_local;
 use super::{decode, lock_merchant};
 use crate::api::operators::{
-    CertificateRow, GroupOption, OperatorDetail, OperatorForm, OperatorRow,
+    CertificateRow, GroupOption, OperatorDetail, OperatorForm, OperatorFormOptions, OperatorRow,
 };
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
-    operator_certificates, operator_roles, operator_terminal_groups, operators, terminal_groups,
-    totp_tokens,
+    merchants, operator_certificates, operator_roles, operator_terminal_groups, operators,
+    terminal_groups, totp_tokens,
 };
 use crate::backend::password::{generate_one_time_password, hash_password};
 use crate::backend::Session;
 use crate::domain::access::Role;
 use crate::domain::{
-    AuditAction, AuditOutcome, Currency, DataScope, LoginName, Money, OperatorStatus, SessionEnd,
+    AuditAction, AuditOutcome, Currency, DataScope, LoginName, LoginPrefix, MerchantCode, Money,
+    OperatorStatus, SessionEnd,
 };
 use crate::error::{AppError, FieldError, FieldProblem, Policy};
 
@@ -145,6 +146,18 @@ pub async fn group_options(
             name: g.name,
         })
         .collect())
+}
+
+/// What the form for a new operator offers: the namespace its login name is made in, and the
+/// terminal groups for its scope.
+pub async fn new_operator_options(
+    db: &impl ConnectionTrait,
+    session: &Session,
+) -> Result<OperatorFormOptions, AppError> {
+    Ok(OperatorFormOptions {
+        login_prefix: login_prefix(db, session.merchant_id).await?.to_string(),
+        groups: group_options(db, session).await?,
+    })
 }
 
 pub async fn operator_detail(
@@ -301,6 +314,22 @@ async fn write_roles_and_groups(
     Ok(())
 }
 
+/// The merchant's part of the login namespace.
+pub async fn login_prefix(
+    db: &impl ConnectionTrait,
+    merchant_id: i64,
+) -> Result<LoginPrefix, AppError> {
+    let merchant = merchants::Entity::find_by_id(merchant_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    LoginPrefix::parse(&merchant.login_prefix).or_else(|_| {
+        MerchantCode::parse(&merchant.code)
+            .map(|code| LoginPrefix::of_code(&code))
+            .map_err(|e| AppError::internal("reading the merchant's login prefix", &e))
+    })
+}
+
 /// A new operator and the one-time password to hand over (shown once, changed at first sign-in).
 pub struct Created {
     pub id: i64,
@@ -315,7 +344,10 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
     form: &OperatorForm,
     now: DateTime<Utc>,
 ) -> Result<Created, AppError> {
-    let login = LoginName::parse(login_name);
+    // Names are made in the merchant's own namespace: whatever is typed, the only names that can
+    // already exist there are this merchant's, so "taken" never tells of another merchant's staff.
+    let prefix = login_prefix(db, session.merchant_id).await?;
+    let login = LoginName::in_namespace(&prefix, login_name);
     let valid = validate_form(db, session, form).await;
     let (login, valid) = match (login, valid) {
         (Ok(login), Ok(valid)) => (login, valid),

@@ -14,18 +14,21 @@ use crate::backend::audit::{self, Actor, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
     fee_rates, merchant_numbers, merchants, operator_certificates, operator_roles, operators,
+    sessions,
 };
 use crate::backend::password::{generate_one_time_password, hash_password};
 use crate::domain::access::Role;
 use crate::domain::{
-    AuditAction, AuditOutcome, CardOrg, CardType, DataScope, LoginName, MaskedAccount,
-    MerchantCode, MerchantNo, Money, RefundMode,
+    AuditAction, AuditOutcome, CardOrg, CardType, DataScope, LoginName, LoginPrefix, MaskedAccount,
+    MerchantCode, MerchantNo, Money, RefundMode, SessionEnd,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
     #[error("merchant {0} already exists")]
     MerchantExists(String),
+    #[error("login prefix {0} is already another merchant's")]
+    LoginPrefixTaken(String),
     #[error("merchant number {0} is already taken")]
     MerchantNoTaken(String),
     #[error("no merchant with code {0}")]
@@ -36,6 +39,8 @@ pub enum PlatformError {
     NoSuchOperator(String),
     #[error("this certificate is already bound to another operator")]
     CertificateBoundElsewhere,
+    #[error("this certificate is revoked")]
+    CertificateRevoked,
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -46,6 +51,8 @@ pub enum PlatformError {
 #[derive(Debug, Clone)]
 pub struct NewMerchant {
     pub code: MerchantCode,
+    /// The merchant's part of the login namespace; none: its code in lower case.
+    pub login_prefix: Option<LoginPrefix>,
     pub name: String,
     pub settlement_bank: String,
     pub settlement_account: MaskedAccount,
@@ -120,6 +127,18 @@ pub async fn create_merchant<C: ConnectionTrait + TransactionTrait>(
     {
         return Err(PlatformError::MerchantExists(new.code.to_string()));
     }
+    let login_prefix = new
+        .login_prefix
+        .clone()
+        .unwrap_or_else(|| LoginPrefix::of_code(&new.code));
+    if merchants::Entity::find()
+        .filter(merchants::Column::LoginPrefix.eq(login_prefix.as_str()))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(PlatformError::LoginPrefixTaken(login_prefix.to_string()));
+    }
     for (no, _) in &new.numbers {
         let taken = merchant_numbers::Entity::find()
             .filter(merchant_numbers::Column::MerchantNo.eq(no.as_str()))
@@ -131,6 +150,7 @@ pub async fn create_merchant<C: ConnectionTrait + TransactionTrait>(
     }
     let merchant = merchants::ActiveModel {
         code: Set(new.code.to_string()),
+        login_prefix: Set(login_prefix.to_string()),
         name: Set(new.name.trim().to_owned()),
         currency: Set(new.daily_refund_quota.currency().code().to_owned()),
         time_zone: Set("Asia/Shanghai".into()),
@@ -297,6 +317,7 @@ pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
         .one(&txn)
         .await?;
     let id = match existing {
+        Some(row) if row.revoked_at.is_some() => return Err(PlatformError::CertificateRevoked),
         Some(row) if row.operator_id == Some(operator.id) => row.id,
         Some(row) if row.operator_id.is_some() => {
             return Err(PlatformError::CertificateBoundElsewhere)
@@ -310,14 +331,8 @@ pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
         None => {
             operator_certificates::ActiveModel {
                 operator_id: Set(Some(operator.id)),
-                fingerprint_sha256: Set(cert.fingerprint.clone()),
-                serial_hex: Set(cert.serial_hex.clone()),
-                subject_cn: Set(cert.subject_cn.clone()),
-                not_before: Set(cert.not_before),
-                not_after: Set(cert.not_after),
                 bound_at: Set(Some(now)),
-                created_at: Set(now),
-                ..Default::default()
+                ..new_certificate_row(cert, now)
             }
             .insert(&txn)
             .await?
@@ -337,6 +352,131 @@ pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await?;
     tracing::info!(operator.id = operator.id, "certificate bound");
     Ok(id)
+}
+
+/// A row for a certificate the database has not seen yet: its facts, nothing bound or revoked.
+fn new_certificate_row(
+    cert: &CertificateRecord,
+    now: DateTime<Utc>,
+) -> operator_certificates::ActiveModel {
+    operator_certificates::ActiveModel {
+        fingerprint_sha256: Set(cert.fingerprint.clone()),
+        serial_hex: Set(cert.serial_hex.clone()),
+        subject_cn: Set(cert.subject_cn.clone()),
+        not_before: Set(cert.not_before),
+        not_after: Set(cert.not_after),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// The certificate to revoke, as the platform knows it: from its file (all its facts) or only by its
+/// serial number.
+#[derive(Debug, Clone)]
+pub enum Revoked {
+    Certificate(CertificateRecord),
+    Serial(String),
+}
+
+/// Records a revocation in the database, where every instance reads it ([`revoked_fingerprints`])
+/// besides its CRL file. A certificate the database never saw is recorded when its facts are known,
+/// so that no instance accepts it later. Returns the certificates newly marked; revoking again
+/// changes nothing.
+pub async fn revoke_certificate<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    revoked: &Revoked,
+    now: DateTime<Utc>,
+) -> Result<u64, PlatformError> {
+    use sea_orm::sea_query::Expr;
+    let txn = begin_write(db).await?;
+    let serial = match revoked {
+        Revoked::Certificate(cert) => &cert.serial_hex,
+        Revoked::Serial(serial) => serial,
+    };
+    let rows = operator_certificates::Entity::find()
+        .filter(operator_certificates::Column::SerialHex.eq(serial.as_str()))
+        .filter(operator_certificates::Column::RevokedAt.is_null())
+        .all(&txn)
+        .await?;
+    operator_certificates::Entity::update_many()
+        .col_expr(operator_certificates::Column::RevokedAt, Expr::value(now))
+        .filter(operator_certificates::Column::SerialHex.eq(serial.as_str()))
+        .filter(operator_certificates::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    let mut marked: Vec<(Option<i64>, String)> = rows
+        .into_iter()
+        .map(|r| (r.operator_id, r.fingerprint_sha256))
+        .collect();
+    if let Revoked::Certificate(cert) = revoked {
+        let known = operator_certificates::Entity::find()
+            .filter(operator_certificates::Column::FingerprintSha256.eq(&cert.fingerprint))
+            .one(&txn)
+            .await?
+            .is_some();
+        if !known {
+            operator_certificates::ActiveModel {
+                operator_id: Set(None),
+                revoked_at: Set(Some(now)),
+                ..new_certificate_row(cert, now)
+            }
+            .insert(&txn)
+            .await?;
+            marked.push((None, cert.fingerprint.clone()));
+        }
+    }
+    let fingerprints: Vec<&str> = marked.iter().map(|(_, f)| f.as_str()).collect();
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::EndedAt, Expr::value(now))
+        .col_expr(
+            sessions::Column::EndReason,
+            Expr::value(SessionEnd::Certificate.code()),
+        )
+        .filter(sessions::Column::CertFingerprint.is_in(fingerprints))
+        .filter(sessions::Column::EndedAt.is_null())
+        .exec(&txn)
+        .await?;
+    for (operator_id, fingerprint) in &marked {
+        let merchant_id = match operator_id {
+            Some(id) => operators::Entity::find_by_id(*id)
+                .one(&txn)
+                .await?
+                .map(|o| o.merchant_id),
+            None => None,
+        };
+        let mut entry = AuditEntry::new(
+            Actor {
+                merchant_id,
+                login_name: Some("platform".into()),
+                ..Actor::default()
+            },
+            AuditAction::CertificateRevoke,
+            AuditOutcome::Success,
+        )
+        .detail(json!({ "fingerprint": fingerprint, "serial": serial, "by": "platform" }));
+        if let Some(id) = operator_id {
+            entry = entry.object("operator", id);
+        }
+        audit::append(&txn, entry, now).await?;
+    }
+    txn.commit().await?;
+    Ok(marked.len() as u64)
+}
+
+/// The fingerprints of every certificate revoked in the database: what each instance refuses on
+/// top of its CRL file, read again every few seconds.
+pub async fn revoked_fingerprints(
+    db: &impl ConnectionTrait,
+) -> Result<std::collections::HashSet<String>, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    operator_certificates::Entity::find()
+        .select_only()
+        .column(operator_certificates::Column::FingerprintSha256)
+        .filter(operator_certificates::Column::RevokedAt.is_not_null())
+        .into_tuple::<String>()
+        .all(db)
+        .await
+        .map(|all| all.into_iter().collect())
 }
 
 /// The platform (the CLI) acting on a merchant's behalf: no operator, no certificate.

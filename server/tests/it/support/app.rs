@@ -20,7 +20,8 @@ use app::backend::token::TokenKey;
 use app::backend::{AppState, AuthConfig, Clock, ExportConfig, SessionCache};
 use app::domain::access::Role;
 use app::domain::{
-    Currency, DataScope, LoginName, MaskedAccount, MerchantCode, MerchantNo, Money, RefundMode,
+    Currency, DataScope, LoginName, LoginPrefix, MaskedAccount, MerchantCode, MerchantNo, Money,
+    RefundMode,
 };
 use server::pki::IssuedCert;
 use server::tls::{TlsFiles, TlsState};
@@ -100,8 +101,9 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthConfig) -> TestApp {
         clock: clock.clone(),
         sessions: SessionCache::new(auth.session_cache),
         auth: auth.clone(),
-        token_key: TokenKey::generate().0,
+        token_key: TokenKey::generate(),
         exports: ExportConfig::new(pki.dir.path().join("exports"), transactions::DIRECT_LIMIT),
+        refusals: Default::default(),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
@@ -154,8 +156,21 @@ impl TestApp {
 
     /// An operator of merchant `code` (created if need be) with `roles`, the first password
     /// [`FIRST_PASSWORD`] and a fresh certificate bound to them.
+    /// A merchant made here takes the first label of `login` as its login prefix (`six` for
+    /// `six.admin`), so that the names its administrator creates read as the test wrote them.
     pub async fn operator(&self, code: &str, login: &str, roles: &[Role]) -> IssuedCert {
-        match platform::create_merchant(&self.db.conn, new_merchant(code), Utc::now()).await {
+        let label = login.split('.').next().unwrap_or_default();
+        let named = NewMerchant {
+            login_prefix: LoginPrefix::parse(label).ok(),
+            ..new_merchant(code)
+        };
+        let created = match platform::create_merchant(&self.db.conn, named, Utc::now()).await {
+            Err(platform::PlatformError::LoginPrefixTaken(_)) => {
+                platform::create_merchant(&self.db.conn, new_merchant(code), Utc::now()).await
+            }
+            other => other,
+        };
+        match created {
             Ok(_) | Err(platform::PlatformError::MerchantExists(_)) => {}
             Err(e) => panic!("create merchant: {e}"),
         }
@@ -345,6 +360,7 @@ pub fn new_merchant(code: &str) -> NewMerchant {
     let digits = &code[1..];
     NewMerchant {
         code: MerchantCode::parse(code).expect("code"),
+        login_prefix: None,
         name: format!("Merchant {code}"),
         settlement_bank: "Test Bank".into(),
         settlement_account: MaskedAccount::from_account("6222020200112233").expect("account"),

@@ -101,6 +101,16 @@ async fn template() -> &'static str {
         .await
 }
 
+/// The key every test database's audit log is sealed with, the same for the whole test process
+/// (the key a process seals with is set once).
+pub fn audit_key() -> app::backend::audit::AuditKey {
+    app::backend::audit::AuditKey::from_bytes([7; 32])
+}
+
+fn seal_with_the_test_key() {
+    app::backend::audit::install_key(audit_key()).expect("one audit key for every test");
+}
+
 pub struct TestDb {
     pub conn: DatabaseConnection,
     pub url: String,
@@ -112,6 +122,7 @@ pub struct TestDb {
 impl TestDb {
     /// A database with every migration applied.
     pub async fn migrated(backend: Backend) -> TestDb {
+        seal_with_the_test_key();
         match backend {
             Backend::Sqlite => {
                 let db = Self::empty(backend).await;
@@ -132,6 +143,7 @@ impl TestDb {
 
     /// A database with nothing in it.
     pub async fn empty(backend: Backend) -> TestDb {
+        seal_with_the_test_key();
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");

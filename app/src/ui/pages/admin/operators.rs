@@ -6,10 +6,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::operators::{
-    get_operator, list_operators, operator_group_options, BindOperatorCertificate, CreateOperator,
-    GroupOption, OperatorDetail, OperatorForm, OperatorRow, ResetOperatorPassword,
-    ResetOperatorToken, SetOperatorEnabled, UnbindOperatorCertificate, UnlockOperator,
-    UpdateOperator,
+    get_operator, list_operators, new_operator_options, BindOperatorCertificate, CreateOperator,
+    GroupOption, OperatorDetail, OperatorForm, OperatorFormOptions, OperatorRow,
+    ResetOperatorPassword, ResetOperatorToken, SetOperatorEnabled, UnbindOperatorCertificate,
+    UnlockOperator, UpdateOperator,
 };
 use crate::domain::access::{Function, Role};
 use crate::domain::{DataScope, OperatorStatus};
@@ -235,15 +235,15 @@ fn OneTimePasswordPanel(password: String) -> impl IntoView {
 #[component]
 pub fn NewOperatorPage() -> impl IntoView {
     let i18n = use_i18n();
-    let groups = Resource::new(|| (), |_| operator_group_options());
+    let options = Resource::new(|| (), |_| new_operator_options());
     view! {
         <Title text=title_text(|l| l.texts().ops_new_title.to_owned())/>
         <p><A href="/admin/operators">{move || i18n.t().ops_back}</A></p>
         <h1>{move || i18n.t().ops_new_title}</h1>
         <Suspense fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
             {move || Suspend::new(async move {
-                match groups.await {
-                    Ok(groups) => view! { <NewOperatorForm groups/> }.into_any(),
+                match options.await {
+                    Ok(options) => view! { <NewOperatorForm options/> }.into_any(),
                     Err(error) => view! { <ErrorAlert error/> }.into_any(),
                 }
             })}
@@ -252,8 +252,14 @@ pub fn NewOperatorPage() -> impl IntoView {
 }
 
 #[component]
-fn NewOperatorForm(groups: Vec<GroupOption>) -> impl IntoView {
+fn NewOperatorForm(options: OperatorFormOptions) -> impl IntoView {
     let i18n = use_i18n();
+    let OperatorFormOptions {
+        login_prefix,
+        groups,
+    } = options;
+    // Read by the form each time it is shown.
+    let login_prefix = StoredValue::new(login_prefix);
     let login = RwSignal::new(String::new());
     let state = FormState::new(OperatorForm {
         display_name: String::new(),
@@ -282,10 +288,14 @@ fn NewOperatorForm(groups: Vec<GroupOption>) -> impl IntoView {
                 }>
                     <div class="field">
                         <label for="login_name">{move || i18n.t().ops_login}</label>
-                        <input id="login_name" type="text" maxlength="32" required autocapitalize="none"
-                            spellcheck="false"
-                            prop:value=move || login.get()
-                            on:input=move |ev| login.set(event_target_value(&ev))/>
+                        <div class="input-group">
+                            <span class="input-addon mono" data-field="login-prefix">{move || login_prefix.with_value(|p| format!("{p}."))}</span>
+                            <input id="login_name" type="text" maxlength="32" required autocapitalize="none"
+                                spellcheck="false" aria-describedby="login_name_hint"
+                                prop:value=move || login.get()
+                                on:input=move |ev| login.set(event_target_value(&ev))/>
+                        </div>
+                        <p class="hint" id="login_name_hint">{move || login_prefix.with_value(|p| (i18n.t().ops_login_prefix_hint)(p))}</p>
                         <FieldErrors error field="login_name"/>
                     </div>
                     <FormFields state groups=groups.clone() error/>
