@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::password::PasswordRule;
 use crate::domain::refund::RefundRefusal;
-use crate::i18n::Texts;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
@@ -151,28 +150,6 @@ impl AppError {
         }
     }
 
-    /// What the user reads, in their language.
-    pub fn user_message(&self, t: &Texts) -> String {
-        match self {
-            AppError::NoCertificate => t.error_no_certificate.to_owned(),
-            AppError::Unauthenticated => t.error_unauthenticated.to_owned(),
-            AppError::SignInRefused => t.error_sign_in_refused.to_owned(),
-            AppError::PasswordChangeRequired => t.error_password_change_required.to_owned(),
-            AppError::Forbidden => t.error_forbidden.to_owned(),
-            AppError::NotFound => t.error_not_found.to_owned(),
-            AppError::Invalid(_) => t.error_invalid.to_owned(),
-            AppError::Conflict => t.error_conflict.to_owned(),
-            AppError::Policy(policy) => t.policy(*policy).to_owned(),
-            AppError::Refund(refusal) => (t.refund_refusal)(*refusal),
-            AppError::TooManyAttempts { retry_after_s } => {
-                (t.error_too_many_attempts)(*retry_after_s)
-            }
-            AppError::Busy => t.error_busy.to_owned(),
-            AppError::Internal { correlation_id } => (t.error_internal)(correlation_id),
-            AppError::Transport(_) => t.error_unavailable.to_owned(),
-        }
-    }
-
     /// The problem of `field`, when the error is about input.
     pub fn field_problem(&self, field: &str) -> Option<FieldProblem> {
         match self {
@@ -231,29 +208,5 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Deserialization(_) => AppError::Invalid(Vec::new()),
             other => AppError::Transport(other.to_string()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::i18n::{EN, ZH_CN};
-
-    #[test]
-    fn internal_errors_show_only_the_correlation_id() {
-        let err = AppError::Internal {
-            correlation_id: "abc123".into(),
-        };
-        assert_eq!(err.status_code(), 500);
-        assert!(err.user_message(&EN).contains("abc123"));
-        assert!(err.user_message(&ZH_CN).contains("abc123"));
-    }
-
-    #[test]
-    fn transport_errors_do_not_show_their_detail() {
-        let err = AppError::from_server_fn_error(ServerFnErrorErr::Request(
-            "tcp reset by 10.0.0.1".into(),
-        ));
-        assert!(!err.user_message(&EN).contains("10.0.0.1"));
     }
 }

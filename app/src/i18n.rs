@@ -15,7 +15,7 @@ use crate::domain::{
     AuditAction, AuditOutcome, Bank, CardOrg, CardType, DataScope, ExportStatus, MerchantStatus,
     OperatorStatus, RefundMode, SettlementStatus, TxnStatus, TxnType,
 };
-use crate::error::{FieldProblem, Policy};
+use crate::error::{AppError, FieldProblem, Policy};
 
 pub const LANG_COOKIE: &str = "vpos_lang";
 
@@ -381,6 +381,29 @@ labels!(AuditOutcome {
 
 impl Texts {
     /// What a field problem is called in this language.
+    /// What the user reads of `error`, in this language.
+    pub fn error(&self, error: &AppError) -> String {
+        let t = self;
+        match error {
+            AppError::NoCertificate => t.error_no_certificate.to_owned(),
+            AppError::Unauthenticated => t.error_unauthenticated.to_owned(),
+            AppError::SignInRefused => t.error_sign_in_refused.to_owned(),
+            AppError::PasswordChangeRequired => t.error_password_change_required.to_owned(),
+            AppError::Forbidden => t.error_forbidden.to_owned(),
+            AppError::NotFound => t.error_not_found.to_owned(),
+            AppError::Invalid(_) => t.error_invalid.to_owned(),
+            AppError::Conflict => t.error_conflict.to_owned(),
+            AppError::Policy(policy) => t.policy(*policy).to_owned(),
+            AppError::Refund(refusal) => (t.refund_refusal)(*refusal),
+            AppError::TooManyAttempts { retry_after_s } => {
+                (t.error_too_many_attempts)(*retry_after_s)
+            }
+            AppError::Busy => t.error_busy.to_owned(),
+            AppError::Internal { correlation_id } => (t.error_internal)(correlation_id),
+            AppError::Transport(_) => t.error_unavailable.to_owned(),
+        }
+    }
+
     pub fn problem(&self, problem: FieldProblem) -> &'static str {
         match problem {
             FieldProblem::Required => self.field_required,
@@ -1897,6 +1920,25 @@ pub static EN: Texts = Texts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+    #[test]
+    fn internal_errors_show_only_the_correlation_id() {
+        let err = AppError::Internal {
+            correlation_id: "abc123".into(),
+        };
+        assert_eq!(err.status_code(), 500);
+        assert!(EN.error(&err).contains("abc123"));
+        assert!(ZH_CN.error(&err).contains("abc123"));
+    }
+
+    #[test]
+    fn transport_errors_do_not_show_their_detail() {
+        let err = AppError::from_server_fn_error(ServerFnErrorErr::Request(
+            "tcp reset by 10.0.0.1".into(),
+        ));
+        assert!(!EN.error(&err).contains("10.0.0.1"));
+    }
 
     #[test]
     fn cookie_wins_over_accept_language() {

@@ -195,7 +195,7 @@ fn set_file_headers(response: &mut Response, name: &str, content_type: &'static 
 fn error_response(error: &AppError, lang: Lang) -> Response {
     let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
     let t = lang.texts();
-    let mut text = error.user_message(t);
+    let mut text = t.error(error);
     if let AppError::Invalid(errors) = error {
         for e in errors {
             text.push_str(&format!("\n{}: {}", e.field, t.problem(e.problem)));

@@ -51,15 +51,15 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/health", get(health))
         .route(
-            app::ui::pages::admin::audit::EXPORT_PATH,
+            app::ui::paths::audit::EXPORT_PATH,
             get(crate::downloads::audit_export),
         )
         .route(
-            app::ui::pages::settlements::EXPORT_PATH,
+            app::ui::paths::settlements::EXPORT_PATH,
             get(crate::downloads::settlement_export),
         )
         .route(
-            app::ui::pages::transactions::EXPORT_PATH,
+            app::ui::paths::transactions::EXPORT_PATH,
             get(crate::downloads::transaction_export),
         )
         .route(

@@ -2,41 +2,11 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use serde::{Deserialize, Serialize};
 
 use crate::api::transactions::TxnFilter;
-use crate::domain::ExportStatus;
 use crate::error::AppError;
 
-/// Where the downloads list lives.
-pub const DOWNLOADS_PATH: &str = "/downloads";
-
-/// The file of a finished job (a plain GET, so the browser saves it).
-pub fn file_path(id: i64) -> String {
-    format!("{DOWNLOADS_PATH}/{id}/file")
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportJobView {
-    pub id: i64,
-    /// What is exported: `transactions`.
-    pub kind: String,
-    pub status: ExportStatus,
-    pub total_rows: i64,
-    pub rows_done: i64,
-    pub file_name: Option<String>,
-    pub file_size: Option<i64>,
-    pub requested_at: String,
-    pub expires_at: Option<String>,
-    /// Failed because the server stopped while writing it.
-    pub interrupted: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportList {
-    pub jobs: Vec<ExportJobView>,
-    pub direct_limit: u64,
-}
+pub use crate::contract::exports::*;
 
 /// Starts writing the transactions of `filter` in the background; the answer is the job's id.
 #[server(prefix = "/api", endpoint = "exports/transactions", input = Json)]

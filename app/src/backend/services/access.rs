@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 
-use crate::api::admin::RoleMatrixView;
 use crate::backend::entities::role_functions;
+use crate::contract::admin::RoleMatrixView;
 use crate::domain::access::{Function, Role};
 use crate::error::AppError;
 

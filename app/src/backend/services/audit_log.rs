@@ -12,11 +12,11 @@ use serde_json::json;
 
 use super::filters::{local_midnight, starts_with_pattern, FieldCheck};
 use super::home::format_local;
-use crate::api::audit::{AuditFilter, AuditPage, AuditRow};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::audit_events;
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
+use crate::contract::audit::{AuditFilter, AuditPage, AuditRow};
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::error::{AppError, Policy};
 use crate::i18n::{Label, Lang};

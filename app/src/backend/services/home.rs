@@ -5,9 +5,11 @@ use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use super::decode;
-use crate::api::home::{CertificateView, HomeView, MerchantNumberView, MerchantView, OperatorView};
 use crate::backend::entities::{merchant_numbers, merchants, operator_roles, operators, terminals};
 use crate::backend::{ClientIdentity, Session};
+use crate::contract::home::{
+    CertificateView, HomeView, MerchantNumberView, MerchantView, OperatorView,
+};
 use crate::domain::access::Role;
 use crate::domain::{DataScope, MerchantStatus, RefundMode};
 use crate::error::AppError;

@@ -19,9 +19,6 @@ use serde_json::json;
 use super::auth::{end_operator_sessions, remember_password};
 use super::home::format_local;
 use super::{decode, lock_merchant};
-use crate::api::operators::{
-    CertificateRow, GroupOption, OperatorDetail, OperatorForm, OperatorFormOptions, OperatorRow,
-};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
@@ -30,6 +27,9 @@ use crate::backend::entities::{
 };
 use crate::backend::password::{generate_one_time_password, hash_password};
 use crate::backend::Session;
+use crate::contract::operators::{
+    CertificateRow, GroupOption, OperatorDetail, OperatorForm, OperatorFormOptions, OperatorRow,
+};
 use crate::domain::access::Role;
 use crate::domain::{
     AuditAction, AuditOutcome, Currency, DataScope, LoginName, LoginPrefix, MerchantCode, Money,

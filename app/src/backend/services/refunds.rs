@@ -1,7 +1,7 @@
 //! Refund requests (manual §3.4): the form of a transaction, the request, its cancellation, the
 //! approvers' decisions and the request query.
 //!
-//! The amounts are guarded where they are written (SPEC §2, invariants 1 and 2), each by one
+//! The amounts are guarded where they are written (invariants 1 and 2), each by one
 //! conditional statement in the request's transaction: the original transaction's `refund_pending_fen`
 //! grows only while refunded + in flight stays within its amount (the table's CHECK says so too), and
 //! the merchant's day in `refund_quota_days` grows only while it stays within the quota. Concurrent
@@ -23,10 +23,6 @@ use sha2::{Digest, Sha256};
 use super::filters::{cursor_text, local_midnight, FieldCheck};
 use super::transactions::{local_time, row_of, visible};
 use super::{decode, scope, token};
-use crate::api::refunds::{
-    Decision, HeldSums, RefundCreated, RefundFilter, RefundFormView, RefundPage,
-    RefundRequestInput, RefundRow, RefundStep, RefundView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
-};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
@@ -35,6 +31,10 @@ use crate::backend::entities::{
 };
 use crate::backend::token::TokenKey;
 use crate::backend::{AuthConfig, Session};
+use crate::contract::refunds::{
+    Decision, HeldSums, RefundCreated, RefundFilter, RefundFormView, RefundPage,
+    RefundRequestInput, RefundRow, RefundStep, RefundView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
+};
 use crate::domain::access::Function;
 use crate::domain::refund::{
     check_request, needs_second_approval, Original, RefundEvent, RefundPolicy, RefundReason,

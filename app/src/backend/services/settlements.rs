@@ -13,7 +13,6 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{decode, scope};
-use crate::api::settlements::{SettlementFilter, SettlementPage, SettlementRow, SettlementSums};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
     merchant_numbers, refund_requests, settlements, terminals, transactions,
@@ -21,6 +20,9 @@ use crate::backend::entities::{
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::services::filters::{FieldCheck, QuickDay};
 use crate::backend::Session;
+use crate::contract::settlements::{
+    SettlementFilter, SettlementPage, SettlementRow, SettlementSums,
+};
 use crate::domain::access::Function;
 use crate::domain::reconciliation::{self, Detail, Header, Kind, Trailer};
 use crate::domain::{AuditAction, AuditOutcome, Money, SettlementStatus};

@@ -18,12 +18,12 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::auth;
 use super::home::format_local;
-use crate::api::token::{Enrolment, TokenState, TokenView};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::totp_tokens;
 use crate::backend::token::{self as totp, TokenKey};
 use crate::backend::{AuthConfig, Session};
+use crate::contract::token::{Enrolment, TokenState, TokenView};
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::error::{AppError, FieldProblem, Policy};
 

@@ -17,10 +17,6 @@ use serde_json::json;
 
 use super::filters::{cursor_text, local_midnight, FieldCheck, QuickDay};
 use super::{decode, scope};
-use crate::api::transactions::{
-    LinkedTxn, Slip, SummaryBy, SummaryLine, Tally, TxnFilter, TxnFilterOptions, TxnPage, TxnRow,
-    TxnSummary, TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
-};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::{
     merchant_numbers, merchants, terminal_groups, terminals, transaction_bank_tallies,
@@ -28,6 +24,10 @@ use crate::backend::entities::{
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::Session;
+use crate::contract::transactions::{
+    LinkedTxn, Slip, SummaryBy, SummaryLine, Tally, TxnFilter, TxnFilterOptions, TxnPage, TxnRow,
+    TxnSummary, TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
+};
 use crate::domain::access::Function;
 use crate::domain::{
     AuditAction, AuditOutcome, Bank, CardOrg, CardType, Currency, DataScope, Money, TxnStatus,

@@ -24,7 +24,7 @@ pub fn ErrorAlert(error: AppError) -> impl IntoView {
     view! {
         <div class="alert alert-error" role="alert" data-status=status>
             <strong>{move || i18n.t().error_title}</strong>
-            <p>{move || error.user_message(i18n.t())}</p>
+            <p>{move || i18n.t().error(&error)}</p>
         </div>
     }
 }

@@ -18,22 +18,9 @@ use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
 use crate::ui::components::money::MoneyText;
-use crate::ui::pages::transactions::detail_path as txn_path;
+use crate::ui::paths::refunds::{detail_path, LIST_PATH, PENDING_PATH};
+use crate::ui::paths::transactions::detail_path as txn_path;
 use crate::url::query_string;
-
-pub const LIST_PATH: &str = "/refunds";
-pub const NEW_PATH: &str = "/refunds/new";
-/// The pending-clearing list (manual §3.4.4).
-pub const PENDING_PATH: &str = "/refunds/pending-clearing";
-
-pub fn detail_path(id: i64) -> String {
-    format!("{LIST_PATH}/{id}")
-}
-
-/// The refund form of transaction `txn_id`.
-pub fn new_path(txn_id: i64) -> String {
-    format!("{NEW_PATH}?txn={txn_id}")
-}
 
 /// Colour by where the money is: on its way (pending), back with the cardholder or cleared
 /// (success), stopped (failed).
@@ -532,7 +519,7 @@ fn Detail(view: RefundView, version: RwSignal<u32>) -> impl IntoView {
                 {view.settlement_id.map(|sid| view! {
                     <dt>{move || i18n.t().refund_settlement}</dt>
                     <dd>{if view.may_open_settlement {
-                        view! { <a href=format!("{}/{sid}", crate::ui::pages::settlements::LIST_PATH) data-action="settlement">{sid}</a> }.into_any()
+                        view! { <a href=crate::ui::paths::settlements::detail_path(sid) data-action="settlement">{sid}</a> }.into_any()
                     } else {
                         view! { <span data-field="settlement">{sid}</span> }.into_any()
                     }}</dd>

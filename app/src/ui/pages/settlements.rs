@@ -20,18 +20,7 @@ use crate::ui::components::form::FieldErrors;
 use crate::ui::components::money::MoneyText;
 use crate::url::query_string;
 
-pub const LIST_PATH: &str = "/settlements";
-/// Where the Excel download is served (a plain GET, so the browser saves the file).
-pub const EXPORT_PATH: &str = "/settlements/export";
-
-/// The reconciliation file of one settlement.
-pub fn reconciliation_path(id: i64) -> String {
-    format!("/settlements/{id}/reconciliation")
-}
-
-fn detail_path(id: i64) -> String {
-    format!("{LIST_PATH}/{id}")
-}
+use crate::ui::paths::settlements::{detail_path, reconciliation_path, EXPORT_PATH, LIST_PATH};
 
 fn status_class(status: SettlementStatus) -> &'static str {
     match status {

@@ -22,17 +22,8 @@ use crate::ui::components::form::FieldErrors;
 use crate::ui::components::money::MoneyText;
 use crate::url::query_string;
 
-pub const LIST_PATH: &str = "/transactions";
-/// Where the Excel download is served (a plain GET, so the browser saves the file).
-pub const EXPORT_PATH: &str = "/transactions/export";
-
-pub fn detail_path(id: i64) -> String {
-    format!("{LIST_PATH}/{id}")
-}
-
-fn slip_path(id: i64) -> String {
-    format!("{LIST_PATH}/{id}/slip")
-}
+use crate::ui::paths::refunds as refund_paths;
+use crate::ui::paths::transactions::{detail_path, slip_path, EXPORT_PATH, LIST_PATH};
 
 fn list_url(pairs: &[(&str, String)]) -> String {
     if pairs.is_empty() {
@@ -580,10 +571,10 @@ fn Detail(view: TxnView) -> impl IntoView {
                     <p class="hint">{move || i18n.t().txn_reprint_on_terminal}</p>
                 })}
                 {view.may_refund.then(|| view! {
-                    <a class="button" href=crate::ui::pages::refunds::new_path(id) data-action="refund">{move || i18n.t().refund_action}</a>
+                    <a class="button" href=refund_paths::new_path(id) data-action="refund">{move || i18n.t().refund_action}</a>
                 })}
                 {view.may_query_refunds.then(|| view! {
-                    <a class="button button-quiet" href=format!("{}?txn={id}", crate::ui::pages::refunds::LIST_PATH) data-action="refund-requests">
+                    <a class="button button-quiet" href=format!("{}?txn={id}", refund_paths::LIST_PATH) data-action="refund-requests">
                         {move || i18n.t().refund_requests_of_txn}
                     </a>
                 })}

@@ -14,8 +14,7 @@ use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
 use crate::url::query_string;
 
-/// Where the download is served (a plain GET, so the browser saves the file).
-pub const EXPORT_PATH: &str = "/admin/audit/export";
+use crate::ui::paths::audit::EXPORT_PATH;
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {

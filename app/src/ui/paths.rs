@@ -1,0 +1,52 @@
+//! The console's addresses in one place: pages link to each other through these (never through
+//! each other), and the server mounts the download handlers at the same paths.
+
+pub mod transactions {
+    pub const LIST_PATH: &str = "/transactions";
+    /// Where the Excel download is served (a plain GET, so the browser saves the file).
+    pub const EXPORT_PATH: &str = "/transactions/export";
+
+    pub fn detail_path(id: i64) -> String {
+        format!("{LIST_PATH}/{id}")
+    }
+
+    pub fn slip_path(id: i64) -> String {
+        format!("{LIST_PATH}/{id}/slip")
+    }
+}
+
+pub mod refunds {
+    pub const LIST_PATH: &str = "/refunds";
+    pub const NEW_PATH: &str = "/refunds/new";
+    /// The pending-clearing list (manual §3.4.4).
+    pub const PENDING_PATH: &str = "/refunds/pending-clearing";
+
+    pub fn detail_path(id: i64) -> String {
+        format!("{LIST_PATH}/{id}")
+    }
+
+    /// The refund form of transaction `txn_id`.
+    pub fn new_path(txn_id: i64) -> String {
+        format!("{NEW_PATH}?txn={txn_id}")
+    }
+}
+
+pub mod settlements {
+    pub const LIST_PATH: &str = "/settlements";
+    /// Where the Excel download is served (a plain GET, so the browser saves the file).
+    pub const EXPORT_PATH: &str = "/settlements/export";
+
+    /// The reconciliation file of one settlement.
+    pub fn reconciliation_path(id: i64) -> String {
+        format!("{LIST_PATH}/{id}/reconciliation")
+    }
+
+    pub fn detail_path(id: i64) -> String {
+        format!("{LIST_PATH}/{id}")
+    }
+}
+
+pub mod audit {
+    /// Where the audit log's download is served (a plain GET, so the browser saves the file).
+    pub const EXPORT_PATH: &str = "/admin/audit/export";
+}
