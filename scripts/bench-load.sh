@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The load benchmark of issue 4: `vpos serve` (release build) on a database the demo loader filled with
+# The load benchmark: `vpos serve` (release build) on a database the demo loader filled with
 # the operators' first password in $BENCH_PASSWORD, and `vpos-load` sending the transaction search of
 # the largest merchant's finance operator over mutual TLS, keep-alive connections.
 #   scripts/bench-load.sh DATABASE_URL     (bench-query.sh calls it after its query figures)

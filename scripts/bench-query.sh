@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench-query`: the transaction query benchmarks of issue 4 (search page 1 and page 1,000 by
+# `make bench-query`: the transaction query benchmarks (search page 1 and page 1,000 by
 # keyset, the four summary tabs, a large export against the bare writer, the search endpoint under
 # load over mutual TLS: scripts/bench-load.sh) on SQLite and on
 # PostgreSQL (when a server answers on 127.0.0.1:5432), release build, demo data loaded fresh.

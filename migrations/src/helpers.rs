@@ -122,6 +122,6 @@ pub async fn drop_tables(
     Ok(())
 }
 
-/// The card organisations of SPEC §2, as stored.
+/// The card organisations, as stored.
 pub const CARD_ORGS: &[&str] = &["unionpay", "visa", "mastercard", "jcb", "amex", "diners"];
 pub const CARD_TYPES: &[&str] = &["debit", "credit"];

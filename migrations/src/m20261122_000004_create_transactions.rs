@@ -1,6 +1,6 @@
 //! Card transactions and the settlements they are cleared into.
 //!
-//! The transaction indexes serve the searches of SPEC §3.3: every list is confined to a merchant (or to
+//! The transaction indexes serve the searches: every list is confined to a merchant (or to
 //! the terminals of an operator's groups) and ordered by time then id, read by keyset.
 
 use sea_orm_migration::prelude::*;

@@ -7,7 +7,7 @@ use crate::helpers::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// SPEC §2: pending_approval → approved | rejected | cancelled; approved (or directly) → submitted →
+/// pending_approval → approved | rejected | cancelled; approved (or directly) → submitted →
 /// cleared | pending_clearing (→ cleared) → refunded | failed.
 const REFUND_STATUSES: &[&str] = &[
     "pending_approval",

@@ -1,5 +1,4 @@
-//! Clearing's held refunds, and indexes for clearing and for the settlement and transaction searches
-//! (SPEC §3.2, §3.3, §4).
+//! Clearing's held refunds, and indexes for clearing and for the settlement and transaction searches.
 
 use sea_orm_migration::prelude::*;
 

@@ -1,7 +1,7 @@
 //! What refund requests use of a merchant's daily quota, and the approvers' amount limits.
 //!
 //! `refund_quota_days` holds, per merchant and day (in the merchant's time zone), the amount of the
-//! refunds requested that day that still count (SPEC §2, invariant 2: neither rejected, cancelled
+//! refunds requested that day that still count (invariant 2: neither rejected, cancelled
 //! nor failed). A request adds its amount with one conditional statement that only succeeds while the
 //! sum stays within the quota, so concurrent requests can never pass it together; a rejection or a
 //! cancellation gives the amount back to the day it was taken from (`refund_requests.quota_day`).

@@ -1,6 +1,6 @@
 //! Transaction tallies: counts and amounts of the transactions per key, kept by the database itself.
 //!
-//! The search total and the summary tabs of SPEC §3.3 read them instead of counting millions of rows
+//! The search total and the summary tabs read them instead of counting millions of rows
 //! when the filters only touch tallied columns. Triggers keep them exact whatever writes
 //! `transactions` (the platform, the demo loader, clearing, a hand-written fix): on PostgreSQL one
 //! statement-level trigger per event adds up its transition tables, on SQLite a row trigger moves one

@@ -1,4 +1,4 @@
-//! The `vpos` command line: the platform side of the console (SPEC §5).
+//! The `vpos` command line: the platform side of the console.
 
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! Excel exports: the one module every download of the product goes through, so that every file
-//! follows the same rules (SPEC: exports).
+//! follows the same rules.
 //!
 //! - The data sheet is written in rust_xlsxwriter's constant-memory mode: rows go to a temporary file
 //!   as they are pushed, so a caller that streams rows from the database never holds the result.

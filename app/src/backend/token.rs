@@ -1,4 +1,4 @@
-//! The operator's "token" (SPEC §2): an RFC 6238 TOTP secret, 30-second steps, 6 digits, a code of
+//! The operator's "token": an RFC 6238 TOTP secret, 30-second steps, 6 digits, a code of
 //! the previous, current or next step accepted. The secret is sealed with AES-256-GCM under the
 //! console's token key before it reaches the database, bound to its operator by the associated data,
 //! so that a copied row does not open for another operator.

@@ -31,7 +31,7 @@ code_enum!(
 );
 
 code_enum!(
-    /// The built-in roles of SPEC §2. An operator may hold several.
+    /// The built-in roles An operator may hold several.
     Role {
         Administrator = "administrator",
         Finance = "finance",

@@ -1,4 +1,4 @@
-//! The arithmetic of clearing (SPEC §4): the fee of one transaction and the totals of one settlement.
+//! The arithmetic of clearing: the fee of one transaction and the totals of one settlement.
 //!
 //! Fee rule (stated once, used everywhere): the fee of a settled sale is its amount times the card
 //! organisation's rate for its card type, in parts per million, rounded to the fen **half up**

@@ -37,7 +37,7 @@ macro_rules! code_enum {
 pub(crate) use code_enum;
 
 code_enum!(
-    /// Transaction type (SPEC §2).
+    /// Transaction type.
     TxnType {
         Purchase = "purchase",
         PreAuth = "preauth",
@@ -215,7 +215,7 @@ mod tests {
 }
 
 code_enum!(
-    /// What an audit event records (SPEC §2, issue 3).
+    /// What an audit event records.
     AuditAction {
         SignIn = "sign_in",
         Lockout = "lockout",

@@ -1,4 +1,4 @@
-//! The fast-refund state machine of SPEC §2 (manual §3.6).
+//! The fast-refund state machine (manual §3.6).
 //!
 //! ```text
 //! processing ─bank pays→ success

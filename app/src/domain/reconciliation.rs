@@ -1,4 +1,4 @@
-//! The T+1 reconciliation file of one merchant number and day (SPEC §3.2, §4): a fixed text format
+//! The T+1 reconciliation file of one merchant number and day: a fixed text format
 //! that a merchant's finance software reads line by line. Documented for merchants in
 //! `docs/RECONCILIATION.md`; this module writes it and reads it back (the tests, and anyone checking a
 //! file, use the reader).

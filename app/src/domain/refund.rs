@@ -1,4 +1,4 @@
-//! The refund request state machine of SPEC §2.
+//! The refund request state machine
 //!
 //! ```text
 //! pending_approval ─approve→ approved ─submit→ submitted ─clear→ cleared ─complete→ refunded
@@ -150,7 +150,7 @@ impl Original {
     }
 }
 
-/// A merchant's refund policy (SPEC §2).
+/// A merchant's refund policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefundPolicy {
     /// A transaction may be refunded up to this many days after its day.

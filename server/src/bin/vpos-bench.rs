@@ -1,4 +1,4 @@
-//! `vpos-bench`: the query benchmarks of issue 4 against a database the demo loader filled
+//! `vpos-bench`: the query benchmarks against a database the demo loader filled
 //! (`scripts/bench-query.sh` prepares one per backend and runs this). Prints one line per figure;
 //! docs/PERFORMANCE.md records them.
 //!

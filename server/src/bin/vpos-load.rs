@@ -1,4 +1,4 @@
-//! `vpos-load`: a load generator for the transaction-search endpoint of a running console (issue 4's
+//! `vpos-load`: a load generator for the transaction-search endpoint of a running console (the
 //! load benchmark; `scripts/bench-load.sh` prepares a server and runs this).
 //!
 //! It signs in as a browser would (presenting a client certificate; the captcha's answer is read from

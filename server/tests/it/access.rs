@@ -1,5 +1,5 @@
 //! Authorisation: every server function checks its function on the server, for every role, and
-//! answers only with the caller's own merchant's data (issue 3).
+//! answers only with the caller's own merchant's data.
 
 use std::collections::BTreeSet;
 

@@ -1,4 +1,4 @@
-//! The audit log page and its Excel download (issue 3): the administrator's own merchant only,
+//! The audit log page and its Excel download: the administrator's own merchant only,
 //! filters checked, pages by keyset, and a file with typed cells, no formulas and neutralised text.
 
 use std::io::Cursor;

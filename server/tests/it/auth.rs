@@ -1,4 +1,4 @@
-//! Sign-in, sessions, passwords and the CSRF guard, over real mutual TLS (issue 3).
+//! Sign-in, sessions, passwords and the CSRF guard, over real mutual TLS.
 
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};

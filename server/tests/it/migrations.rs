@@ -14,7 +14,7 @@ use crate::support::app::seed_merchant;
 use crate::support::db::migrate;
 use crate::support::{Backend, TestDb};
 
-/// The tables SPEC §2 asks for, and the sign-in state of issue 3.
+/// Every table of the schema.
 const TABLES: &[&str] = &[
     "merchants",
     "merchant_numbers",

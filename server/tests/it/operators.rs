@@ -1,4 +1,4 @@
-//! Operator management by a merchant's administrator (issue 3, manual §3.7.2).
+//! Operator management by a merchant's administrator (manual §3.7.2).
 
 use serde_json::json;
 

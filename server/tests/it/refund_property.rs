@@ -1,4 +1,4 @@
-//! A property test of the refund life cycle (issue 5): random sequences of sales, refund requests
+//! A property test of the refund life cycle: random sequences of sales, refund requests
 //! (fresh and retried), approvals, rejections, cancellations, clearing runs and payouts, through the
 //! services, with every invariant checked after every step:
 //! - each transaction's in-flight and refunded amounts are exactly the sums of its requests in those

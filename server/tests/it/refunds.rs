@@ -1,4 +1,4 @@
-//! Refunds over HTTP (issue 5): the form and the request with its refusals and its idempotency key,
+//! Refunds over HTTP: the form and the request with its refusals and its idempotency key,
 //! approval mode with token codes, a second approver above an approver's limit, cancellation, the
 //! request query and detail; and the invariants under concurrency: refunded + in flight never above the
 //! original, the daily quota never passed, one code approving once, illegal transitions changing

@@ -1,4 +1,4 @@
-//! TOTP tokens (issue 3): enrolment shown once and confirmed with a code, the secret sealed at rest,
+//! TOTP tokens: enrolment shown once and confirmed with a code, the secret sealed at rest,
 //! a code accepted at most once (also under concurrent requests), and 5 wrong codes lock the token
 //! for 15 minutes.
 

@@ -1,4 +1,4 @@
-//! Sign-in, sessions and passwords (SPEC §3 sign-in, manual §2 and §3.1.3).
+//! Sign-in, sessions and passwords (manual §2 and §3.1.3).
 //!
 //! - Sign-in needs the captcha (one use, short expiry), the login name and password, and a client
 //!   certificate bound to that operator, of a merchant that is not suspended. Every refusal gets the

@@ -1,4 +1,4 @@
-//! Clearing (SPEC §4, T+1): settles each merchant number's successful transactions of a business day
+//! Clearing (T+1): settles each merchant number's successful transactions of a business day
 //! into one settlement and moves the money on the merchant's ledger.
 //!
 //! What a settlement of merchant number N and day D (the merchant's local calendar day) holds:
@@ -16,7 +16,7 @@
 //! is one `refund_debit`, each entry with the balance after it, which never goes negative. A refund
 //! the balance cannot cover is held (`clearing_holds`, with its shortfall) and tried again by every
 //! later run of that merchant number; the settlement of the day that covers it lists it. The console's
-//! refund requests (SPEC §2) join the same queue at the time they were submitted: one the balance
+//! refund requests join the same queue at the time they were submitted: one the balance
 //! covers becomes `cleared` in this settlement, one it cannot becomes `pending_clearing` with its
 //! shortfall and is tried again by every later run. Sales always settle. Pre-authorisations, failed and reversed transactions are never settled.
 //!

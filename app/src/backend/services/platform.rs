@@ -1,4 +1,4 @@
-//! Platform operations (the acquirer side, SPEC §1): onboarding a merchant, creating its operators and
+//! Platform operations (the acquirer side): onboarding a merchant, creating its operators and
 //! binding client certificates to them. Reached through the CLI, not the merchant console.
 
 use chrono::{DateTime, Utc};
