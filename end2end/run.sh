@@ -2,14 +2,14 @@
 # Prepares a fresh console for the browser tests and runs them:
 #   a new PKI and SQLite database under target/e2e, the demo data set, client certificates for the
 #   operators the tests use (and one bound to nobody), the server on a free port, then Playwright.
-# Expects target/debug/vpos and the site (cargo leptos build) to be built and `npm ci` done in end2end/:
+# Expects target/debug/vpos and the site (scripts/build-site.sh) to be built and `npm ci` done in end2end/:
 # scripts/test.sh does all of that.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 vpos="$root/target/debug/vpos"
 for needed in "$vpos" "$root/target/site/pkg/vpos.wasm"; do
-  [ -e "$needed" ] || { echo "missing $needed: build with cargo leptos build (or make test)" >&2; exit 1; }
+  [ -e "$needed" ] || { echo "missing $needed: build with cargo build -p server and scripts/build-site.sh (or make test)" >&2; exit 1; }
 done
 state="$root/target/e2e"
 port=${E2E_PORT:-18443}

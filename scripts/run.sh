@@ -9,8 +9,9 @@ root=$(pwd)
 scripts/setup.sh
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
-say "building the console (cargo leptos build)"
-cargo leptos build
+say "building the console (the server, then the site: scripts/build-site.sh)"
+cargo build -p server --bin vpos
+scripts/build-site.sh
 
 vpos="$root/target/debug/vpos"
 admin=hualian.admin

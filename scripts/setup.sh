@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the project needs and a fresh machine lacks. Idempotent: a second run only checks.
-#   scripts/setup.sh          the build tools (wasm target, cargo-leptos, wasm-bindgen)
+#   scripts/setup.sh          the build tools (wasm target, wasm-bindgen; no cargo-leptos: the site
+#                             is built by scripts/build-site.sh)
 #   scripts/setup.sh --test   also the test tools (Debian chromium, CJK fonts, openssl, npm packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CARGO_LEPTOS_VERSION=0.3.10
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -13,14 +13,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
-  # --debug: the same tool, built in a third of the time of a release build.
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (a few minutes, once)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --debug
-fi
-
-# cargo-leptos would download wasm-bindgen from GitHub, which is out of reach here: install the CLI
-# whose version matches the wasm-bindgen crate in Cargo.lock exactly.
+# The wasm-bindgen CLI whose version matches the wasm-bindgen crate in Cargo.lock exactly (its
+# prebuilt releases are on GitHub, out of reach here: it is built from crates.io once).
 WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WBG_VERSION" ]; then
   say "installing wasm-bindgen-cli $WBG_VERSION (a few minutes, once)"

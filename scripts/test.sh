@@ -44,10 +44,8 @@ say "unit and integration tests on $backends"
 cargo test -p app -p migrations -p server -- --test-threads=1
 
 say "browser tests"
-# The vpos binary is the one cargo test just built; cargo-leptos adds the wasm, js and css. (Building
-# the server again through cargo-leptos would recompile the web stack without the dev-dependency
-# features that cargo test unifies in: minutes for nothing.)
-cargo leptos build --frontend-only
+# The vpos binary is the one cargo test just built; scripts/build-site.sh adds the wasm, js and css.
+scripts/build-site.sh
 end2end/run.sh
 
 echo
