@@ -91,6 +91,22 @@ code_enum!(
 );
 
 code_enum!(
+    /// A merchant number: taking payments, or closed.
+    MerchantNumberStatus {
+        Active = "active",
+        Closed = "closed",
+    }
+);
+
+code_enum!(
+    /// An operator's TOTP token: issued and waiting for its first code, or in use.
+    TokenStatus {
+        Pending = "pending",
+        Active = "active",
+    }
+);
+
+code_enum!(
     OperatorStatus {
         Active = "active",
         Locked = "locked",

@@ -33,7 +33,7 @@ use crate::contract::operators::{
 use crate::domain::access::Role;
 use crate::domain::{
     AuditAction, AuditOutcome, Currency, DataScope, LoginName, LoginPrefix, MerchantCode, Money,
-    OperatorStatus, SessionEnd,
+    OperatorStatus, SessionEnd, TokenStatus,
 };
 use crate::error::{AppError, FieldError, FieldProblem, Policy};
 
@@ -111,7 +111,7 @@ pub async fn list_operators(
             .count(db)
             .await?;
         let token_enrolled = totp_tokens::Entity::find_by_id(op.id)
-            .filter(totp_tokens::Column::Status.eq("active"))
+            .filter(totp_tokens::Column::Status.eq(TokenStatus::Active.code()))
             .one(db)
             .await?
             .is_some();
@@ -183,7 +183,7 @@ pub async fn operator_detail(
         })
         .collect();
     let token_enrolled = totp_tokens::Entity::find_by_id(op.id)
-        .filter(totp_tokens::Column::Status.eq("active"))
+        .filter(totp_tokens::Column::Status.eq(TokenStatus::Active.code()))
         .one(db)
         .await?
         .is_some();

@@ -20,7 +20,8 @@ use crate::backend::password::{generate_one_time_password, hash_password};
 use crate::domain::access::Role;
 use crate::domain::{
     AuditAction, AuditOutcome, CardOrg, CardType, DataScope, LoginName, LoginPrefix, MaskedAccount,
-    MerchantCode, MerchantNo, Money, RefundMode, SessionEnd,
+    MerchantCode, MerchantNo, MerchantNumberStatus, MerchantStatus, Money, OperatorStatus,
+    RefundMode, SessionEnd,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +164,7 @@ pub async fn create_merchant<C: ConnectionTrait + TransactionTrait>(
         refund_window_days: Set(new.refund_window_days),
         fast_refund_agreement: Set(new.fast_refund_agreement),
         balance_fen: Set(0),
-        status: Set("active".into()),
+        status: Set(MerchantStatus::Active.code().into()),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -175,7 +176,7 @@ pub async fn create_merchant<C: ConnectionTrait + TransactionTrait>(
             merchant_id: Set(merchant.id),
             merchant_no: Set(no.to_string()),
             name: Set(store),
-            status: Set("active".into()),
+            status: Set(MerchantNumberStatus::Active.code().into()),
             created_at: Set(now),
             ..Default::default()
         }
@@ -248,7 +249,7 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
         login_name: Set(new.login_name.to_string()),
         display_name: Set(new.display_name.trim().to_owned()),
         password_hash: Set(hash.clone()),
-        status: Set("active".into()),
+        status: Set(OperatorStatus::Active.code().into()),
         must_change_password: Set(true),
         failed_login_count: Set(0),
         data_scope: Set(new.scope.code().to_owned()),

@@ -24,14 +24,14 @@ use crate::backend::entities::totp_tokens;
 use crate::backend::token::{self as totp, TokenKey};
 use crate::backend::{AuthConfig, Session};
 use crate::contract::token::{Enrolment, TokenState, TokenView};
-use crate::domain::{AuditAction, AuditOutcome};
+use crate::domain::{AuditAction, AuditOutcome, TokenStatus};
 use crate::error::{AppError, FieldProblem, Policy};
 
 /// The name authenticator apps show above the code.
 pub const ISSUER: &str = "VPOS";
 
-const PENDING: &str = "pending";
-const ACTIVE: &str = "active";
+const PENDING: &str = TokenStatus::Pending.code();
+const ACTIVE: &str = TokenStatus::Active.code();
 
 /// The operator's token as their "My token" page shows it.
 pub async fn my_token(
