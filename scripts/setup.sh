@@ -17,8 +17,9 @@ fi
 # prebuilt releases are on GitHub, out of reach here: it is built from crates.io once).
 WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WBG_VERSION" ]; then
-  say "installing wasm-bindgen-cli $WBG_VERSION (a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "$WBG_VERSION"
+  # --debug: built in half the time of a release build; it then takes seconds, not one, per site.
+  say "installing wasm-bindgen-cli $WBG_VERSION (a minute or two, once)"
+  cargo install wasm-bindgen-cli --version "$WBG_VERSION" --debug
 fi
 
 if [ "${1:-}" = "--test" ]; then
