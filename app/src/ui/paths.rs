@@ -1,6 +1,22 @@
 //! The console's addresses in one place: pages link to each other through these (never through
 //! each other), and the server mounts the download handlers at the same paths.
 
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// The `:id` of the current route (`/transactions/:id`, `/refunds/:id` …); 0 when it is not a
+/// number, which no record has, so the page shows "not found".
+pub fn id_param() -> Memo<i64> {
+    let params = use_params_map();
+    Memo::new(move |_| {
+        params
+            .get()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    })
+}
+
 pub mod transactions {
     pub const LIST_PATH: &str = "/transactions";
     /// Where the Excel download is served (a plain GET, so the browser saves the file).

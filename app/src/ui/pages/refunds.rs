@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::api::refunds::{
     cancel_refund, decide_refund, refund_detail, refund_form, refund_pending, refund_search,
@@ -18,6 +18,7 @@ use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
 use crate::ui::components::money::MoneyText;
+use crate::ui::paths::id_param;
 use crate::ui::paths::refunds::{detail_path, LIST_PATH, PENDING_PATH};
 use crate::ui::paths::transactions::detail_path as txn_path;
 use crate::url::query_string;
@@ -465,14 +466,7 @@ fn Results(page: RefundPage, filter: RefundFilter) -> impl IntoView {
 #[component]
 pub fn RefundPage() -> impl IntoView {
     let i18n = use_i18n();
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .get()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    });
+    let id = id_param();
     // Bumped after a decision or a cancellation: the page reads the request again.
     let version = RwSignal::new(0u32);
     let view = Resource::new(

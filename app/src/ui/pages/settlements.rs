@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::api::settlements::{
     settlement_detail, settlement_search, SettlementFilter, SettlementPage, SettlementRow,
@@ -20,6 +20,7 @@ use crate::ui::components::form::FieldErrors;
 use crate::ui::components::money::MoneyText;
 use crate::url::query_string;
 
+use crate::ui::paths::id_param;
 use crate::ui::paths::settlements::{detail_path, reconciliation_path, EXPORT_PATH, LIST_PATH};
 
 fn status_class(status: SettlementStatus) -> &'static str {
@@ -257,14 +258,7 @@ fn Row(row: SettlementRow, may_download_files: bool) -> impl IntoView {
 #[component]
 pub fn SettlementPage() -> impl IntoView {
     let i18n = use_i18n();
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .get()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    });
+    let id = id_param();
     let view = Resource::new(move || id.get(), settlement_detail);
     view! {
         <Title text=title_text(|l| l.texts().settle_detail.to_owned())/>

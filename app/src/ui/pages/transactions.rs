@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::api::exports::{start_transaction_export, DOWNLOADS_PATH};
 use crate::api::transactions::{
@@ -22,6 +22,7 @@ use crate::ui::components::form::FieldErrors;
 use crate::ui::components::money::MoneyText;
 use crate::url::query_string;
 
+use crate::ui::paths::id_param;
 use crate::ui::paths::refunds as refund_paths;
 use crate::ui::paths::transactions::{detail_path, slip_path, EXPORT_PATH, LIST_PATH};
 
@@ -490,17 +491,6 @@ fn SummaryTable(summary: TxnSummary) -> impl IntoView {
         </div>
     }
     .into_any()
-}
-
-fn id_param() -> Memo<i64> {
-    let params = use_params_map();
-    Memo::new(move |_| {
-        params
-            .get()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    })
 }
 
 /// One transaction: what the slip shows and more, the transactions linked to it, and the way to its

@@ -3,7 +3,6 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::operators::{
     get_operator, list_operators, new_operator_options, BindOperatorCertificate, CreateOperator,
@@ -17,6 +16,7 @@ use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
+use crate::ui::paths::id_param;
 
 fn role_list(roles: &[Role], lang: crate::i18n::Lang) -> String {
     roles
@@ -311,17 +311,13 @@ fn NewOperatorForm(options: OperatorFormOptions) -> impl IntoView {
 #[component]
 pub fn OperatorPage() -> impl IntoView {
     let i18n = use_i18n();
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param();
     // Every action bumps the version, which reloads the operator.
     let version = RwSignal::new(0_u32);
-    let detail = Resource::new(move || (id(), version.get()), |(id, _)| get_operator(id));
+    let detail = Resource::new(
+        move || (id.get(), version.get()),
+        |(id, _)| get_operator(id),
+    );
     view! {
         <Title text=title_text(|l| Function::AdminOperators.label(l).to_owned())/>
         <p><A href="/admin/operators">{move || i18n.t().ops_back}</A></p>
