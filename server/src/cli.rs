@@ -533,14 +533,7 @@ fn run_pki(pki: Pki, action: PkiAction) -> Result<Option<platform::Revoked>, Cli
         } => {
             let revoked = match (cert, serial) {
                 (Some(path), _) => {
-                    let facts = pki::read_cert_facts(&path)?;
-                    platform::Revoked::Certificate(CertificateRecord {
-                        fingerprint: facts.fingerprint,
-                        serial_hex: facts.serial_hex,
-                        subject_cn: facts.subject_cn,
-                        not_before: facts.not_before,
-                        not_after: facts.not_after,
-                    })
+                    platform::Revoked::Certificate(pki::read_cert_facts(&path)?.into())
                 }
                 (None, Some(serial)) => platform::Revoked::Serial(pki::normalise_serial(&serial)?),
                 (None, None) => return Err(CliError("give --cert or --serial".into())),
@@ -695,19 +688,12 @@ async fn run_operator(settings: &Settings, action: OperatorAction) -> Result<(),
             println!("(it must be changed at the first sign-in)");
         }
         OperatorAction::BindCert { login, cert } => {
-            let facts = pki::read_cert_facts(&cert)?;
+            let record: CertificateRecord = pki::read_cert_facts(&cert)?.into();
             let login = LoginName::parse(&login)
                 .map_err(|e| CliError(format!("--login {login:?}: {e}")))?;
-            let record = CertificateRecord {
-                fingerprint: facts.fingerprint.clone(),
-                serial_hex: facts.serial_hex,
-                subject_cn: facts.subject_cn,
-                not_before: facts.not_before,
-                not_after: facts.not_after,
-            };
             platform::bind_certificate(&connect(settings).await?, &login, &record, Utc::now())
                 .await?;
-            println!("certificate {} bound to {login}", facts.fingerprint);
+            println!("certificate {} bound to {login}", record.fingerprint);
         }
     }
     Ok(())

@@ -422,6 +422,19 @@ pub struct CertFacts {
     pub not_after: DateTime<Utc>,
 }
 
+/// What the platform records of a certificate it binds or revokes.
+impl From<CertFacts> for app::backend::services::platform::CertificateRecord {
+    fn from(facts: CertFacts) -> Self {
+        Self {
+            fingerprint: facts.fingerprint,
+            serial_hex: facts.serial_hex,
+            subject_cn: facts.subject_cn,
+            not_before: facts.not_before,
+            not_after: facts.not_after,
+        }
+    }
+}
+
 pub fn read_cert_facts(path: &Path) -> Result<CertFacts> {
     let der = pem_to_der(&read_string(path)?, path)?;
     cert_facts(&der).map_err(|reason| PkiError::BadCertificate {

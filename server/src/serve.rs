@@ -118,11 +118,9 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     tokio::spawn(housekeeping(background.clone()));
     let refusals = state.refusals.clone();
     tokio::spawn(refusal_counts(background.clone(), refusals.clone()));
-    let last_flush = background.clone();
-    let background_for_tls = background.clone();
     if settings.clearing.schedule {
         tokio::spawn(clearing_schedule(
-            background,
+            background.clone(),
             Duration::from_secs(settings.clearing.interval_secs),
             settings.clearing.catch_up_days,
         ));
@@ -137,9 +135,9 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     let _watcher = tls.spawn_crl_watcher(Duration::from_secs(settings.tls.crl_reload_secs));
     // Revocations recorded in the database by any instance or the command line, read before the
     // first request and then as often as the CRL file is looked at.
-    tls.read_revocations(&background_for_tls).await;
+    tls.read_revocations(&background).await;
     let _revocations = tls.spawn_revocation_watcher(
-        background_for_tls,
+        background.clone(),
         Duration::from_secs(settings.tls.crl_reload_secs),
     );
     tracing::info!(addr = %settings.listen, url = %settings.public_url, "serving the console over HTTPS (client certificate required)");
@@ -151,13 +149,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         shutdown_signal(),
     )
     .await;
-    // The counts of the running minute, which no later flush would record.
-    refusals
-        .flush(
-            &last_flush,
-            chrono::Utc::now() + chrono::Duration::minutes(1),
-        )
-        .await;
+    refusals.flush_all(&background, chrono::Utc::now()).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -71,6 +71,20 @@ impl Refusals {
         write(db, summaries(due), now).await;
     }
 
+    /// Records every count held, the running minute's too: at shutdown, when no later flush comes.
+    pub async fn flush_all<C: ConnectionTrait + TransactionTrait>(
+        &self,
+        db: &C,
+        now: DateTime<Utc>,
+    ) {
+        let held = {
+            let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
+            let held = std::mem::take(&mut *tally);
+            Some((held.minute, held))
+        };
+        write(db, summaries(held), now).await;
+    }
+
     /// Whether `entry` is its certificate's first refusal of the minute; and the counts of a minute
     /// that ended, to record.
     fn count(&self, entry: &AuditEntry, now: DateTime<Utc>) -> (bool, Option<(i64, Tally)>) {
