@@ -718,7 +718,7 @@ async fn run_demo(conn: &DatabaseConnection, args: DemoArgs) -> Result<(), CliEr
             // The last moment of that day in the merchants' time zone: the whole day is generated.
             until
                 .succ_opt()
-                .and_then(|d| app::backend::services::filters::local_midnight(d, demo::TZ))
+                .map(|d| app::backend::local_time::day_start(d, demo::TZ))
                 .map(|midnight| midnight - chrono::Duration::milliseconds(1))
                 .ok_or_else(|| CliError("--until is out of range".into()))?
         }

@@ -9,6 +9,7 @@ pub mod entities;
 pub mod export;
 pub mod identity;
 pub mod key_file;
+pub mod local_time;
 pub mod password;
 pub mod refusals;
 pub mod services;

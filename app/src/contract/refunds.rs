@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::contract::transactions::TxnRow;
+pub use crate::domain::refund::Decision;
 use crate::domain::refund::{RefundReason, RefundRefusal, RefundStatus};
 use crate::domain::RefundMode;
 
@@ -56,13 +57,6 @@ pub struct RefundRequestInput {
 pub struct RefundCreated {
     pub id: i64,
     pub status: RefundStatus,
-}
-
-/// An approver's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Decision {
-    Approve,
-    Reject,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,8 @@
 //! transactions' fees and each transaction's fee can be shown and checked on its own. Refunds and
 //! voids do not return the fee of the sale they undo.
 
+use chrono::{DateTime, Utc};
+
 use super::money::{Currency, Money, MoneyError};
 
 /// Parts per million: 0.38 % is 3,800.
@@ -103,6 +105,62 @@ impl SettlementTotals {
     }
 }
 
+/// Something clearing debits from a merchant's ledger: a refund made at a terminal (or a void of a
+/// sale settled earlier), or a refund request made in the console. Ordered so that, at one instant,
+/// a terminal's refund goes before the console's and lower ids before higher ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DebitItem {
+    Transaction(i64),
+    Request(i64),
+}
+
+/// One refund waiting to be debited: when it was made, what it is, and its amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Debit {
+    pub time: DateTime<Utc>,
+    pub item: DebitItem,
+    pub amount: Money,
+}
+
+/// What one clearing run does with a merchant number's waiting refunds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebitPlan {
+    /// Debited in this settlement, in the order they were made.
+    pub covered: Vec<DebitItem>,
+    /// Held for a later run, each with what the balance lacked when its turn came.
+    pub held: Vec<(DebitItem, Money)>,
+    /// The sum of the covered refunds: the settlement's refund total.
+    pub refunded: Money,
+}
+
+/// The debit order: refunds are debited in the order they were made (so refunds held by earlier
+/// runs, being older, go first), each as far as the balance `available` covers it. One the balance
+/// cannot cover is held and does not block the smaller ones after it; the balance never goes below
+/// zero.
+pub fn plan_debits(mut available: Money, mut debits: Vec<Debit>) -> Result<DebitPlan, MoneyError> {
+    debits.sort_by_key(|d| (d.time, d.item));
+    let mut plan = DebitPlan {
+        covered: Vec::new(),
+        held: Vec::new(),
+        refunded: Money::zero(available.currency()),
+    };
+    for debit in debits {
+        if debit.amount.fen() < 0 {
+            return Err(MoneyError::Negative);
+        }
+        if debit.amount.fen() <= available.fen() {
+            available = available.checked_sub(debit.amount)?;
+            plan.refunded = plan.refunded.checked_add(debit.amount)?;
+            plan.covered.push(debit.item);
+        } else {
+            let usable = Money::from_fen(available.fen().max(0), available.currency());
+            plan.held
+                .push((debit.item, debit.amount.checked_sub(usable)?));
+        }
+    }
+    Ok(plan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +254,82 @@ mod tests {
         assert_eq!(
             totals.add_sale(Money::cny(1), Money::cny(0)),
             Err(MoneyError::Overflow)
+        );
+    }
+
+    #[test]
+    fn refunds_are_debited_in_the_order_made_as_far_as_the_balance_goes() {
+        use DebitItem::{Request as R, Transaction as T};
+        let at = |minute: i64| DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(minute);
+        let d = |minute, item, fen| Debit {
+            time: at(minute),
+            item,
+            amount: Money::cny(fen),
+        };
+        // (balance fen, waiting refunds, covered, held with shortfall, refunded fen)
+        #[allow(clippy::type_complexity)]
+        let cases: [(i64, Vec<Debit>, Vec<DebitItem>, Vec<(DebitItem, i64)>, i64); 7] = [
+            (1_000, vec![], vec![], vec![], 0),
+            // enough for both
+            (
+                1_000,
+                vec![d(2, T(2), 300), d(1, R(9), 700)],
+                vec![R(9), T(2)],
+                vec![],
+                1_000,
+            ),
+            // the first too large waits; the smaller after it still fits
+            (
+                500,
+                vec![d(1, T(1), 800), d(2, R(2), 400)],
+                vec![R(2)],
+                vec![(T(1), 300)],
+                400,
+            ),
+            // a shortfall is measured against what is left when its turn comes
+            (
+                500,
+                vec![d(1, T(1), 400), d(2, T(2), 300)],
+                vec![T(1)],
+                vec![(T(2), 200)],
+                400,
+            ),
+            // at one instant the terminal's refund goes first, then lower ids
+            (
+                300,
+                vec![d(1, R(1), 300), d(1, T(5), 300)],
+                vec![T(5)],
+                vec![(R(1), 300)],
+                300,
+            ),
+            // exactly the balance is covered
+            (300, vec![d(1, T(1), 300)], vec![T(1)], vec![], 300),
+            // a negative balance covers nothing, and each waits for its whole amount
+            (-100, vec![d(1, T(1), 50)], vec![], vec![(T(1), 50)], 0),
+        ];
+        for (balance, debits, covered, held, refunded) in cases {
+            let plan = plan_debits(Money::cny(balance), debits.clone()).expect("plan");
+            let held: Vec<_> = held.into_iter().map(|(i, f)| (i, Money::cny(f))).collect();
+            assert_eq!(plan.covered, covered, "{balance} for {debits:?}");
+            assert_eq!(plan.held, held, "{balance} for {debits:?}");
+            assert_eq!(
+                plan.refunded,
+                Money::cny(refunded),
+                "{balance} for {debits:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_negative_refund_is_refused() {
+        let refund = Debit {
+            time: DateTime::<Utc>::UNIX_EPOCH,
+            item: DebitItem::Transaction(1),
+            amount: Money::cny(-1),
+        };
+        assert_eq!(
+            plan_debits(Money::cny(10), vec![refund]),
+            Err(MoneyError::Negative)
         );
     }
 }

@@ -139,6 +139,22 @@ code_enum!(
 );
 
 code_enum!(
+    /// What moved money on a merchant's ledger.
+    LedgerEntryType {
+        /// A settlement's sales less their fees.
+        SettlementCredit = "settlement_credit",
+        /// A settlement's refunds.
+        RefundDebit = "refund_debit",
+        FastRefundDebit = "fast_refund_debit",
+        /// A settlement's net paid to the merchant's bank account.
+        PayoutDebit = "payout_debit",
+        /// Money the merchant paid in.
+        AdjustmentCredit = "adjustment_credit",
+        AdjustmentDebit = "adjustment_debit",
+    }
+);
+
+code_enum!(
     /// A background export (a download too large to be written while the user waits).
     ExportStatus {
         Queued = "queued",

@@ -47,6 +47,95 @@ pub fn needs_second_approval(amount: Money, limit: Option<Money>) -> bool {
     limit.is_some_and(|limit| amount.fen() > limit.fen())
 }
 
+/// An approver's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// Why an approver's decision is refused before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionRefusal {
+    /// A requester never decides their own request.
+    OwnRequest,
+    /// The request is no longer waiting for a decision.
+    NotPending,
+    /// The first approver of an amount above their limit cannot also be the second.
+    SecondApproverNeeded,
+}
+
+/// A request as an approver's decision sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwaitingDecision {
+    pub status: RefundStatus,
+    pub amount: Money,
+    pub requested_by: i64,
+    /// Who approved first, when the amount needed two approvers.
+    pub first_approver: Option<i64>,
+}
+
+/// What a decision does to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionSteps {
+    /// The statuses the request goes through, in order; the last is where it stays. A first approval
+    /// of two leaves the status as it was.
+    pub steps: Vec<RefundStatus>,
+    /// The approval recorded only who approved first: a second approver must decide.
+    pub first_of_two: bool,
+}
+
+impl DecisionSteps {
+    pub fn to(&self) -> RefundStatus {
+        self.steps[self.steps.len() - 1]
+    }
+}
+
+/// The approval rules: a requester never decides their own request; a decision needs a request
+/// waiting for one; an approval above the approver's `limit` (none: no limit) only records the first
+/// approver, and a different approver makes the second; an approval that completes is handed to
+/// clearing at once (approved, then submitted); a rejection ends the request.
+pub fn decide(
+    request: AwaitingDecision,
+    approver: i64,
+    limit: Option<Money>,
+    decision: Decision,
+) -> Result<DecisionSteps, DecisionRefusal> {
+    if request.requested_by == approver {
+        return Err(DecisionRefusal::OwnRequest);
+    }
+    let event = match decision {
+        Decision::Approve => RefundEvent::Approve,
+        Decision::Reject => RefundEvent::Reject,
+    };
+    let decided = request
+        .status
+        .apply(event)
+        .map_err(|_| DecisionRefusal::NotPending)?;
+    if decision == Decision::Reject {
+        return Ok(DecisionSteps {
+            steps: vec![decided],
+            first_of_two: false,
+        });
+    }
+    if request.first_approver == Some(approver) {
+        return Err(DecisionRefusal::SecondApproverNeeded);
+    }
+    if request.first_approver.is_none() && needs_second_approval(request.amount, limit) {
+        return Ok(DecisionSteps {
+            steps: vec![request.status],
+            first_of_two: true,
+        });
+    }
+    let submitted = decided
+        .apply(RefundEvent::Submit)
+        .map_err(|_| DecisionRefusal::NotPending)?;
+    Ok(DecisionSteps {
+        steps: vec![decided, submitted],
+        first_of_two: false,
+    })
+}
+
 /// What can happen to a refund request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RefundEvent {
@@ -405,5 +494,112 @@ mod tests {
             .copied()
             .collect();
         assert_eq!(released, vec![S::Rejected, S::Cancelled, S::Failed]);
+    }
+
+    #[test]
+    fn approval_rules() {
+        use Decision::{Approve, Reject};
+        use DecisionRefusal::{NotPending, OwnRequest, SecondApproverNeeded};
+        let (requester, alice, bob) = (1, 2, 3);
+        let waiting = |amount: i64, first: Option<i64>| AwaitingDecision {
+            status: S::PendingApproval,
+            amount: Money::cny(amount),
+            requested_by: requester,
+            first_approver: first,
+        };
+        let done = |steps: &[S], first_of_two| {
+            Ok(DecisionSteps {
+                steps: steps.to_vec(),
+                first_of_two,
+            })
+        };
+        let submitted = done(&[S::Approved, S::Submitted], false);
+        // (request, approver, approver's limit fen, decision, what happens)
+        let cases = [
+            (waiting(500, None), alice, None, Approve, submitted.clone()),
+            (
+                waiting(500, None),
+                alice,
+                Some(500),
+                Approve,
+                submitted.clone(),
+            ),
+            (
+                waiting(500, None),
+                alice,
+                None,
+                Reject,
+                done(&[S::Rejected], false),
+            ),
+            // a requester never decides, either way
+            (
+                waiting(500, None),
+                requester,
+                None,
+                Approve,
+                Err(OwnRequest),
+            ),
+            (waiting(500, None), requester, None, Reject, Err(OwnRequest)),
+            // above the limit: the first approval only records the approver
+            (
+                waiting(501, None),
+                alice,
+                Some(500),
+                Approve,
+                done(&[S::PendingApproval], true),
+            ),
+            // ... a rejection above the limit needs nobody else
+            (
+                waiting(501, None),
+                alice,
+                Some(500),
+                Reject,
+                done(&[S::Rejected], false),
+            ),
+            // the second approval is someone else's, whatever their own limit
+            (
+                waiting(501, Some(alice)),
+                bob,
+                Some(100),
+                Approve,
+                submitted.clone(),
+            ),
+            (
+                waiting(501, Some(alice)),
+                alice,
+                Some(500),
+                Approve,
+                Err(SecondApproverNeeded),
+            ),
+            (
+                waiting(501, Some(alice)),
+                alice,
+                None,
+                Reject,
+                done(&[S::Rejected], false),
+            ),
+        ];
+        for (request, approver, limit, decision, expected) in cases {
+            assert_eq!(
+                decide(request, approver, limit.map(Money::cny), decision),
+                expected,
+                "{request:?} by {approver} (limit {limit:?}): {decision:?}"
+            );
+        }
+        for status in [
+            S::Approved,
+            S::Submitted,
+            S::Rejected,
+            S::Cancelled,
+            S::Cleared,
+        ] {
+            let request = AwaitingDecision {
+                status,
+                ..waiting(500, None)
+            };
+            for decision in [Approve, Reject] {
+                assert_eq!(decide(request, alice, None, decision), Err(NotPending));
+            }
+        }
     }
 }

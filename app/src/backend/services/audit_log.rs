@@ -10,11 +10,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::filters::{local_midnight, starts_with_pattern, FieldCheck};
-use super::home::format_local;
+use super::filters::{starts_with_pattern, FieldCheck};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::entities::audit_events;
 use crate::backend::export::{Cell, Column, XlsxExport};
+use crate::backend::local_time::{self, day_start};
 use crate::backend::Session;
 use crate::contract::audit::{AuditFilter, AuditPage, AuditRow};
 use crate::domain::{AuditAction, AuditOutcome};
@@ -93,13 +93,13 @@ impl AuditQuery {
 fn selection(session: &Session, query: &AuditQuery, tz: Tz) -> Select<audit_events::Entity> {
     let mut select = audit_events::Entity::find()
         .filter(audit_events::Column::MerchantId.eq(session.merchant_id));
-    if let Some(from) = query.from.and_then(|d| local_midnight(d, tz)) {
+    if let Some(from) = query.from.map(|d| day_start(d, tz)) {
         select = select.filter(audit_events::Column::OccurredAt.gte(from));
     }
     if let Some(end) = query
         .to
         .and_then(|d| d.succ_opt())
-        .and_then(|d| local_midnight(d, tz))
+        .map(|d| day_start(d, tz))
     {
         select = select.filter(audit_events::Column::OccurredAt.lt(end));
     }
@@ -146,7 +146,7 @@ pub async fn page(
 fn row(event: audit_events::Model, tz: Tz) -> AuditRow {
     AuditRow {
         id: event.id,
-        at: format_local(event.occurred_at, tz),
+        at: local_time::minutes(event.occurred_at, tz),
         login_name: event.login_name,
         action: AuditAction::from_code(&event.action),
         action_code: event.action,
@@ -220,7 +220,7 @@ pub async fn export<C: ConnectionTrait + TransactionTrait>(
                 .map_or(event.outcome.clone(), |o| o.label(lang).to_owned());
             file.push(&[
                 Cell::Integer(event.id),
-                Cell::DateTime(event.occurred_at.with_timezone(&tz).naive_local()),
+                Cell::DateTime(local_time::naive(event.occurred_at, tz)),
                 event.login_name.into(),
                 action.into(),
                 outcome.into(),
@@ -251,10 +251,7 @@ pub async fn export<C: ConnectionTrait + TransactionTrait>(
         "outcome": query.outcome.map(AuditOutcome::code),
     }));
     audit::record(db, entry, now).await?;
-    let name = format!(
-        "audit-log-{}.xlsx",
-        now.with_timezone(&tz).format("%Y%m%d-%H%M%S")
-    );
+    let name = local_time::file_name("audit-log", now, tz, "xlsx");
     Ok((name, bytes))
 }
 

@@ -15,12 +15,12 @@ use sea_orm::{
 use serde_json::json;
 
 use super::decode;
-use super::home::format_local;
 use super::lock_merchant;
 use super::transactions::{self, TxnQuery, DIRECT_LIMIT, EXPORT_CAP};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::export_jobs;
+use crate::backend::local_time;
 use crate::backend::{ExportConfig, Session};
 use crate::contract::exports::{ExportJobView, ExportList};
 use crate::contract::transactions::TxnFilter;
@@ -203,8 +203,8 @@ fn view(job: export_jobs::Model, tz: Tz) -> Result<ExportJobView, AppError> {
         rows_done: job.rows_done,
         file_name: job.file_name,
         file_size: job.file_size,
-        requested_at: format_local(job.created_at, tz),
-        expires_at: job.expires_at.map(|t| format_local(t, tz)),
+        requested_at: local_time::minutes(job.created_at, tz),
+        expires_at: job.expires_at.map(|t| local_time::minutes(t, tz)),
         interrupted: job.error.as_deref() == Some(FAILED_INTERRUPTED),
     })
 }

@@ -167,7 +167,7 @@ impl QuickDay {
         now: DateTime<Utc>,
         tz: Tz,
     ) {
-        let today = now.with_timezone(&tz).date_naive();
+        let today = crate::backend::local_time::today(now, tz);
         (*from, *to) = Self::range(day.take(), (*from, *to), today);
     }
 
@@ -183,14 +183,6 @@ impl QuickDay {
             None => typed,
         }
     }
-}
-
-/// Midnight at the start of `day` in `tz`, as UTC.
-pub fn local_midnight(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
-    day.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(tz)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// A LIKE pattern matching values that start with `prefix` literally (`%`, `_` and `\` escaped).
@@ -231,13 +223,6 @@ mod tests {
         );
         assert_eq!(QuickDay::range(None, typed, today), typed);
         assert_eq!(QuickDay::from_code("tomorrow"), None);
-    }
-
-    #[test]
-    fn days_start_at_local_midnight() {
-        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
-        let start = local_midnight(day, chrono_tz::Asia::Shanghai).expect("midnight");
-        assert_eq!(start.to_rfc3339(), "2026-11-21T16:00:00+00:00");
     }
 
     #[test]

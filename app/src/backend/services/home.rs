@@ -1,11 +1,11 @@
 //! The home page's data: the merchant of the operator whose certificate is presented.
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use super::decode;
 use crate::backend::entities::{merchant_numbers, merchants, operator_roles, operators, terminals};
+use crate::backend::local_time;
 use crate::backend::{ClientIdentity, Session};
 use crate::contract::home::{
     CertificateView, HomeView, MerchantNumberView, MerchantView, OperatorView,
@@ -13,9 +13,6 @@ use crate::contract::home::{
 use crate::domain::access::Role;
 use crate::domain::{DataScope, MerchantStatus, RefundMode};
 use crate::error::AppError;
-
-/// Platform time zone, used where no merchant is known.
-pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Asia::Shanghai;
 
 #[tracing::instrument(skip_all, fields(operator.id = session.operator_id))]
 pub async fn home_for_session(
@@ -106,16 +103,6 @@ fn certificate_view(identity: &ClientIdentity, tz: Tz) -> CertificateView {
         subject_cn: identity.subject_cn.clone(),
         fingerprint: identity.fingerprint.clone(),
         serial_hex: identity.serial_hex.clone(),
-        not_after: format_local(identity.not_after, tz),
+        not_after: local_time::minutes(identity.not_after, tz),
     }
-}
-
-/// A merchant's time zone from its stored name (Asia/Shanghai when the name does not parse).
-pub fn time_zone_of(name: &str) -> Tz {
-    name.parse().unwrap_or(DEFAULT_TIME_ZONE)
-}
-
-/// `YYYY-MM-DD HH:MM` in the given time zone.
-pub fn format_local(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }

@@ -18,6 +18,7 @@ use crate::backend::entities::{
     merchant_numbers, refund_requests, settlements, terminals, transactions,
 };
 use crate::backend::export::{Cell, Column, XlsxExport};
+use crate::backend::local_time;
 use crate::backend::services::filters::{FieldCheck, QuickDay};
 use crate::backend::Session;
 use crate::contract::settlements::{
@@ -198,7 +199,7 @@ fn row_view(
         .get(&s.merchant_number_id)
         .cloned()
         .unwrap_or_default();
-    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let local = |t: DateTime<Utc>| local_time::minutes(t, tz);
     Ok(SettlementRow {
         id: s.id,
         settlement_date: s.settlement_date.to_string(),
@@ -382,9 +383,8 @@ pub async fn export(
                 money(s.net_fen),
                 status.label(lang).into(),
                 s.account_masked.into(),
-                s.paid_at.map_or(Cell::Empty, |at| {
-                    Cell::DateTime(at.with_timezone(&tz).naive_local())
-                }),
+                s.paid_at
+                    .map_or(Cell::Empty, |at| Cell::DateTime(local_time::naive(at, tz))),
             ])
             .map_err(internal)?;
         }
@@ -407,10 +407,7 @@ pub async fn export(
         "status": query.status.map(SettlementStatus::code),
     }));
     audit::record(db, entry, now).await?;
-    let name = format!(
-        "settlements-{}.xlsx",
-        now.with_timezone(&tz).format("%Y%m%d-%H%M%S")
-    );
+    let name = local_time::file_name("settlements", now, tz, "xlsx");
     Ok((name, bytes))
 }
 

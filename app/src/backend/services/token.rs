@@ -17,10 +17,10 @@ use serde_json::json;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::auth;
-use super::home::format_local;
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::totp_tokens;
+use crate::backend::local_time;
 use crate::backend::token::{self as totp, TokenKey};
 use crate::backend::{AuthConfig, Session};
 use crate::contract::token::{Enrolment, TokenState, TokenView};
@@ -60,8 +60,8 @@ pub async fn my_token(
         enrolled_at: row
             .enrolled_at
             .filter(|_| row.status == ACTIVE)
-            .map(|at| format_local(at, session.tz)),
-        locked_until: locked_until.map(|at| format_local(at, session.tz)),
+            .map(|at| local_time::minutes(at, session.tz)),
+        locked_until: locked_until.map(|at| local_time::minutes(at, session.tz)),
     })
 }
 

@@ -1,0 +1,22 @@
+//! Refund requests (manual §3.4): the form of a transaction, the request, its cancellation, the
+//! approvers' decisions and the request query.
+//!
+//! The amounts are guarded where they are written (invariants 1 and 2), each by one
+//! conditional statement in the request's transaction: the original transaction's `refund_pending_fen`
+//! grows only while refunded + in flight stays within its amount (the table's CHECK says so too), and
+//! the merchant's day in `refund_quota_days` grows only while it stays within the quota. Concurrent
+//! requests are thus decided by the database; [`check_request`](crate::domain::refund::check_request) before them gives the reason in words.
+//! A request that stops counting (rejected, cancelled) gives both amounts back in the transaction
+//! that changes its status. Every status change goes through [`RefundStatus::apply`](crate::domain::refund::RefundStatus::apply), is a
+//! conditional update on the status read (a concurrent change makes it touch no row: refused), and
+//! writes a `refund_events` row and an audit record.
+
+mod decision;
+mod form;
+mod query;
+mod request;
+
+pub use self::decision::{cancel, decide, DecisionInput};
+pub use self::form::{form, NewRefund};
+pub use self::query::{cleared_in, detail, pending, search, RefundQuery};
+pub use self::request::request;

@@ -1,0 +1,320 @@
+//! Making a refund request: idempotent under the operator's key, checked against the policy, and the
+//! amounts guarded by one conditional statement each; the request's history and what a request that
+//! stops counting gives back.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
+};
+use serde_json::json;
+
+use super::form::{merchant_policy, original_of, quota_used, today, NewRefund};
+use crate::backend::audit::{self, AuditEntry};
+use crate::backend::db::begin_write;
+use crate::backend::entities::{
+    idempotency_keys, refund_events, refund_quota_days, refund_requests, transactions,
+};
+use crate::backend::services::token;
+use crate::backend::services::transactions::visible;
+use crate::backend::token::TokenKey;
+use crate::backend::{AuthConfig, Session};
+use crate::contract::refunds::RefundCreated;
+use crate::domain::refund::{check_request, RefundRefusal, RefundStatus};
+use crate::domain::{AuditAction, AuditOutcome, Money, TxnStatus};
+use crate::error::{AppError, Policy};
+
+/// The answer stored under the operator's key, if the key was used: the same request gets it again,
+/// another request with the key is refused.
+pub(super) async fn stored_answer(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    key: &str,
+    hash: &str,
+) -> Result<Option<RefundCreated>, AppError> {
+    let Some(row) = idempotency_keys::Entity::find()
+        .filter(idempotency_keys::Column::OperatorId.eq(session.operator_id))
+        .filter(idempotency_keys::Column::IdemKey.eq(key))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.request_hash != hash {
+        return Err(AppError::Policy(Policy::IdempotencyKeyReused));
+    }
+    let answer = row
+        .response_json
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<RefundCreated>(json).ok());
+    match answer {
+        Some(answer) => Ok(Some(answer)),
+        None => Err(AppError::internal(
+            "reading a stored refund answer",
+            &UnreadableAnswer(row.id),
+        )),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("idempotency key {0} holds no readable answer")]
+pub(super) struct UnreadableAnswer(i64);
+
+/// Requests a refund of `new.amount` of transaction `new.txn_id`.
+pub async fn request<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    key: &TokenKey,
+    cfg: &AuthConfig,
+    session: &Session,
+    new: NewRefund,
+    now: DateTime<Utc>,
+) -> Result<RefundCreated, AppError> {
+    let hash = new.hash();
+    if let Some(answer) = stored_answer(db, session, &new.key, &hash).await? {
+        return Ok(answer);
+    }
+    let merchant = merchant_policy(db, session).await?;
+    let t = visible(db, session, new.txn_id).await?;
+    let day = today(session, now);
+    let used = quota_used(db, session.merchant_id, day).await?;
+    let original = original_of(&t, session)?;
+    let used_today = Money::from_fen(used, merchant.policy.daily_quota.currency());
+    if let Err(refusal) = check_request(&original, new.amount, &merchant.policy, used_today, day) {
+        return Err(refuse(db, session, &new, refusal, now).await);
+    }
+    if merchant.requires_token {
+        token::require_fresh_code(db, key, cfg, session, &new.code, "refund.request", now).await?;
+    }
+
+    let txn = begin_write(db).await?;
+    let key_taken = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+        merchant_id: Set(session.merchant_id),
+        operator_id: Set(session.operator_id),
+        idem_key: Set(new.key.clone()),
+        request_hash: Set(hash.clone()),
+        response_json: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            idempotency_keys::Column::OperatorId,
+            idempotency_keys::Column::IdemKey,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?
+        == 0;
+    if key_taken {
+        // A concurrent submission with the key committed first: its answer stands.
+        txn.rollback().await?;
+        return stored_answer(db, session, &new.key, &hash)
+            .await?
+            .ok_or(AppError::Conflict);
+    }
+
+    let amount = new.amount.fen();
+    let reserved = transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::RefundPendingFen,
+            Expr::col(transactions::Column::RefundPendingFen).add(amount),
+        )
+        .filter(transactions::Column::Id.eq(t.id))
+        .filter(transactions::Column::Status.eq(TxnStatus::Success.code()))
+        .filter(
+            Expr::col(transactions::Column::RefundedFen)
+                .add(Expr::col(transactions::Column::RefundPendingFen))
+                .add(amount)
+                .lte(Expr::col(transactions::Column::AmountFen)),
+        )
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !reserved {
+        let now_left = transactions::Entity::find_by_id(t.id)
+            .one(&txn)
+            .await?
+            .map_or(0, |t| {
+                std::cmp::max(t.amount_fen - t.refunded_fen - t.refund_pending_fen, 0)
+            });
+        txn.rollback().await?;
+        let refusal = RefundRefusal::MoreThanRefundable {
+            refundable_fen: now_left,
+        };
+        return Err(refuse(db, session, &new, refusal, now).await);
+    }
+
+    let quota = merchant.policy.daily_quota.fen();
+    let within_quota = refund_quota_days::Entity::insert(refund_quota_days::ActiveModel {
+        merchant_id: Set(session.merchant_id),
+        day: Set(day),
+        used_fen: Set(amount),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            refund_quota_days::Column::MerchantId,
+            refund_quota_days::Column::Day,
+        ])
+        .value(
+            refund_quota_days::Column::UsedFen,
+            Expr::col((
+                refund_quota_days::Entity,
+                refund_quota_days::Column::UsedFen,
+            ))
+            .add(amount),
+        )
+        .action_and_where(
+            Expr::col((
+                refund_quota_days::Entity,
+                refund_quota_days::Column::UsedFen,
+            ))
+            .add(amount)
+            .lte(quota),
+        )
+        .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?
+        == 1
+        && amount <= quota;
+    if !within_quota {
+        let used = quota_used(&txn, session.merchant_id, day).await?;
+        txn.rollback().await?;
+        let refusal = RefundRefusal::OverDailyQuota {
+            left_fen: std::cmp::max(quota - used, 0),
+        };
+        return Err(refuse(db, session, &new, refusal, now).await);
+    }
+
+    let status = RefundStatus::initial(merchant.mode);
+    let request = refund_requests::ActiveModel {
+        merchant_id: Set(session.merchant_id),
+        original_txn_id: Set(t.id),
+        amount_fen: Set(amount),
+        currency: Set(new.amount.currency().code().to_owned()),
+        reason_code: Set(new.reason.code().to_owned()),
+        reason_text: Set(new.reason_text.clone()),
+        status: Set(status.code().to_owned()),
+        requested_by: Set(session.operator_id),
+        requested_at: Set(now),
+        submitted_at: Set((status == RefundStatus::Submitted).then_some(now)),
+        updated_at: Set(now),
+        quota_day: Set(Some(day)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    record_step(
+        &txn,
+        request.id,
+        None,
+        status,
+        Some(session.operator_id),
+        None,
+        now,
+    )
+    .await?;
+    let answer = RefundCreated {
+        id: request.id,
+        status,
+    };
+    idempotency_keys::Entity::update_many()
+        .col_expr(
+            idempotency_keys::Column::ResponseJson,
+            Expr::value(Some(json!(answer).to_string())),
+        )
+        .filter(idempotency_keys::Column::OperatorId.eq(session.operator_id))
+        .filter(idempotency_keys::Column::IdemKey.eq(new.key.as_str()))
+        .exec(&txn)
+        .await?;
+    let entry = AuditEntry::new(
+        session.actor(),
+        AuditAction::RefundRequest,
+        AuditOutcome::Success,
+    )
+    .object("refund_request", request.id)
+    .detail(json!({
+        "txn_id": t.id,
+        "amount_fen": amount,
+        "reason": new.reason.code(),
+        "status": status.code()}));
+    audit::append(&txn, entry, now).await?;
+    txn.commit().await?;
+    Ok(answer)
+}
+
+/// Records a refused request and gives the refusal to return.
+pub(super) async fn refuse<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    session: &Session,
+    new: &NewRefund,
+    refusal: RefundRefusal,
+    now: DateTime<Utc>,
+) -> AppError {
+    let entry = AuditEntry::new(
+        session.actor(),
+        AuditAction::RefundRequest,
+        AuditOutcome::Failure,
+    )
+    .object("transaction", new.txn_id)
+    .detail(json!({ "amount_fen": new.amount.fen(), "refused": refusal.to_string() }));
+    if let Err(error) = audit::record(db, entry, now).await {
+        tracing::error!(error = %crate::error::source_chain(&error), "recording a refused refund failed");
+    }
+    AppError::Refund(refusal)
+}
+
+/// Appends a step to a request's history.
+pub(super) async fn record_step(
+    txn: &impl ConnectionTrait,
+    request_id: i64,
+    from: Option<RefundStatus>,
+    to: RefundStatus,
+    operator_id: Option<i64>,
+    comment: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    refund_events::ActiveModel {
+        refund_request_id: Set(request_id),
+        from_status: Set(from.map(|s| s.code().to_owned())),
+        to_status: Set(to.code().to_owned()),
+        operator_id: Set(operator_id),
+        comment: Set(comment),
+        occurred_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Gives a request's amount back to its transaction and to its day's quota: it no longer counts.
+pub(super) async fn release(
+    txn: &impl ConnectionTrait,
+    r: &refund_requests::Model,
+) -> Result<(), AppError> {
+    transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::RefundPendingFen,
+            Expr::col(transactions::Column::RefundPendingFen).sub(r.amount_fen),
+        )
+        .filter(transactions::Column::Id.eq(r.original_txn_id))
+        .exec(txn)
+        .await?;
+    if let Some(day) = r.quota_day {
+        refund_quota_days::Entity::update_many()
+            .col_expr(
+                refund_quota_days::Column::UsedFen,
+                Expr::col(refund_quota_days::Column::UsedFen).sub(r.amount_fen),
+            )
+            .filter(refund_quota_days::Column::MerchantId.eq(r.merchant_id))
+            .filter(refund_quota_days::Column::Day.eq(day))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}

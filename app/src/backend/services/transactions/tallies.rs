@@ -1,0 +1,286 @@
+//! Totals and summaries, read from the coarsest tallies that hold the filters, or counted from the
+//! transactions when no tally does.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{Condition, ConnectionTrait, QuerySelect, QueryTrait};
+
+use super::filters::{selection, shared_filters, terminal_filters};
+use super::query::{ResolvedQuery, TxnQuery};
+use crate::backend::entities::{
+    transaction_bank_tallies, transaction_day_tallies, transaction_tallies,
+    transaction_terminal_tallies,
+};
+use crate::backend::services::{decode, scope};
+use crate::backend::Session;
+use crate::contract::transactions::{SummaryBy, SummaryLine, Tally, TxnSummary};
+use crate::domain::{CardOrg, DataScope, TxnStatus};
+use crate::error::AppError;
+
+/// The tallies a total or summary can be read from, coarsest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tallies {
+    /// Per merchant, day, type and status.
+    Day,
+    /// Per merchant number, day, type, status, card organisation, card type and settlement.
+    Transaction,
+    /// Per terminal, day, merchant number, type and status.
+    Terminal,
+    /// Per issuing bank, day, merchant number, type and status.
+    Bank,
+}
+
+/// What a selection asks of the tallies beyond the merchant, the days, the type and the status.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Needs {
+    /// Confined to terminals: a terminal or group filter, or an operator scoped to groups.
+    pub(super) terminal: bool,
+    pub(super) bank: bool,
+    /// The merchant number (a filter, or the summary by number).
+    pub(super) number: bool,
+    /// What only the transaction tallies know: card organisation, card type, settlement (filters,
+    /// or the summaries by settlement date and by organisation).
+    pub(super) fine: bool,
+}
+
+impl Tallies {
+    pub(super) const COARSEST_FIRST: [Tallies; 4] = [
+        Tallies::Day,
+        Tallies::Transaction,
+        Tallies::Terminal,
+        Tallies::Bank,
+    ];
+
+    pub(super) fn holds(self, needs: Needs) -> bool {
+        let Needs {
+            terminal,
+            bank,
+            number,
+            fine,
+        } = needs;
+        match self {
+            Tallies::Day => !(terminal || bank || number || fine),
+            Tallies::Transaction => !(terminal || bank),
+            Tallies::Terminal => !(bank || fine),
+            Tallies::Bank => !(terminal || fine),
+        }
+    }
+
+    /// The rows of these tallies that meet `cond`, nothing selected yet.
+    pub(super) fn rows(self, cond: Condition) -> SelectStatement {
+        let mut rows = Query::select();
+        match self {
+            Tallies::Day => rows.from(transaction_day_tallies::Entity),
+            Tallies::Transaction => rows.from(transaction_tallies::Entity),
+            Tallies::Terminal => rows.from(transaction_terminal_tallies::Entity),
+            Tallies::Bank => rows.from(transaction_bank_tallies::Entity),
+        };
+        rows.cond_where(cond);
+        rows
+    }
+}
+
+/// The same selection as [`selection`] as a condition on the coarsest tallies that hold it and,
+/// for a summary, its key; `None` when the transactions must be counted: a filter on a column no tally
+/// knows, or a selection that needs two tallies at once (confined to terminals, or by bank, and
+/// needing what only the transaction tallies know; a bank within terminals). A
+/// transaction's `txn_date` is the merchant-local day of its `txn_time`, so the day range selects the
+/// same transactions.
+pub(super) fn tallied(
+    session: &Session,
+    q: &ResolvedQuery,
+    by: Option<SummaryBy>,
+) -> Option<(Tallies, Condition)> {
+    // Every field named, so that a new filter has to be placed on one side or the other.
+    let TxnQuery {
+        from,
+        to,
+        day: _,
+        txn_type: _,
+        status: _,
+        card,
+        amount,
+        reference,
+        terminal,
+        group,
+        number,
+        org,
+        card_type,
+        bank,
+        auth,
+        batch,
+        sdate,
+        settlement,
+        min,
+        max,
+        size: _,
+        after: _,
+    } = &q.query;
+    let untallied = card.is_some()
+        || amount.is_some()
+        || reference.is_some()
+        || auth.is_some()
+        || batch.is_some()
+        || min.is_some()
+        || max.is_some();
+    if untallied {
+        return None;
+    }
+    let needs = Needs {
+        terminal: terminal.is_some() || group.is_some() || session.scope == DataScope::Groups,
+        bank: bank.is_some(),
+        number: number.is_some() || by == Some(SummaryBy::MerchantNumber),
+        fine: org.is_some()
+            || card_type.is_some()
+            || sdate.is_some()
+            || settlement.is_some()
+            || matches!(by, Some(SummaryBy::SettlementDate | SummaryBy::CardOrg)),
+    };
+    let tallies = Tallies::COARSEST_FIRST
+        .into_iter()
+        .find(|t| t.holds(needs))?;
+    let mut cond = scope::tallies(session, tallies == Tallies::Terminal)?
+        .add(shared_filters(session, q))
+        .add(terminal_filters(q));
+    if let Some(from) = from {
+        cond = cond.add(Expr::col("txn_date").gte(*from));
+    }
+    if let Some(to) = to {
+        cond = cond.add(Expr::col("txn_date").lte(*to));
+    }
+    Some((tallies, cond))
+}
+
+/// Count and amount per status for each value of the key, for the same filters as the search.
+pub async fn summary(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    query: TxnQuery,
+    by: SummaryBy,
+    now: DateTime<Utc>,
+) -> Result<TxnSummary, AppError> {
+    let tz = session.tz;
+    let query = query.resolve(db, session, now).await?;
+    let key = match by {
+        SummaryBy::TxnDate => "txn_date",
+        SummaryBy::SettlementDate => "settlement_date",
+        SummaryBy::MerchantNumber => "merchant_number_id",
+        SummaryBy::CardOrg => "card_org",
+    };
+    let (rows, count) = match tallied(session, &query, Some(by)) {
+        Some((tallies, cond)) => (tallies.rows(cond), "SUM(txn_count)"),
+        None => (
+            selection(session, &query, tz).select_only().into_query(),
+            "COUNT(*)",
+        ),
+    };
+    let rows = sums(db, rows, key, count).await?;
+
+    let numbers = if by == SummaryBy::MerchantNumber {
+        crate::backend::services::settlements::numbers_of(db, session.merchant_id).await?
+    } else {
+        HashMap::new()
+    };
+    // Lines in the key's natural order: days and numbers ascending, organisations in their list's
+    // order, "not settled yet" last.
+    let mut lines: BTreeMap<(u8, String), SummaryLine> = BTreeMap::new();
+    for (key, status, n, fen) in rows {
+        let status = decode("transactions.status", &status, TxnStatus::from_code)?;
+        let (order, key, note) = match (by, key) {
+            (_, None) => (u8::MAX, String::new(), String::new()),
+            (SummaryBy::MerchantNumber, Some(id)) => {
+                let (no, store) = id
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| numbers.get(&id).cloned())
+                    .unwrap_or_default();
+                (0, no, store)
+            }
+            (SummaryBy::CardOrg, Some(code)) => {
+                let order = CardOrg::ALL
+                    .iter()
+                    .position(|o| o.code() == code)
+                    .unwrap_or(usize::from(u8::MAX - 1));
+                (
+                    u8::try_from(order).unwrap_or(u8::MAX - 1),
+                    code,
+                    String::new(),
+                )
+            }
+            // A day: PostgreSQL and SQLite both write it YYYY-MM-DD.
+            (_, Some(day)) => (0, day.chars().take(10).collect(), String::new()),
+        };
+        let line = lines
+            .entry((order, key.clone()))
+            .or_insert_with(|| empty_line(key, note));
+        add_tally(line, status, n, fen)?;
+    }
+    let lines: Vec<SummaryLine> = lines.into_values().collect();
+    let mut total = empty_line(String::new(), String::new());
+    for line in &lines {
+        for (status, tally) in TxnStatus::ALL.iter().zip(&line.by_status) {
+            add_tally(&mut total, *status, tally.count, tally.amount_fen)?;
+        }
+    }
+    Ok(TxnSummary { by, lines, total })
+}
+
+/// (key as text, status, count, amount) for each key and status of a selection of transactions or
+/// of their tallies (both have the key and status columns under the same names).
+pub(super) async fn sums(
+    db: &impl ConnectionTrait,
+    mut rows: SelectStatement,
+    key: &'static str,
+    count: &str,
+) -> Result<Vec<(Option<String>, String, i64, i64)>, AppError> {
+    rows.expr_as(Expr::cust(format!("CAST({key} AS TEXT)")), "k")
+        .expr_as(Expr::col("status"), "status")
+        .expr_as(Expr::cust(format!("CAST({count} AS BIGINT)")), "n")
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT)"),
+            "fen",
+        )
+        .add_group_by([Expr::col(key), Expr::col("status")]);
+    db.query_all(&rows)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+                row.try_get_by_index(3)?,
+            ))
+        })
+        .collect()
+}
+
+pub(super) fn empty_line(key: String, note: String) -> SummaryLine {
+    SummaryLine {
+        key,
+        note,
+        by_status: vec![Tally::default(); TxnStatus::ALL.len()],
+        total: Tally::default(),
+    }
+}
+
+pub(super) fn add_tally(
+    line: &mut SummaryLine,
+    status: TxnStatus,
+    n: i64,
+    fen: i64,
+) -> Result<(), AppError> {
+    let overflow =
+        || AppError::internal("adding up a summary", &crate::domain::MoneyError::Overflow);
+    let i = TxnStatus::ALL
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or_default();
+    for tally in [&mut line.by_status[i], &mut line.total] {
+        tally.count = tally.count.checked_add(n).ok_or_else(overflow)?;
+        tally.amount_fen = tally.amount_fen.checked_add(fen).ok_or_else(overflow)?;
+    }
+    Ok(())
+}
