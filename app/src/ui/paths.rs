@@ -52,6 +52,9 @@ pub mod settlements {
     /// Where the Excel download is served (a plain GET, so the browser saves the file).
     pub const EXPORT_PATH: &str = "/settlements/export";
 
+    /// The route of [`reconciliation_path`] (axum's pattern).
+    pub const RECONCILIATION_ROUTE: &str = "/settlements/{id}/reconciliation";
+
     /// The reconciliation file of one settlement.
     pub fn reconciliation_path(id: i64) -> String {
         format!("{LIST_PATH}/{id}/reconciliation")

@@ -1,4 +1,6 @@
 pub mod alert;
 pub mod form;
 pub mod lang_switch;
+pub mod load;
 pub mod money;
+pub mod pager;

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use crate::api::exports::{file_path, list_exports, ExportJobView, ExportList};
 use crate::domain::ExportStatus;
 use crate::i18n::{title_text, use_i18n, Label};
-use crate::ui::components::alert::ErrorAlert;
+use crate::ui::components::load::Loaded;
 
 fn status_class(status: ExportStatus) -> &'static str {
     match status {
@@ -50,14 +50,7 @@ pub fn DownloadsPage() -> impl IntoView {
     view! {
         <Title text=title_text(|l| l.texts().nav_downloads.to_owned())/>
         <h1>{move || i18n.t().nav_downloads}</h1>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Ok(list) => view! { <Jobs list/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=list ok=move |list| view! { <Jobs list/> }/>
     }
 }
 

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::api::home::{get_home, HomeView, MerchantView, OperatorView};
 use crate::i18n::{title_text, use_i18n, Label};
-use crate::ui::components::alert::ErrorAlert;
+use crate::ui::components::load::Loaded;
 use crate::ui::components::money::MoneyText;
 
 #[component]
@@ -15,14 +15,7 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text=title_text(|l| l.texts().home_title.to_owned())/>
         <h1>{move || i18n.t().home_welcome}</h1>
-        <Suspense fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match home.await {
-                    Ok(view) => view! { <HomeContent view/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=home ok=move |view| view! { <HomeContent view/> }/>
     }
 }
 

@@ -7,6 +7,7 @@ use crate::api::auth::{sign_in_form, SignIn, SignInFormView};
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n};
 use crate::ui::components::alert::{go_to, ErrorAlert};
+use crate::ui::components::load::Loaded;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -18,14 +19,7 @@ pub fn LoginPage() -> impl IntoView {
             <section class="card auth-card" aria-labelledby="login-title">
                 <h1 id="login-title">{move || i18n.t().login_heading}</h1>
                 <p class="muted">{move || i18n.t().login_intro}</p>
-                <Suspense fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-                    {move || Suspend::new(async move {
-                        match form.await {
-                            Ok(view) => view! { <SignInForm initial=view/> }.into_any(),
-                            Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                        }
-                    })}
-                </Suspense>
+                <Loaded resource=form ok=move |view| view! { <SignInForm initial=view/> }/>
                 <p class="muted small">{move || i18n.t().login_help} " " <a href="/help">{move || i18n.t().nav_help}</a></p>
             </section>
         </div>

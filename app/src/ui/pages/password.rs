@@ -9,6 +9,7 @@ use crate::domain::password::{check_password, PasswordRule};
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n};
 use crate::ui::components::alert::{go_to, ErrorAlert};
+use crate::ui::components::load::Loaded;
 
 /// The rules shown as a checklist, in this order.
 const CHECKLIST: &[PasswordRule] = &[
@@ -25,15 +26,10 @@ pub fn PasswordPage() -> impl IntoView {
     view! {
         <Title text=title_text(|l| l.texts().password_title.to_owned())/>
         <h1>{move || i18n.t().password_title}</h1>
-        <Suspense fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(me)) => view! { <PasswordForm forced=me.must_change_password/> }.into_any(),
-                    Ok(None) => view! { <ErrorAlert error=AppError::Unauthenticated/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=me ok=move |me| match me {
+            Some(me) => view! { <PasswordForm forced=me.must_change_password/> }.into_any(),
+            None => view! { <ErrorAlert error=AppError::Unauthenticated/> }.into_any(),
+        }/>
     }
 }
 

@@ -1,6 +1,8 @@
 //! Refunds (manual §3.4): the refund form of a transaction, the request query with its filters in the
 //! URL, and one request with its history, where the requester cancels and an approver decides.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -17,11 +19,12 @@ use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
+use crate::ui::components::load::Loaded;
 use crate::ui::components::money::MoneyText;
+use crate::ui::components::pager::Pager;
 use crate::ui::paths::id_param;
 use crate::ui::paths::refunds::{detail_path, LIST_PATH, PENDING_PATH};
 use crate::ui::paths::transactions::detail_path as txn_path;
-use crate::url::query_string;
 
 /// Colour by where the money is: on its way (pending), back with the cardholder or cleared
 /// (success), stopped (failed).
@@ -63,14 +66,7 @@ pub fn RefundFormPage() -> impl IntoView {
         <Title text=title_text(|l| l.texts().refund_new_title.to_owned())/>
         <p><a href=move || txn_path(txn_id.get())>{move || i18n.t().txn_back}</a></p>
         <h1>{move || i18n.t().refund_new_title}</h1>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match form.await {
-                    Ok(form) => view! { <RequestForm form/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=form ok=move |form| view! { <RequestForm form/> }/>
     }
 }
 
@@ -296,26 +292,21 @@ fn RequestList(pending: bool) -> impl IntoView {
         })/>
         <h1>{move || function.label(i18n.lang())}</h1>
         {pending.then(|| view! { <p class="muted">{move || i18n.t().pending_intro}</p> })}
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
+        <Loaded resource=page
+            ok=move |page| {
                 let filter = filter.get_untracked();
-                match page.await {
-                    Ok(page) => {
-                        let requesters = page.requesters.clone();
-                        view! {
-                            {page.held.map(|held| view! { <HeldCard held/> })}
-                            <Filters filter=filter.clone() requesters error=Signal::derive(|| None) pending/>
-                            <Results page filter/>
-                        }.into_any()
-                    }
-                    Err(error @ AppError::Invalid(_)) => {
-                        let error = Signal::derive(move || Some(error.clone()));
-                        view! { <Filters filter requesters=Vec::new() error pending/> }.into_any()
-                    }
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
+                let requesters = page.requesters.clone();
+                view! {
+                    {page.held.map(|held| view! { <HeldCard held/> })}
+                    <Filters filter=filter.clone() requesters error=Signal::derive(|| None) pending/>
+                    <Results page filter/>
                 }
-            })}
-        </Transition>
+            }
+            invalid=Arc::new(move |error| {
+                let filter = filter.get_untracked();
+                let error = Signal::derive(move || Some(error.clone()));
+                view! { <Filters filter requesters=Vec::new() error pending/> }.into_any()
+            })/>
     }
 }
 
@@ -438,13 +429,6 @@ fn Results(page: RefundPage, filter: RefundFilter) -> impl IntoView {
     let total = page.total;
     let pending = page.held.is_some();
     let path = if pending { PENDING_PATH } else { LIST_PATH };
-    let next = page.next_after.map(|after| {
-        let mut pairs = filter.query_pairs(false);
-        pairs.push(("after", after));
-        format!("{path}?{}", query_string(&pairs))
-    });
-    let first = (!filter.after.is_empty())
-        .then(|| format!("{path}?{}", query_string(&filter.query_pairs(false))));
     view! {
         <div class="toolbar">
             <p data-field="refund-total">{move || i18n.t().refund_total.replace("{}", &total.to_string())}</p>
@@ -455,10 +439,8 @@ fn Results(page: RefundPage, filter: RefundFilter) -> impl IntoView {
         } else {
             view! { <RefundTable rows=page.rows shortfall=pending/> }.into_any()
         }}
-        <nav class="pager">
-            {first.map(|href| view! { <a href=href>{move || i18n.t().first_page}</a> })}
-            {next.map(|href| view! { <a href=href rel="next">{move || i18n.t().next_page}</a> })}
-        </nav>
+        <Pager path pairs=filter.query_pairs(false) cursor="after" at=filter.after.clone()
+            next=page.next_after/>
     }
 }
 
@@ -477,14 +459,7 @@ pub fn RefundPage() -> impl IntoView {
         <Title text=title_text(|l| l.texts().refund_detail.to_owned())/>
         <p><a href=LIST_PATH>{move || i18n.t().refund_back}</a></p>
         <h1>{move || i18n.t().refund_detail}</h1>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match view.await {
-                    Ok(view) => view! { <Detail view version/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=view ok=move |view| view! { <Detail view version/> }/>
     }
 }
 

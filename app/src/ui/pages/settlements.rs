@@ -3,6 +3,8 @@
 //! Excel download of the same selection; one settlement's detail with its reconciliation file and its
 //! transactions.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -15,11 +17,12 @@ use crate::domain::access::Function;
 use crate::domain::SettlementStatus;
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
-use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
 use crate::ui::components::money::MoneyText;
 use crate::url::query_string;
 
+use crate::ui::components::load::Loaded;
+use crate::ui::components::pager::Pager;
 use crate::ui::paths::id_param;
 use crate::ui::paths::settlements::{detail_path, reconciliation_path, EXPORT_PATH, LIST_PATH};
 
@@ -51,33 +54,27 @@ pub fn SettlementsPage() -> impl IntoView {
         <Title text=title_text(|l| Function::SettlementQuery.label(l).to_owned())/>
         <h1>{move || Function::SettlementQuery.label(i18n.lang())}</h1>
         <p class="muted">{move || i18n.t().settle_intro}</p>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
+        <Loaded resource=page
+            ok=move |page| {
                 let filter = filter.get_untracked();
-                match page.await {
-                    Ok(page) => {
-                        // The form shows the dates searched (a quick menu's day resolved).
-                        let shown = SettlementFilter {
-                            from: page.from.clone().unwrap_or_default(),
-                            to: page.to.clone().unwrap_or_default(),
-                            day: String::new(),
-                            ..filter.clone()
-                        };
-                        let numbers = page.numbers.clone();
-                        view! {
-                            <Filters filter=shown numbers error=Signal::derive(|| None)/>
-                            <Results page filter/>
-                        }
-                        .into_any()
-                    }
-                    Err(error @ AppError::Invalid(_)) => {
-                        let error = Signal::derive(move || Some(error.clone()));
-                        view! { <Filters filter numbers=Vec::new() error/> }.into_any()
-                    }
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
+                // The form shows the dates searched (a quick menu's day resolved).
+                let shown = SettlementFilter {
+                    from: page.from.clone().unwrap_or_default(),
+                    to: page.to.clone().unwrap_or_default(),
+                    day: String::new(),
+                    ..filter.clone()
+                };
+                let numbers = page.numbers.clone();
+                view! {
+                    <Filters filter=shown numbers error=Signal::derive(|| None)/>
+                    <Results page filter/>
                 }
-            })}
-        </Transition>
+            }
+            invalid=Arc::new(move |error| {
+                let filter = filter.get_untracked();
+                let error = Signal::derive(move || Some(error.clone()));
+                view! { <Filters filter numbers=Vec::new() error/> }.into_any()
+            })/>
     }
 }
 
@@ -153,13 +150,6 @@ fn Results(page: SettlementPage, filter: SettlementFilter) -> impl IntoView {
     let too_many = count as u64 > page.export_limit;
     let limit = page.export_limit;
     let download = format!("{EXPORT_PATH}?{}", query_string(&filter.query_pairs(false)));
-    let next = page.next_after.map(|after| {
-        let mut pairs = filter.query_pairs(false);
-        pairs.push(("after", after));
-        format!("{LIST_PATH}?{}", query_string(&pairs))
-    });
-    let first = (!filter.after.is_empty())
-        .then(|| format!("{LIST_PATH}?{}", query_string(&filter.query_pairs(false))));
     let may_download_files = page.may_download_files;
     view! {
         <div class="toolbar">
@@ -218,10 +208,8 @@ fn Results(page: SettlementPage, filter: SettlementFilter) -> impl IntoView {
                 </div>
             }.into_any()
         }}
-        <nav class="pager">
-            {first.map(|href| view! { <a href=href>{move || i18n.t().first_page}</a> })}
-            {next.map(|href| view! { <a href=href rel="next">{move || i18n.t().next_page}</a> })}
-        </nav>
+        <Pager path=LIST_PATH pairs=filter.query_pairs(false) cursor="after" at=filter.after.clone()
+            next=page.next_after/>
     }
 }
 
@@ -264,14 +252,7 @@ pub fn SettlementPage() -> impl IntoView {
         <Title text=title_text(|l| l.texts().settle_detail.to_owned())/>
         <p><a href=LIST_PATH>{move || i18n.t().settle_back}</a></p>
         <h1>{move || i18n.t().settle_detail}</h1>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match view.await {
-                    Ok(view) => view! { <Detail view/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=view ok=move |view| view! { <Detail view/> }/>
     }
 }
 

@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
+use crate::ui::components::load::Loaded;
 
 #[component]
 pub fn TokenPage() -> impl IntoView {
@@ -21,14 +22,7 @@ pub fn TokenPage() -> impl IntoView {
         <Title text=title_text(|l| l.texts().token_title.to_owned())/>
         <h1>{move || i18n.t().token_title}</h1>
         <p class="muted">{move || i18n.t().token_intro}</p>
-        <Suspense fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match token.await {
-                    Ok(state) => view! { <TokenCard token=state on_change=move || token.refetch()/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=token ok=move |state| view! { <TokenCard token=state on_change=move || token.refetch()/> }/>
     }
 }
 

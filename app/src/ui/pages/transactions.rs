@@ -3,6 +3,8 @@
 //! total, the Excel download, and the summary tabs for the same filters. One transaction's detail, and
 //! its sales slip reprinted for paper.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -22,6 +24,8 @@ use crate::ui::components::form::FieldErrors;
 use crate::ui::components::money::MoneyText;
 use crate::url::query_string;
 
+use crate::ui::components::load::Loaded;
+use crate::ui::components::pager::Pager;
 use crate::ui::paths::id_param;
 use crate::ui::paths::refunds as refund_paths;
 use crate::ui::paths::transactions::{detail_path, slip_path, EXPORT_PATH, LIST_PATH};
@@ -125,16 +129,9 @@ pub fn TransactionsPage() -> impl IntoView {
                     }
                 }).collect_view()}
             </nav>
-            <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-                {move || Suspend::new(async move {
-                    match summary.await {
-                        Ok(summary) => view! { <SummaryTable summary/> }.into_any(),
-                        // Bad filters are already reported on the form.
-                        Err(AppError::Invalid(_)) => ().into_any(),
-                        Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            // Bad filters are already reported on the form.
+            <Loaded resource=summary ok=move |summary| view! { <SummaryTable summary/> }
+                invalid=Arc::new(|_| ().into_any())/>
         </section>
     }
 }
@@ -349,12 +346,6 @@ fn Results(page: TxnPage, filter: TxnFilter) -> impl IntoView {
     if !filter.size.is_empty() {
         keep.push(("size", filter.size.clone()));
     }
-    let next = page.next_after.map(|after| {
-        let mut pairs = keep.clone();
-        pairs.push(("after", after));
-        list_url(&pairs)
-    });
-    let first = (!filter.after.is_empty()).then(|| list_url(&keep));
     let export = match (page.may_export, total) {
         (false, _) | (_, 0) => ().into_any(),
         (true, n) if n <= direct_limit => view! {
@@ -404,10 +395,7 @@ fn Results(page: TxnPage, filter: TxnFilter) -> impl IntoView {
                 </div>
             }.into_any()
         }}
-        <nav class="pager">
-            {first.map(|href| view! { <a href=href>{move || i18n.t().first_page}</a> })}
-            {next.map(|href| view! { <a href=href rel="next">{move || i18n.t().next_page}</a> })}
-        </nav>
+        <Pager path=LIST_PATH pairs=keep cursor="after" at=filter.after.clone() next=page.next_after/>
     }
 }
 
@@ -504,14 +492,7 @@ pub fn TransactionPage() -> impl IntoView {
         <Title text=title_text(|l| l.texts().txn_detail.to_owned())/>
         <p class="no-print"><a href=LIST_PATH>{move || i18n.t().txn_back}</a></p>
         <h1>{move || i18n.t().txn_detail}</h1>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match view.await {
-                    Ok(view) => view! { <Detail view/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=view ok=move |view| view! { <Detail view/> }/>
     }
 }
 
@@ -626,14 +607,7 @@ pub fn SlipPage() -> impl IntoView {
         <p class="no-print">
             <a href=move || detail_path(id.get())>{move || i18n.t().txn_detail}</a>
         </p>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match slip.await {
-                    Ok(slip) => view! { <SlipView slip/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=slip ok=move |slip| view! { <SlipView slip/> }/>
     }
 }
 

@@ -1,6 +1,8 @@
 //! The audit log (administrators): filters in the URL (a search can be bookmarked, the back button
 //! works), newest events first, older pages by keyset, and the Excel download of the same selection.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -10,8 +12,9 @@ use crate::domain::access::Function;
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
-use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
+use crate::ui::components::load::Loaded;
+use crate::ui::components::pager::Pager;
 use crate::url::query_string;
 
 use crate::ui::paths::audit::EXPORT_PATH;
@@ -37,23 +40,19 @@ pub fn AuditLogPage() -> impl IntoView {
         <Title text=title_text(|l| Function::AdminAuditLog.label(l).to_owned())/>
         <h1>{move || Function::AdminAuditLog.label(i18n.lang())}</h1>
         <p class="muted">{move || i18n.t().audit_intro}</p>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
+        <Loaded resource=page
+            ok=move |page| {
                 let filter = filter.get_untracked();
-                match page.await {
-                    Ok(page) => view! {
-                        <Filters filter=filter.clone() error=Signal::derive(|| None)/>
-                        <Results page filter/>
-                    }
-                    .into_any(),
-                    Err(error @ AppError::Invalid(_)) => {
-                        let error = Signal::derive(move || Some(error.clone()));
-                        view! { <Filters filter error/> }.into_any()
-                    }
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
+                view! {
+                    <Filters filter=filter.clone() error=Signal::derive(|| None)/>
+                    <Results page filter/>
                 }
-            })}
-        </Transition>
+            }
+            invalid=Arc::new(move |error| {
+                let filter = filter.get_untracked();
+                let error = Signal::derive(move || Some(error.clone()));
+                view! { <Filters filter error/> }.into_any()
+            })/>
     }
 }
 
@@ -117,13 +116,6 @@ fn Results(page: AuditPage, filter: AuditFilter) -> impl IntoView {
     let too_many = total > page.export_limit;
     let limit = page.export_limit;
     let download = format!("{EXPORT_PATH}?{}", query_string(&filter.query_pairs(false)));
-    let next = page.next_before.map(|before| {
-        let mut pairs = filter.query_pairs(false);
-        pairs.push(("before", before.to_string()));
-        format!("/admin/audit?{}", query_string(&pairs))
-    });
-    let newest = (!filter.before.is_empty())
-        .then(|| format!("/admin/audit?{}", query_string(&filter.query_pairs(false))));
     view! {
         <div class="toolbar">
             <p data-field="audit-total">{move || i18n.t().audit_total.replace("{}", &total.to_string())}</p>
@@ -146,10 +138,9 @@ fn Results(page: AuditPage, filter: AuditFilter) -> impl IntoView {
         } else {
             view! { <AuditTable rows=page.rows/> }.into_any()
         }}
-        <nav class="pager">
-            {newest.map(|href| view! { <a href=href>{move || i18n.t().audit_newest}</a> })}
-            {next.map(|href| view! { <a href=href rel="next">{move || i18n.t().audit_next}</a> })}
-        </nav>
+        <Pager path="/admin/audit" pairs=filter.query_pairs(false) cursor="before"
+            at=filter.before.clone() next=page.next_before.map(|before| before.to_string())
+            first_label=|t| t.audit_newest next_label=|t| t.audit_next/>
     }
 }
 

@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
+use crate::ui::components::load::Loaded;
 use crate::ui::paths::id_param;
 
 fn role_list(roles: &[Role], lang: crate::i18n::Lang) -> String {
@@ -48,15 +49,11 @@ pub fn OperatorsPage() -> impl IntoView {
             </form>
             <A href="/admin/operators/new" attr:class="button button-primary">{move || i18n.t().ops_add}</A>
         </div>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match rows.await {
-                    Ok(rows) if rows.is_empty() => view! { <p class="muted">{move || i18n.t().ops_none_found}</p> }.into_any(),
-                    Ok(rows) => view! { <OperatorTable rows/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=rows ok={move |rows: Vec<_>| if rows.is_empty() {
+            view! { <p class="muted">{move || i18n.t().ops_none_found}</p> }.into_any()
+        } else {
+            view! { <OperatorTable rows/> }.into_any()
+        }}/>
     }
 }
 
@@ -240,14 +237,7 @@ pub fn NewOperatorPage() -> impl IntoView {
         <Title text=title_text(|l| l.texts().ops_new_title.to_owned())/>
         <p><A href="/admin/operators">{move || i18n.t().ops_back}</A></p>
         <h1>{move || i18n.t().ops_new_title}</h1>
-        <Suspense fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match options.await {
-                    Ok(options) => view! { <NewOperatorForm options/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=options ok=move |options| view! { <NewOperatorForm options/> }/>
     }
 }
 
@@ -321,14 +311,7 @@ pub fn OperatorPage() -> impl IntoView {
     view! {
         <Title text=title_text(|l| Function::AdminOperators.label(l).to_owned())/>
         <p><A href="/admin/operators">{move || i18n.t().ops_back}</A></p>
-        <Transition fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(detail) => view! { <OperatorView detail version/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=detail ok=move |detail| view! { <OperatorView detail version/> }/>
     }
 }
 

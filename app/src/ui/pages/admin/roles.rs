@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use crate::api::admin::{role_matrix, RoleMatrixView};
 use crate::domain::access::Function;
 use crate::i18n::{title_text, use_i18n, Label};
-use crate::ui::components::alert::ErrorAlert;
+use crate::ui::components::load::Loaded;
 
 #[component]
 pub fn RoleMatrixPage() -> impl IntoView {
@@ -17,14 +17,7 @@ pub fn RoleMatrixPage() -> impl IntoView {
         <Title text=title_text(|l| Function::AdminRoleMatrix.label(l).to_owned())/>
         <h1>{title}</h1>
         <p class="muted">{move || i18n.t().roles_intro}</p>
-        <Suspense fallback=move || view! { <p class="muted">{move || i18n.t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match matrix.await {
-                    Ok(view) => view! { <MatrixTable view/> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=matrix ok=move |view| view! { <MatrixTable view/> }/>
     }
 }
 
