@@ -23,35 +23,6 @@ const PUBLIC_PAGES: &[&str] = &["/login", "/help"];
 /// The page an operator who must change their password is confined to (with the public ones).
 const PASSWORD_PAGE: &str = "/password";
 
-/// The server functions that change no session and nothing a session grants (they read, or write
-/// only their own records: a captcha, an audit entry). Every other request but a safe one (a page,
-/// a download) makes the process forget the sessions it has read ([`app::backend::SessionCache`]),
-/// so that a sign-out, a password change or an operator's new roles hold from the next request on.
-/// A server function missing here only costs the next requests a session read.
-pub const READ_ONLY_FUNCTIONS: &[&str] = &[
-    "/api/sign_in_form",
-    "/api/me",
-    "/api/home",
-    "/api/admin/role_matrix",
-    "/api/admin/audit_log",
-    "/api/admin/operators",
-    "/api/admin/new_operator",
-    "/api/admin/operator",
-    "/api/exports/list",
-    "/api/my_token",
-    "/api/refunds/form",
-    "/api/refunds/search",
-    "/api/refunds/pending",
-    "/api/refunds/detail",
-    "/api/settlements/search",
-    "/api/settlements/detail",
-    "/api/transactions/search",
-    "/api/transactions/options",
-    "/api/transactions/summary",
-    "/api/transactions/detail",
-    "/api/transactions/slip",
-];
-
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(identity) = req.extensions().get::<ClientIdentity>().cloned() else {
         // The accept loop puts the identity into every request; without it nothing is served.
@@ -116,7 +87,11 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     }
 
     let server_fn = req.uri().path().starts_with("/api/");
-    let keeps_sessions = is_safe(req.method()) || READ_ONLY_FUNCTIONS.contains(&req.uri().path());
+    // A server function that changes nothing a session grants is declared a GET (`input = GetUrl`
+    // next to it); any other request (a sign-out, a password change, an operator's new roles) makes
+    // the process forget the sessions it has read ([`app::backend::SessionCache`]), so that the
+    // change holds from the next request on.
+    let keeps_sessions = is_safe(req.method());
     req.extensions_mut().insert(CurrentSession(session));
     let mut response = next.run(req).await;
     if !keeps_sessions {

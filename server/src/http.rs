@@ -50,26 +50,7 @@ pub fn router(state: AppState) -> Router {
     ];
     let mut router = Router::new()
         .route("/health", get(health))
-        .route(
-            app::ui::paths::audit::EXPORT_PATH,
-            get(crate::downloads::audit_export),
-        )
-        .route(
-            app::ui::paths::settlements::EXPORT_PATH,
-            get(crate::downloads::settlement_export),
-        )
-        .route(
-            app::ui::paths::transactions::EXPORT_PATH,
-            get(crate::downloads::transaction_export),
-        )
-        .route(
-            "/downloads/{id}/file",
-            get(crate::downloads::export_file),
-        )
-        .route(
-            "/settlements/{id}/reconciliation",
-            get(crate::downloads::reconciliation_file),
-        )
+        .merge(app::api::download_routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(

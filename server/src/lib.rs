@@ -13,7 +13,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod cli;
 pub mod demo;
-pub mod downloads;
 pub mod guard;
 pub mod http;
 pub mod pki;

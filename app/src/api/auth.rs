@@ -1,12 +1,13 @@
 //! Sign-in, sign-out, the captcha, changing one's password and who is signed in.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 
 pub use crate::contract::auth::*;
 
-#[server(prefix = "/api", endpoint = "sign_in_form")]
+#[server(prefix = "/api", endpoint = "sign_in_form", input = GetUrl)]
 pub async fn sign_in_form() -> Result<SignInFormView, AppError> {
     use crate::backend::{captcha, services, RequestCtx};
 
@@ -83,7 +84,7 @@ pub async fn change_password(
 }
 
 /// Who is signed in; `None` on the sign-in page and after the session has ended.
-#[server(prefix = "/api", endpoint = "me")]
+#[server(prefix = "/api", endpoint = "me", input = GetUrl)]
 pub async fn current_operator() -> Result<Option<Me>, AppError> {
     use crate::backend::RequestCtx;
 

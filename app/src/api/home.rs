@@ -2,12 +2,13 @@
 //! signed-in operator may see it, whatever their roles.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 
 pub use crate::contract::home::*;
 
-#[server(prefix = "/api", endpoint = "home")]
+#[server(prefix = "/api", endpoint = "home", input = GetUrl)]
 pub async fn get_home() -> Result<HomeView, AppError> {
     use crate::backend::{services, RequestCtx};
 

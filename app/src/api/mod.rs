@@ -1,9 +1,17 @@
-//! Server functions, one file per area. Each authorises, parses its input into domain types, calls one
-//! service and returns a view type.
+//! Every HTTP endpoint of the console but its pages, one file per area: the server functions and,
+//! beside them, the area's file downloads. Each authorises, parses its input into domain types, calls
+//! one service and returns a contract type (or a file).
+//!
+//! Whether an endpoint changes state is said once, where it is declared: a server function that
+//! changes nothing a session grants is `input = GetUrl`, and a download is a GET route; everything
+//! else is a POST. The request guard derives from the method alone which requests are checked for
+//! their origin and after which the sessions read are forgotten.
 
 pub mod admin;
 pub mod audit;
 pub mod auth;
+#[cfg(feature = "ssr")]
+mod download;
 pub mod exports;
 pub mod home;
 pub mod operators;
@@ -11,3 +19,30 @@ pub mod refunds;
 pub mod settlements;
 pub mod token;
 pub mod transactions;
+
+/// The routes of the file downloads, beside the server functions that leptos routes itself.
+#[cfg(feature = "ssr")]
+pub fn download_routes() -> axum::Router<crate::backend::AppState> {
+    use axum::routing::get;
+
+    use crate::ui::paths;
+
+    axum::Router::new()
+        .route(paths::audit::EXPORT_PATH, get(audit::audit_export))
+        .route(
+            paths::settlements::EXPORT_PATH,
+            get(settlements::settlement_export),
+        )
+        .route(
+            paths::settlements::RECONCILIATION_ROUTE,
+            get(settlements::reconciliation_file),
+        )
+        .route(
+            paths::transactions::EXPORT_PATH,
+            get(transactions::transaction_export),
+        )
+        .route(
+            crate::contract::exports::FILE_ROUTE,
+            get(exports::export_file),
+        )
+}

@@ -3,13 +3,13 @@
 //! works on the caller's merchant only.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::codec::{GetUrl, Json};
 
 use crate::error::AppError;
 
 pub use crate::contract::operators::*;
 
-#[server(prefix = "/api", endpoint = "admin/operators")]
+#[server(prefix = "/api", endpoint = "admin/operators", input = GetUrl)]
 pub async fn list_operators(search: String) -> Result<Vec<OperatorRow>, AppError> {
     use crate::backend::{services, RequestCtx};
     use crate::domain::access::Function;
@@ -19,7 +19,7 @@ pub async fn list_operators(search: String) -> Result<Vec<OperatorRow>, AppError
     services::operators::list_operators(&ctx.state.db, session, &search, ctx.now).await
 }
 
-#[server(prefix = "/api", endpoint = "admin/new_operator")]
+#[server(prefix = "/api", endpoint = "admin/new_operator", input = GetUrl)]
 pub async fn new_operator_options() -> Result<OperatorFormOptions, AppError> {
     use crate::backend::{services, RequestCtx};
     use crate::domain::access::Function;
@@ -29,7 +29,7 @@ pub async fn new_operator_options() -> Result<OperatorFormOptions, AppError> {
     services::operators::new_operator_options(&ctx.state.db, session).await
 }
 
-#[server(prefix = "/api", endpoint = "admin/operator")]
+#[server(prefix = "/api", endpoint = "admin/operator", input = GetUrl)]
 pub async fn get_operator(id: i64) -> Result<OperatorDetail, AppError> {
     use crate::backend::{services, RequestCtx};
     use crate::domain::access::Function;

@@ -3,14 +3,14 @@
 //! each request's history.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::codec::{GetUrl, Json};
 
 use crate::domain::refund::RefundStatus;
 use crate::error::AppError;
 
 pub use crate::contract::refunds::*;
 
-#[server(prefix = "/api", endpoint = "refunds/form")]
+#[server(prefix = "/api", endpoint = "refunds/form", input = GetUrl)]
 pub async fn refund_form(txn_id: i64) -> Result<RefundFormView, AppError> {
     use crate::backend::services::refunds;
     use crate::backend::RequestCtx;
@@ -81,8 +81,10 @@ pub async fn decide_refund(
     .await
 }
 
-#[server(prefix = "/api", endpoint = "refunds/search", input = Json)]
-pub async fn refund_search(filter: RefundFilter) -> Result<RefundPage, AppError> {
+#[server(prefix = "/api", endpoint = "refunds/search", input = GetUrl)]
+pub async fn refund_search(
+    #[server(default)] filter: RefundFilter,
+) -> Result<RefundPage, AppError> {
     use crate::backend::services::refunds::{self, RefundQuery};
     use crate::backend::RequestCtx;
     use crate::domain::access::Function;
@@ -95,8 +97,10 @@ pub async fn refund_search(filter: RefundFilter) -> Result<RefundPage, AppError>
 
 /// The pending-clearing list (manual §3.4.4): the request query confined to refunds that clearing
 /// holds for the merchant's balance, with what the balance lacks.
-#[server(prefix = "/api", endpoint = "refunds/pending", input = Json)]
-pub async fn refund_pending(filter: RefundFilter) -> Result<RefundPage, AppError> {
+#[server(prefix = "/api", endpoint = "refunds/pending", input = GetUrl)]
+pub async fn refund_pending(
+    #[server(default)] filter: RefundFilter,
+) -> Result<RefundPage, AppError> {
     use crate::backend::services::refunds::{self, RefundQuery};
     use crate::backend::RequestCtx;
     use crate::domain::access::Function;
@@ -110,7 +114,7 @@ pub async fn refund_pending(filter: RefundFilter) -> Result<RefundPage, AppError
     refunds::pending(&ctx.state.db, session, query).await
 }
 
-#[server(prefix = "/api", endpoint = "refunds/detail")]
+#[server(prefix = "/api", endpoint = "refunds/detail", input = GetUrl)]
 pub async fn refund_detail(id: i64) -> Result<RefundView, AppError> {
     use crate::backend::services::refunds;
     use crate::backend::RequestCtx;

@@ -2,14 +2,16 @@
 //! settlement's detail, and what the download links need.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 
 pub use crate::contract::settlements::*;
 
-#[server(prefix = "/api", endpoint = "settlements/search", input = Json)]
-pub async fn settlement_search(filter: SettlementFilter) -> Result<SettlementPage, AppError> {
+#[server(prefix = "/api", endpoint = "settlements/search", input = GetUrl)]
+pub async fn settlement_search(
+    #[server(default)] filter: SettlementFilter,
+) -> Result<SettlementPage, AppError> {
     use crate::backend::services::settlements::{self, SettlementQuery};
     use crate::backend::RequestCtx;
     use crate::domain::access::Function;
@@ -20,7 +22,7 @@ pub async fn settlement_search(filter: SettlementFilter) -> Result<SettlementPag
     settlements::page(&ctx.state.db, session, &query, ctx.now).await
 }
 
-#[server(prefix = "/api", endpoint = "settlements/detail")]
+#[server(prefix = "/api", endpoint = "settlements/detail", input = GetUrl)]
 pub async fn settlement_detail(id: i64) -> Result<SettlementView, AppError> {
     use crate::backend::services::{refunds, settlements};
     use crate::backend::RequestCtx;
@@ -40,4 +42,62 @@ pub async fn settlement_detail(id: i64) -> Result<SettlementView, AppError> {
         may_query_transactions: session.may(Function::TransactionQuery),
         console_refunds,
     })
+}
+
+/// `GET /settlements/export?from&to&number&status`: the settlement list as Excel.
+#[cfg(feature = "ssr")]
+pub async fn settlement_export(
+    axum::extract::State(state): axum::extract::State<crate::backend::AppState>,
+    axum::extract::Query(filter): axum::extract::Query<SettlementFilter>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    let lang = super::download::request_lang(&req);
+    super::download::serve_file(
+        crate::backend::RequestCtx::for_request(state, req.extensions()),
+        lang,
+        super::download::XLSX,
+        |ctx| async move {
+            let session = ctx
+                .authorize(crate::domain::access::Function::SettlementExport)
+                .await?;
+            let query = crate::backend::services::settlements::SettlementQuery::parse(&filter)?;
+            crate::backend::services::settlements::export(
+                &ctx.state.db,
+                session,
+                &query,
+                lang,
+                ctx.now,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+/// `GET /settlements/{id}/reconciliation`: the T+1 reconciliation file of one settlement.
+#[cfg(feature = "ssr")]
+pub async fn reconciliation_file(
+    axum::extract::State(state): axum::extract::State<crate::backend::AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    let lang = super::download::request_lang(&req);
+    super::download::serve_file(
+        crate::backend::RequestCtx::for_request(state, req.extensions()),
+        lang,
+        super::download::TEXT,
+        |ctx| async move {
+            let session = ctx
+                .authorize(crate::domain::access::Function::SettlementReconciliationFile)
+                .await?;
+            crate::backend::services::settlements::reconciliation_file(
+                &ctx.state.db,
+                session,
+                id,
+                ctx.now,
+            )
+            .await
+        },
+    )
+    .await
 }

@@ -1,12 +1,13 @@
 //! The operator's own TOTP token: its state, enrolment, and trying a code.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 
 pub use crate::contract::token::*;
 
-#[server(prefix = "/api", endpoint = "my_token")]
+#[server(prefix = "/api", endpoint = "my_token", input = GetUrl)]
 pub async fn my_token() -> Result<TokenView, AppError> {
     use crate::backend::{services, RequestCtx};
 

@@ -2,14 +2,14 @@
 //! tabs, one transaction's detail and its sales slip.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 
 pub use crate::contract::transactions::*;
 
-#[server(prefix = "/api", endpoint = "transactions/search", input = Json)]
-pub async fn transaction_search(filter: TxnFilter) -> Result<TxnPage, AppError> {
+#[server(prefix = "/api", endpoint = "transactions/search", input = GetUrl)]
+pub async fn transaction_search(#[server(default)] filter: TxnFilter) -> Result<TxnPage, AppError> {
     use crate::backend::services::transactions::{self, TxnQuery};
     use crate::backend::RequestCtx;
     use crate::domain::access::Function;
@@ -23,7 +23,7 @@ pub async fn transaction_search(filter: TxnFilter) -> Result<TxnPage, AppError> 
 }
 
 /// Read once when the page opens, not with every search.
-#[server(prefix = "/api", endpoint = "transactions/options")]
+#[server(prefix = "/api", endpoint = "transactions/options", input = GetUrl)]
 pub async fn transaction_filter_options() -> Result<TxnFilterOptions, AppError> {
     use crate::backend::services::transactions;
     use crate::backend::RequestCtx;
@@ -34,8 +34,11 @@ pub async fn transaction_filter_options() -> Result<TxnFilterOptions, AppError> 
     transactions::filter_options(&ctx.state.db, session).await
 }
 
-#[server(prefix = "/api", endpoint = "transactions/summary", input = Json)]
-pub async fn transaction_summary(filter: TxnFilter, by: SummaryBy) -> Result<TxnSummary, AppError> {
+#[server(prefix = "/api", endpoint = "transactions/summary", input = GetUrl)]
+pub async fn transaction_summary(
+    #[server(default)] filter: TxnFilter,
+    by: SummaryBy,
+) -> Result<TxnSummary, AppError> {
     use crate::backend::services::transactions::{self, TxnQuery};
     use crate::backend::RequestCtx;
     use crate::domain::access::Function;
@@ -46,7 +49,7 @@ pub async fn transaction_summary(filter: TxnFilter, by: SummaryBy) -> Result<Txn
     transactions::summary(&ctx.state.db, session, query, by, ctx.now).await
 }
 
-#[server(prefix = "/api", endpoint = "transactions/detail")]
+#[server(prefix = "/api", endpoint = "transactions/detail", input = GetUrl)]
 pub async fn transaction_detail(id: i64) -> Result<TxnView, AppError> {
     use crate::backend::services::transactions;
     use crate::backend::RequestCtx;
@@ -57,7 +60,7 @@ pub async fn transaction_detail(id: i64) -> Result<TxnView, AppError> {
     transactions::detail(&ctx.state.db, session, id, ctx.now).await
 }
 
-#[server(prefix = "/api", endpoint = "transactions/slip")]
+#[server(prefix = "/api", endpoint = "transactions/slip", input = GetUrl)]
 pub async fn transaction_slip(id: i64) -> Result<Slip, AppError> {
     use crate::backend::services::transactions;
     use crate::backend::RequestCtx;
@@ -66,4 +69,36 @@ pub async fn transaction_slip(id: i64) -> Result<Slip, AppError> {
     let ctx = RequestCtx::current()?;
     let session = ctx.authorize(Function::TransactionReprintSlip).await?;
     transactions::slip(&ctx.state.db, session, id, ctx.now).await
+}
+
+/// `GET /transactions/export?…`: the transactions of the search's filters as Excel.
+#[cfg(feature = "ssr")]
+pub async fn transaction_export(
+    axum::extract::State(state): axum::extract::State<crate::backend::AppState>,
+    axum::extract::Query(filter): axum::extract::Query<TxnFilter>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    let lang = super::download::request_lang(&req);
+    super::download::serve_file(
+        crate::backend::RequestCtx::for_request(state, req.extensions()),
+        lang,
+        super::download::XLSX,
+        |ctx| async move {
+            let session = ctx
+                .authorize(crate::domain::access::Function::TransactionExport)
+                .await?;
+            let query = crate::backend::services::transactions::TxnQuery::parse(&filter)?;
+            let limit = ctx.state.exports.direct_limit;
+            crate::backend::services::transactions::export(
+                &ctx.state.db,
+                session,
+                query,
+                lang,
+                ctx.now,
+                limit,
+            )
+            .await
+        },
+    )
+    .await
 }

@@ -7,6 +7,9 @@ use crate::domain::ExportStatus;
 /// Where the downloads list lives.
 pub const DOWNLOADS_PATH: &str = "/downloads";
 
+/// The route of [`file_path`] (axum's pattern).
+pub const FILE_ROUTE: &str = "/downloads/{id}/file";
+
 /// The file of a finished job (a plain GET, so the browser saves it).
 pub fn file_path(id: i64) -> String {
     format!("{DOWNLOADS_PATH}/{id}/file")

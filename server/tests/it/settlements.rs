@@ -1,6 +1,6 @@
 //! Settlement query over HTTP: scope, filters, the Excel download and the reconciliation file.
 
-use app::api::settlements::{SettlementPage, SettlementView};
+use app::api::settlements::{SettlementPage, SettlementRow, SettlementView};
 use app::backend::services::{clearing, settlements};
 use app::domain::access::Role;
 use app::domain::{reconciliation, DataScope, SettlementStatus};
@@ -8,11 +8,18 @@ use app::error::{AppError, FieldProblem, Policy};
 
 use crate::clearing::{after_the_day, at, day, Shop, UP_CREDIT};
 use crate::on_both_backends;
+use crate::support::app::TestApp;
+use crate::support::browser::Browser;
 use crate::support::{spawn_app, Backend};
 
-on_both_backends!(finance_reads_its_settlements_and_files_and_nobody_elses);
+/// Our merchant's and another's settlement of the day: two sales and a refund each.
+struct Settled {
+    app: TestApp,
+    merchant_id: i64,
+    theirs_id: i64,
+}
 
-async fn finance_reads_its_settlements_and_files_and_nobody_elses(backend: Backend) {
+async fn settled(backend: Backend) -> Settled {
     let app = spawn_app(backend).await;
     let db = &app.db;
     let mut ours = Shop::open(db, "M40000001").await;
@@ -50,9 +57,41 @@ async fn finance_reads_its_settlements_and_files_and_nobody_elses(backend: Backe
         .1
         .settlement_id;
 
-    let mut finance = app
-        .ready_browser("M40000001", "m4.finance", &[Role::Finance])
-        .await;
+    let merchant_id = ours.merchant_id;
+    Settled {
+        app,
+        merchant_id,
+        theirs_id,
+    }
+}
+
+async fn finance(app: &TestApp) -> Browser<'_> {
+    app.ready_browser("M40000001", "m4.finance", &[Role::Finance])
+        .await
+}
+
+/// Our settlement as the search lists it.
+async fn our_row(finance: &Browser<'_>) -> SettlementRow {
+    let page: SettlementPage = finance
+        .twin()
+        .call_json("settlements/search", serde_json::json!({"filter": {}}))
+        .await
+        .json();
+    page.rows[0].clone()
+}
+
+on_both_backends!(
+    finance_reads_its_settlements_sums_only,
+    filters_select_and_bad_ones_are_named,
+    a_detail_is_ours_and_never_theirs,
+    the_reconciliation_file_agrees_with_the_settlement,
+    the_download_has_typed_cells_and_our_row_only,
+    a_monitor_and_a_group_operator_are_refused,
+);
+
+async fn finance_reads_its_settlements_sums_only(backend: Backend) {
+    let Settled { app, .. } = settled(backend).await;
+    let mut finance = finance(&app).await;
     let page: SettlementPage = finance
         .call_json("settlements/search", serde_json::json!({"filter": {}}))
         .await
@@ -67,7 +106,11 @@ async fn finance_reads_its_settlements_and_files_and_nobody_elses(backend: Backe
     assert_eq!(row.status, SettlementStatus::Pending);
     assert_eq!(page.sums.net_fen, row.net_fen);
     assert!(page.may_export && page.may_download_files);
+}
 
+async fn filters_select_and_bad_ones_are_named(backend: Backend) {
+    let Settled { app, .. } = settled(backend).await;
+    let mut finance = finance(&app).await;
     // Filters: a date range without it, a status, and bad input named field by field.
     let none: SettlementPage = finance
         .call_json(
@@ -109,7 +152,12 @@ async fn finance_reads_its_settlements_and_files_and_nobody_elses(backend: Backe
             "{field}"
         );
     }
+}
 
+async fn a_detail_is_ours_and_never_theirs(backend: Backend) {
+    let Settled { app, theirs_id, .. } = settled(backend).await;
+    let mut finance = finance(&app).await;
+    let row = &our_row(&finance).await;
     // Detail: ours, not theirs.
     let view: SettlementView = finance
         .call("settlements/detail", &[("id", &row.id.to_string())])
@@ -120,7 +168,12 @@ async fn finance_reads_its_settlements_and_files_and_nobody_elses(backend: Backe
         .call("settlements/detail", &[("id", &theirs_id.to_string())])
         .await;
     assert_eq!(other.error(), AppError::NotFound);
+}
 
+async fn the_reconciliation_file_agrees_with_the_settlement(backend: Backend) {
+    let Settled { app, theirs_id, .. } = settled(backend).await;
+    let mut finance = finance(&app).await;
+    let row = &our_row(&finance).await;
     // The reconciliation file: ours parses and agrees; theirs is not found.
     let (status, content_type, bytes) = finance
         .download(&format!("/settlements/{}/reconciliation", row.id))
@@ -140,7 +193,11 @@ async fn finance_reads_its_settlements_and_files_and_nobody_elses(backend: Backe
         .download(&format!("/settlements/{theirs_id}/reconciliation"))
         .await;
     assert_eq!(status, 404);
+}
 
+async fn the_download_has_typed_cells_and_our_row_only(backend: Backend) {
+    let Settled { app, .. } = settled(backend).await;
+    let mut finance = finance(&app).await;
     // The Excel download: typed cells, our row only.
     let (status, _, xlsx) = finance.download("/settlements/export?to=2026-11-30").await;
     assert_eq!(status, 200);
@@ -160,7 +217,15 @@ async fn finance_reads_its_settlements_and_files_and_nobody_elses(backend: Backe
     );
     let bad = finance.download("/settlements/export?status=nope").await;
     assert_eq!(bad.0, 422);
+}
 
+async fn a_monitor_and_a_group_operator_are_refused(backend: Backend) {
+    let Settled {
+        app, merchant_id, ..
+    } = settled(backend).await;
+    let db = &app.db;
+    let finance = finance(&app).await;
+    let row = &our_row(&finance).await;
     // A monitor has no settlement query; an operator scoped to terminal groups is told why.
     let mut monitor = app
         .ready_browser("M40000001", "m4.monitor", &[Role::Monitor])
@@ -173,7 +238,7 @@ async fn finance_reads_its_settlements_and_files_and_nobody_elses(backend: Backe
         .download(&format!("/settlements/{}/reconciliation", row.id))
         .await;
     assert_eq!(status, 403);
-    let mut grouped = crate::demo::session_of(db, ours.merchant_id).await;
+    let mut grouped = crate::demo::session_of(db, merchant_id).await;
     grouped.scope = DataScope::Groups;
     let refused = settlements::page(
         &db.conn,

@@ -95,20 +95,25 @@ impl<'a> Browser<'a> {
         (status, content_type, bytes)
     }
 
-    /// POSTs a server function with form fields, as the console's own pages do.
+    /// Calls a server function with form fields, as the console's own pages do: by GET with the
+    /// fields in the query when the function is declared to change nothing, else by POST.
     pub async fn call(&mut self, endpoint: &str, fields: &[(&str, &str)]) -> Answer {
         let origin = self.origin.clone();
         self.call_from(endpoint, fields, Some(&origin)).await
     }
 
-    /// POSTs a server function that takes JSON.
+    /// Calls a server function with JSON arguments: a POST's body, or a GET's query.
     pub async fn call_json(&mut self, endpoint: &str, body: serde_json::Value) -> Answer {
-        let request = self
-            .client
-            .post(self.app.url(&format!("/api/{endpoint}")))
+        let url = self.app.url(&format!("/api/{endpoint}"));
+        let request = if reads_only(endpoint) {
+            let query = serde_qs::to_string(&body).expect("arguments as a query");
+            self.client.get(format!("{url}?{query}"))
+        } else {
+            self.client.post(url).json(&body)
+        };
+        let request = request
             .header("accept", "application/json")
-            .header("origin", self.origin.clone())
-            .json(&body);
+            .header("origin", self.origin.clone());
         self.send(request).await
     }
 
@@ -119,11 +124,13 @@ impl<'a> Browser<'a> {
         fields: &[(&str, &str)],
         origin: Option<&str>,
     ) -> Answer {
-        let mut request = self
-            .client
-            .post(self.app.url(&format!("/api/{endpoint}")))
-            .header("accept", "application/json")
-            .form(fields);
+        let url = self.app.url(&format!("/api/{endpoint}"));
+        let request = if reads_only(endpoint) {
+            self.client.get(url).query(fields)
+        } else {
+            self.client.post(url).form(fields)
+        };
+        let mut request = request.header("accept", "application/json");
         if let Some(origin) = origin {
             request = request.header("origin", origin);
         }
@@ -220,4 +227,12 @@ impl<'a> Browser<'a> {
         )
         .await
     }
+}
+
+/// Whether a server function is declared to change nothing (`input = GetUrl`): the app's own
+/// registry says, so that the tests call each function as the console does.
+pub fn reads_only(endpoint: &str) -> bool {
+    let path = format!("/api/{endpoint}");
+    leptos::server_fn::axum::server_fn_paths()
+        .any(|(p, method)| p == path && method == http::Method::GET)
 }
