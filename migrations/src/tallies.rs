@@ -18,6 +18,10 @@
 //!   by issuing bank.
 //!
 //! Triggers have no portable form: this is the one place written in each backend's SQL.
+//!
+//! The migrations built on this module are released: what they create must never change (the
+//! server's tests pin it), so a change of a tally is a new migration. The running code keeps its
+//! own description of the tallies (`app::backend::tallies`) and never reads this crate.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
@@ -99,17 +103,9 @@ pub const BANK_TALLIES: Tally = Tally {
     kept_by_caller: false,
 };
 
-/// Every tally: a bulk load disables and rebuilds each of them.
-pub const ALL: [Tally; 4] = [
-    TRANSACTION_TALLIES,
-    DAY_TALLIES,
-    TERMINAL_TALLIES,
-    BANK_TALLIES,
-];
-
 /// On PostgreSQL, a transaction that sets this to `by_caller` (`SET LOCAL`) keeps the transaction
-/// tallies of its updates itself: clearing, which moves a whole day to its settlement and runs
-/// [`settle_statements`] instead of a trigger call per row. The day and terminal tallies do not know
+/// tallies of its updates itself: clearing, which moves a whole day to its settlement in a few
+/// statements instead of a trigger call per row. The day and terminal tallies do not know
 /// settlements.
 pub const CALLER_SETTING: &str = "vpos.tallies";
 
@@ -123,15 +119,6 @@ fn key_value(row: &str, col: &str) -> String {
 }
 
 impl Tally {
-    /// The trigger that tallies inserted transactions. A bulk load into an empty database (the demo
-    /// loader, on PostgreSQL) may disable it within its transaction and run
-    /// [`Tally::rebuild_statements`] at the end: one aggregate instead of updating the same tallies
-    /// batch after batch, whose old versions PostgreSQL cannot prune while the loading transaction
-    /// is open.
-    pub fn insert_trigger(&self) -> String {
-        format!("{}_insert", self.trigger)
-    }
-
     fn key_values(&self, row: &str) -> String {
         self.key
             .iter()
@@ -420,33 +407,6 @@ impl Tally {
         }
         statements
     }
-}
-
-/// After a settlement's transactions were marked (all of them unsettled before, so tallied under
-/// settlement 0), moves their count and amount to the settlement's transaction tallies: one pass over
-/// them adds to the settlement's tallies and takes from the unsettled ones, then the emptied ones go.
-/// `$1` is the settlement.
-pub fn settle_statements() -> Vec<String> {
-    let t = TRANSACTION_TALLIES;
-    let cols = t.key[..7].join(", ");
-    vec![
-        format!(
-            "WITH moved AS (SELECT {cols}, MAX(settlement_date) AS settlement_date, COUNT(*) AS n, \
-             SUM(amount_fen) AS amount FROM transactions WHERE settlement_id = $1 GROUP BY {cols}) \
-             INSERT INTO {} ({}) \
-             SELECT {cols}, CAST($1 AS BIGINT), settlement_date, n, amount FROM moved \
-             UNION ALL SELECT {cols}, 0, settlement_date, -n, -amount FROM moved \
-             ORDER BY {cols} {}",
-            t.table,
-            t.insert_columns(),
-            t.on_conflict_add()
-        ),
-        format!(
-            "DELETE FROM {} WHERE settlement_id = 0 AND txn_count = 0 AND (merchant_id, txn_date) IN \
-             (SELECT DISTINCT merchant_id, txn_date FROM transactions WHERE settlement_id = $1)",
-            t.table
-        ),
-    ]
 }
 
 #[cfg(test)]

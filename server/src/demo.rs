@@ -314,14 +314,14 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
 
     let started = Instant::now();
     let postgres = db.get_database_backend() == DbBackend::Postgres;
-    let tallies = migrations::tallies::ALL;
+    let tallies = app::backend::tallies::ALL;
     if postgres {
-        // Tallied once at the end instead of batch by batch (see `migrations::tallies`); undone
+        // Tallied once at the end instead of batch by batch (see `app::backend::tallies`); undone
         // with the rest if the load fails.
         for tally in &tallies {
             txn.execute_unprepared(&format!(
                 "ALTER TABLE transactions DISABLE TRIGGER {}",
-                tally.insert_trigger()
+                tally.insert_trigger
             ))
             .await?;
         }
@@ -334,7 +334,7 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
             }
             txn.execute_unprepared(&format!(
                 "ALTER TABLE transactions ENABLE TRIGGER {}",
-                tally.insert_trigger()
+                tally.insert_trigger
             ))
             .await?;
         }
@@ -439,6 +439,7 @@ async fn request_refunds(
             cert_fingerprint: "demo".into(),
             remote_addr: "demo loader".into(),
             tz: TZ,
+            currency: app::domain::Currency::Cny,
         };
         // The sales each refunds: the first of a random moment of the last days, oldest first.
         let mut moments: Vec<DateTime<Utc>> = (0..*count)
@@ -486,7 +487,12 @@ async fn request_refunds(
                 reason,
                 reason_text: (reason == RefundReason::Other)
                     .then(|| OTHER_REASONS[rng.random_range(0..OTHER_REASONS.len())].to_owned()),
-                key: format!("demo-{login}-{n}"),
+                // A login name's dots are no key characters.
+                key: app::domain::IdempotencyKey::parse(&format!(
+                    "demo-{}-{n}",
+                    login.replace('.', "-")
+                ))
+                .expect("a demo key is a key"),
                 code: String::new(),
             };
             match refunds::request(db, &key, &cfg, &session, new, at).await {

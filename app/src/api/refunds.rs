@@ -29,7 +29,7 @@ pub async fn request_refund(input: RefundRequestInput) -> Result<RefundCreated, 
 
     let ctx = RequestCtx::current()?;
     let session = ctx.authorize(Function::RefundRequest).await?;
-    let new = NewRefund::parse(&input)?;
+    let new = NewRefund::parse(&input, session.currency)?;
     refunds::request(
         &ctx.state.db,
         &ctx.state.token_key,

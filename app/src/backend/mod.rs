@@ -16,6 +16,7 @@ pub mod services;
 pub mod session;
 pub mod session_cache;
 pub mod state;
+pub mod tallies;
 pub mod throttle;
 pub mod token;
 

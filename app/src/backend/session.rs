@@ -58,6 +58,8 @@ pub struct Session {
     pub remote_addr: String,
     /// The merchant's time zone: dates in filters and on screen are the merchant's.
     pub tz: chrono_tz::Tz,
+    /// The merchant's settlement currency: every amount an operator types is in it.
+    pub currency: crate::domain::Currency,
 }
 
 impl Session {

@@ -177,6 +177,7 @@ mod tests {
             cert_fingerprint: "f1".into(),
             remote_addr: "10.0.0.1".into(),
             tz: chrono_tz::Asia::Shanghai,
+            currency: crate::domain::Currency::Cny,
         }
     }
 

@@ -183,19 +183,6 @@ pub fn matching_step(secret: &[u8], code: &str, unix_seconds: i64) -> Option<i64
         .find(|step| totp.check(code, (*step * STEP_SECONDS) as u64))
 }
 
-/// A code as typed: digits only (full-width digits and spaces are forgiven), exactly six of them.
-pub fn normalise_code(typed: &str) -> Option<String> {
-    let digits: String = typed
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            c => c,
-        })
-        .collect();
-    (digits.len() == DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,16 +220,6 @@ mod tests {
             );
         }
         assert_eq!(matching_step(RFC_SECRET, "12345", now), None);
-    }
-
-    #[test]
-    fn typed_codes_are_normalised() {
-        assert_eq!(normalise_code(" 123 456 "), Some("123456".into()));
-        assert_eq!(normalise_code("１２３４５６"), Some("123456".into()));
-        assert_eq!(normalise_code("12345"), None);
-        assert_eq!(normalise_code("1234567"), None);
-        assert_eq!(normalise_code("12a456"), None);
-        assert_eq!(normalise_code("١٢٣٤٥٦"), None);
     }
 
     #[test]

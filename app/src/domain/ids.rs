@@ -24,22 +24,33 @@ pub enum IdError {
     LoginName,
     #[error("a login prefix has 2 to 16 lower-case letters, digits or dashes")]
     LoginPrefix,
+    #[error("an idempotency key has 8 to 128 letters, digits, dashes or underscores")]
+    IdempotencyKey,
+    #[error("a certificate fingerprint is a SHA-256 digest: 64 hexadecimal digits")]
+    CertFingerprint,
+    #[error("a token code has 6 digits")]
+    TokenCode,
 }
 
 macro_rules! identifier {
     ($(#[$doc:meta])* $name:ident, $err:ident, $valid:expr) => {
+        identifier!($(#[$doc])* $name, $err, $valid, normalise = |s: &str| s.trim().to_owned());
+    };
+    ($(#[$doc:meta])* $name:ident, $err:ident, $valid:expr, normalise = $normalise:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
         impl $name {
-            /// Parses the identifier, ignoring surrounding whitespace.
+            /// Parses the identifier as typed (surrounding whitespace ignored, and whatever else its
+            /// form forgives), into its one canonical form.
             pub fn parse(input: &str) -> Result<Self, IdError> {
-                let s = input.trim();
+                let normalise: fn(&str) -> String = $normalise;
                 let valid: fn(&str) -> bool = $valid;
-                if valid(s) {
-                    Ok(Self(s.to_owned()))
+                let s = normalise(input);
+                if valid(&s) {
+                    Ok(Self(s))
                 } else {
                     Err(IdError::$err)
                 }
@@ -127,6 +138,38 @@ identifier!(
     /// never meet, and creating an operator can never tell one merchant another's login names.
     LoginPrefix, LoginPrefix, |s| (2..=16).contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+);
+
+identifier!(
+    /// The key a client makes for one money-moving request, so that sending it again (a retry after
+    /// a lost answer, a double click) gets the first answer instead of moving money twice.
+    IdempotencyKey, IdempotencyKey, |s| (8..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+);
+
+identifier!(
+    /// A certificate's SHA-256 fingerprint in lower-case hex, as the server computes it. Typed by a
+    /// person, colons, spaces or dashes between the bytes and upper case are forgiven.
+    CertFingerprint, CertFingerprint, |s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()),
+    normalise = |s: &str| s
+        .chars()
+        .filter(|c| !matches!(c, ':' | ' ' | '-'))
+        .collect::<String>()
+        .to_ascii_lowercase()
+);
+
+identifier!(
+    /// A code an operator's token shows: six digits. Typed, spaces and full-width digits are
+    /// forgiven (an input method may give `１２３ ４５６`).
+    TokenCode, TokenCode, |s| digits(s, 6),
+    normalise = |s: &str| s
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            c => c,
+        })
+        .collect()
 );
 
 impl LoginPrefix {
@@ -217,6 +260,43 @@ mod tests {
         assert_eq!(LoginName::parse("ab"), Err(IdError::LoginName));
         assert_eq!(LoginName::parse("名字名字"), Err(IdError::LoginName));
         assert_eq!(LoginName::parse("a b c"), Err(IdError::LoginName));
+    }
+
+    #[test]
+    fn typed_forms_are_forgiven_into_one_canonical_form() {
+        let code = |typed| TokenCode::parse(typed).map(String::from);
+        assert_eq!(code(" 123 456 "), Ok("123456".into()));
+        assert_eq!(code("１２３４５６"), Ok("123456".into()));
+        for bad in ["12345", "1234567", "12a456", "١٢٣٤٥٦"] {
+            assert_eq!(code(bad), Err(IdError::TokenCode), "{bad}");
+        }
+
+        let hex = "ab".repeat(32);
+        let colons = hex
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).expect("ascii").to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(":");
+        let print = |typed: &str| CertFingerprint::parse(typed).map(String::from);
+        assert_eq!(print(&hex), Ok(hex.clone()));
+        assert_eq!(print(&colons), Ok(hex.clone()));
+        assert_eq!(print(&hex[..62]), Err(IdError::CertFingerprint));
+        assert_eq!(print(&"zz".repeat(32)), Err(IdError::CertFingerprint));
+
+        assert!(IdempotencyKey::parse("refund-0001_a").is_ok());
+        for bad in [
+            "short",
+            "has space in it",
+            "ключ-ключ-ключ",
+            &"k".repeat(129),
+        ] {
+            assert_eq!(
+                IdempotencyKey::parse(bad),
+                Err(IdError::IdempotencyKey),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -141,6 +141,12 @@ impl Money {
         Ok(Self::from_fen(fen, currency))
     }
 
+    /// An amount typed as a filter or a limit, in minor units (fen) of whichever currency it is
+    /// compared in: every supported currency has two decimal places, so the reading is the same.
+    pub fn parse_minor(input: &str) -> Result<i64, MoneyError> {
+        Self::parse(input, Currency::default()).map(Money::fen)
+    }
+
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
         self.fen

@@ -475,6 +475,7 @@ async fn finance_session(
         cert_fingerprint: "bench".into(),
         remote_addr: "127.0.0.1".into(),
         tz: chrono_tz::Asia::Shanghai,
+        currency: app::domain::Currency::Cny,
     })
 }
 

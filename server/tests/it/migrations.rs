@@ -364,3 +364,165 @@ async fn the_refund_entities_read_back_what_they_write(backend: Backend) {
     .await;
     assert!(again.is_err(), "a second row with the same key");
 }
+
+on_both_backends!(
+    released_migrations_still_create_what_they_created,
+    the_running_codes_tallies_are_the_released_tables,
+);
+
+/// Every object of the schema (tables' columns, indexes, constraints, triggers, functions) and the
+/// rows of the catalogues the migrations seed, each as (name, definition).
+async fn schema_objects(db: &TestDb) -> std::collections::BTreeMap<String, String> {
+    let sql = match db.backend {
+        Backend::Sqlite => {
+            "SELECT type || ' ' || name AS name, sql AS def FROM sqlite_master \
+             WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
+        }
+        Backend::Postgres => {
+            "SELECT 'column ' || c.relname || '.' || a.attname AS name, \
+                    format_type(a.atttypid, a.atttypmod) \
+                    || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END \
+                    || COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), '') AS def \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped \
+             UNION ALL SELECT 'index ' || indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' \
+             UNION ALL SELECT 'constraint ' || conrelid::regclass::text || '.' || conname, \
+                    pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE connamespace = 'public'::regnamespace \
+             UNION ALL SELECT 'trigger ' || tgname, pg_get_triggerdef(oid) FROM pg_trigger \
+             WHERE NOT tgisinternal \
+             UNION ALL SELECT 'function ' || proname, pg_get_functiondef(oid) FROM pg_proc \
+             WHERE pronamespace = 'public'::regnamespace"
+        }
+    };
+    let backend = db.conn.get_database_backend();
+    let mut objects: std::collections::BTreeMap<String, String> = db
+        .conn
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .expect("read the catalogue")
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<String>("", "name").expect("name"),
+                r.try_get::<String>("", "def").expect("definition"),
+            )
+        })
+        .collect();
+    for table in ["functions", "roles", "role_functions"] {
+        if !tables(db).await.contains(table) {
+            continue;
+        }
+        let rows = db
+            .conn
+            .query_all_raw(Statement::from_string(
+                backend,
+                format!("SELECT * FROM {table}"),
+            ))
+            .await
+            .expect("read a catalogue");
+        let mut lines: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
+        lines.sort();
+        objects.insert(format!("rows {table}"), lines.join("\n"));
+    }
+    objects
+}
+
+fn digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))[..16].to_owned()
+}
+
+/// Applies the migrations one by one and writes, for each, what it created, changed or dropped, with
+/// a digest of each definition: the pins in `server/tests/it/schema/`. A released migration must
+/// create the same thing forever (a database migrated last month and one migrated today are the
+/// same), so a changed pin fails the test. Pins for a new migration are written with
+/// `PIN_SCHEMA=write`.
+async fn released_migrations_still_create_what_they_created(backend: Backend) {
+    let db = TestDb::empty(backend).await;
+    let mut before = std::collections::BTreeMap::new();
+    let mut pins = String::new();
+    for migration in Migrator::migrations() {
+        migrate(&db.url, |c| {
+            Box::pin(async move { Migrator::up(&c, Some(1)).await })
+        })
+        .await;
+        let after = schema_objects(&db).await;
+        for (name, def) in &after {
+            if before.get(name) != Some(def) {
+                pins.push_str(&format!("{}\t{name}\t{}\n", migration.name(), digest(def)));
+            }
+        }
+        for name in before.keys().filter(|n| !after.contains_key(*n)) {
+            pins.push_str(&format!("{}\t{name}\tdropped\n", migration.name()));
+        }
+        before = after;
+    }
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "tests/it/schema/{}.pins",
+        match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    ));
+    if std::env::var("PIN_SCHEMA").as_deref() == Ok("write") {
+        std::fs::create_dir_all(file.parent().expect("folder")).expect("schema folder");
+        std::fs::write(&file, &pins).expect("write the pins");
+        return;
+    }
+    let pinned = std::fs::read_to_string(&file).expect("the pins (PIN_SCHEMA=write makes them)");
+    let (pinned, now): (BTreeSet<&str>, BTreeSet<&str>) =
+        (pinned.lines().collect(), pins.lines().collect());
+    let changed: Vec<_> = pinned.symmetric_difference(&now).collect();
+    assert!(
+        changed.is_empty(),
+        "released migrations create something else now (a change is a new migration): {changed:#?}"
+    );
+}
+
+/// The running code's description of the tally tables (`app::backend::tallies`) names the tables,
+/// keys and triggers the released migrations made, and the reversals index's condition.
+async fn the_running_codes_tallies_are_the_released_tables(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let objects = schema_objects(&db).await;
+    for tally in app::backend::tallies::ALL {
+        let key = tally.key.join(", ");
+        let unique = objects.iter().any(|(name, def)| {
+            (name.starts_with("index ")
+                || name.starts_with("table ")
+                || name.starts_with("constraint "))
+                && def.contains(tally.table)
+                && def.replace('"', "").contains(&key)
+        });
+        assert!(unique, "{}: no unique key ({key})", tally.table);
+        if backend == Backend::Postgres {
+            assert!(
+                objects.contains_key(&format!("trigger {}", tally.insert_trigger)),
+                "{}",
+                tally.insert_trigger
+            );
+        }
+    }
+    let setting = format!("'{}'", app::backend::tallies::CALLER_SETTING);
+    if backend == Backend::Postgres {
+        assert!(
+            objects
+                .iter()
+                .any(|(name, def)| name.starts_with("trigger ") && def.contains(&setting)),
+            "a trigger reads {setting}"
+        );
+    }
+    // SQLite keeps an index's condition as written, and uses it only for a query that repeats it
+    // (PostgreSQL keeps its own rewriting of it).
+    let reversals = app::backend::tallies::REVERSALS;
+    if backend == Backend::Sqlite {
+        assert!(
+            objects
+                .iter()
+                .any(|(name, def)| name.starts_with("index ") && def.contains(reversals)),
+            "an index is partial on {reversals}"
+        );
+    }
+}

@@ -553,6 +553,7 @@ async fn the_last_active_administrator_stays_even_in_a_race(backend: Backend) {
         cert_fingerprint: "0".repeat(64),
         remote_addr: "127.0.0.1".into(),
         tz: chrono_tz::Asia::Shanghai,
+        currency: app::domain::Currency::Cny,
     };
 
     let disable =

@@ -179,7 +179,8 @@ impl World {
             amount: Money::from_fen(fen, Currency::Cny),
             reason: RefundReason::CustomerRequest,
             reason_text: None,
-            key: format!("property-{:08}", self.next_key),
+            key: app::domain::IdempotencyKey::parse(&format!("property-{:08}", self.next_key))
+                .expect("a key"),
             code: String::new(),
         };
         self.sent.push(new.clone());

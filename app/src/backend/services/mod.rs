@@ -16,9 +16,10 @@ pub mod token;
 pub mod transactions;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, UpdateMany};
 
-use crate::backend::entities::merchants;
+use crate::backend::entities::{merchants, operators as operator_rows};
+use crate::domain::OperatorEvent;
 use crate::error::AppError;
 
 /// Holds the merchant's row until the transaction ends, so that the transactions of one merchant that
@@ -37,6 +38,15 @@ pub(crate) async fn lock_merchant(
         .exec(txn)
         .await
         .map(drop)
+}
+
+/// The update that moves operators by `event`, only those in a status the event applies to (the
+/// caller adds which operators and what else changes).
+pub(crate) fn moving_operators(event: OperatorEvent) -> UpdateMany<operator_rows::Entity> {
+    use operator_rows::Column;
+    operator_rows::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(event.to().code()))
+        .filter(Column::Status.is_in(event.from().iter().map(|s| s.code())))
 }
 
 /// Decodes a code read from a CHECK-constrained column. A value outside the enum means the database and

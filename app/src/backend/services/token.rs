@@ -24,7 +24,7 @@ use crate::backend::local_time;
 use crate::backend::token::{self as totp, TokenKey};
 use crate::backend::{AuthConfig, Session};
 use crate::contract::token::{Enrolment, TokenState, TokenView};
-use crate::domain::{AuditAction, AuditOutcome, TokenStatus};
+use crate::domain::{AuditAction, AuditOutcome, TokenCode, TokenStatus};
 use crate::error::{AppError, FieldProblem, Policy};
 
 /// The name authenticator apps show above the code.
@@ -192,7 +192,7 @@ async fn check_code<C: ConnectionTrait + TransactionTrait>(
     purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let Some(code) = totp::normalise_code(code) else {
+    let Ok(code) = TokenCode::parse(code) else {
         return Err(AppError::invalid("code", FieldProblem::Format));
     };
     let operator_id = session.operator_id;
@@ -226,7 +226,7 @@ async fn check_code<C: ConnectionTrait + TransactionTrait>(
         let secret = key.open(operator_id, &row.secret_ciphertext).map_err(|e| {
             AppError::internal("opening a token secret (was the token key replaced?)", &e)
         })?;
-        match totp::matching_step(&secret, &code, now.timestamp()) {
+        match totp::matching_step(&secret, code.as_str(), now.timestamp()) {
             None => {
                 let failures = row.failed_count + 1;
                 Verdict::Wrong {

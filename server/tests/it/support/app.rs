@@ -405,6 +405,7 @@ pub async fn service_session(
         cert_fingerprint: "00".into(),
         remote_addr: "127.0.0.1".into(),
         tz: chrono_tz::Asia::Shanghai,
+        currency: app::domain::Currency::Cny,
     }
 }
 

@@ -20,7 +20,7 @@ use crate::backend::session_cache::Limits;
 use crate::backend::{AuthConfig, ClientIdentity, Session, SessionCache};
 use crate::domain::access::{functions_of, Role};
 use crate::domain::{
-    AuditAction, AuditOutcome, DataScope, MerchantStatus, OperatorStatus, SessionEnd,
+    AuditAction, AuditOutcome, Currency, DataScope, MerchantStatus, OperatorStatus, SessionEnd,
 };
 
 /// The session of a request's cookie.
@@ -129,6 +129,8 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
         cert_fingerprint: row.cert_fingerprint,
         remote_addr: identity.remote_addr.ip().to_string(),
         tz: local_time::zone(&row.time_zone).map_err(|e| DbErr::Custom(e.to_string()))?,
+        currency: Currency::parse(&row.currency)
+            .map_err(|e| DbErr::Custom(format!("merchants.currency {:?}: {e}", row.currency)))?,
     };
     let limits = Limits {
         expires_at: row.expires_at,
@@ -162,6 +164,7 @@ pub(super) struct SessionRow {
     pub(super) must_change_password: bool,
     pub(super) data_scope: String,
     pub(super) time_zone: String,
+    pub(super) currency: String,
     pub(super) merchant_status: String,
     /// Role codes, comma-separated; NULL when there are none.
     pub(super) roles: Option<String>,
@@ -193,6 +196,7 @@ impl SessionRow {
                 (operators::Entity, O::DataScope),
             ])
             .column((merchants::Entity, M::TimeZone))
+            .column((merchants::Entity, M::Currency))
             .expr_as(Expr::col((merchants::Entity, M::Status)), "merchant_status")
             .expr_as(list_of(backend, R::RoleCode, R::OperatorId), "roles")
             .expr_as(list_of(backend, G::GroupId, G::OperatorId), "group_ids")

@@ -16,7 +16,9 @@ use crate::backend::db::begin_write;
 use crate::backend::entities::{captchas, merchants, operator_certificates, operators, sessions};
 use crate::backend::services::decode;
 use crate::backend::{captcha, AuthConfig, ClientIdentity};
-use crate::domain::{AuditAction, AuditOutcome, LoginName, MerchantStatus, OperatorStatus};
+use crate::domain::{
+    AuditAction, AuditOutcome, LoginName, MerchantStatus, OperatorEvent, OperatorStatus,
+};
 use crate::error::{AppError, FieldProblem};
 
 /// A new captcha: its id (for the form) and the image (PNG). The answer stays in the database.
@@ -388,17 +390,12 @@ pub(super) async fn take_attempt<C: ConnectionTrait + TransactionTrait>(
 /// The update that ends a lock (the account active again, with no failures counted), for the
 /// locked operators its caller filters to: at the lock's end or by an administrator.
 pub fn unlocking() -> sea_orm::UpdateMany<operators::Entity> {
-    operators::Entity::update_many()
-        .col_expr(
-            operators::Column::Status,
-            Expr::value(OperatorStatus::Active.code()),
-        )
+    crate::backend::services::moving_operators(OperatorEvent::Unlock)
         .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
         .col_expr(
             operators::Column::LockedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .filter(operators::Column::Status.eq(OperatorStatus::Locked.code()))
 }
 
 /// Adds one to an active operator's failure count and reads it back (in the caller's transaction,
@@ -461,18 +458,13 @@ pub(super) async fn lock_at_limit(
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let locked = operators::Entity::update_many()
-        .col_expr(
-            operators::Column::Status,
-            Expr::value(OperatorStatus::Locked.code()),
-        )
+    let locked = crate::backend::services::moving_operators(OperatorEvent::Lock)
         .col_expr(
             operators::Column::LockedUntil,
             Expr::value(Some(now + cfg.lockout)),
         )
         .col_expr(operators::Column::UpdatedAt, Expr::value(now))
         .filter(operators::Column::Id.eq(operator.id))
-        .filter(operators::Column::Status.eq(OperatorStatus::Active.code()))
         .filter(operators::Column::FailedLoginCount.gte(cfg.max_failed_sign_ins))
         .exec(txn)
         .await?

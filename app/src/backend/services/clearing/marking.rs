@@ -68,7 +68,7 @@ pub(super) async fn lock_number(db: &impl ConnectionTrait, number_id: i64) -> Re
     // trigger call for each transaction it marks (SQLite's row triggers are cheap enough).
     db.execute_unprepared(&format!(
         "SET LOCAL {} = 'by_caller'",
-        migrations::tallies::CALLER_SETTING
+        crate::backend::tallies::CALLER_SETTING
     ))
     .await?;
     // Each statement here runs once per number and day: compiling it to machine code (JIT, about 0.1
@@ -132,7 +132,7 @@ pub(super) async fn day_refunds(
              AND (txn_type = 'refund' OR (txn_type = 'void' AND (SELECT o.settlement_id \
              FROM transactions o WHERE o.id = transactions.original_txn_id) IS NOT NULL))",
             Day::UNSETTLED,
-            migrations::REVERSALS
+            crate::backend::tallies::REVERSALS
         ),
         day.values(),
     )
@@ -149,7 +149,7 @@ pub(super) async fn close(
 ) -> Result<Option<settlements::Model>, ClearingError> {
     let backend = db.get_database_backend();
     if backend == DbBackend::Postgres {
-        for statement in migrations::tallies::settle_statements() {
+        for statement in crate::backend::tallies::settle_statements() {
             db.execute_raw(Statement::from_sql_and_values(
                 backend,
                 statement,

@@ -29,7 +29,7 @@ pub(super) async fn check_rates(db: &impl ConnectionTrait, day: &Day) -> Result<
                  AND t.merchant_number_id = $3 AND t.settlement_id = 0 AND t.status = 'success' \
                  AND t.txn_type IN {SALE_TYPES} AND {}",
                 no_rate("t"),
-                tallies = migrations::tallies::TRANSACTION_TALLIES.table,
+                tallies = crate::backend::tallies::TRANSACTION.table,
             ),
             [day.merchant_id.into(), day.date.into(), day.number_id.into()],
         ))

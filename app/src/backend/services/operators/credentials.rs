@@ -14,7 +14,7 @@ use crate::backend::entities::{operator_certificates, operators, totp_tokens};
 use crate::backend::password::{generate_one_time_password, hash_password};
 use crate::backend::services::auth::{end_operator_sessions, remember_password};
 use crate::backend::Session;
-use crate::domain::{AuditAction, SessionEnd};
+use crate::domain::{AuditAction, CertFingerprint, SessionEnd};
 use crate::error::{AppError, FieldProblem, Policy};
 
 /// Lifts a lockout.
@@ -81,16 +81,6 @@ pub async fn reset_password<C: ConnectionTrait + TransactionTrait>(
     Ok(password)
 }
 
-/// A SHA-256 fingerprint as typed: hex with or without colons or spaces, any case.
-pub fn parse_fingerprint(input: &str) -> Option<String> {
-    let hex: String = input
-        .chars()
-        .filter(|c| !matches!(c, ':' | ' ' | '-'))
-        .collect::<String>()
-        .to_ascii_lowercase();
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
-}
-
 /// Binds a certificate the console has seen (by its fingerprint) to an operator.
 pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
     db: &C,
@@ -99,12 +89,12 @@ pub async fn bind_certificate<C: ConnectionTrait + TransactionTrait>(
     fingerprint: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let fingerprint = parse_fingerprint(fingerprint)
-        .ok_or_else(|| AppError::invalid("fingerprint", FieldProblem::Format))?;
+    let fingerprint = CertFingerprint::parse(fingerprint)
+        .map_err(|_| AppError::invalid("fingerprint", FieldProblem::Format))?;
     let txn = begin_write(db).await?;
     let op = own_operator(&txn, session, id).await?;
     let cert = operator_certificates::Entity::find()
-        .filter(operator_certificates::Column::FingerprintSha256.eq(&fingerprint))
+        .filter(operator_certificates::Column::FingerprintSha256.eq(fingerprint.as_str()))
         .one(&txn)
         .await?
         .ok_or(AppError::Policy(Policy::CertificateUnknown))?;
@@ -166,8 +156,8 @@ pub async fn unbind_certificate<C: ConnectionTrait + TransactionTrait>(
     fingerprint: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let fingerprint = parse_fingerprint(fingerprint)
-        .ok_or_else(|| AppError::invalid("fingerprint", FieldProblem::Format))?;
+    let fingerprint = CertFingerprint::parse(fingerprint)
+        .map_err(|_| AppError::invalid("fingerprint", FieldProblem::Format))?;
     let txn = begin_write(db).await?;
     let op = own_operator(&txn, session, id).await?;
     let unbound = operator_certificates::Entity::update_many()
@@ -179,7 +169,7 @@ pub async fn unbind_certificate<C: ConnectionTrait + TransactionTrait>(
             operator_certificates::Column::BoundAt,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .filter(operator_certificates::Column::FingerprintSha256.eq(&fingerprint))
+        .filter(operator_certificates::Column::FingerprintSha256.eq(fingerprint.as_str()))
         .filter(operator_certificates::Column::OperatorId.eq(op.id))
         .exec(&txn)
         .await?
@@ -196,7 +186,9 @@ pub async fn unbind_certificate<C: ConnectionTrait + TransactionTrait>(
             crate::backend::entities::sessions::Column::EndReason,
             Expr::value(Some(SessionEnd::Certificate.code())),
         )
-        .filter(crate::backend::entities::sessions::Column::CertFingerprint.eq(&fingerprint))
+        .filter(
+            crate::backend::entities::sessions::Column::CertFingerprint.eq(fingerprint.as_str()),
+        )
         .filter(crate::backend::entities::sessions::Column::EndedAt.is_null())
         .exec(&txn)
         .await?

@@ -25,8 +25,8 @@ use crate::backend::Session;
 use crate::contract::operators::OperatorForm;
 use crate::domain::access::Role;
 use crate::domain::{
-    AuditAction, AuditOutcome, Currency, DataScope, LoginName, LoginPrefix, MerchantCode, Money,
-    OperatorStatus, SessionEnd,
+    AuditAction, AuditOutcome, DataScope, LoginName, LoginPrefix, MerchantCode, Money,
+    OperatorEvent, OperatorStatus, SessionEnd,
 };
 use crate::error::{AppError, FieldError, FieldProblem, Policy};
 
@@ -58,8 +58,8 @@ pub(super) async fn validate_form(
     }
     let approval_limit_fen = match form.approval_limit.trim() {
         "" => None,
-        text => match Money::parse(text, Currency::Cny) {
-            Ok(limit) if limit.is_positive() => Some(limit.fen()),
+        text => match Money::parse_minor(text) {
+            Ok(fen) if fen > 0 => Some(fen),
             _ => {
                 errors.push(FieldError::new("approval_limit", FieldProblem::Format));
                 None
@@ -221,8 +221,7 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
         "roles": valid.roles,
         "scope": valid.scope,
         "group_ids": valid.group_ids,
-        "approval_limit_fen": valid.approval_limit_fen,
-    }));
+        "approval_limit_fen": valid.approval_limit_fen}));
     audit::append(&txn, entry, now).await?;
     txn.commit().await?;
     tracing::info!(operator.id = op.id, "operator created");
@@ -318,8 +317,7 @@ pub async fn update_operator<C: ConnectionTrait + TransactionTrait>(
             AuditAction::OperatorUpdate,
             json!({ "approval_limit_fen": {
                 "before": op.refund_approval_limit_fen,
-                "after": valid.approval_limit_fen,
-            } }),
+                "after": valid.approval_limit_fen} }),
         ),
         (
             roles_before != valid.roles,
@@ -331,8 +329,7 @@ pub async fn update_operator<C: ConnectionTrait + TransactionTrait>(
             AuditAction::OperatorScope,
             json!({
                 "scope": { "before": scope_before, "after": valid.scope },
-                "group_ids": { "before": groups_before, "after": valid.group_ids },
-            }),
+                "group_ids": { "before": groups_before, "after": valid.group_ids }}),
         ),
     ];
     for (changed, action, detail) in changes {
@@ -373,13 +370,12 @@ pub async fn set_enabled<C: ConnectionTrait + TransactionTrait>(
             return Err(AppError::Policy(Policy::LastAdministrator));
         }
     }
-    let status = if enabled {
-        OperatorStatus::Active
+    let event = if enabled {
+        OperatorEvent::Enable
     } else {
-        OperatorStatus::Disabled
+        OperatorEvent::Disable
     };
-    operators::Entity::update_many()
-        .col_expr(operators::Column::Status, Expr::value(status.code()))
+    crate::backend::services::moving_operators(event)
         .col_expr(operators::Column::FailedLoginCount, Expr::value(0))
         .col_expr(
             operators::Column::LockedUntil,
@@ -400,7 +396,7 @@ pub async fn set_enabled<C: ConnectionTrait + TransactionTrait>(
         AuditAction::OperatorDisable
     };
     let detail =
-        json!({ "status": { "before": op.status, "after": status }, "sessions_ended": ended });
+        json!({ "status": { "before": op.status, "after": event.to() }, "sessions_ended": ended });
     commit_with_audit(txn, session, action, op.id, detail, now).await
 }
 

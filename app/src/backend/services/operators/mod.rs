@@ -7,12 +7,10 @@
 
 mod credentials;
 mod edit;
-#[cfg(test)]
-mod tests;
 mod view;
 
 pub use self::credentials::{
-    bind_certificate, parse_fingerprint, reset_password, reset_token, unbind_certificate, unlock,
+    bind_certificate, reset_password, reset_token, unbind_certificate, unlock,
 };
 pub use self::edit::{create_operator, login_prefix, set_enabled, update_operator, Created};
 pub use self::view::{group_options, list_operators, new_operator_options, operator_detail};

@@ -126,14 +126,16 @@ pub async fn decide<C: ConnectionTrait + TransactionTrait>(
         .one(db)
         .await?
         .and_then(|o| o.refund_approval_limit_fen);
-    let currency = Currency::Cny;
+    let currency = decode("refund_requests.currency", &r.currency, |c| {
+        Currency::parse(c).ok()
+    })?;
     let request = AwaitingDecision {
         status: from,
         amount: Money::from_fen(r.amount_fen, currency),
         requested_by: r.requested_by,
         first_approver: r.approver_id,
     };
-    let limit = limit.map(|l| Money::from_fen(l, currency));
+    let limit = limit.map(|l| Money::from_fen(l, session.currency));
     let plan = match refund::decide(request, session.operator_id, limit, input.decision) {
         Ok(plan) => plan,
         Err(DecisionRefusal::OwnRequest) => {

@@ -15,7 +15,9 @@ use crate::backend::services::{decode, scope};
 use crate::backend::Session;
 use crate::contract::refunds::{RefundFormView, RefundRequestInput};
 use crate::domain::refund::{check_request, Original, RefundPolicy, RefundReason};
-use crate::domain::{Currency, MerchantStatus, Money, RefundMode, TxnStatus, TxnType};
+use crate::domain::{
+    Currency, IdempotencyKey, MerchantStatus, Money, RefundMode, TxnStatus, TxnType,
+};
 use crate::error::{AppError, FieldProblem, Policy};
 
 /// The longest reason or comment kept, in characters.
@@ -28,12 +30,13 @@ pub struct NewRefund {
     pub amount: Money,
     pub reason: RefundReason,
     pub reason_text: Option<String>,
-    pub key: String,
+    pub key: IdempotencyKey,
     pub code: String,
 }
 
 impl NewRefund {
-    pub fn parse(input: &RefundRequestInput) -> Result<Self, AppError> {
+    /// Reads the form; its amount is in the merchant's `currency`.
+    pub fn parse(input: &RefundRequestInput, currency: Currency) -> Result<Self, AppError> {
         let mut check = FieldCheck::new();
         if input.txn_id <= 0 {
             check.bad("txn_id", FieldProblem::Format);
@@ -45,7 +48,7 @@ impl NewRefund {
                 None
             }
             text => {
-                let parsed = Money::parse(text, Currency::Cny).ok();
+                let parsed = Money::parse(text, currency).ok();
                 if parsed.is_none() {
                     check.bad("amount", FieldProblem::Format);
                 }
@@ -63,22 +66,18 @@ impl NewRefund {
         if reason == Some(RefundReason::Other) && reason_text.is_none() {
             check.bad("reason_text", FieldProblem::Required);
         }
-        let key = input.key.trim();
-        let key_ok = (8..=128).contains(&key.len())
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !key_ok {
+        let key = IdempotencyKey::parse(&input.key).ok();
+        if key.is_none() {
             check.bad("key", FieldProblem::Format);
         }
         check.finish()?;
-        match (amount, reason) {
-            (Some(amount), Some(reason)) => Ok(Self {
+        match (amount, reason, key) {
+            (Some(amount), Some(reason), Some(key)) => Ok(Self {
                 txn_id: input.txn_id,
                 amount,
                 reason,
                 reason_text,
-                key: key.to_owned(),
+                key,
                 code: input.code.clone(),
             }),
             _ => Err(AppError::invalid("amount", FieldProblem::Format)),

@@ -23,7 +23,7 @@ use crate::contract::refunds::{
 };
 use crate::domain::access::Function;
 use crate::domain::refund::{RefundReason, RefundStatus};
-use crate::domain::{Currency, Money};
+use crate::domain::Money;
 use crate::error::{AppError, FieldProblem};
 
 /// The request query's filters, checked.
@@ -50,7 +50,7 @@ impl RefundQuery {
         let amount = match filter.amount.trim() {
             "" => None,
             text => {
-                let fen = Money::parse(text, Currency::Cny).ok().map(Money::fen);
+                let fen = Money::parse_minor(text).ok();
                 if fen.is_none() {
                     check.bad("amount", FieldProblem::Format);
                 }

@@ -22,7 +22,7 @@ use crate::backend::token::TokenKey;
 use crate::backend::{AuthConfig, Session};
 use crate::contract::refunds::RefundCreated;
 use crate::domain::refund::{check_request, RefundRefusal, RefundStatus};
-use crate::domain::{AuditAction, AuditOutcome, Money, TxnStatus};
+use crate::domain::{AuditAction, AuditOutcome, IdempotencyKey, Money, TxnStatus};
 use crate::error::{AppError, Policy};
 
 /// The answer stored under the operator's key, if the key was used: the same request gets it again,
@@ -30,12 +30,12 @@ use crate::error::{AppError, Policy};
 pub(super) async fn stored_answer(
     db: &impl ConnectionTrait,
     session: &Session,
-    key: &str,
+    key: &IdempotencyKey,
     hash: &str,
 ) -> Result<Option<RefundCreated>, AppError> {
     let Some(row) = idempotency_keys::Entity::find()
         .filter(idempotency_keys::Column::OperatorId.eq(session.operator_id))
-        .filter(idempotency_keys::Column::IdemKey.eq(key))
+        .filter(idempotency_keys::Column::IdemKey.eq(key.as_str()))
         .one(db)
         .await?
     else {
@@ -91,7 +91,7 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     let key_taken = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
         merchant_id: Set(session.merchant_id),
         operator_id: Set(session.operator_id),
-        idem_key: Set(new.key.clone()),
+        idem_key: Set(new.key.to_string()),
         request_hash: Set(hash.clone()),
         response_json: Set(None),
         created_at: Set(now),

@@ -8,7 +8,7 @@ use crate::backend::entities::terminals;
 use crate::backend::services::filters::{FieldCheck, QuickDay};
 use crate::backend::Session;
 use crate::contract::transactions::{TxnFilter, DEFAULT_PAGE_SIZE, PAGE_SIZES};
-use crate::domain::{Bank, CardOrg, CardType, Currency, Money, TxnStatus, TxnType};
+use crate::domain::{Bank, CardOrg, CardType, Money, TxnStatus, TxnType};
 use crate::error::{AppError, FieldProblem};
 use crate::i18n::{Label, Lang};
 
@@ -117,7 +117,7 @@ impl TxnQuery {
             if text.is_empty() {
                 return None;
             }
-            let fen = Money::parse(text, Currency::Cny).ok().map(Money::fen);
+            let fen = Money::parse_minor(text).ok();
             if fen.is_none() {
                 check.bad(field, FieldProblem::Format);
             }

@@ -50,6 +50,7 @@ fn session(scope: DataScope) -> Session {
         cert_fingerprint: String::new(),
         remote_addr: String::new(),
         tz: chrono_tz::Asia::Shanghai,
+        currency: crate::domain::Currency::Cny,
     }
 }
 
