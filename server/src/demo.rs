@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, Set, Statement, Value,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Set, Statement, Value,
 };
 use secrecy::SecretString;
 
@@ -295,8 +295,8 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
             "SELECT COUNT(*) AS n FROM merchants",
         ))
         .await?
-        .and_then(|row| row.try_get::<i64>("", "n").ok())
-        .unwrap_or(0);
+        .ok_or_else(|| DbErr::Custom("counting merchants returned no row".into()))?
+        .try_get::<i64>("", "n")?;
     if count > 0 {
         return Err(DemoError::NotEmpty);
     }
@@ -574,10 +574,10 @@ where
             [merchant_id.into()],
         ))
         .await?;
-    let number_ids: Vec<i64> = rows
+    let number_ids = rows
         .iter()
-        .filter_map(|r| r.try_get::<i64>("", "id").ok())
-        .collect();
+        .map(|r| r.try_get::<i64>("", "id"))
+        .collect::<Result<Vec<_>, _>>()?;
 
     let mut rng = StdRng::seed_from_u64(options.seed ^ ((index as u64 + 1) * 7919));
     let mut terminal_rows = Vec::new();

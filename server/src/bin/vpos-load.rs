@@ -167,11 +167,27 @@ impl Connection {
         content_type: &str,
         body: String,
     ) -> Result<(u16, Vec<u8>), Failure> {
-        let mut request = http::Request::post(format!("/api/{endpoint}"))
-            .header("host", self.origin.trim_start_matches("https://"))
+        let request = http::Request::post(format!("/api/{endpoint}"))
             .header("origin", &self.origin)
-            .header("accept", "application/json")
             .header("content-type", content_type);
+        self.send(endpoint, request, body).await
+    }
+
+    /// GETs a server function that changes nothing, its arguments in `query`.
+    async fn get(&mut self, endpoint: &str, query: &str) -> Result<(u16, Vec<u8>), Failure> {
+        let request = http::Request::get(format!("/api/{endpoint}?{query}"));
+        self.send(endpoint, request, String::new()).await
+    }
+
+    async fn send(
+        &mut self,
+        endpoint: &str,
+        request: http::request::Builder,
+        body: String,
+    ) -> Result<(u16, Vec<u8>), Failure> {
+        let mut request = request
+            .header("host", self.origin.trim_start_matches("https://"))
+            .header("accept", "application/json");
         if let Some(cookie) = &self.cookie {
             request = request.header("cookie", cookie);
         }
@@ -235,7 +251,11 @@ async fn sign_in_with(
     login: &str,
     password: &str,
 ) -> Result<serde_json::Value, Failure> {
-    let form = conn.form("sign_in_form", &[]).await?;
+    let (status, form) = conn.get("sign_in_form", "").await?;
+    if status != 200 {
+        return Err(format!("sign_in_form: {status} {}", String::from_utf8_lossy(&form)).into());
+    }
+    let form: serde_json::Value = serde_json::from_slice(&form)?;
     let captcha_id = form["captcha_id"]
         .as_str()
         .ok_or("no captcha id")?
@@ -289,17 +309,23 @@ async fn sign_in(args: &Args, conn: &mut Connection) -> Result<String, Failure> 
         .ok_or_else(|| "signed in without a session cookie".into())
 }
 
-/// The search every connection repeats: the last `days` days (the merchant's local calendar,
-/// Asia/Shanghai for the demo merchants), successful transactions, the first page.
-fn search_body(days: i64) -> String {
+/// The search every connection repeats, as the query of its GET: the last `days` days (the
+/// merchant's local calendar, Asia/Shanghai for the demo merchants), successful transactions, the
+/// first page.
+fn search_query(days: i64) -> String {
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive();
     let from = today - chrono::Duration::days(days - 1);
-    serde_json::json!({
-        "filter": { "from": from.to_string(), "to": today.to_string(), "status": "success" }
-    })
-    .to_string()
+    [
+        ("from", from.to_string()),
+        ("to", today.to_string()),
+        ("status", "success".to_owned()),
+    ]
+    .iter()
+    .map(|(field, value)| format!("filter%5B{field}%5D={}", form_escape(value)))
+    .collect::<Vec<_>>()
+    .join("&")
 }
 
 #[derive(Default)]
@@ -313,10 +339,8 @@ async fn run(args: &Args) -> Result<(), Failure> {
     let config = tls_config(args)?;
     let mut first = Connection::open(args.addr, config.clone()).await?;
     let cookie = sign_in(args, &mut first).await?;
-    let body = search_body(args.days);
-    let (status, answer) = first
-        .post("transactions/search", "application/json", body.clone())
-        .await?;
+    let query = search_query(args.days);
+    let (status, answer) = first.get("transactions/search", &query).await?;
     if status != 200 {
         return Err(format!("search: {status} {}", String::from_utf8_lossy(&answer)).into());
     }
@@ -339,7 +363,7 @@ async fn run(args: &Args) -> Result<(), Failure> {
     for _ in 0..args.connections {
         let mut conn = Connection::open(args.addr, config.clone()).await?;
         conn.cookie = Some(cookie.clone());
-        let body = body.clone();
+        let query = query.clone();
         workers.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             loop {
@@ -347,9 +371,7 @@ async fn run(args: &Args) -> Result<(), Failure> {
                 if sent >= stop_at {
                     break;
                 }
-                let outcome = conn
-                    .post("transactions/search", "application/json", body.clone())
-                    .await;
+                let outcome = conn.get("transactions/search", &query).await;
                 let took = sent.elapsed();
                 if sent < warm_until {
                     continue;
