@@ -26,25 +26,13 @@ pub async fn audit_export(
     axum::extract::Query(filter): axum::extract::Query<AuditFilter>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
-    let lang = super::download::request_lang(&req);
-    super::download::serve_file(
-        crate::backend::RequestCtx::for_request(state, req.extensions()),
-        lang,
-        super::download::XLSX,
-        |ctx| async move {
-            let session = ctx
-                .authorize(crate::domain::access::Function::AdminAuditLog)
-                .await?;
-            let query = crate::backend::services::audit_log::AuditQuery::parse(&filter)?;
-            crate::backend::services::audit_log::export(
-                &ctx.state.db,
-                session,
-                &query,
-                lang,
-                ctx.now,
-            )
+    super::download::serve_file(state, req, super::download::XLSX, |ctx, lang| async move {
+        let session = ctx
+            .authorize(crate::domain::access::Function::AdminAuditLog)
+            .await?;
+        let query = crate::backend::services::audit_log::AuditQuery::parse(&filter)?;
+        crate::backend::services::audit_log::export(&ctx.state.db, session, &query, lang, ctx.now)
             .await
-        },
-    )
+    })
     .await
 }

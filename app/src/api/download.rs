@@ -7,25 +7,29 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::backend::RequestCtx;
+use crate::backend::{AppState, RequestCtx};
 use crate::error::AppError;
 use crate::i18n::Lang;
 
 pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 pub(super) const TEXT: &str = "text/plain; charset=utf-8";
 
-/// Authorises through the request context, writes the file, and answers with it or with the error
-/// in the user's language.
+/// Answers `req` with the file `write` makes in memory from the request's context and the user's
+/// language (it authorises first), or with the error in that language.
 pub(super) async fn serve_file<F, Fut>(
-    ctx: Result<RequestCtx, AppError>,
-    lang: Lang,
+    state: AppState,
+    req: Request,
     content_type: &'static str,
     write: F,
 ) -> Response
 where
-    F: FnOnce(RequestCtx) -> Fut,
+    F: FnOnce(RequestCtx, Lang) -> Fut,
     Fut: std::future::Future<Output = Result<(String, Vec<u8>), AppError>>,
 {
+    let lang = request_lang(&req);
+    let ctx = RequestCtx::for_request(state, req.extensions());
+    // The request (its body is not `Sync`) is not held while the file is written.
+    drop(req);
     let ctx = match ctx {
         Ok(ctx) => ctx,
         Err(error) => return error_response(&error, lang),
@@ -35,7 +39,7 @@ where
     let Ok(_writing) = ctx.state.exports.direct.clone().try_acquire_owned() else {
         return error_response(&AppError::Busy, lang);
     };
-    match write(ctx).await {
+    match write(ctx, lang).await {
         Ok((name, bytes)) => file_response(&name, content_type, bytes),
         Err(error) => error_response(&error, lang),
     }

@@ -51,26 +51,14 @@ pub async fn settlement_export(
     axum::extract::Query(filter): axum::extract::Query<SettlementFilter>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
-    let lang = super::download::request_lang(&req);
-    super::download::serve_file(
-        crate::backend::RequestCtx::for_request(state, req.extensions()),
-        lang,
-        super::download::XLSX,
-        |ctx| async move {
-            let session = ctx
-                .authorize(crate::domain::access::Function::SettlementExport)
-                .await?;
-            let query = crate::backend::services::settlements::SettlementQuery::parse(&filter)?;
-            crate::backend::services::settlements::export(
-                &ctx.state.db,
-                session,
-                &query,
-                lang,
-                ctx.now,
-            )
+    super::download::serve_file(state, req, super::download::XLSX, |ctx, lang| async move {
+        let session = ctx
+            .authorize(crate::domain::access::Function::SettlementExport)
+            .await?;
+        let query = crate::backend::services::settlements::SettlementQuery::parse(&filter)?;
+        crate::backend::services::settlements::export(&ctx.state.db, session, &query, lang, ctx.now)
             .await
-        },
-    )
+    })
     .await
 }
 
@@ -81,23 +69,17 @@ pub async fn reconciliation_file(
     axum::extract::Path(id): axum::extract::Path<i64>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
-    let lang = super::download::request_lang(&req);
-    super::download::serve_file(
-        crate::backend::RequestCtx::for_request(state, req.extensions()),
-        lang,
-        super::download::TEXT,
-        |ctx| async move {
-            let session = ctx
-                .authorize(crate::domain::access::Function::SettlementReconciliationFile)
-                .await?;
-            crate::backend::services::settlements::reconciliation_file(
-                &ctx.state.db,
-                session,
-                id,
-                ctx.now,
-            )
-            .await
-        },
-    )
+    super::download::serve_file(state, req, super::download::TEXT, |ctx, _| async move {
+        let session = ctx
+            .authorize(crate::domain::access::Function::SettlementReconciliationFile)
+            .await?;
+        crate::backend::services::settlements::reconciliation_file(
+            &ctx.state.db,
+            session,
+            id,
+            ctx.now,
+        )
+        .await
+    })
     .await
 }

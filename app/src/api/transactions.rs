@@ -78,27 +78,21 @@ pub async fn transaction_export(
     axum::extract::Query(filter): axum::extract::Query<TxnFilter>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
-    let lang = super::download::request_lang(&req);
-    super::download::serve_file(
-        crate::backend::RequestCtx::for_request(state, req.extensions()),
-        lang,
-        super::download::XLSX,
-        |ctx| async move {
-            let session = ctx
-                .authorize(crate::domain::access::Function::TransactionExport)
-                .await?;
-            let query = crate::backend::services::transactions::TxnQuery::parse(&filter)?;
-            let limit = ctx.state.exports.direct_limit;
-            crate::backend::services::transactions::export(
-                &ctx.state.db,
-                session,
-                query,
-                lang,
-                ctx.now,
-                limit,
-            )
-            .await
-        },
-    )
+    super::download::serve_file(state, req, super::download::XLSX, |ctx, lang| async move {
+        let session = ctx
+            .authorize(crate::domain::access::Function::TransactionExport)
+            .await?;
+        let query = crate::backend::services::transactions::TxnQuery::parse(&filter)?;
+        let limit = ctx.state.exports.direct_limit;
+        crate::backend::services::transactions::export(
+            &ctx.state.db,
+            session,
+            query,
+            lang,
+            ctx.now,
+            limit,
+        )
+        .await
+    })
     .await
 }

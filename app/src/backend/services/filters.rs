@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::LikeExpr;
 
+use crate::domain::Money;
 use crate::error::{FieldError, FieldProblem};
 
 /// Collects every bad field of a filter, so that the page names them all at once.
@@ -80,6 +81,20 @@ impl FieldCheck {
             self.bad(field, FieldProblem::Format);
         }
         id
+    }
+
+    /// An optional amount in yuan (`12.5`, `1,234.56`), as minor units (fen): a filter's or a limit's,
+    /// compared in whichever currency the rows are in ([`Money::parse_minor`]).
+    pub fn amount(&mut self, field: &str, text: &str) -> Option<i64> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let fen = Money::parse_minor(text).ok();
+        if fen.is_none() {
+            self.bad(field, FieldProblem::Format);
+        }
+        fen
     }
 
     /// A page size, one of `sizes`; empty is `default`.

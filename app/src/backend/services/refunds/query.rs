@@ -23,7 +23,6 @@ use crate::contract::refunds::{
 };
 use crate::domain::access::Function;
 use crate::domain::refund::{RefundReason, RefundStatus};
-use crate::domain::Money;
 use crate::error::{AppError, FieldProblem};
 
 /// The request query's filters, checked.
@@ -47,16 +46,7 @@ impl RefundQuery {
         let (from, to) = check.date_range(("from", &filter.from), ("to", &filter.to));
         let status = check.code("status", &filter.status, RefundStatus::from_code);
         let requester = check.id("requester", &filter.requester);
-        let amount = match filter.amount.trim() {
-            "" => None,
-            text => {
-                let fen = Money::parse_minor(text).ok();
-                if fen.is_none() {
-                    check.bad("amount", FieldProblem::Format);
-                }
-                fen
-            }
-        };
+        let amount = check.amount("amount", &filter.amount);
         let reference = match filter.reference.trim() {
             "" => None,
             text if text.len() <= 12 && text.bytes().all(|b| b.is_ascii_digit()) => {

@@ -112,20 +112,9 @@ impl TxnQuery {
         let txn_type = check.code("type", &filter.txn_type, TxnType::from_code);
         let status = check.code("status", &filter.status, TxnStatus::from_code);
         let card = check.code("card", &filter.card, CardMatch::parse);
-        let mut money = |field: &str, text: &str| {
-            let text = text.trim();
-            if text.is_empty() {
-                return None;
-            }
-            let fen = Money::parse_minor(text).ok();
-            if fen.is_none() {
-                check.bad(field, FieldProblem::Format);
-            }
-            fen
-        };
-        let amount = money("amount", &filter.amount);
-        let min = money("min", &filter.min);
-        let max = money("max", &filter.max);
+        let amount = check.amount("amount", &filter.amount);
+        let min = check.amount("min", &filter.min);
+        let max = check.amount("max", &filter.max);
         if let (Some(min), Some(max)) = (min, max) {
             if max < min {
                 check.bad("max", FieldProblem::RangeReversed);
