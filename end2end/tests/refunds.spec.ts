@@ -289,7 +289,9 @@ test('a refund the balance cannot cover waits for clearing and clears once the b
   await finance.locator('[data-action=settlement]').click();
   await expect(finance).toHaveURL(/\/settlements\/\d+$/);
   await expect(finance.locator('body')).toHaveAttribute('data-hydrated', 'true');
-  await expect(finance.locator('[data-action=settlement-refunds]')).toHaveText('控制台退货申请（1 笔）');
+  await expect(finance.locator('#tie-out [data-line=console-refunds] td').nth(2)).toHaveText('1');
+  await expect(finance.locator('#tie-out')).toHaveAttribute('data-ties', 'true');
+  await expect(finance.locator('[data-action=settlement-refunds]')).toHaveText('查看退货申请');
   await finance.locator('[data-action=settlement-refunds]').click();
   await expect(finance).toHaveURL(/\/refunds\?settlement=\d+$/);
   await expect(finance.locator('[data-field=in-settlement]')).toBeVisible();

@@ -69,7 +69,11 @@ test('finance searches with advanced filters, reads a summary tab and downloads 
   await expect(page.locator('#summary-table')).toHaveAttribute('data-by', 'org');
   await expect(page.locator('#summary-table tbody tr')).toHaveCount(1);
   await expect(page.locator('#summary-table tbody tr th')).toHaveText('Visa');
-  await expect(page.locator('#summary-table tfoot td').nth(6)).toHaveText(String(total));
+  // Every transaction is counted once: sales, voids, refunds, and beside the money pre-auths, failed
+  // and reversed ones.
+  const foot = (await page.locator('#summary-table tfoot td').allTextContents()).map((t) => t.trim());
+  const counted = [0, 2, 4, 7, 8, 9].reduce((sum, i) => sum + Number(foot[i].replace(/,/g, '')), 0);
+  expect(counted).toBe(total);
   await page.getByRole('tab', { name: '按交易日期' }).click();
   await expect(page.locator('#summary-table')).toHaveAttribute('data-by', 'date');
 
@@ -156,17 +160,24 @@ test('yesterday\'s settlements lead to their transactions, a detail and a reprin
   expect(trailer[0]).toBe('T');
   const [sales, refunds] = [Number(trailer[1]), Number(trailer[3])];
   // Refunds requested in the console count among the settlement's refunds but are no transactions:
-  // the settlement leads to them separately.
+  // the settlement shows them apart, and the whole ties out with its records to the fen.
   const consoleRefunds = lines.filter((l) => l.split('|')[3] === 'console_refund').length;
+  await expect(page.locator('#tie-out')).toHaveAttribute('data-ties', 'true');
+  await expect(page.locator('#tie-out [data-line=console-refunds] td').nth(2)).toHaveText(String(consoleRefunds));
   if (consoleRefunds > 0) {
-    await expect(page.locator('[data-action=settlement-refunds]')).toHaveText(`控制台退货申请（${consoleRefunds} 笔）`);
+    await expect(page.locator('[data-action=settlement-refunds]')).toHaveText('查看退货申请');
   } else {
     await expect(page.locator('[data-action=settlement-refunds]')).toHaveCount(0);
   }
+  const net = await page.locator('[data-field=settlement-net]').textContent();
+  await expect(page.locator('#tie-out [data-line=net] td').nth(3)).toHaveText(net ?? '');
 
-  // Its transactions: the sales and refunds the file lists.
+  // Its transactions: the sales and refunds the file lists, and the same settlement beside them.
   await page.locator('[data-action=settlement-transactions]').click();
   await expect(page).toHaveURL(/\/transactions\?settlement=\d+$/);
+  await expect(page.locator('#tie-out')).toHaveAttribute('data-ties', 'true');
+  await expect(page.locator('#tie-out [data-line=sales] td').nth(2)).toHaveText(sales.toLocaleString('en-US'));
+  await expect(page.locator('#tie-out [data-line=net] td').nth(3)).toHaveText(net ?? '');
   await expect(page.locator('[data-field=txn-total]')).toHaveText(`共 ${sales + refunds - consoleRefunds} 笔交易`);
   await expect(page.locator('details.advanced')).toHaveAttribute('open', '');
 

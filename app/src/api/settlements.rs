@@ -24,23 +24,20 @@ pub async fn settlement_search(
 
 #[server(prefix = "/api", endpoint = "settlements/detail", input = GetUrl)]
 pub async fn settlement_detail(id: i64) -> Result<SettlementView, AppError> {
-    use crate::backend::services::{refunds, settlements};
+    use crate::backend::services::settlements;
     use crate::backend::RequestCtx;
     use crate::domain::access::Function;
 
     let ctx = RequestCtx::current()?;
     let session = ctx.authorize(Function::SettlementQuery).await?;
     let settlement = settlements::detail(&ctx.state.db, session, id).await?;
-    let console_refunds = if session.may(Function::RefundQuery) {
-        Some(refunds::cleared_in(&ctx.state.db, session, settlement.id).await?)
-    } else {
-        None
-    };
+    let makeup = settlements::makeup(&ctx.state.db, session, settlement.id).await?;
     Ok(SettlementView {
         settlement,
+        makeup,
         may_download_files: session.may(Function::SettlementReconciliationFile),
         may_query_transactions: session.may(Function::TransactionQuery),
-        console_refunds,
+        may_query_refunds: session.may(Function::RefundQuery),
     })
 }
 

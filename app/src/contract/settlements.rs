@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::SettlementStatus;
+use crate::domain::breakdown::Tally;
+use crate::domain::{MoneyError, SettlementStatus};
 
 /// The filters as the page's URL carries them (all text; parsed and checked on the server).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,9 +94,48 @@ pub struct SettlementPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementView {
     pub settlement: SettlementRow,
+    /// Where its figures come from.
+    pub makeup: SettlementMakeup,
     pub may_download_files: bool,
     pub may_query_transactions: bool,
-    /// Refunds requested in the console that this settlement cleared (counted in its refunds, but
-    /// not transactions), when the operator may query refund requests.
-    pub console_refunds: Option<u64>,
+    /// Whether the operator may list the refund requests it cleared.
+    pub may_query_refunds: bool,
+}
+
+/// What a settlement is made of, read from what it settled: its transactions (the sales it priced and
+/// the terminal's refunds and voids it debited) and the refund requests of the console it debited,
+/// which are not transactions. A settlement's figures are these added up:
+/// sales = `sales`, refunds = `terminal_refunds` + `console_refunds`, net = gross − refunds − fees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementMakeup {
+    pub sales: Tally,
+    pub fee_fen: i64,
+    /// Refunds and voids made at the terminal (a void here cancels a sale settled on an earlier day).
+    pub terminal_refunds: Tally,
+    pub console_refunds: Tally,
+}
+
+impl SettlementMakeup {
+    pub fn refunds(&self) -> Result<Tally, MoneyError> {
+        self.terminal_refunds.checked_add(self.console_refunds)
+    }
+
+    pub fn net_fen(&self) -> Result<i64, MoneyError> {
+        self.sales
+            .amount_fen
+            .checked_sub(self.refunds()?.amount_fen)
+            .and_then(|n| n.checked_sub(self.fee_fen))
+            .ok_or(MoneyError::Overflow)
+    }
+
+    /// Whether the settlement's own figures are these, to the fen.
+    pub fn ties_out(&self, s: &SettlementRow) -> bool {
+        let Ok(refunds) = self.refunds() else {
+            return false;
+        };
+        (self.sales.count, self.sales.amount_fen) == (s.txn_count, s.gross_fen)
+            && (refunds.count, refunds.amount_fen) == (s.refund_count, s.refund_fen)
+            && self.fee_fen == s.fee_fen
+            && self.net_fen() == Ok(s.net_fen)
+    }
 }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::settlements::{SettlementMakeup, SettlementRow};
+pub use crate::domain::breakdown::{Breakdown, Tally};
 use crate::domain::{Bank, CardOrg, CardType, TxnStatus, TxnType};
 
 /// The filters as the page's URL carries them (all text; parsed and checked on the server). The field
@@ -226,30 +228,34 @@ impl SummaryBy {
     }
 }
 
-/// Count and amount of one status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tally {
-    pub count: i64,
-    pub amount_fen: i64,
-}
-
-/// One line of a summary: a key (a day, a number, an organisation) and its tallies per status.
+/// One line of a summary: a key (a day, a number, an organisation) and what its transactions moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SummaryLine {
     /// The day, the merchant number or the organisation code; empty for "not settled yet".
     pub key: String,
     /// The store of a merchant number.
     pub note: String,
-    /// In the order of [`TxnStatus::ALL`].
-    pub by_status: Vec<Tally>,
-    pub total: Tally,
+    pub figures: Breakdown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxnSummary {
     pub by: SummaryBy,
     pub lines: Vec<SummaryLine>,
-    pub total: SummaryLine,
+    /// The lines added up.
+    pub total: Breakdown,
+    /// When the search is one settlement's transactions: that settlement and what it is made of, to
+    /// set beside the lines.
+    pub settlement: Option<SettlementTieOut>,
+}
+
+/// A settlement beside its drill-down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementTieOut {
+    pub settlement: SettlementRow,
+    pub makeup: SettlementMakeup,
+    /// Whether the operator may list the refund requests it cleared.
+    pub may_query_refunds: bool,
 }
 
 /// Another transaction linked to this one (its original, or a void or refund of it).

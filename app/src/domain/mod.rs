@@ -2,6 +2,7 @@
 //! the same validation.
 
 pub mod access;
+pub mod breakdown;
 pub mod card;
 pub mod clearing;
 pub mod codes;

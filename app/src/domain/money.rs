@@ -210,18 +210,27 @@ impl fmt::Display for Money {
 
 /// Formats a count of fen as `1,234.56`.
 pub fn format_fen(fen: i64) -> String {
-    let negative = fen < 0;
+    let sign = if fen < 0 { "-" } else { "" };
     let abs = fen.unsigned_abs();
-    let yuan = (abs / 100).to_string();
-    let cents = abs % 100;
-    let mut grouped = String::with_capacity(yuan.len() + yuan.len() / 3 + 4);
-    for (i, ch) in yuan.chars().enumerate() {
-        if i > 0 && (yuan.len() - i).is_multiple_of(3) {
+    format!("{sign}{}.{:02}", group_thousands(abs / 100), abs % 100)
+}
+
+/// Formats a count (of transactions, rows) as `69,856`.
+pub fn format_count(n: i64) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    format!("{sign}{}", group_thousands(n.unsigned_abs()))
+}
+
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);
     }
-    format!("{}{grouped}.{cents:02}", if negative { "-" } else { "" })
+    grouped
 }
 
 /// Removes thousands separators from the integer part, checking that they group digits by three.
@@ -311,6 +320,11 @@ mod tests {
         assert_eq!(format_fen(100_000_000), "1,000,000.00");
         assert_eq!(format_fen(-123_456), "-1,234.56");
         assert_eq!(format_fen(i64::MIN), "-92,233,720,368,547,758.08");
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(69_856), "69,856");
+        assert_eq!(format_count(1_000_000), "1,000,000");
+        assert_eq!(format_count(-1_250), "-1,250");
         assert_eq!(Money::cny(-5).to_string(), "-¥0.05");
         assert_eq!(Money::cny(99_999).to_string(), "¥999.99");
     }

@@ -403,8 +403,7 @@ async fn by_filter(
                 count = service::summary(db, session, query.clone(), by, now)
                     .await?
                     .total
-                    .total
-                    .count;
+                    .count();
             }
             Ok(u64::try_from(count).unwrap_or(0))
         })

@@ -253,7 +253,9 @@ pub async fn session_of(db: &TestDb, merchant_id: i64) -> app::backend::Session 
 }
 
 async fn demo_settlements_add_up_and_reconcile_to_the_fen(backend: Backend) {
+    use app::api::transactions::{SummaryBy, Tally, TxnFilter};
     use app::backend::services::settlements;
+    use app::backend::services::transactions::{self, TxnQuery};
     use app::domain::reconciliation;
 
     let db = TestDb::migrated(backend).await;
@@ -315,6 +317,8 @@ async fn demo_settlements_add_up_and_reconcile_to_the_fen(backend: Backend) {
         .expect("settlements");
     assert_eq!(all.len(), report.settlements);
     let mut sessions = std::collections::HashMap::new();
+    let now = options(0).now;
+    let mut with_console_refunds = 0;
     for s in &all {
         if let std::collections::hash_map::Entry::Vacant(e) = sessions.entry(s.merchant_id) {
             e.insert(session_of(&db, s.merchant_id).await);
@@ -349,5 +353,53 @@ async fn demo_settlements_add_up_and_reconcile_to_the_fen(backend: Backend) {
             s.id
         );
         assert_eq!(file.header.settlement_id, s.id);
+
+        // Its drill-down: the summary of its transactions, with the settlement beside them, ties out
+        // to the fen, and the settlement beside them is the one its page shows.
+        let filter = TxnFilter {
+            settlement: s.id.to_string(),
+            ..TxnFilter::default()
+        };
+        let query = TxnQuery::parse(&filter).expect("filter");
+        let summary = transactions::summary(&db.conn, session, query, SummaryBy::TxnDate, now)
+            .await
+            .expect("summary");
+        let tie = summary.settlement.expect("the settlement beside its rows");
+        let detail = settlements::detail(&db.conn, session, s.id)
+            .await
+            .expect("detail");
+        assert_eq!(tie.settlement, detail);
+        assert_eq!(
+            tie.makeup,
+            settlements::makeup(&db.conn, session, s.id)
+                .await
+                .expect("makeup")
+        );
+        assert!(tie.makeup.ties_out(&detail), "settlement {}: {tie:?}", s.id);
+        let rows = summary.total;
+        let terminal = rows.voids.checked_add(rows.refunds).expect("adds");
+        assert_eq!(
+            (
+                rows.sales,
+                terminal,
+                rows.preauths,
+                rows.failed,
+                rows.reversed
+            ),
+            (
+                tie.makeup.sales,
+                tie.makeup.terminal_refunds,
+                Tally::default(),
+                Tally::default(),
+                Tally::default()
+            ),
+            "settlement {}",
+            s.id
+        );
+        with_console_refunds += usize::from(tie.makeup.console_refunds.count > 0);
     }
+    assert!(
+        with_console_refunds > 0,
+        "some settlement debits a refund requested in the console"
+    );
 }

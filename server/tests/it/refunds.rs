@@ -1044,7 +1044,14 @@ async fn refunds_wait_for_the_balance_and_clear_in_submission_order(backend: Bac
         .call("settlements/detail", &[("id", &last.id.to_string())])
         .await
         .json();
-    assert_eq!(detail.console_refunds, Some(1));
+    assert_eq!(
+        (
+            detail.makeup.console_refunds.count,
+            detail.makeup.console_refunds.amount_fen
+        ),
+        (1, 10_000)
+    );
+    assert!(detail.makeup.ties_out(&detail.settlement), "{detail:?}");
     let in_settlement: RefundPage = operator
         .call_json(
             "refunds/search",

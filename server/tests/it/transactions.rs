@@ -7,13 +7,15 @@ use chrono::Duration;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{json, Value};
 
-use app::api::transactions::{Slip, SummaryBy, TxnFilterOptions, TxnPage, TxnSummary, TxnView};
+use app::api::transactions::{
+    Breakdown, Slip, SummaryBy, Tally, TxnFilterOptions, TxnPage, TxnSummary, TxnView,
+};
 use app::backend::entities::{
     merchant_numbers, terminal_group_members, terminal_groups, transactions,
 };
 use app::backend::services::{clearing, transactions as service};
 use app::domain::access::Role;
-use app::domain::{DataScope, TxnStatus};
+use app::domain::DataScope;
 use app::error::{AppError, FieldProblem, Policy};
 
 use crate::clearing::{add_terminal, after_the_day, at, day, Shop, UP_CREDIT};
@@ -177,6 +179,7 @@ on_both_backends!(
     each_filter_selects_exactly_its_rows,
     bad_filters_are_named_field_by_field_never_a_500,
     summary_tabs_add_up_to_the_search,
+    a_settlements_drill_down_ties_out_with_it,
     a_detail_links_refunds_to_their_original_and_hides_others,
     a_slip_is_reprinted_and_audited_except_todays,
     the_download_has_typed_cells_neutralised_text_and_the_filters,
@@ -352,23 +355,37 @@ async fn summary_tabs_add_up_to_the_search(backend: Backend) {
     let (app, _, ours) = seeded(backend).await;
     let mut finance = finance(&app).await;
     let all: TxnPage = search(&finance, json!({})).await.json();
-    // Summary tabs: the same filters, every status, totals equal to the search's.
+    // The search's rows added up by kind: every tab's total is this.
+    let mut rows = Breakdown::default();
+    for r in &all.rows {
+        let one = Tally {
+            count: 1,
+            amount_fen: r.amount_fen,
+        };
+        rows.add(r.txn_type, r.status, one).expect("adds");
+    }
     for by in SummaryBy::ALL {
         let summary: TxnSummary = finance
             .call_json("transactions/summary", json!({"filter": {}, "by": by}))
             .await
             .json();
-        assert_eq!(summary.total.total.count, 25, "{by:?}");
-        let amount: i64 = all.rows.iter().map(|r| r.amount_fen).sum();
-        assert_eq!(summary.total.total.amount_fen, amount, "{by:?}");
-        let lines: i64 = summary.lines.iter().map(|l| l.total.count).sum();
-        assert_eq!(lines, 25, "{by:?}");
-        let failed = TxnStatus::ALL
-            .iter()
-            .position(|s| *s == TxnStatus::Failed)
-            .expect("failed");
-        assert_eq!(summary.total.by_status[failed].count, 1, "{by:?}");
-        assert_eq!(summary.total.by_status[failed].amount_fen, 7_700, "{by:?}");
+        let total = summary.total;
+        assert_eq!(total, rows, "{by:?}");
+        assert_eq!(total.count(), 25, "{by:?}");
+        // 22 purchases of the first day and one of the next; the refund is subtracted, the failed
+        // purchase kept apart.
+        let sales = 12_345 + 5_000 + 20 * 100 + 99_900;
+        assert_eq!((total.sales.count, total.sales.amount_fen), (23, sales));
+        assert_eq!((total.refunds.count, total.refunds.amount_fen), (1, 2_000));
+        assert_eq!((total.failed.count, total.failed.amount_fen), (1, 7_700));
+        assert_eq!(total.voids, Tally::default());
+        assert_eq!(total.net_fen(), Ok(sales - 2_000), "{by:?}");
+        let mut lines = Breakdown::default();
+        for line in &summary.lines {
+            lines.merge(&line.figures).expect("adds");
+        }
+        assert_eq!(lines, total, "{by:?}: the lines add up to the total");
+        assert_eq!(summary.settlement, None, "no settlement asked for");
     }
     let by_org: TxnSummary = finance
         .call_json(
@@ -380,11 +397,11 @@ async fn summary_tabs_add_up_to_the_search(backend: Backend) {
     let keys: Vec<_> = by_org.lines.iter().map(|l| l.key.as_str()).collect();
     assert_eq!(keys, ["unionpay", "visa"]);
     assert_eq!(
-        (
-            by_org.lines[1].total.count,
-            by_org.lines[1].total.amount_fen
-        ),
-        (1, 5_000)
+        by_org.lines[1].figures.sales,
+        Tally {
+            count: 1,
+            amount_fen: 5_000
+        }
     );
     let by_sdate: TxnSummary = finance
         .call_json(
@@ -408,7 +425,66 @@ async fn summary_tabs_add_up_to_the_search(backend: Backend) {
         .json();
     assert_eq!(by_number.lines.len(), 1);
     assert_eq!(by_number.lines[0].key, ours.merchant_no);
-    assert_eq!(by_number.total.total.amount_fen, 2_000);
+    assert_eq!(by_number.total.refunds.amount_fen, 2_000);
+    assert_eq!(by_number.total.net_fen(), Ok(-2_000), "only money out");
+}
+
+async fn a_settlements_drill_down_ties_out_with_it(backend: Backend) {
+    let (app, _, ours) = seeded(backend).await;
+    let mut finance = finance(&app).await;
+    let all: TxnPage = search(&finance, json!({})).await.json();
+    let settlement = all
+        .rows
+        .iter()
+        .find(|r| r.id == ours.a)
+        .and_then(|r| r.settlement_id)
+        .expect("a is settled");
+    let summary: TxnSummary = finance
+        .call_json(
+            "transactions/summary",
+            json!({"filter": {"settlement": settlement.to_string()}, "by": SummaryBy::TxnDate}),
+        )
+        .await
+        .json();
+    let tie = summary.settlement.expect("the settlement beside its rows");
+    assert_eq!(tie.settlement.id, settlement);
+    // The first day's 22 sales and the refund of a; the failed purchase and the next day's are not
+    // in it.
+    let sales = 12_345 + 5_000 + 20 * 100;
+    assert_eq!(
+        (tie.settlement.txn_count, tie.settlement.gross_fen),
+        (22, sales)
+    );
+    assert_eq!(summary.total.sales, tie.makeup.sales);
+    assert_eq!(summary.total.refunds, tie.makeup.terminal_refunds);
+    assert_eq!(tie.makeup.console_refunds, Tally::default());
+    assert!(tie.makeup.ties_out(&tie.settlement), "{tie:?}");
+    assert_eq!(
+        tie.makeup.net_fen(),
+        Ok(sales - 2_000 - tie.settlement.fee_fen)
+    );
+    assert_eq!(
+        tie.settlement.net_fen,
+        sales - 2_000 - tie.settlement.fee_fen
+    );
+
+    // Another merchant's settlement: no rows, and nothing of it beside them.
+    let theirs = app::backend::entities::settlements::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .expect("settlements")
+        .into_iter()
+        .map(|s| s.id)
+        .find(|id| *id != settlement)
+        .expect("theirs is settled too");
+    let summary: TxnSummary = finance
+        .call_json(
+            "transactions/summary",
+            json!({"filter": {"settlement": theirs.to_string()}, "by": SummaryBy::TxnDate}),
+        )
+        .await
+        .json();
+    assert_eq!((summary.total.count(), summary.settlement), (0, None));
 }
 
 async fn a_detail_links_refunds_to_their_original_and_hides_others(backend: Backend) {
@@ -587,7 +663,7 @@ async fn an_operator_of_a_group_sees_only_its_terminals_everywhere(backend: Back
     )
     .await
     .expect("summary");
-    assert_eq!(summary.total.total.count, 24);
+    assert_eq!(summary.total.count(), 24);
     assert_eq!(
         service::detail(&db.conn, &grouped, ours.e, now).await.err(),
         Some(AppError::NotFound)

@@ -22,6 +22,9 @@ use crate::backend::entities::{merchants, operators as operator_rows};
 use crate::domain::OperatorEvent;
 use crate::error::AppError;
 
+/// [`crate::domain::breakdown::SALE_TYPES`] as an SQL list, `('purchase', 'preauth_completion')`.
+pub(crate) const SALE_TYPES_SQL: &str = "('purchase', 'preauth_completion')";
+
 /// Holds the merchant's row until the transaction ends, so that the transactions of one merchant that
 /// check a rule across its rows (its last administrator, its running exports) run one after the
 /// other, also across instances (PostgreSQL locks the row; SQLite writers are serial anyway).
@@ -72,4 +75,18 @@ pub(crate) fn decode<T>(
 struct UnknownCode {
     column: &'static str,
     code: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::breakdown::SALE_TYPES;
+
+    #[test]
+    fn the_sql_list_of_sales_is_the_domains() {
+        let codes: Vec<String> = SALE_TYPES
+            .iter()
+            .map(|t| format!("'{}'", t.code()))
+            .collect();
+        assert_eq!(super::SALE_TYPES_SQL, format!("({})", codes.join(", ")));
+    }
 }

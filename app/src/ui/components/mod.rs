@@ -4,3 +4,4 @@ pub mod lang_switch;
 pub mod load;
 pub mod money;
 pub mod pager;
+pub mod tie_out;

@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::form::FieldErrors;
 use crate::ui::components::money::MoneyText;
+use crate::ui::components::tie_out::TieOut;
 use crate::url::query_string;
 
 use crate::ui::components::load::Loaded;
@@ -260,8 +261,12 @@ pub fn SettlementPage() -> impl IntoView {
 fn Detail(view: SettlementView) -> impl IntoView {
     let i18n = use_i18n();
     let s = view.settlement;
+    let tie_settlement = s.clone();
     let status = s.status;
     let id = s.id;
+    let refunds_href = view
+        .may_query_refunds
+        .then(|| format!("/refunds?settlement={id}"));
     view! {
         <section class="card">
             <dl class="facts" id="settlement-detail">
@@ -298,11 +303,6 @@ fn Detail(view: SettlementView) -> impl IntoView {
                         {move || i18n.t().settle_transactions}
                     </a>
                 })}
-                {view.console_refunds.filter(|n| *n > 0).map(|n| view! {
-                    <a class="button" href=format!("/refunds?settlement={id}") data-action="settlement-refunds">
-                        {move || (i18n.t().settle_console_refunds)(n)}
-                    </a>
-                })}
                 {view.may_download_files.then(|| view! {
                     <a class="button" href=reconciliation_path(id) rel="external" download="" data-action="reconciliation">
                         {move || i18n.t().settle_recon}
@@ -310,5 +310,6 @@ fn Detail(view: SettlementView) -> impl IntoView {
                 })}
             </div>
         </section>
+        <TieOut settlement=tie_settlement makeup=view.makeup rows=None refunds_href/>
     }
 }

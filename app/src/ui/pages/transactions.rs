@@ -12,8 +12,8 @@ use leptos_router::hooks::use_query_map;
 use crate::api::exports::{start_transaction_export, DOWNLOADS_PATH};
 use crate::api::transactions::{
     transaction_detail, transaction_filter_options, transaction_search, transaction_slip,
-    LinkedTxn, Slip, SummaryBy, TxnFilter, TxnFilterOptions, TxnPage, TxnRow, TxnSummary, TxnView,
-    DEFAULT_PAGE_SIZE, PAGE_SIZES,
+    Breakdown, LinkedTxn, Slip, SummaryBy, Tally, TxnFilter, TxnFilterOptions, TxnPage, TxnRow,
+    TxnSummary, TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
 };
 use crate::domain::access::Function;
 use crate::domain::{Bank, CardOrg, CardType, MaskedPan, Money, TxnStatus, TxnType};
@@ -21,7 +21,8 @@ use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label, Texts};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldErrors;
-use crate::ui::components::money::MoneyText;
+use crate::ui::components::money::{CountText, MoneyText};
+use crate::ui::components::tie_out::TieOut;
 use crate::url::query_string;
 
 use crate::ui::components::load::Loaded;
@@ -424,8 +425,16 @@ fn Row(row: TxnRow) -> impl IntoView {
 fn SummaryTable(summary: TxnSummary) -> impl IntoView {
     let i18n = use_i18n();
     let by = summary.by;
-    let line_view = move |line: crate::api::transactions::SummaryLine, total: bool| {
-        let key = line.key.clone();
+    let tie_out = summary.settlement.clone().map(|t| {
+        let refunds_href = t
+            .may_query_refunds
+            .then(|| format!("/refunds?settlement={}", t.settlement.id));
+        view! { <TieOut settlement=t.settlement makeup=t.makeup rows=Some(summary.total) refunds_href/> }
+    });
+    if summary.lines.is_empty() {
+        return view! { {tie_out} <p class="muted">{move || i18n.t().txn_none}</p> }.into_any();
+    }
+    let line_view = move |key: String, note: String, b: Breakdown, total: bool| {
         let label = move || {
             if total {
                 i18n.t().txn_sum_total.to_owned()
@@ -437,46 +446,75 @@ fn SummaryTable(summary: TxnSummary) -> impl IntoView {
                 key.clone()
             }
         };
-        let note = line.note.clone();
+        // Money out is shown as it leaves: negative.
+        let out = |t: Tally| {
+            view! {
+                <td class="num"><CountText n=t.count/></td>
+                <td class="num"><MoneyText fen=t.amount_fen.saturating_neg()/></td>
+            }
+        };
+        // What moved no money: the count, its amount on hover.
+        let aside = |t: Tally| {
+            view! {
+                <td class="num muted" title=move || format!("{} {}", i18n.t().txn_sum_amount_of, Money::cny(t.amount_fen))>
+                    <CountText n=t.count/>
+                </td>
+            }
+        };
         view! {
             <tr class:total=total>
                 <th scope="row" class="nowrap">{label} {(!note.is_empty()).then(|| view! { <span class="muted small">" " {note}</span> })}</th>
-                {line.by_status.iter().map(|t| view! {
-                    <td class="num">{t.count}</td>
-                    <td class="num"><MoneyText fen=t.amount_fen/></td>
-                }).collect_view()}
-                <td class="num">{line.total.count}</td>
-                <td class="num"><MoneyText fen=line.total.amount_fen/></td>
+                <td class="num"><CountText n=b.sales.count/></td>
+                <td class="num"><MoneyText fen=b.sales.amount_fen/></td>
+                {out(b.voids)}
+                {out(b.refunds)}
+                <td class="num strong" data-field="net">
+                    {match b.net_fen() {
+                        Ok(fen) => view! { <MoneyText fen/> }.into_any(),
+                        Err(_) => view! { "—" }.into_any(),
+                    }}
+                </td>
+                {aside(b.preauths)}
+                {aside(b.failed)}
+                {aside(b.reversed)}
             </tr>
         }
     };
-    if summary.lines.is_empty() {
-        return view! { <p class="muted">{move || i18n.t().txn_none}</p> }.into_any();
-    }
+    let pair = |label: fn(&Texts) -> &'static str| {
+        view! {
+            <th colspan="2" class="num">{move || label(i18n.t())}</th>
+        }
+    };
     view! {
+        {tie_out}
         <div class="table-wrap">
             <table class="table" id="summary-table" data-by=by.code()>
                 <thead>
                     <tr>
                         <th rowspan="2">{move || summary_label(by, i18n.t())}</th>
-                        {TxnStatus::ALL.iter().map(|s| view! {
-                            <th colspan="2" class="num">{move || s.label(i18n.lang())}</th>
-                        }).collect_view()}
-                        <th colspan="2" class="num">{move || i18n.t().txn_sum_total}</th>
+                        {pair(|t| t.txn_sum_sales)}
+                        {pair(|t| t.txn_sum_voids)}
+                        {pair(|t| t.txn_sum_refunds)}
+                        <th rowspan="2" class="num">{move || i18n.t().txn_sum_net}</th>
+                        <th colspan="3" class="num muted">{move || i18n.t().txn_sum_no_money}</th>
                     </tr>
                     <tr>
-                        {(0..=TxnStatus::ALL.len()).map(|_| view! {
+                        {(0..3).map(|_| view! {
                             <th class="num">{move || i18n.t().txn_sum_count}</th>
                             <th class="num">{move || i18n.t().txn_sum_amount}</th>
                         }).collect_view()}
+                        <th class="num">{move || i18n.t().txn_sum_preauths}</th>
+                        <th class="num">{move || i18n.t().txn_sum_failed}</th>
+                        <th class="num">{move || i18n.t().txn_sum_reversed}</th>
                     </tr>
                 </thead>
                 <tbody>
-                    {summary.lines.into_iter().map(|line| line_view(line, false)).collect_view()}
+                    {summary.lines.into_iter().map(|l| line_view(l.key, l.note, l.figures, false)).collect_view()}
                 </tbody>
-                <tfoot>{line_view(summary.total, true)}</tfoot>
+                <tfoot>{line_view(String::new(), String::new(), summary.total, true)}</tfoot>
             </table>
         </div>
+        <p class="muted small">{move || i18n.t().txn_sum_explained}</p>
     }
     .into_any()
 }

@@ -18,7 +18,7 @@ use crate::domain::{Currency, SettlementStatus};
 const LOCK_NAMESPACE: i64 = 0x5650 << 48;
 
 /// Sales are these types; everything settled that is not a sale is a refund.
-pub(super) const SALE_TYPES: &str = "('purchase', 'preauth_completion')";
+pub(super) use crate::backend::services::SALE_TYPES_SQL as SALE_TYPES;
 
 /// One merchant number's business day: the merchant-local day `date` as the UTC interval
 /// [start, end).

@@ -195,19 +195,6 @@ pub async fn pending(
     })
 }
 
-/// How many of the refund requests the session may see settlement `settlement_id` cleared.
-pub async fn cleared_in(
-    db: &impl ConnectionTrait,
-    session: &Session,
-    settlement_id: i64,
-) -> Result<u64, AppError> {
-    Ok(refund_requests::Entity::find()
-        .filter(scope::refund_requests(session))
-        .filter(refund_requests::Column::SettlementId.eq(settlement_id))
-        .count(db)
-        .await?)
-}
-
 /// The merchant's operators who requested a refund, for the requester filter.
 pub(super) async fn requesters(
     db: &impl ConnectionTrait,

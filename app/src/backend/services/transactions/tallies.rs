@@ -13,10 +13,13 @@ use crate::backend::entities::{
     transaction_bank_tallies, transaction_day_tallies, transaction_tallies,
     transaction_terminal_tallies,
 };
-use crate::backend::services::{decode, scope};
+use crate::backend::services::{decode, scope, settlements};
 use crate::backend::Session;
-use crate::contract::transactions::{SummaryBy, SummaryLine, Tally, TxnSummary};
-use crate::domain::{CardOrg, DataScope, TxnStatus};
+use crate::contract::transactions::{
+    Breakdown, SettlementTieOut, SummaryBy, SummaryLine, Tally, TxnSummary,
+};
+use crate::domain::access::Function;
+use crate::domain::{CardOrg, DataScope, MoneyError, TxnStatus, TxnType};
 use crate::error::AppError;
 
 /// The tallies a total or summary can be read from, coarsest first.
@@ -153,7 +156,8 @@ pub(super) fn tallied(
     Some((tallies, cond))
 }
 
-/// Count and amount per status for each value of the key, for the same filters as the search.
+/// What the transactions of each value of the key moved, by kind, for the same filters as the search;
+/// and, for one settlement's transactions, that settlement's own figures beside them.
 pub async fn summary(
     db: &impl ConnectionTrait,
     session: &Session,
@@ -179,14 +183,21 @@ pub async fn summary(
     let rows = sums(db, rows, key, count).await?;
 
     let numbers = if by == SummaryBy::MerchantNumber {
-        crate::backend::services::settlements::numbers_of(db, session.merchant_id).await?
+        settlements::numbers_of(db, session.merchant_id).await?
     } else {
         HashMap::new()
     };
     // Lines in the key's natural order: days and numbers ascending, organisations in their list's
     // order, "not settled yet" last.
     let mut lines: BTreeMap<(u8, String), SummaryLine> = BTreeMap::new();
-    for (key, status, n, fen) in rows {
+    for Sum {
+        key,
+        txn_type,
+        status,
+        tally,
+    } in rows
+    {
+        let txn_type = decode("transactions.txn_type", &txn_type, TxnType::from_code)?;
         let status = decode("transactions.status", &status, TxnStatus::from_code)?;
         let (order, key, note) = match (by, key) {
             (_, None) => (u8::MAX, String::new(), String::new()),
@@ -212,75 +223,102 @@ pub async fn summary(
             // A day: PostgreSQL and SQLite both write it YYYY-MM-DD.
             (_, Some(day)) => (0, day.chars().take(10).collect(), String::new()),
         };
-        let line = lines
+        lines
             .entry((order, key.clone()))
-            .or_insert_with(|| empty_line(key, note));
-        add_tally(line, status, n, fen)?;
+            .or_insert_with(|| SummaryLine {
+                key,
+                note,
+                figures: Breakdown::default(),
+            })
+            .figures
+            .add(txn_type, status, tally)
+            .map_err(overflow)?;
     }
     let lines: Vec<SummaryLine> = lines.into_values().collect();
-    let mut total = empty_line(String::new(), String::new());
+    let mut total = Breakdown::default();
     for line in &lines {
-        for (status, tally) in TxnStatus::ALL.iter().zip(&line.by_status) {
-            add_tally(&mut total, *status, tally.count, tally.amount_fen)?;
-        }
+        total.merge(&line.figures).map_err(overflow)?;
+        line.figures.net_fen().map_err(overflow)?;
     }
-    Ok(TxnSummary { by, lines, total })
+    total.net_fen().map_err(overflow)?;
+    let settlement = match query.query.settlement {
+        Some(id) => tie_out(db, session, id).await?,
+        None => None,
+    };
+    Ok(TxnSummary {
+        by,
+        lines,
+        total,
+        settlement,
+    })
 }
 
-/// (key as text, status, count, amount) for each key and status of a selection of transactions or
-/// of their tallies (both have the key and status columns under the same names).
+fn overflow(e: MoneyError) -> AppError {
+    AppError::internal("adding up a summary", &e)
+}
+
+/// Settlement `id` and its makeup, when the session may read settlements and this one is its
+/// merchant's; otherwise the summary goes without.
+async fn tie_out(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    id: i64,
+) -> Result<Option<SettlementTieOut>, AppError> {
+    if !session.may(Function::SettlementQuery) || session.scope != DataScope::Merchant {
+        return Ok(None);
+    }
+    let settlement = match settlements::detail(db, session, id).await {
+        Ok(settlement) => settlement,
+        Err(AppError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let makeup = settlements::makeup(db, session, id).await?;
+    Ok(Some(SettlementTieOut {
+        settlement,
+        makeup,
+        may_query_refunds: session.may(Function::RefundQuery),
+    }))
+}
+
+/// The count and amount of one key, type and status.
+pub(super) struct Sum {
+    /// The key as text; none for rows without one (not settled yet).
+    pub key: Option<String>,
+    pub txn_type: String,
+    pub status: String,
+    pub tally: Tally,
+}
+
+/// The sums of each key, type and status of a selection of transactions or of their tallies (both
+/// have the key, type and status columns under the same names).
 pub(super) async fn sums(
     db: &impl ConnectionTrait,
     mut rows: SelectStatement,
     key: &'static str,
     count: &str,
-) -> Result<Vec<(Option<String>, String, i64, i64)>, AppError> {
+) -> Result<Vec<Sum>, AppError> {
     rows.expr_as(Expr::cust(format!("CAST({key} AS TEXT)")), "k")
+        .expr_as(Expr::col("txn_type"), "txn_type")
         .expr_as(Expr::col("status"), "status")
         .expr_as(Expr::cust(format!("CAST({count} AS BIGINT)")), "n")
         .expr_as(
             Expr::cust("CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT)"),
             "fen",
         )
-        .add_group_by([Expr::col(key), Expr::col("status")]);
+        .add_group_by([Expr::col(key), Expr::col("txn_type"), Expr::col("status")]);
     db.query_all(&rows)
         .await?
         .iter()
         .map(|row| {
-            Ok((
-                row.try_get_by_index(0)?,
-                row.try_get_by_index(1)?,
-                row.try_get_by_index(2)?,
-                row.try_get_by_index(3)?,
-            ))
+            Ok(Sum {
+                key: row.try_get_by_index(0)?,
+                txn_type: row.try_get_by_index(1)?,
+                status: row.try_get_by_index(2)?,
+                tally: Tally {
+                    count: row.try_get_by_index(3)?,
+                    amount_fen: row.try_get_by_index(4)?,
+                },
+            })
         })
         .collect()
-}
-
-pub(super) fn empty_line(key: String, note: String) -> SummaryLine {
-    SummaryLine {
-        key,
-        note,
-        by_status: vec![Tally::default(); TxnStatus::ALL.len()],
-        total: Tally::default(),
-    }
-}
-
-pub(super) fn add_tally(
-    line: &mut SummaryLine,
-    status: TxnStatus,
-    n: i64,
-    fen: i64,
-) -> Result<(), AppError> {
-    let overflow =
-        || AppError::internal("adding up a summary", &crate::domain::MoneyError::Overflow);
-    let i = TxnStatus::ALL
-        .iter()
-        .position(|s| *s == status)
-        .unwrap_or_default();
-    for tally in [&mut line.by_status[i], &mut line.total] {
-        tally.count = tally.count.checked_add(n).ok_or_else(overflow)?;
-        tally.amount_fen = tally.amount_fen.checked_add(fen).ok_or_else(overflow)?;
-    }
-    Ok(())
 }

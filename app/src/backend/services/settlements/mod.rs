@@ -1,6 +1,8 @@
 //! Settlements as finance staff read them (manual §3.2): the filtered list with its sums, one
 //! settlement, the Excel download of a list, and the T+1 reconciliation file of one settlement.
 
+mod makeup;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -29,6 +31,8 @@ use crate::domain::reconciliation::{self, Detail, Header, Kind, Trailer};
 use crate::domain::{AuditAction, AuditOutcome, Money, SettlementStatus};
 use crate::error::{AppError, FieldProblem, Policy};
 use crate::i18n::{Label, Lang};
+
+pub use makeup::makeup;
 
 pub const PAGE_SIZE: u64 = 50;
 /// Settlements in one download: years of a large chain fit.
