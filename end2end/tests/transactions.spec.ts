@@ -42,7 +42,7 @@ test('finance searches with advanced filters, reads a summary tab and downloads 
   await page.locator('nav').getByRole('link', { name: '交易查询', exact: true }).click();
   await expect(page).toHaveURL(/\/transactions$/);
   await expect(page.locator('#txn-table tbody tr').first()).toBeVisible();
-  await expect(page.locator('[data-field=txn-total]')).toHaveText(/^共 \d+ 笔交易$/);
+  await expect(page.locator('[data-field=txn-total]')).toHaveText(/^共 [\d,]+ 笔交易$/);
 
   // The advanced panel: card organisation, card type and an amount range, all into the URL.
   await hydrated(page);
@@ -61,7 +61,7 @@ test('finance searches with advanced filters, reads a summary tab and downloads 
   expect(orgs.length).toBeGreaterThan(0);
   expect(orgs.length).toBeLessThanOrEqual(20);
   expect(new Set(orgs)).toEqual(new Set(['Visa']));
-  const total = Number((await page.locator('[data-field=txn-total]').textContent())?.match(/\d+/)?.[0]);
+  const total = Number((await page.locator('[data-field=txn-total]').textContent())?.match(/[\d,]+/)?.[0].replace(/,/g, ''));
 
   // The summary by card organisation: one line, the same count as the search.
   await page.getByRole('tab', { name: '按卡组织' }).click();
@@ -112,10 +112,10 @@ test('finance searches with advanced filters, reads a summary tab and downloads 
 
 test('a download larger than the direct limit is written in the background and waits in Downloads', async ({ finance: page }) => {
   await gotoHydrated(page, '/transactions?type=purchase');
-  const total = Number((await page.locator('[data-field=txn-total]').textContent())?.match(/\d+/)?.[0]);
+  const total = Number((await page.locator('[data-field=txn-total]').textContent())?.match(/[\d,]+/)?.[0].replace(/,/g, ''));
   expect(total).toBeGreaterThan(1000);
   await expect(page.locator('[data-action=download]')).toHaveCount(0);
-  await expect(page.locator('.export-job .hint')).toContainText(`共 ${total} 笔`);
+  await expect(page.locator('.export-job .hint')).toContainText(`共 ${total.toLocaleString('en-US')} 笔`);
   await page.locator('[data-action=start-export]').click();
 
   // The downloads list follows the job until the file is ready.
@@ -178,7 +178,7 @@ test('yesterday\'s settlements lead to their transactions, a detail and a reprin
   await expect(page.locator('#tie-out')).toHaveAttribute('data-ties', 'true');
   await expect(page.locator('#tie-out [data-line=sales] td').nth(2)).toHaveText(sales.toLocaleString('en-US'));
   await expect(page.locator('#tie-out [data-line=net] td').nth(3)).toHaveText(net ?? '');
-  await expect(page.locator('[data-field=txn-total]')).toHaveText(`共 ${sales + refunds - consoleRefunds} 笔交易`);
+  await expect(page.locator('[data-field=txn-total]')).toHaveText(`共 ${(sales + refunds - consoleRefunds).toLocaleString('en-US')} 笔交易`);
   await expect(page.locator('details.advanced')).toHaveAttribute('open', '');
 
   // A transaction's detail, then its slip: the same card, reference and amount, marked as a reprint.
@@ -202,4 +202,47 @@ test('yesterday\'s settlements lead to their transactions, a detail and a reprin
   await expect(page.getByRole('button', { name: '打印' })).toBeHidden();
   await expect(page.locator('#slip')).toBeVisible();
   await page.screenshot({ path: 'test-results/slip-print.png', fullPage: true });
+});
+
+test('finance pages forwards and back, to the last page and to a day, always told where they are', async ({ finance: page }) => {
+  await gotoHydrated(page, '/transactions?size=20');
+  const position = page.locator('[data-field=page-position]');
+  await expect(position).toHaveText(/^第 1–20 笔，共 [\d,]+ 笔$/);
+  const total = Number((await position.textContent())!.match(/共 ([\d,]+) 笔/)![1].replace(/,/g, ''));
+  expect(total).toBeGreaterThan(60);
+  const ids = () => page.locator('#txn-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+  const first = await ids();
+  await expect(page.locator('[data-page=prev]')).toHaveAttribute('aria-disabled', 'true');
+
+  // Forwards twice, then back once: the second page again, told it is rows 21–40.
+  await page.locator('a[data-page=next]').click();
+  await expect(position).toHaveText(`第 21–40 笔，共 ${total.toLocaleString('en-US')} 笔`);
+  const second = await ids();
+  expect(second.filter((id) => first.includes(id))).toEqual([]);
+  await page.locator('a[data-page=next]').click();
+  await expect(position).toHaveText(`第 41–60 笔，共 ${total.toLocaleString('en-US')} 笔`);
+  await page.locator('a[data-page=prev]').click();
+  await expect(position).toHaveText(`第 21–40 笔，共 ${total.toLocaleString('en-US')} 笔`);
+  expect(await ids()).toEqual(second);
+  await page.locator('a[data-page=prev]').click();
+  await expect(position).toHaveText(/^第 1–20 笔/);
+  expect(await ids()).toEqual(first);
+
+  // The last page ends at the total; the first page is one click away.
+  await page.locator('a[data-page=last]').click();
+  await expect(position).toHaveText(new RegExp(`–${total.toLocaleString('en-US')} 笔，共`));
+  await expect(page.locator('[data-page=next]')).toHaveAttribute('aria-disabled', 'true');
+  await page.locator('a[data-page=first]').click();
+  await expect(position).toHaveText(/^第 1–20 笔/);
+
+  // A day: the page starts with that day's newest transaction, the rows before it counted.
+  const times = await page.locator('#txn-table tbody tr td:first-child').allTextContents();
+  const day = new Date(Date.parse(times[0].slice(0, 10)) - 3 * 86400_000).toISOString().slice(0, 10);
+  await page.locator('.pager-jump input[name=at]').fill(day);
+  await page.locator('.pager-jump button').click();
+  await expect(page).toHaveURL(new RegExp(`at=${day}`));
+  await expect(page).toHaveURL(/size=20/);
+  const top = await page.locator('#txn-table tbody tr td:first-child').first().textContent();
+  expect(top!.slice(0, 10) <= day).toBe(true);
+  await expect(position).not.toHaveText(/^第 1–/);
 });

@@ -57,6 +57,15 @@ pub struct TxnFilter {
     pub size: String,
     /// The cursor of the next page: `<microseconds since 1970>.<id>` of the last row shown.
     pub after: String,
+    /// The cursor of the previous page: the first row shown; the page holds the rows just newer.
+    pub before: String,
+    /// How many rows come before the page the cursor leads to, for "1,251–1,300 of 69,856" (the
+    /// pager's links carry it; a keyset page does not know its place otherwise).
+    pub pos: String,
+    /// `1`: the last page (the oldest rows).
+    pub last: String,
+    /// A day, `YYYY-MM-DD`: the page that starts with the newest transaction of that day or before.
+    pub at: String,
 }
 
 /// The page sizes offered.
@@ -93,9 +102,25 @@ impl TxnFilter {
         if with_paging {
             pairs.push(("size", self.size.clone()));
             pairs.push(("after", self.after.clone()));
+            pairs.push(("before", self.before.clone()));
+            pairs.push(("pos", self.pos.clone()));
+            pairs.push(("last", self.last.clone()));
+            pairs.push(("at", self.at.clone()));
         }
         pairs.retain(|(_, v)| !v.trim().is_empty());
         pairs
+    }
+
+    /// The same filters at the first page (the page size kept): what a summary or a download reads.
+    pub fn without_paging(&self) -> Self {
+        Self {
+            after: String::new(),
+            before: String::new(),
+            pos: String::new(),
+            last: String::new(),
+            at: String::new(),
+            ..self.clone()
+        }
     }
 
     /// Reads the filters from URL query pairs.
@@ -123,6 +148,10 @@ impl TxnFilter {
             max: get("max"),
             size: get("size"),
             after: get("after"),
+            before: get("before"),
+            pos: get("pos"),
+            last: get("last"),
+            at: get("at"),
         }
     }
 
@@ -177,7 +206,11 @@ pub struct TxnPage {
     pub rows: Vec<TxnRow>,
     /// Transactions matching the filters, on all pages.
     pub total: u64,
+    /// How many of them come before this page's first row.
+    pub offset: u64,
+    /// The cursors of the next and previous pages, when there are such pages.
     pub next_after: Option<String>,
+    pub prev_before: Option<String>,
     pub size: u64,
     /// The days searched, `YYYY-MM-DD` (a quick menu's day resolved), for the form.
     pub from: Option<String>,

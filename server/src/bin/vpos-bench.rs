@@ -212,6 +212,49 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         d95 / p95.max(1e-9)
     );
 
+    // The other places the pager leads to, each against page 1.
+    let deep_page = service::page(&db, &session, deep.clone(), now).await?;
+    let a_day_back =
+        (now.with_timezone(&session.tz).date_naive() - chrono::Duration::days(15)).to_string();
+    let places = [
+        (
+            "the page before it",
+            TxnFilter {
+                before: deep_page.prev_before.clone().unwrap_or_default(),
+                pos: deep_page.offset.to_string(),
+                ..filter.clone()
+            },
+        ),
+        (
+            "the last page",
+            TxnFilter {
+                last: "1".into(),
+                ..filter.clone()
+            },
+        ),
+        (
+            "the page of a day 15 days back",
+            TxnFilter {
+                at: a_day_back,
+                ..filter.clone()
+            },
+        ),
+    ];
+    for (name, place) in places {
+        let place = TxnQuery::parse(&place)?;
+        let mut times = Vec::with_capacity(args.iterations);
+        for _ in 0..args.iterations {
+            let started = Instant::now();
+            service::page(&db, &session, place.clone(), now).await?;
+            times.push(started.elapsed());
+        }
+        let (_, t95) = percentiles(times);
+        println!(
+            "{name}: p95 {t95:.2} ms ({:.2}x page 1 at p95)",
+            t95 / p95.max(1e-9)
+        );
+    }
+
     // The four summary tabs together.
     let mut times = Vec::new();
     for _ in 0..5 {

@@ -251,6 +251,70 @@ async fn pages_follow_the_keyset_without_a_row_twice(backend: Backend) {
     let mut paged = ids(&first);
     paged.extend(ids(&second));
     assert_eq!(paged, expected);
+    // Where each page lies: rows 1–20 with no previous page, rows 21–25 with one.
+    assert_eq!((first.offset, first.prev_before.is_some()), (0, false));
+    let pos = first.rows.len().to_string();
+    let second: TxnPage = search(
+        &finance,
+        json!({"size": "20", "after": first.next_after, "pos": pos}),
+    )
+    .await
+    .json();
+    assert_eq!(second.offset, 20);
+    let before = second.prev_before.clone().expect("a previous page");
+
+    // Back: the same rows as the first page, which knows it is the first.
+    let back: TxnPage = search(
+        &finance,
+        json!({"size": "20", "before": before, "pos": "20"}),
+    )
+    .await
+    .json();
+    assert_eq!(ids(&back), ids(&first));
+    assert_eq!((back.offset, back.prev_before, back.total), (0, None, 25));
+    assert_eq!(back.next_after, first.next_after);
+
+    // The last page: the five oldest rows, after twenty.
+    let last: TxnPage = search(&finance, json!({"size": "20", "last": "1"}))
+        .await
+        .json();
+    assert_eq!(ids(&last), ids(&second));
+    assert_eq!((last.offset, last.next_after.is_none()), (20, true));
+    assert!(last.prev_before.is_some());
+
+    // A day: the page starts with its newest row. The first day's rows come after e, the one row of
+    // the next day.
+    let at_day: TxnPage = search(&finance, json!({"size": "20", "at": day().to_string()}))
+        .await
+        .json();
+    assert_eq!(ids(&at_day), expected[1..21].to_vec());
+    assert_eq!((at_day.offset, at_day.total), (1, 25));
+    assert!(at_day.prev_before.is_some() && at_day.next_after.is_some());
+    let next_day = (day() + Duration::days(1)).to_string();
+    let at_next: TxnPage = search(&finance, json!({"size": "20", "at": next_day}))
+        .await
+        .json();
+    assert_eq!(
+        (ids(&at_next), at_next.offset),
+        (expected[..20].to_vec(), 0)
+    );
+    // A day before every row: nothing on the page, all of them before it.
+    let before_all = (day() - Duration::days(1)).to_string();
+    let empty: TxnPage = search(&finance, json!({"size": "20", "at": before_all}))
+        .await
+        .json();
+    assert_eq!((empty.rows.len(), empty.offset, empty.total), (0, 25, 25));
+
+    // A position that is no number is refused, naming the field.
+    let bad = search(&finance, json!({"pos": "-1", "at": "2026-13-01"})).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    for field in ["pos", "at"] {
+        assert_eq!(
+            bad.error().field_problem(field),
+            Some(FieldProblem::Format),
+            "{field}"
+        );
+    }
 }
 
 async fn each_filter_selects_exactly_its_rows(backend: Backend) {

@@ -83,6 +83,22 @@ impl FieldCheck {
         id
     }
 
+    /// An optional count of rows (a position in a list): digits, at most a billion.
+    pub fn count(&mut self, field: &str, text: &str) -> Option<u64> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let n = text
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= 1_000_000_000 && text.bytes().all(|b| b.is_ascii_digit()));
+        if n.is_none() {
+            self.bad(field, FieldProblem::Format);
+        }
+        n
+    }
+
     /// An optional amount in yuan (`12.5`, `1,234.56`), as minor units (fen): a filter's or a limit's,
     /// compared in whichever currency the rows are in ([`Money::parse_minor`]).
     pub fn amount(&mut self, field: &str, text: &str) -> Option<i64> {

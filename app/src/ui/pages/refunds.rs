@@ -13,6 +13,7 @@ use crate::api::refunds::{
     RefundRequestInput, RefundRow, RefundView, PAGE_SIZES,
 };
 use crate::domain::access::Function;
+use crate::domain::money::format_count;
 use crate::domain::refund::{RefundReason, RefundStatus};
 use crate::domain::RefundMode;
 use crate::error::AppError;
@@ -431,7 +432,7 @@ fn Results(page: RefundPage, filter: RefundFilter) -> impl IntoView {
     let path = if pending { PENDING_PATH } else { LIST_PATH };
     view! {
         <div class="toolbar">
-            <p data-field="refund-total">{move || i18n.t().refund_total.replace("{}", &total.to_string())}</p>
+            <p data-field="refund-total">{move || i18n.t().refund_total.replace("{}", &format_count(total as i64))}</p>
         </div>
         {if page.rows.is_empty() {
             let none = move || if pending { i18n.t().pending_none } else { i18n.t().refund_none };

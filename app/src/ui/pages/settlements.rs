@@ -14,6 +14,7 @@ use crate::api::settlements::{
     SettlementView,
 };
 use crate::domain::access::Function;
+use crate::domain::money::format_count;
 use crate::domain::SettlementStatus;
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
@@ -154,7 +155,7 @@ fn Results(page: SettlementPage, filter: SettlementFilter) -> impl IntoView {
     let may_download_files = page.may_download_files;
     view! {
         <div class="toolbar">
-            <p data-field="settle-total">{move || i18n.t().settle_total.replace("{}", &count.to_string())}</p>
+            <p data-field="settle-total">{move || i18n.t().settle_total.replace("{}", &format_count(count))}</p>
             {match (page.may_export, too_many) {
                 (false, _) => ().into_any(),
                 (true, true) => view! {

@@ -16,6 +16,7 @@ use crate::api::transactions::{
     TxnSummary, TxnView, DEFAULT_PAGE_SIZE, PAGE_SIZES,
 };
 use crate::domain::access::Function;
+use crate::domain::money::format_count;
 use crate::domain::{Bank, CardOrg, CardType, MaskedPan, Money, TxnStatus, TxnType};
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label, Texts};
@@ -26,7 +27,7 @@ use crate::ui::components::tie_out::TieOut;
 use crate::url::query_string;
 
 use crate::ui::components::load::Loaded;
-use crate::ui::components::pager::Pager;
+use crate::ui::components::pager::PositionPager;
 use crate::ui::paths::id_param;
 use crate::ui::paths::refunds as refund_paths;
 use crate::ui::paths::transactions::{detail_path, slip_path, EXPORT_PATH, LIST_PATH};
@@ -74,7 +75,7 @@ pub fn TransactionsPage() -> impl IntoView {
     let page = Resource::new(move || filter.get(), transaction_search);
     let options = Resource::new(|| (), |()| transaction_filter_options());
     let summary = Resource::new(
-        move || (filter.get(), by.get()),
+        move || (filter.get().without_paging(), by.get()),
         |(filter, by)| crate::api::transactions::transaction_summary(filter, by),
     );
     view! {
@@ -152,7 +153,7 @@ fn BackgroundExport(filter: TxnFilter, total: u64) -> impl IntoView {
     let error = move || start.value().get().and_then(Result::err);
     view! {
         <div class="export-job">
-            <p class="hint">{move || i18n.t().exports_background.replace("{}", &total.to_string())}</p>
+            <p class="hint">{move || i18n.t().exports_background.replace("{}", &format_count(total as i64))}</p>
             <button type="button" class="button" data-action="start-export"
                 disabled=move || start.pending().get()
                 on:click=move |_| { start.dispatch(filter.clone()); }>
@@ -341,6 +342,7 @@ fn Filters(
 fn Results(page: TxnPage, filter: TxnFilter) -> impl IntoView {
     let i18n = use_i18n();
     let total = page.total;
+    let shown = page.rows.len() as u64;
     let (direct_limit, cap) = (page.direct_limit, page.export_cap);
     let download = format!("{EXPORT_PATH}?{}", query_string(&filter.query_pairs(false)));
     let mut keep = filter.query_pairs(false);
@@ -358,14 +360,14 @@ fn Results(page: TxnPage, filter: TxnFilter) -> impl IntoView {
         (true, n) if n <= cap => view! { <BackgroundExport filter=filter.clone() total=n/> }.into_any(),
         (true, n) => view! {
             <p class="hint" role="status" data-field="export-too-many">
-                {move || i18n.t().exports_too_many.replacen("{}", &n.to_string(), 1).replacen("{}", &cap.to_string(), 1)}
+                {move || i18n.t().exports_too_many.replacen("{}", &format_count(n as i64), 1).replacen("{}", &format_count(cap as i64), 1)}
             </p>
         }
         .into_any(),
     };
     view! {
         <div class="toolbar">
-            <p data-field="txn-total">{move || i18n.t().txn_total.replace("{}", &total.to_string())}</p>
+            <p data-field="txn-total">{move || i18n.t().txn_total.replace("{}", &format_count(total as i64))}</p>
             {export}
         </div>
         {if page.rows.is_empty() {
@@ -396,7 +398,8 @@ fn Results(page: TxnPage, filter: TxnFilter) -> impl IntoView {
                 </div>
             }.into_any()
         }}
-        <Pager path=LIST_PATH pairs=keep cursor="after" at=filter.after.clone() next=page.next_after/>
+        <PositionPager path=LIST_PATH pairs=keep total offset=page.offset shown
+            next_after=page.next_after prev_before=page.prev_before/>
     }
 }
 

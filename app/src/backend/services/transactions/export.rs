@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DatabaseConnection, QuerySelect, TransactionTrait};
 use serde_json::json;
 
-use super::filters::{newest_first, selection_after};
+use super::filters::{newest_first, selection_from, Keyset};
 use super::page::{count, listed, Listed};
 use super::query::{ResolvedQuery, TxnQuery};
 use crate::backend::audit::{self, AuditEntry};
@@ -174,7 +174,13 @@ pub(super) async fn write_rows(
             let mut cursor = None;
             loop {
                 let batch = listed(
-                    newest_first(selection_after(&session, &query, tz, cursor)).limit(BATCH),
+                    newest_first(selection_from(
+                        &session,
+                        &query,
+                        tz,
+                        cursor.map_or(Keyset::All, Keyset::Older),
+                    ))
+                    .limit(BATCH),
                 )
                 .into_model::<Listed>()
                 .all(&snapshot)

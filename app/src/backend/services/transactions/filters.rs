@@ -68,34 +68,47 @@ pub(super) fn selection(
     q: &ResolvedQuery,
     tz: Tz,
 ) -> Select<transactions::Entity> {
-    selection_after(session, q, tz, None)
+    selection_from(session, q, tz, Keyset::All)
 }
 
-/// [`selection`], keeping only the rows after a keyset cursor `(time, id)` in [`newest_first`] order.
-pub(super) fn selection_after(
+/// Where a page's rows lie against a keyset row `(time, id)` in [`newest_first`] order.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Keyset {
+    All,
+    Older((DateTime<Utc>, i64)),
+    Newer((DateTime<Utc>, i64)),
+}
+
+/// [`selection`], keeping only the rows on one side of a keyset row.
+pub(super) fn selection_from(
     session: &Session,
     q: &ResolvedQuery,
     tz: Tz,
-    after: Option<(DateTime<Utc>, i64)>,
+    keyset: Keyset,
 ) -> Select<transactions::Entity> {
     use transactions::Column as C;
     let mut cond = scope::transactions(session).add(shared_filters(session, q));
-    if let Some(start) = q.from.map(|d| day_start(d, tz)) {
-        cond = cond.add(C::TxnTime.gte(start));
-    }
+    let start = q.from.map(|d| day_start(d, tz));
     let end = q.to.and_then(|d| d.succ_opt()).map(|d| day_start(d, tz));
-    match after {
-        // The cursor is the one upper bound on the time, so that a deep page starts its index range
-        // there (SQLite bounds a range by one condition per side, and would start at the end of the
-        // day range and skip every row before the cursor).
-        Some((time, id)) if end.is_none_or(|end| time < end) => {
-            cond = cond.add(C::TxnTime.lte(time)).add(older_than((time, id)));
+    // The keyset row is the one bound on its side of the time range when it lies within it, so that
+    // a deep page starts its index range there (SQLite bounds a range by one condition per side, and
+    // would start at the end of the day range and skip every row before the cursor).
+    let (lower, upper) = match keyset {
+        Keyset::Older((time, id)) if end.is_none_or(|end| time < end) => {
+            cond = cond.add(older_than((time, id)));
+            (start.map(|s| C::TxnTime.gte(s)), Some(C::TxnTime.lte(time)))
         }
-        _ => {
-            if let Some(end) = end {
-                cond = cond.add(C::TxnTime.lt(end));
-            }
+        Keyset::Newer((time, id)) if start.is_none_or(|start| time >= start) => {
+            cond = cond.add(newer_than((time, id)));
+            (Some(C::TxnTime.gte(time)), end.map(|e| C::TxnTime.lt(e)))
         }
+        _ => (
+            start.map(|s| C::TxnTime.gte(s)),
+            end.map(|e| C::TxnTime.lt(e)),
+        ),
+    };
+    for bound in [lower, upper].into_iter().flatten() {
+        cond = cond.add(bound);
     }
     match &q.card {
         Some(CardMatch::Last4(last4)) => cond = cond.add(C::CardLast4.eq(last4.as_str())),
@@ -137,6 +150,22 @@ pub(super) fn newest_first(select: Select<transactions::Entity>) -> Select<trans
     select
         .order_by_desc(transactions::Column::TxnTime)
         .order_by_desc(transactions::Column::Id)
+}
+
+/// Oldest first: the rows of a page before a keyset row, read from it outwards.
+pub(super) fn oldest_first(select: Select<transactions::Entity>) -> Select<transactions::Entity> {
+    select
+        .order_by_asc(transactions::Column::TxnTime)
+        .order_by_asc(transactions::Column::Id)
+}
+
+/// Rows before `(time, id)` in [`newest_first`] order (newer).
+pub(super) fn newer_than((time, id): (DateTime<Utc>, i64)) -> SimpleExpr {
+    Expr::tuple([
+        Expr::col(transactions::Column::TxnTime),
+        Expr::col(transactions::Column::Id),
+    ])
+    .gt(Expr::tuple([Expr::val(time), Expr::val(id)]))
 }
 
 /// Rows after `(time, id)` in [`newest_first`] order, as one row comparison so that the index

@@ -17,5 +17,5 @@ pub use self::detail::{detail, slip};
 pub(crate) use self::detail::{row_of, visible};
 pub use self::export::{export, export_size, export_to_file, DIRECT_LIMIT, EXPORT_CAP};
 pub use self::page::{filter_options, page};
-pub use self::query::{CardMatch, ResolvedQuery, TxnQuery};
+pub use self::query::{CardMatch, Place, ResolvedQuery, TxnQuery};
 pub use self::tallies::summary;

@@ -12,8 +12,8 @@ use sea_orm::{
 };
 
 use super::export::{DIRECT_LIMIT, EXPORT_CAP};
-use super::filters::{newest_first, selection, selection_after};
-use super::query::{ResolvedQuery, TxnQuery};
+use super::filters::{newest_first, oldest_first, selection, selection_from, Keyset};
+use super::query::{Place, ResolvedQuery, TxnQuery};
 use super::tallies::tallied;
 use crate::backend::entities::{merchant_numbers, terminal_groups, terminals, transactions};
 use crate::backend::local_time::{self};
@@ -247,6 +247,8 @@ pub(super) async fn groups_for(
         .collect())
 }
 
+/// One page of the selection, newest first, at the [`Place`] the query asks for: its rows, the
+/// total of the selection, how many rows come before the page, and the cursors of the pages beside it.
 pub async fn page(
     db: &impl ConnectionTrait,
     session: &Session,
@@ -255,26 +257,72 @@ pub async fn page(
 ) -> Result<TxnPage, AppError> {
     let tz = session.tz;
     let query = query.resolve(db, session, now).await?;
-    // The total rides on the page's statement as a scalar subquery (computed once); a page past the
-    // last row has no row to carry it and counts on its own.
-    let mut found = listed(
-        newest_first(selection_after(session, &query, tz, query.after)).limit(query.size + 1),
-    )
-    .expr_as(count_query(session, &query, tz), "total")
-    .into_model::<Counted>()
-    .all(db)
-    .await?;
-    let total = match found.first() {
-        Some(first) => u64::try_from(first.total).unwrap_or(0),
-        None => count(db, session, &query, tz).await?,
+    let size = query.size;
+    // Each place reads at most one row more than the page, which tells whether more lie beyond.
+    let (found, total, offset, older, newer) = match query.place {
+        Place::First => {
+            let (found, total, older) = newest(db, session, &query, Keyset::All).await?;
+            (found, total, 0, older, false)
+        }
+        Place::After(row, pos) => {
+            let (found, total, older) = newest(db, session, &query, Keyset::Older(row)).await?;
+            let offset = Ord::min(pos, total.saturating_sub(found.len() as u64));
+            (found, total, offset, older, true)
+        }
+        Place::At(day) => {
+            // The newest row of the day or before: older than the next day's first instant (every
+            // id is positive, so no row of that instant counts).
+            let next = day.succ_opt().unwrap_or(day);
+            let row = (local_time::day_start(next, tz), 0);
+            let (found, total, older) = newest(db, session, &query, Keyset::Older(row)).await?;
+            // The rows before it are the selection's from the next day on, counted from the tallies
+            // when they hold the filters.
+            let mut later = query.clone();
+            later.query.from = Some(query.from.map_or(next, |from| Ord::max(from, next)));
+            let offset = count(db, session, &later, tz).await?;
+            (found, total, offset, older, offset > 0)
+        }
+        Place::Before(row, pos) => {
+            let mut found = counted(
+                oldest_first(selection_from(session, &query, tz, Keyset::Newer(row)))
+                    .limit(size + 1),
+                session,
+                &query,
+            )
+            .all(db)
+            .await?;
+            let newer = found.len() as u64 > size;
+            found.truncate(size as usize);
+            found.reverse();
+            let total = total_of(db, session, &query, &found).await?;
+            let offset = if newer {
+                pos.saturating_sub(found.len() as u64)
+            } else {
+                0
+            };
+            (found, total, offset, true, newer)
+        }
+        Place::Last => {
+            let total = count(db, session, &query, tz).await?;
+            let on_last = match total % size {
+                0 => size,
+                rest => rest,
+            };
+            let mut found = counted(
+                oldest_first(selection_from(session, &query, tz, Keyset::All)).limit(on_last),
+                session,
+                &query,
+            )
+            .all(db)
+            .await?;
+            found.reverse();
+            let offset = total.saturating_sub(found.len() as u64);
+            (found, total, offset, false, offset > 0)
+        }
     };
-    let more = found.len() as u64 > query.size;
-    found.truncate(query.size as usize);
-    let next_after = if more {
-        found.last().map(|c| cursor_text(c.row.txn_time, c.row.id))
-    } else {
-        None
-    };
+    let cursor = |c: Option<&Counted>| c.map(|c| cursor_text(c.row.txn_time, c.row.id));
+    let next_after = if older { cursor(found.last()) } else { None };
+    let prev_before = if newer { cursor(found.first()) } else { None };
     let rows = found
         .into_iter()
         .map(|c| row_view(c.row, tz))
@@ -282,14 +330,62 @@ pub async fn page(
     Ok(TxnPage {
         rows,
         total,
+        offset,
         next_after,
-        size: query.size,
+        prev_before,
+        size,
         from: query.from.map(|d| d.to_string()),
         to: query.to.map(|d| d.to_string()),
         may_export: session.may(Function::TransactionExport),
         direct_limit: DIRECT_LIMIT,
         export_cap: EXPORT_CAP,
     })
+}
+
+/// Up to a page of the rows on one side of `keyset`, newest first, the total of the selection, and
+/// whether more rows follow the page.
+async fn newest(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    query: &ResolvedQuery,
+    keyset: Keyset,
+) -> Result<(Vec<Counted>, u64, bool), AppError> {
+    let mut found = counted(
+        newest_first(selection_from(session, query, session.tz, keyset)).limit(query.size + 1),
+        session,
+        query,
+    )
+    .all(db)
+    .await?;
+    let total = total_of(db, session, query, &found).await?;
+    let more = found.len() as u64 > query.size;
+    found.truncate(query.size as usize);
+    Ok((found, total, more))
+}
+
+/// A page's rows with the total of the selection riding on them as a scalar subquery (computed
+/// once).
+fn counted(
+    rows: Select<transactions::Entity>,
+    session: &Session,
+    query: &ResolvedQuery,
+) -> sea_orm::Selector<sea_orm::SelectModel<Counted>> {
+    listed(rows)
+        .expr_as(count_query(session, query, session.tz), "total")
+        .into_model::<Counted>()
+}
+
+/// The total the rows carry; a page past the last row has no row to carry it and counts on its own.
+async fn total_of(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    query: &ResolvedQuery,
+    found: &[Counted],
+) -> Result<u64, AppError> {
+    match found.first() {
+        Some(first) => Ok(u64::try_from(first.total).unwrap_or(0)),
+        None => count(db, session, query, session.tz).await,
+    }
 }
 
 /// A page row and the total of its selection.

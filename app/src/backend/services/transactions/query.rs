@@ -64,7 +64,21 @@ pub struct TxnQuery {
     pub min: Option<i64>,
     pub max: Option<i64>,
     pub size: u64,
-    pub after: Option<(DateTime<Utc>, i64)>,
+    pub place: Place,
+}
+
+/// Which page of the selection, newest first, by keyset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Place {
+    #[default]
+    First,
+    /// The rows just older than a row `(time, id)`, with how many rows come before them.
+    After((DateTime<Utc>, i64), u64),
+    /// The rows just newer than a row, with how many rows came before that row.
+    Before((DateTime<Utc>, i64), u64),
+    Last,
+    /// The page that starts with the newest row of this merchant-local day or before.
+    At(NaiveDate),
 }
 
 /// Filters ready to search: [`TxnQuery::resolve`] has turned what they name into what the search
@@ -153,6 +167,19 @@ impl TxnQuery {
         let sdate = check.date("sdate", &filter.sdate);
         let size = check.page_size("size", &filter.size, &PAGE_SIZES, DEFAULT_PAGE_SIZE);
         let after = check.time_cursor("after", &filter.after);
+        let before = check.time_cursor("before", &filter.before);
+        let at = check.date("at", &filter.at);
+        let last = check.code("last", &filter.last, |c| (c == "1").then_some(()));
+        let pos = check.count("pos", &filter.pos).unwrap_or(0);
+        // One place wins when a link names several: a day asked for, then the last page, then the
+        // cursors.
+        let place = match (at, last, before, after) {
+            (Some(day), _, _, _) => Place::At(day),
+            (None, Some(()), _, _) => Place::Last,
+            (None, None, Some(row), _) => Place::Before(row, pos),
+            (None, None, None, Some(row)) => Place::After(row, pos),
+            (None, None, None, None) => Place::First,
+        };
         check.finish()?;
         Ok(Self {
             from,
@@ -176,7 +203,7 @@ impl TxnQuery {
             min,
             max,
             size,
-            after,
+            place,
         })
     }
 

@@ -119,7 +119,7 @@ pub(super) fn tallied(
         min,
         max,
         size: _,
-        after: _,
+        place: _,
     } = &q.query;
     let untallied = card.is_some()
         || amount.is_some()
