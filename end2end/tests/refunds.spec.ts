@@ -101,7 +101,7 @@ test('a refund operator refunds part of a purchase directly', async ({ browser }
   // Sub-fen digits are refused next to the field; more than refundable with the amount left.
   await fillRefund(page, '1.234', 'returned_goods');
   await page.locator('[data-action=submit-refund]').click();
-  await expect(page.locator('.field-error')).toHaveText('格式不正确');
+  await expect(page.locator('.field-error')).toHaveText('金额格式不正确：请填写数字，如 12.50，最多两位小数。');
   await fillRefund(page, '99999999', 'returned_goods');
   await page.locator('[data-action=submit-refund]').click();
   await expect(page.getByRole('alert')).toContainText(`最多还可退 ${refundable}`);

@@ -107,7 +107,7 @@ test('finance searches with advanced filters, reads a summary tab and downloads 
   // Bad input is named next to its field.
   await page.locator('#max').fill('12.3x');
   await page.getByRole('button', { name: '查询' }).click();
-  await expect(page.locator('.field-error')).toHaveText('格式不正确');
+  await expect(page.locator('.field-error')).toHaveText('金额格式不正确：请填写数字，如 12.50，最多两位小数。');
 });
 
 test('a download larger than the direct limit is written in the background and waits in Downloads', async ({ finance: page }) => {
@@ -245,4 +245,15 @@ test('finance pages forwards and back, to the last page and to a day, always tol
   const top = await page.locator('#txn-table tbody tr td:first-child').first().textContent();
   expect(top!.slice(0, 10) <= day).toBe(true);
   await expect(position).not.toHaveText(/^第 1–/);
+});
+
+test('a bad filter is named with its rule beside its field, the value kept', async ({ finance: page }) => {
+  await gotoHydrated(page, '/transactions?amount=abc&min=9&max=1&card=12&size=7');
+  await expect(page.locator('#amount ~ .field-error')).toHaveText('金额格式不正确：请填写数字，如 12.50，最多两位小数。');
+  await expect(page.locator('.field-error', { hasText: '“金额至”小于“金额从”。' })).toHaveCount(1);
+  await expect(page.locator('.field-error', { hasText: '卡号请填写后 4 位数字' })).toHaveCount(1);
+  // The size typed into the address stays selected, the rule beside it.
+  await expect(page.locator('#size')).toHaveValue('7');
+  await expect(page.locator('#size-error .field-error')).toHaveText('每页条数只能是 20、50、100 或 200。');
+  await expect(page.locator('#amount')).toHaveValue('abc');
 });

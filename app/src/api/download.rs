@@ -73,7 +73,11 @@ pub(super) fn error_response(error: &AppError, lang: Lang) -> Response {
     let mut text = t.error(error);
     if let AppError::Invalid(errors) = error {
         for e in errors {
-            text.push_str(&format!("\n{}: {}", e.field, t.problem(e.problem)));
+            text.push_str(&format!(
+                "\n{}: {}",
+                e.field,
+                t.field_problem(&e.field, e.problem)
+            ));
         }
     }
     let mut response = (status, format!("{text}\n")).into_response();

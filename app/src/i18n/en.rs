@@ -474,6 +474,37 @@ pub static EN: Texts = Texts {
     field_code_wrong: "The code is not correct.",
     field_code_used: "This code has been used already: wait for the token to show the next one.",
     field_range_reversed: "The end date is before the start date.",
+    format_rule: |field| {
+        Some(match field {
+            "amount" => "Enter an amount in yuan such as 12.50, with at most two decimals.",
+            "min" => "Enter an amount in yuan such as 12.50, with at most two decimals.",
+            "max" => "Enter an amount in yuan such as 12.50, with at most two decimals.",
+            "approval_limit" => "Enter an amount in yuan such as 5000.00, with at most two decimals.",
+            "card" => "Enter the card's last 4 digits, or its first 6 and last 4 as 622848******1234.",
+            "ref" => "A reference number has 12 digits; a voucher number up to 6.",
+            "size" => "Rows per page can be 20, 50, 100 or 200.",
+            "terminal" => "A terminal number has letters and digits only, at most 16.",
+            "number" => "A merchant number has 15 digits.",
+            "auth" => "An authorisation code has letters and digits only, at most 6.",
+            "batch" => "A batch number has up to 6 digits.",
+            "from" => "Enter the date as year-month-day, such as 2026-11-30.",
+            "to" => "Enter the date as year-month-day, such as 2026-11-30.",
+            "sdate" => "Enter the date as year-month-day, such as 2026-11-30.",
+            "at" => "Enter the date as year-month-day, such as 2026-11-30.",
+            "pos" => "This page position is not valid: go back to the first page.",
+            "after" => "This page position is not valid: go back to the first page.",
+            "before" => "This page position is not valid: go back to the first page.",
+            "login_name" => "A login name has 3 to 32 characters: English letters, digits, dot (.), hyphen (-) and underscore (_).",
+            _ => return None,
+        })
+    },
+    reversed_rule: |field| {
+        Some(match field {
+            "to" => "The end date is before the start date.",
+            "max" => "The largest amount is below the smallest.",
+            _ => return None,
+        })
+    },
     policy_export_too_large: "Too many records match to download them in one file: narrow the search.",
 
     roles_intro: "What each role may use. An operator may hold several roles and may use all their functions.",

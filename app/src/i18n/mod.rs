@@ -410,6 +410,17 @@ impl Texts {
         }
     }
 
+    /// What is wrong with `field`: the field's own rule where the language has one, else the
+    /// problem in general.
+    pub fn field_problem(&self, field: &str, problem: FieldProblem) -> &'static str {
+        let specific = match problem {
+            FieldProblem::Format => (self.format_rule)(field),
+            FieldProblem::RangeReversed => (self.reversed_rule)(field),
+            _ => None,
+        };
+        specific.unwrap_or_else(|| self.problem(problem))
+    }
+
     pub fn problem(&self, problem: FieldProblem) -> &'static str {
         match problem {
             FieldProblem::Required => self.field_required,
@@ -861,6 +872,11 @@ pub struct Texts {
     pub field_code_wrong: &'static str,
     pub field_code_used: &'static str,
     pub field_range_reversed: &'static str,
+    /// What a field must look like, said when its value was not in that format (none: the generic
+    /// [`Texts::field_format`]).
+    pub format_rule: fn(&str) -> Option<&'static str>,
+    /// The end of which range came before its start, by the end's field.
+    pub reversed_rule: fn(&str) -> Option<&'static str>,
     pub policy_export_too_large: &'static str,
 
     pub roles_intro: &'static str,
@@ -937,6 +953,55 @@ pub struct Texts {
 mod tests {
     use super::*;
     use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+    #[test]
+    fn a_fields_rule_is_said_in_both_languages() {
+        let typed = [
+            "amount",
+            "min",
+            "max",
+            "approval_limit",
+            "card",
+            "ref",
+            "size",
+            "terminal",
+            "number",
+            "auth",
+            "batch",
+            "from",
+            "to",
+            "sdate",
+            "at",
+            "pos",
+            "after",
+            "before",
+            "login_name",
+        ];
+        for field in typed {
+            let (zh, en) = (
+                ZH_CN.field_problem(field, FieldProblem::Format),
+                EN.field_problem(field, FieldProblem::Format),
+            );
+            assert_ne!(zh, ZH_CN.field_format, "{field} has its rule in Chinese");
+            assert_ne!(en, EN.field_format, "{field} has its rule in English");
+        }
+        // A field without a rule of its own is told the problem in general.
+        assert_eq!(
+            EN.field_problem("comment", FieldProblem::Format),
+            EN.field_format
+        );
+        // A reversed range names which one.
+        assert!(ZH_CN
+            .field_problem("max", FieldProblem::RangeReversed)
+            .contains("金额"));
+        assert!(EN
+            .field_problem("to", FieldProblem::RangeReversed)
+            .contains("date"));
+        assert_eq!(
+            EN.field_problem("to", FieldProblem::Required),
+            EN.field_required
+        );
+    }
 
     #[test]
     fn internal_errors_show_only_the_correlation_id() {

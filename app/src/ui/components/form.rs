@@ -12,15 +12,17 @@ pub fn FieldErrors(
     field: &'static str,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    move || match error.get() {
+    move || {
+        match error.get() {
         Some(AppError::Invalid(errors)) => errors
             .into_iter()
             .filter(|e| e.field == field)
             .map(
-                |e| view! { <p class="field-error" role="alert">{i18n.t().problem(e.problem)}</p> },
+                |e| view! { <p class="field-error" role="alert">{i18n.t().field_problem(field, e.problem)}</p> },
             )
             .collect_view()
             .into_any(),
         _ => ().into_any(),
+    }
     }
 }

@@ -317,7 +317,7 @@ fn Filters(
                 </div>
             </details>
             <FieldErrors error field="day"/>
-            <FieldErrors error field="after"/>
+            {["after", "before", "pos", "at"].map(|field| view! { <FieldErrors error field/> })}
             <div class="form-actions">
                 <button type="submit" class="button button-primary">{move || i18n.t().search}</button>
                 <a class="button" href=LIST_PATH>{move || i18n.t().reset}</a>
@@ -325,15 +325,19 @@ fn Filters(
                 <a class="button button-quiet" href=format!("{LIST_PATH}?day=yesterday")>{move || i18n.t().txn_yesterday}</a>
                 <label class="inline-field">
                     {move || i18n.t().txn_size} " "
-                    <select name="size" id="size">
+                    <select name="size" id="size" aria-describedby="size-error">
                         {PAGE_SIZES.into_iter().map(|s| {
                             let is = s.to_string() == size;
                             view! { <option value=s.to_string() selected=is>{s}</option> }
                         }).collect_view()}
+                        // A size the list does not offer (typed into the address) stays shown, so
+                        // that the message beside it says what was wrong with it.
+                        {(!size.is_empty() && !PAGE_SIZES.iter().any(|s| s.to_string() == size))
+                            .then(|| view! { <option value=size.clone() selected=true>{size.clone()}</option> })}
                     </select>
                 </label>
+                <span id="size-error"><FieldErrors error field="size"/></span>
             </div>
-            <FieldErrors error field="size"/>
         </form>
     }
 }
