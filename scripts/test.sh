@@ -43,9 +43,11 @@ cargo test -p app -p migrations -p server --lib --bins
 
 say "integration tests on $backends"
 # Two processes side by side, one for the PostgreSQL half and one for the rest, each running its
-# tests one at a time: both cores busy, and no two tests' servers in one process. Concurrent tests
-# in one process (each server on its own tokio runtime) leave a page render waiting for ever about
-# one full run in three; the cause is not found yet (docs/PERFORMANCE.md, build and test times).
+# tests one at a time: both cores busy, and no two tests' servers in one process. Two tests at once in
+# one process (each server on its own tokio runtime) hung about one full run in eight. One cause was
+# sqlx 0.9.0's pool spinning a worker thread for ever (fixed in 0.9.1, see server/Cargo.toml); with
+# it gone a page request is still left unanswered about one run in ten, only with two tests' servers
+# in one process (docs/PERFORMANCE.md, build and test times).
 logs=$(mktemp -d)
 half() { cargo test -q -p server --test it -- --test-threads=1 "$@"; }
 half ::postgres >"$logs/postgres" 2>&1 &

@@ -54,8 +54,14 @@ impl TestApp {
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(self.client_config(Some(cert)))
             .redirect(reqwest::redirect::Policy::none())
-            // A request that hangs fails its test instead of the whole run.
-            .timeout(Duration::from_secs(60))
+            // A request that hangs fails its test instead of the whole run (TEST_HTTP_TIMEOUT_SECS
+            // lengthens the wait, to look at a hung server with a debugger).
+            .timeout(Duration::from_secs(
+                std::env::var("TEST_HTTP_TIMEOUT_SECS")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(60),
+            ))
             .build()
             .expect("reqwest client");
         Browser {
