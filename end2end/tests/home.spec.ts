@@ -20,8 +20,12 @@ test('the home page shows the merchant of the signed-in operator and switches la
   await page.getByRole('link', { name: 'Help' }).click();
   await expect(page).toHaveURL(/\/help$/);
   await expect(page.locator('h1')).toHaveText('Help');
+  // The statuses are told in the words the pages use, in the page's language and its list style.
+  await expect(page.locator('#help-statuses')).toContainText('Settlements: Pending, Paid');
   await page.getByRole('button', { name: '中文' }).click();
   await expect(page.locator('h1')).toHaveText('常见问题');
+  await expect(page.locator('#help-statuses')).toContainText('结算：待划付、已划付');
+  await expect(page.locator('#help-statuses')).toContainText('已撤回');
   await expect(page.locator('nav a[aria-current=page]')).toHaveText('常见问题');
 });
 

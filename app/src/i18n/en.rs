@@ -60,6 +60,11 @@ pub static EN: Texts = Texts {
 
     help_title: "Help",
     help_intro: "The questions merchants ask most often about the console.",
+    help_statuses_q: "What do the statuses mean?",
+    help_statuses_txn: "Transactions",
+    help_statuses_settlement: "Settlements",
+    help_statuses_refund: "Refund requests",
+    help_statuses_refund_flow: "A request awaiting approval is approved and submitted, or rejected, or cancelled by its requester. A submitted request is debited at the next clearing; when the balance is short it waits, pending clearing, and clears by itself once the balance covers it. The money then goes back to the cardholder.",
     faqs: &[
         Faq {
             question: "How do I install my certificate in the browser?",
@@ -101,20 +106,6 @@ pub static EN: Texts = Texts {
             answer: &[
                 "At clearing, a refund that the merchant's account balance cannot cover is held and listed under Refunds pending clearing.",
                 "Once the balance allows (for example after the next settlement is credited), clearing completes it by itself: there is nothing to submit again.",
-            ],
-        },
-        Faq {
-            question: "Why is a fast refund in exception?",
-            answer: &[
-                "The bank rejected the cardholder data (name, ID number, province, city or branch). Correct it in the fast-refund exception list and submit it again.",
-            ],
-        },
-        Faq {
-            question: "What do the statuses mean?",
-            answer: &[
-                "Transactions: success, failed, reversed. Settlements: pending, paid.",
-                "Refunds: pending approval → approved / rejected / cancelled; submitted → cleared, or pending clearing (clears by itself once the balance allows) → refunded or failed.",
-                "Fast refunds: processing → success / failed / exception; a corrected exception goes back to processing.",
             ],
         },
     ],

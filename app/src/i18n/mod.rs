@@ -43,6 +43,15 @@ impl Lang {
         }
     }
 
+    /// Items as a list in this language: `成功、失败` or `Successful, Failed`.
+    pub fn list<'a>(self, items: impl IntoIterator<Item = &'a str>) -> String {
+        let separator = match self {
+            Lang::ZhCn => "、",
+            Lang::En => ", ",
+        };
+        items.into_iter().collect::<Vec<_>>().join(separator)
+    }
+
     pub fn from_tag(tag: &str) -> Option<Lang> {
         let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
         if primary.eq_ignore_ascii_case("zh") {
@@ -538,6 +547,11 @@ pub struct Texts {
 
     pub help_title: &'static str,
     pub help_intro: &'static str,
+    pub help_statuses_q: &'static str,
+    pub help_statuses_txn: &'static str,
+    pub help_statuses_settlement: &'static str,
+    pub help_statuses_refund: &'static str,
+    pub help_statuses_refund_flow: &'static str,
     pub faqs: &'static [Faq],
 
     pub nav_password: &'static str,

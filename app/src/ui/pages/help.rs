@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::i18n::{title_text, use_i18n};
+use crate::domain::refund::RefundStatus;
+use crate::domain::{SettlementStatus, TxnStatus};
+use crate::i18n::{title_text, use_i18n, Label, Lang, Texts};
 
 #[component]
 pub fn HelpPage() -> impl IntoView {
@@ -27,6 +29,30 @@ pub fn HelpPage() -> impl IntoView {
                     })
                     .collect_view()
             }}
+            <Statuses/>
         </div>
+    }
+}
+
+/// The statuses, in the words the pages use for them: read from the same labels.
+#[component]
+fn Statuses() -> impl IntoView {
+    let i18n = use_i18n();
+    let line = move |name: fn(&Texts) -> &'static str, labels: fn(Lang) -> String| {
+        view! {
+            <p>
+                <strong>{move || name(i18n.t())}</strong>
+                {move || format!("{}{}", if i18n.lang() == Lang::En { ": " } else { "：" }, labels(i18n.lang()))}
+            </p>
+        }
+    };
+    view! {
+        <details class="card" id="help-statuses">
+            <summary>{move || i18n.t().help_statuses_q}</summary>
+            {line(|t| t.help_statuses_txn, |l| l.list(TxnStatus::ALL.iter().map(|s| s.label(l))))}
+            {line(|t| t.help_statuses_settlement, |l| l.list(SettlementStatus::ALL.iter().map(|s| s.label(l))))}
+            {line(|t| t.help_statuses_refund, |l| l.list(RefundStatus::ALL.iter().map(|s| s.label(l))))}
+            <p>{move || i18n.t().help_statuses_refund_flow}</p>
+        </details>
     }
 }

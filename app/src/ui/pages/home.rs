@@ -153,7 +153,7 @@ fn OperatorCard(operator: OperatorView) -> impl IntoView {
                         if roles.is_empty() {
                             i18n.t().none.to_owned()
                         } else {
-                            roles.iter().map(|r| r.label(lang)).collect::<Vec<_>>().join("、")
+                            lang.list(roles.iter().map(|r| r.label(lang)))
                         }
                     }}
                 </dd>

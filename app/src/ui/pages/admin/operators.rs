@@ -20,11 +20,7 @@ use crate::ui::components::load::Loaded;
 use crate::ui::paths::id_param;
 
 fn role_list(roles: &[Role], lang: crate::i18n::Lang) -> String {
-    roles
-        .iter()
-        .map(|r| r.label(lang))
-        .collect::<Vec<_>>()
-        .join("、")
+    lang.list(roles.iter().map(|r| r.label(lang)))
 }
 
 #[component]
