@@ -503,6 +503,7 @@ pub static EN: Texts = Texts {
     roles_area: "Area",
     granted: "Granted",
     not_granted: "Not granted",
+    roles_not_built: "Not in this version yet",
 
     ops_search: "Login or name",
     ops_search_button: "Search",

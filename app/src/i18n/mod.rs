@@ -898,6 +898,7 @@ pub struct Texts {
     pub roles_area: &'static str,
     pub granted: &'static str,
     pub not_granted: &'static str,
+    pub roles_not_built: &'static str,
 
     pub ops_search: &'static str,
     pub ops_search_button: &'static str,

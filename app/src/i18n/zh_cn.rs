@@ -497,6 +497,7 @@ pub static ZH_CN: Texts = Texts {
     roles_area: "类别",
     granted: "允许",
     not_granted: "不允许",
+    roles_not_built: "本版本尚未提供",
 
     ops_search: "登录名或姓名",
     ops_search_button: "查询",

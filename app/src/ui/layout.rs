@@ -204,3 +204,21 @@ fn UserBox(me: Me) -> impl IntoView {
         </div>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_menu_leads_only_to_functions_this_build_has() {
+        for item in MENU {
+            if let Audience::Granted(function) = item.audience {
+                assert!(
+                    function.in_this_build(),
+                    "{} leads to {function:?}",
+                    item.href
+                );
+            }
+        }
+    }
+}
