@@ -92,6 +92,13 @@ test('an administrator sees the role and function matrix', async ({ page }) => {
   await expect(matrix.locator('tr[data-function="fast_refund.request"]')).toHaveAttribute('data-built', 'false');
   await expect(matrix.locator('tr[data-function="fast_refund.request"] th')).toContainText('本版本尚未提供');
   await expect(matrix.locator('tr[data-function="refund.approve"]')).toHaveAttribute('data-built', 'true');
+
+  // A page the administrator's roles do not grant says so and who can change it, not "出错了".
+  await gotoHydrated(page, '/downloads');
+  await expect(page.locator('[data-field=downloads-about]')).toContainText('后台生成');
+  await expect(page.getByRole('alert')).toContainText('无权使用此功能');
+  await expect(page.getByRole('alert')).toContainText('管理员');
+  await expect(page.getByRole('alert')).not.toContainText('出错了');
 });
 
 test('an operator can change their own password again later', async ({ browser }) => {

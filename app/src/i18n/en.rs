@@ -554,6 +554,9 @@ pub static EN: Texts = Texts {
     error_password_change_required: "Change your password first.",
 
     error_title: "Something went wrong",
+    error_title_forbidden: "Not available to your roles",
+    error_forbidden_hint: "Your roles do not include this function; your merchant's administrator can give you one that does.",
+    downloads_about: "Searches with more rows than a direct download holds are written here in the background, by the roles that may download transactions (finance, for one). Each file appears as soon as it is requested, shows its progress, and can be downloaded for 24 hours once ready.",
     error_no_certificate: "No valid client certificate was presented.",
     error_unauthenticated: "Please sign in first.",
     error_forbidden: "You may not do this.",

@@ -950,6 +950,9 @@ pub struct Texts {
     pub error_password_change_required: &'static str,
 
     pub error_title: &'static str,
+    pub error_title_forbidden: &'static str,
+    pub error_forbidden_hint: &'static str,
+    pub downloads_about: &'static str,
     pub error_no_certificate: &'static str,
     pub error_unauthenticated: &'static str,
     pub error_forbidden: &'static str,

@@ -548,6 +548,9 @@ pub static ZH_CN: Texts = Texts {
     error_password_change_required: "请先修改密码。",
 
     error_title: "出错了",
+    error_title_forbidden: "无权使用此功能",
+    error_forbidden_hint: "您的角色不包括此功能；需要时请联系本商户的管理员为您分配相应角色。",
+    downloads_about: "查询结果超过直接下载上限时，文件在后台生成并出现在这里（有“交易明细下载”权限的角色可用，例如财务）。文件提交后即列出并显示进度，完成后 24 小时内可下载。",
     error_no_certificate: "没有收到有效的客户端证书。",
     error_unauthenticated: "请先登录。",
     error_forbidden: "您没有执行此操作的权限。",

@@ -21,10 +21,13 @@ pub fn ErrorAlert(error: AppError) -> impl IntoView {
             go_to(path);
         }
     });
+    // A function the operator's roles do not grant is no fault: say so, and who can change it.
+    let forbidden = matches!(error, AppError::Forbidden);
     view! {
-        <div class="alert alert-error" role="alert" data-status=status>
-            <strong>{move || i18n.t().error_title}</strong>
+        <div class=if forbidden { "alert alert-warning" } else { "alert alert-error" } role="alert" data-status=status>
+            <strong>{move || if forbidden { i18n.t().error_title_forbidden } else { i18n.t().error_title }}</strong>
             <p>{move || i18n.t().error(&error)}</p>
+            {forbidden.then(|| view! { <p class="small">{move || i18n.t().error_forbidden_hint}</p> })}
         </div>
     }
 }

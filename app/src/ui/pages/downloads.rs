@@ -50,6 +50,7 @@ pub fn DownloadsPage() -> impl IntoView {
     view! {
         <Title text=title_text(|l| l.texts().nav_downloads.to_owned())/>
         <h1>{move || i18n.t().nav_downloads}</h1>
+        <p class="muted" data-field="downloads-about">{move || i18n.t().downloads_about}</p>
         <Loaded resource=list ok=move |list| view! { <Jobs list/> }/>
     }
 }
