@@ -1,4 +1,5 @@
 pub mod alert;
+pub mod badge;
 pub mod form;
 pub mod lang_switch;
 pub mod load;

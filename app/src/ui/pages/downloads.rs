@@ -7,17 +7,9 @@ use leptos_meta::Title;
 
 use crate::api::exports::{file_path, list_exports, ExportJobView, ExportList};
 use crate::domain::ExportStatus;
-use crate::i18n::{title_text, use_i18n, Label};
+use crate::i18n::{title_text, use_i18n};
+use crate::ui::components::badge::StatusBadge;
 use crate::ui::components::load::Loaded;
-
-fn status_class(status: ExportStatus) -> &'static str {
-    match status {
-        ExportStatus::Done => "badge badge-success",
-        ExportStatus::Failed => "badge badge-failed",
-        ExportStatus::Queued | ExportStatus::Running => "badge badge-pending",
-        ExportStatus::Expired => "badge",
-    }
-}
 
 /// `12.3 MB`, for a file size.
 fn size_text(bytes: i64) -> String {
@@ -119,7 +111,7 @@ fn Job(job: ExportJobView) -> impl IntoView {
                 " " <span class="small">{percent}"%"</span>
             </td>
             <td>
-                <span class=status_class(status)>{move || status.label(i18n.lang())}</span>
+                <StatusBadge status/>
                 {interrupted.then(|| view! { <p class="small muted">{move || i18n.t().exports_interrupted}</p> })}
             </td>
             <td class="nowrap">{file}</td>

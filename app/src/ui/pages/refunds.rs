@@ -19,6 +19,7 @@ use crate::domain::RefundMode;
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::alert::ErrorAlert;
+use crate::ui::components::badge::Toned;
 use crate::ui::components::form::FieldErrors;
 use crate::ui::components::load::Loaded;
 use crate::ui::components::money::MoneyText;
@@ -29,22 +30,11 @@ use crate::ui::paths::transactions::detail_path as txn_path;
 
 /// Colour by where the money is: on its way (pending), back with the cardholder or cleared
 /// (success), stopped (failed).
-pub fn status_class(status: RefundStatus) -> &'static str {
-    use RefundStatus as S;
-    match status {
-        S::PendingApproval | S::Approved | S::Submitted | S::PendingClearing => {
-            "badge badge-pending"
-        }
-        S::Cleared | S::Refunded => "badge badge-success",
-        S::Rejected | S::Cancelled | S::Failed => "badge badge-failed",
-    }
-}
-
 #[component]
 fn StatusBadge(status: RefundStatus) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <span class=status_class(status) data-status=status.code()>
+        <span class=status.tone().class() data-status=status.code()>
             {move || status.label(i18n.lang())}
         </span>
     }

@@ -23,17 +23,11 @@ use crate::ui::components::money::MoneyText;
 use crate::ui::components::tie_out::TieOut;
 use crate::url::query_string;
 
+use crate::ui::components::badge::StatusBadge;
 use crate::ui::components::load::Loaded;
 use crate::ui::components::pager::Pager;
 use crate::ui::paths::id_param;
 use crate::ui::paths::settlements::{detail_path, reconciliation_path, EXPORT_PATH, LIST_PATH};
-
-fn status_class(status: SettlementStatus) -> &'static str {
-    match status {
-        SettlementStatus::Paid => "badge badge-success",
-        SettlementStatus::Pending => "badge badge-pending",
-    }
-}
 
 #[component]
 pub fn SettlementsPage() -> impl IntoView {
@@ -230,7 +224,7 @@ fn Row(row: SettlementRow, may_download_files: bool) -> impl IntoView {
             <td class="num"><MoneyText fen=row.refund_fen/></td>
             <td class="num"><MoneyText fen=row.fee_fen/></td>
             <td class="num"><MoneyText fen=row.net_fen/></td>
-            <td><span class=status_class(status)>{move || status.label(i18n.lang())}</span></td>
+            <td><StatusBadge status/></td>
             <td class="nowrap">
                 <a href=detail_path(row.id)>{move || i18n.t().settle_detail}</a>
                 {may_download_files.then(|| view! {
@@ -292,7 +286,7 @@ fn Detail(view: SettlementView) -> impl IntoView {
                 <dt>{move || i18n.t().settle_col_net}</dt>
                 <dd data-field="settlement-net"><MoneyText fen=s.net_fen/></dd>
                 <dt>{move || i18n.t().settle_col_status}</dt>
-                <dd><span class=status_class(status)>{move || status.label(i18n.lang())}</span></dd>
+                <dd><StatusBadge status/></dd>
                 <dt>{move || i18n.t().settle_col_account}</dt>
                 <dd class="mono">{s.account_masked}</dd>
                 <dt>{move || i18n.t().settle_col_paid_at}</dt>

@@ -26,6 +26,7 @@ use crate::ui::components::money::{CountText, MoneyText};
 use crate::ui::components::tie_out::TieOut;
 use crate::url::query_string;
 
+use crate::ui::components::badge::StatusBadge;
 use crate::ui::components::load::Loaded;
 use crate::ui::components::pager::PositionPager;
 use crate::ui::paths::id_param;
@@ -37,14 +38,6 @@ fn list_url(pairs: &[(&str, String)]) -> String {
         LIST_PATH.to_owned()
     } else {
         format!("{LIST_PATH}?{}", query_string(pairs))
-    }
-}
-
-pub fn status_class(status: TxnStatus) -> &'static str {
-    match status {
-        TxnStatus::Success => "badge badge-success",
-        TxnStatus::Failed => "badge badge-failed",
-        TxnStatus::Reversed => "badge badge-pending",
     }
 }
 
@@ -417,7 +410,7 @@ fn Row(row: TxnRow) -> impl IntoView {
             <td class="mono">{row.merchant_no}</td>
             <td class="mono">{row.terminal_no}</td>
             <td class="nowrap">{move || txn_type.label(i18n.lang())}</td>
-            <td><span class=status_class(status)>{move || status.label(i18n.lang())}</span></td>
+            <td><StatusBadge status/></td>
             <td class="mono nowrap">{row.card_masked}</td>
             <td class="nowrap">{move || org.label(i18n.lang())}</td>
             <td class="num"><MoneyText fen=row.amount_fen/></td>
@@ -555,7 +548,7 @@ fn Detail(view: TxnView) -> impl IntoView {
                 <dt>{move || i18n.t().txn_col_time}</dt><dd data-field="txn-time">{t.time}</dd>
                 <dt>{move || i18n.t().txn_type}</dt><dd>{move || txn_type.label(i18n.lang())}</dd>
                 <dt>{move || i18n.t().txn_status}</dt>
-                <dd><span class=status_class(status)>{move || status.label(i18n.lang())}</span></dd>
+                <dd><StatusBadge status/></dd>
                 <dt>{move || i18n.t().txn_col_amount}</dt><dd data-field="txn-amount"><MoneyText fen=t.amount_fen/></dd>
                 <dt>{move || i18n.t().txn_col_fee}</dt>
                 <dd>{t.fee_fen.map(|fen| view! { <MoneyText fen/> })}</dd>
@@ -629,7 +622,7 @@ fn LinkedTable(rows: Vec<LinkedTxn>) -> impl IntoView {
                             <tr>
                                 <td class="nowrap"><a href=detail_path(l.id)>{l.time}</a></td>
                                 <td>{move || txn_type.label(i18n.lang())}</td>
-                                <td><span class=status_class(status)>{move || status.label(i18n.lang())}</span></td>
+                                <td><StatusBadge status/></td>
                                 <td class="num"><MoneyText fen=l.amount_fen/></td>
                                 <td class="mono">{l.reference_no}</td>
                             </tr>
