@@ -235,6 +235,14 @@ test('finance pages forwards and back, to the last page and to a day, always tol
   await page.locator('a[data-page=first]').click();
   await expect(position).toHaveText(/^第 1–20 笔/);
 
+  // The day field speaks the console's language, not the browser's: its hint, and the browser's
+  // own "fill this in" when it is left empty.
+  const at = page.locator('.pager-jump input[name=at]');
+  await expect(at).toHaveAttribute('placeholder', '年-月-日');
+  await page.locator('.pager-jump button').click();
+  expect(await at.evaluate((el: HTMLInputElement) => el.validationMessage)).toBe('请填写此项');
+  await expect(page).not.toHaveURL(/at=/);
+
   // A day: the page starts with that day's newest transaction, the rows before it counted.
   const times = await page.locator('#txn-table tbody tr td:first-child').allTextContents();
   const day = new Date(Date.parse(times[0].slice(0, 10)) - 3 * 86400_000).toISOString().slice(0, 10);

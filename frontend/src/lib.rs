@@ -3,5 +3,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    app::ui::validity::speak_the_consoles_language();
     leptos::mount::hydrate_body(app::App);
 }

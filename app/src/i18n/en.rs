@@ -448,6 +448,7 @@ pub static EN: Texts = Texts {
     rule_mismatch: "The two new passwords differ",
 
     field_required: "Required",
+    date_placeholder: "yyyy-mm-dd",
     field_format: "Not in the expected format",
     field_captcha: "The additional code is wrong or has expired: type the digits of the new picture.",
     field_wrong_password: "The current password is wrong",

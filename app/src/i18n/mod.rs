@@ -869,6 +869,7 @@ pub struct Texts {
     pub rule_mismatch: &'static str,
 
     pub field_required: &'static str,
+    pub date_placeholder: &'static str,
     pub field_format: &'static str,
     pub field_captcha: &'static str,
     pub field_wrong_password: &'static str,

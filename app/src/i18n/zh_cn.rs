@@ -442,6 +442,7 @@ pub static ZH_CN: Texts = Texts {
     rule_mismatch: "两次输入的新密码不一致",
 
     field_required: "请填写此项",
+    date_placeholder: "年-月-日",
     field_format: "格式不正确",
     field_captcha: "附加码不正确或已过期，请看新图重新输入。",
     field_wrong_password: "当前密码不正确",

@@ -26,3 +26,21 @@ pub fn FieldErrors(
     }
     }
 }
+
+/// A day typed as `YYYY-MM-DD`, with the console's own hint. A browser's date field speaks the
+/// browser's language (mm/dd/yyyy on an English browser) whatever the console's; the server checks
+/// the day and names the rule when it is not one.
+#[component]
+pub fn DateInput(
+    id: &'static str,
+    value: String,
+    #[prop(optional)] name: Option<&'static str>,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <input id=id name=name.unwrap_or(id) type="text" inputmode="numeric" maxlength="10"
+            autocomplete="off" class="input-date" value=value required=required
+            placeholder=move || i18n.t().date_placeholder/>
+    }
+}

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::domain::money::format_count;
 use crate::i18n::{use_i18n, Texts};
+use crate::ui::components::form::DateInput;
 use crate::url::query_string;
 
 /// Names a text of the current language.
@@ -102,7 +103,7 @@ pub fn PositionPager(
                 <label>
                     {move || i18n.t().page_jump_day}
                     " "
-                    <input type="date" name="at" required=""/>
+                    <DateInput id="pager-at" name="at" value=String::new() required=true/>
                 </label>
                 <button type="submit" class="button">{move || i18n.t().page_jump}</button>
             </form>

@@ -18,7 +18,7 @@ use crate::domain::money::format_count;
 use crate::domain::SettlementStatus;
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
-use crate::ui::components::form::FieldErrors;
+use crate::ui::components::form::{DateInput, FieldErrors};
 use crate::ui::components::money::MoneyText;
 use crate::ui::components::tie_out::TieOut;
 use crate::url::query_string;
@@ -93,12 +93,12 @@ fn Filters(
             <div class="filter-grid">
                 <div class="field">
                     <label for="from">{move || i18n.t().settle_from}</label>
-                    <input id="from" name="from" type="date" value=filter.from/>
+                    <DateInput id="from" value=filter.from/>
                     <FieldErrors error field="from"/>
                 </div>
                 <div class="field">
                     <label for="to">{move || i18n.t().settle_to}</label>
-                    <input id="to" name="to" type="date" value=filter.to/>
+                    <DateInput id="to" value=filter.to/>
                     <FieldErrors error field="to"/>
                 </div>
                 <div class="field">

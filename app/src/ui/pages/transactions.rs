@@ -270,8 +270,10 @@ fn Filters(
     view! {
         <form class="filters card" method="get" action=LIST_PATH id="txn-filters" on:submit=mask_card>
             <div class="filter-grid">
-                <TextField id="from" label=|t| t.txn_from value=filter.from.clone() kind="date" error/>
-                <TextField id="to" label=|t| t.txn_to value=filter.to.clone() kind="date" error/>
+                <TextField id="from" label=|t| t.txn_from value=filter.from.clone()
+                    inputmode="numeric" maxlength=10 placeholder=|t| t.date_placeholder error/>
+                <TextField id="to" label=|t| t.txn_to value=filter.to.clone()
+                    inputmode="numeric" maxlength=10 placeholder=|t| t.date_placeholder error/>
                 <CodeSelect id="type" label=|t| t.txn_type selected=filter.txn_type.clone()
                     options=labelled(TxnType::ALL, TxnType::code) error/>
                 <CodeSelect id="status" label=|t| t.txn_status selected=filter.status.clone()
@@ -300,7 +302,8 @@ fn Filters(
                     <TextField id="auth" label=|t| t.txn_auth value=filter.auth.clone() maxlength=6 error/>
                     <TextField id="batch" label=|t| t.txn_batch value=filter.batch.clone()
                         inputmode="numeric" maxlength=6 error/>
-                    <TextField id="sdate" label=|t| t.txn_sdate value=filter.sdate.clone() kind="date" error/>
+                    <TextField id="sdate" label=|t| t.txn_sdate value=filter.sdate.clone()
+                    inputmode="numeric" maxlength=10 placeholder=|t| t.date_placeholder error/>
                     <TextField id="settlement" label=|t| t.txn_settlement value=filter.settlement.clone()
                         inputmode="numeric" maxlength=19 error/>
                     <TextField id="min" label=|t| t.txn_min value=filter.min.clone()

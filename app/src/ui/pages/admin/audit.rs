@@ -12,7 +12,7 @@ use crate::domain::access::Function;
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
-use crate::ui::components::form::FieldErrors;
+use crate::ui::components::form::{DateInput, FieldErrors};
 use crate::ui::components::load::Loaded;
 use crate::ui::components::pager::Pager;
 use crate::url::query_string;
@@ -66,12 +66,12 @@ fn Filters(filter: AuditFilter, error: Signal<Option<AppError>>) -> impl IntoVie
             <div class="filter-grid">
                 <div class="field">
                     <label for="from">{move || i18n.t().audit_from}</label>
-                    <input id="from" name="from" type="date" value=filter.from/>
+                    <DateInput id="from" value=filter.from/>
                     <FieldErrors error field="from"/>
                 </div>
                 <div class="field">
                     <label for="to">{move || i18n.t().audit_to}</label>
-                    <input id="to" name="to" type="date" value=filter.to/>
+                    <DateInput id="to" value=filter.to/>
                     <FieldErrors error field="to"/>
                 </div>
                 <div class="field">
