@@ -30,8 +30,7 @@ pub async fn settlement_detail(id: i64) -> Result<SettlementView, AppError> {
 
     let ctx = RequestCtx::current()?;
     let session = ctx.authorize(Function::SettlementQuery).await?;
-    let settlement = settlements::detail(&ctx.state.db, session, id).await?;
-    let makeup = settlements::makeup(&ctx.state.db, session, settlement.id).await?;
+    let (settlement, makeup) = settlements::detail_with_makeup(&ctx.state.db, session, id).await?;
     Ok(SettlementView {
         settlement,
         makeup,

@@ -123,7 +123,8 @@ impl Breakdown {
             .ok_or(MoneyError::Overflow)
     }
 
-    /// Every transaction counted, money or not.
+    /// Every transaction counted, money or not (saturating: a count is shown, never trusted for
+    /// money).
     pub fn count(&self) -> i64 {
         [
             self.sales,
@@ -134,8 +135,7 @@ impl Breakdown {
             self.reversed,
         ]
         .iter()
-        .map(|t| t.count)
-        .sum()
+        .fold(0i64, |n, t| n.saturating_add(t.count))
     }
 
     /// Whether nothing was counted.

@@ -45,6 +45,11 @@ pub mod refunds {
     pub fn new_path(txn_id: i64) -> String {
         format!("{NEW_PATH}?txn={txn_id}")
     }
+
+    /// The refund requests settlement `id` debited.
+    pub fn in_settlement_path(id: i64) -> String {
+        format!("{LIST_PATH}?settlement={id}")
+    }
 }
 
 pub mod settlements {

@@ -41,19 +41,15 @@ pub fn speak_the_consoles_language() {
             .texts()
             .field_required
     };
-    let on_invalid = Closure::<dyn Fn(Event)>::new(move |ev: Event| set(&ev, required));
-    // A value typed or chosen clears the message (else the field would stay invalid).
-    let on_input = Closure::<dyn Fn(Event)>::new(move |ev: Event| set(&ev, required));
+    // One listener: on `invalid` it words the message; on a value typed or chosen it clears it (else
+    // the field would stay invalid).
+    let check = Closure::<dyn Fn(Event)>::new(move |ev: Event| set(&ev, required));
+    let listener = check.as_ref().unchecked_ref();
     // `invalid` does not bubble: listen while it travels down.
-    let _ = document.add_event_listener_with_callback_and_bool(
-        "invalid",
-        on_invalid.as_ref().unchecked_ref(),
-        true,
-    );
+    let _ = document.add_event_listener_with_callback_and_bool("invalid", listener, true);
     for kind in ["input", "change"] {
-        let _ = document.add_event_listener_with_callback(kind, on_input.as_ref().unchecked_ref());
+        let _ = document.add_event_listener_with_callback(kind, listener);
     }
-    // The listeners live as long as the page.
-    on_invalid.forget();
-    on_input.forget();
+    // The listener lives as long as the page.
+    check.forget();
 }

@@ -7,37 +7,34 @@ use crate::contract::settlements::{SettlementMakeup, SettlementRow};
 use crate::domain::breakdown::{Breakdown, Tally};
 use crate::i18n::{use_i18n, Texts};
 use crate::ui::components::money::{CountText, MoneyText};
+use crate::ui::paths::refunds::in_settlement_path;
 
 /// `rows`, when given, is the drill-down's own summary (the rows under the panel): its sales and its
 /// terminal refunds are shown instead of the makeup's, so that the panel ties the settlement to what
-/// the user sees below it. `refunds_href` links the console's requests when the user may list them.
+/// the user sees below it. The console's requests are linked when the user may list them.
 #[component]
 pub fn TieOut(
     settlement: SettlementRow,
     makeup: SettlementMakeup,
     rows: Option<Breakdown>,
-    refunds_href: Option<String>,
+    may_query_refunds: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let s = settlement;
+    // The rows' refunds and voids added up; `None` only past the largest amount, which then shows
+    // as "—" and does not tie out.
     let (sales, terminal) = match rows {
-        Some(b) => (
-            b.sales,
-            b.voids.checked_add(b.refunds).unwrap_or(Tally {
-                count: i64::MAX,
-                amount_fen: i64::MAX,
-            }),
-        ),
-        None => (makeup.sales, makeup.terminal_refunds),
+        Some(b) => (b.sales, b.voids.checked_add(b.refunds).ok()),
+        None => (makeup.sales, Some(makeup.terminal_refunds)),
     };
-    let read = SettlementMakeup {
+    let read = terminal.map(|terminal_refunds| SettlementMakeup {
         sales,
-        terminal_refunds: terminal,
+        terminal_refunds,
         ..makeup
-    };
-    let ties = read.ties_out(&s) && rows.is_none_or(|_| read == makeup);
-    let refunds = read.refunds().ok();
-    let net = read.net_fen().ok();
+    });
+    let ties = read.is_some_and(|read| read.ties_out(&s) && (rows.is_none() || read == makeup));
+    let refunds = read.and_then(|r| r.refunds().ok());
+    let net = read.and_then(|r| r.net_fen().ok());
     let tally = |t: Option<Tally>| {
         match t {
         Some(t) => view! { <td class="num"><CountText n=t.count/></td><td class="num"><MoneyText fen=t.amount_fen/></td> }.into_any(),
@@ -80,14 +77,14 @@ pub fn TieOut(
                     </thead>
                     <tbody>
                         {line(|t| t.tie_sales, "sales", Some(Tally { count: s.txn_count, amount_fen: s.gross_fen }), Some(sales))}
-                        {line(|t| t.tie_terminal_refunds, "terminal-refunds", None, Some(terminal))}
+                        {line(|t| t.tie_terminal_refunds, "terminal-refunds", None, terminal)}
                         <tr data-line="console-refunds">
                             <th scope="row">
                                 {move || i18n.t().tie_console_refunds}
                                 <div class="muted small">
                                     {move || i18n.t().tie_console_note}
-                                    {refunds_href.clone().filter(|_| makeup.console_refunds.count > 0).map(|href| view! {
-                                        " " <a href=href data-action="settlement-refunds">{move || i18n.t().tie_refund_list}</a>
+                                    {(may_query_refunds && makeup.console_refunds.count > 0).then(|| view! {
+                                        " " <a href=in_settlement_path(s.id) data-action="settlement-refunds">{move || i18n.t().tie_refund_list}</a>
                                     })}
                                 </div>
                             </th>

@@ -259,9 +259,7 @@ fn Detail(view: SettlementView) -> impl IntoView {
     let tie_settlement = s.clone();
     let status = s.status;
     let id = s.id;
-    let refunds_href = view
-        .may_query_refunds
-        .then(|| format!("/refunds?settlement={id}"));
+
     view! {
         <section class="card">
             <dl class="facts" id="settlement-detail">
@@ -305,6 +303,6 @@ fn Detail(view: SettlementView) -> impl IntoView {
                 })}
             </div>
         </section>
-        <TieOut settlement=tie_settlement makeup=view.makeup rows=None refunds_href/>
+        <TieOut settlement=tie_settlement makeup=view.makeup rows=None may_query_refunds=view.may_query_refunds/>
     }
 }

@@ -429,10 +429,10 @@ fn SummaryTable(summary: TxnSummary) -> impl IntoView {
     let i18n = use_i18n();
     let by = summary.by;
     let tie_out = summary.settlement.clone().map(|t| {
-        let refunds_href = t
-            .may_query_refunds
-            .then(|| format!("/refunds?settlement={}", t.settlement.id));
-        view! { <TieOut settlement=t.settlement makeup=t.makeup rows=Some(summary.total) refunds_href/> }
+        view! {
+            <TieOut settlement=t.settlement makeup=t.makeup rows=Some(summary.total)
+                may_query_refunds=t.may_query_refunds/>
+        }
     });
     if summary.lines.is_empty() {
         return view! { {tie_out} <p class="muted">{move || i18n.t().txn_none}</p> }.into_any();

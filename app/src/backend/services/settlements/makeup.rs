@@ -18,9 +18,17 @@ pub async fn makeup(
     id: i64,
 ) -> Result<SettlementMakeup, AppError> {
     let settlement = visible(db, session, id).await?;
+    of(db, settlement.id).await
+}
+
+/// The makeup of a settlement the caller has found visible.
+pub(super) async fn of(
+    db: &impl ConnectionTrait,
+    settlement_id: i64,
+) -> Result<SettlementMakeup, AppError> {
     let backend = db.get_database_backend();
     let one =
-        |sql: &str| Statement::from_sql_and_values(backend, sql, [Value::from(settlement.id)]);
+        |sql: &str| Statement::from_sql_and_values(backend, sql, [Value::from(settlement_id)]);
     // A settlement marks the sales it priced and the terminal's refunds and voids it debited; the
     // settlement index finds them.
     let sale = format!("txn_type IN {SALE_TYPES_SQL}");

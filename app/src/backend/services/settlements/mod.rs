@@ -24,7 +24,7 @@ use crate::backend::local_time;
 use crate::backend::services::filters::{FieldCheck, QuickDay};
 use crate::backend::Session;
 use crate::contract::settlements::{
-    SettlementFilter, SettlementPage, SettlementRow, SettlementSums,
+    SettlementFilter, SettlementMakeup, SettlementPage, SettlementRow, SettlementSums,
 };
 use crate::domain::access::Function;
 use crate::domain::reconciliation::{self, Detail, Header, Kind, Trailer};
@@ -308,6 +308,18 @@ async fn visible(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// One settlement and what it is made of ([`makeup`]), read after one visibility check.
+pub async fn detail_with_makeup(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    id: i64,
+) -> Result<(SettlementRow, SettlementMakeup), AppError> {
+    let settlement = visible(db, session, id).await?;
+    let made_of = makeup::of(db, settlement.id).await?;
+    let numbers = numbers_of(db, session.merchant_id).await?;
+    Ok((row_view(settlement, &numbers, session.tz)?, made_of))
 }
 
 pub async fn detail(

@@ -20,7 +20,7 @@ use crate::contract::transactions::{
 };
 use crate::domain::access::Function;
 use crate::domain::{CardOrg, DataScope, MoneyError, TxnStatus, TxnType};
-use crate::error::AppError;
+use crate::error::{AppError, Policy};
 
 /// The tallies a total or summary can be read from, coarsest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,27 +257,26 @@ fn overflow(e: MoneyError) -> AppError {
     AppError::internal("adding up a summary", &e)
 }
 
-/// Settlement `id` and its makeup, when the session may read settlements and this one is its
-/// merchant's; otherwise the summary goes without.
+/// Settlement `id` and its makeup, when the session may read settlements and sees this one (the
+/// settlements' own scope decides: another merchant's is not found, an operator confined to terminal
+/// groups sees none); otherwise the summary goes without.
 async fn tie_out(
     db: &impl ConnectionTrait,
     session: &Session,
     id: i64,
 ) -> Result<Option<SettlementTieOut>, AppError> {
-    if !session.may(Function::SettlementQuery) || session.scope != DataScope::Merchant {
+    if !session.may(Function::SettlementQuery) {
         return Ok(None);
     }
-    let settlement = match settlements::detail(db, session, id).await {
-        Ok(settlement) => settlement,
-        Err(AppError::NotFound) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let makeup = settlements::makeup(db, session, id).await?;
-    Ok(Some(SettlementTieOut {
-        settlement,
-        makeup,
-        may_query_refunds: session.may(Function::RefundQuery),
-    }))
+    match settlements::detail_with_makeup(db, session, id).await {
+        Ok((settlement, makeup)) => Ok(Some(SettlementTieOut {
+            settlement,
+            makeup,
+            may_query_refunds: session.may(Function::RefundQuery),
+        })),
+        Err(AppError::NotFound | AppError::Policy(Policy::MerchantScopeRequired)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The count and amount of one key, type and status.
