@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulConnection, GracefulShutdown};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use sea_orm::ConnectionTrait;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -39,8 +39,20 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// (413) before it is read into memory.
 pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 
+/// The app's pages, found once per process.
+///
+/// Leptos finds them by rendering the app with every resource held back, and the switch that holds
+/// them back is one for the whole process: a page rendered meanwhile on another thread waits for its
+/// data for ever (until the request times out). Found once, before the first router exists, no page
+/// can be rendering then; a process that builds several routers (the integration tests build one per
+/// test, while other tests' servers serve) would otherwise hang pages at random.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = routes();
     let options = state.leptos_options.clone();
     let security_headers = [
         (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),

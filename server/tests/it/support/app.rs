@@ -74,6 +74,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// [`spawn_app`] with other session and sign-in rules.
 pub async fn spawn_app_with(backend: Backend, auth: AuthConfig) -> TestApp {
+    // TEST_LOG=<filter> (e.g. `debug,sqlx=warn`) prints the servers' and clients' logs, each span
+    // as it opens and closes: what a hung or slow test was doing. Run with `--nocapture`.
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        use tracing_subscriber::fmt::format::FmtSpan;
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_thread_names(true)
+            .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let db = TestDb::migrated(backend).await;
     let pki = TestPki::new();
     let tls = TlsState::load(TlsFiles {
