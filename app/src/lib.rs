@@ -32,7 +32,7 @@ use crate::ui::pages::{
     login::LoginPage,
     not_found::NotFound,
     password::PasswordPage,
-    refunds::{PendingClearingPage, RefundFormPage, RefundPage, RefundsPage},
+    refunds::{ApprovalsPage, PendingClearingPage, RefundFormPage, RefundPage, RefundsPage},
     settlements::{SettlementPage, SettlementsPage},
     token::TokenPage,
     transactions::{SlipPage, TransactionPage, TransactionsPage},
@@ -113,6 +113,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/refunds") view=RefundsPage ssr=SsrMode::Async/>
                     <Route path=path!("/refunds/new") view=RefundFormPage ssr=SsrMode::Async/>
                     <Route path=path!("/refunds/pending-clearing") view=PendingClearingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/refunds/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                     <Route path=path!("/refunds/:id") view=RefundPage ssr=SsrMode::Async/>
                     <Route path=path!("/downloads") view=DownloadsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/roles") view=RoleMatrixPage ssr=SsrMode::Async/>

@@ -84,6 +84,17 @@ async function refundFormOfAPurchase(page: Page, skip = 0) {
   throw new Error(`fewer than ${skip + 1} purchases on the first page can be refunded`);
 }
 
+/** `¥1,234.56` in fen. */
+function fen(money: string): number {
+  return Math.round(Number(money.replace(/[¥,\s]/g, '')) * 100);
+}
+
+/** Fen as the console writes money: `¥1,234.56`. */
+function yuan(fen: number): string {
+  const [whole, part] = (fen / 100).toFixed(2).split('.');
+  return `¥${Number(whole).toLocaleString('en-US')}.${part}`;
+}
+
 async function fillRefund(page: Page, amount: string, reason: string) {
   await page.locator('#amount').fill(amount);
   await page.locator('#reason').selectOption(reason);
@@ -106,11 +117,24 @@ test('a refund operator refunds part of a purchase directly', async ({ browser }
   await page.locator('[data-action=submit-refund]').click();
   await expect(page.getByRole('alert')).toContainText(`最多还可退 ${refundable}`);
 
+  // A refund the form can judge is confirmed first: amount, card, what is left, clearing, token.
+  const inFlight = fen((await page.locator('[data-field=in-flight]').textContent()) ?? '');
   await fillRefund(page, '0.01', 'returned_goods');
   await page.locator('[data-action=submit-refund]').click();
+  await expect(page.locator('[data-field=confirm-amount]')).toHaveText('¥0.01');
+  await expect(page.locator('[data-field=confirm-left]')).toHaveText(yuan(fen(refundable) - 1));
+  await expect(page.locator('[data-field=confirm-token]')).toHaveText('否');
+  await expect(page.locator('[data-field=confirm-clearing]')).toHaveAttribute('data-held', /^(true|false)$/);
+  // Back to the form changes nothing; the second time it is sent.
+  await page.locator('[data-action=back-to-form]').click();
+  await expect(page.locator('[data-field=refund-created]')).toHaveCount(0);
+  await page.locator('[data-action=submit-refund]').click();
+  await page.locator('[data-action=confirm-refund]').click();
   await expect(page.locator('[data-field=refund-created]')).toContainText('退货申请已提交');
   await expect(page.locator('[data-field=refund-created] [data-status=submitted]')).toHaveText('已提交');
-  await expect(page.locator('[data-action=submit-refund]')).toBeDisabled();
+  // The form is read again: the amount is on its way and no longer refundable.
+  await expect(page.locator('[data-field=in-flight]')).toHaveText(yuan(inFlight + 1));
+  await expect(page.locator('[data-field=refundable]')).toHaveText(yuan(fen(refundable) - 1));
 
   await page.locator('[data-action=view-request]').click();
   await expect(page).toHaveURL(/\/refunds\/\d+$/);
@@ -163,6 +187,9 @@ test('in approval mode one operator requests, another approves or rejects with a
     await fillRefund(requester, '0.01', 'customer_request');
     await requester.locator('#code').fill(await requesterToken.next());
     await requester.locator('[data-action=submit-refund]').click();
+    await expect(requester.locator('[data-field=confirm-token]')).toHaveText('是');
+    await expect(requester.locator('#refund-confirm')).toContainText('提交后等待审核员审核');
+    await requester.locator('[data-action=confirm-refund]').click();
     await expect(requester.locator('[data-field=refund-created] [data-status=pending_approval]')).toHaveText('待审核');
     await requester.locator('[data-action=view-request]').click();
     await expect(requester).toHaveURL(/\/refunds\/\d+$/);
@@ -177,7 +204,8 @@ test('in approval mode one operator requests, another approves or rejects with a
   // The approver's list of requests awaiting approval holds the first and the third.
   await gotoHydrated(approver, '/');
   await approver.locator('nav').getByRole('link', { name: '退货审核', exact: true }).click();
-  await expect(approver).toHaveURL(/status=pending_approval/);
+  await expect(approver).toHaveURL(/\/refunds\/approvals$/);
+  await expect(approver.locator('nav a[aria-current=page]')).toHaveText('退货审核');
   const listed = await approver.locator('.refund-table tbody tr').evaluateAll((rows) =>
     rows.map((r) => r.getAttribute('data-id')),
   );
@@ -189,6 +217,9 @@ test('in approval mode one operator requests, another approves or rejects with a
   await approver.locator('#comment').fill('核对无误');
   await approver.locator('#code').fill(await approverToken.next());
   await approver.locator('[data-action=approve]').click();
+  await expect(approver.locator('#decision-confirm')).toContainText('确认批准这笔 ¥0.01 的退货');
+  await approver.locator('[data-action=confirm-decision]').click();
+  await expect(approver.locator('[data-field=refund-decided]')).toHaveText('已批准：退货已提交清算。');
   await expect(approver.locator('#refund-detail [data-status=submitted]')).toHaveText('已提交');
   await expect(approver.locator('#refund-history tbody tr')).toHaveCount(3);
   await expect(approver.locator('#refund-history')).toContainText('核对无误');
@@ -198,11 +229,19 @@ test('in approval mode one operator requests, another approves or rejects with a
   await gotoHydrated(approver, `/refunds/${ids[2]}`);
   await approver.locator('#code').fill(await approverToken.next());
   await approver.locator('[data-action=reject]').click();
+  await approver.locator('[data-action=confirm-decision]').click();
   await expect(approver.locator('.field-error')).toHaveText('请填写此项');
   await approver.locator('#comment').fill('顾客已取消退货');
   await approver.locator('#code').fill(await approverToken.next());
   await approver.locator('[data-action=reject]').click();
+  await expect(approver.locator('#decision-confirm')).toContainText('确认拒绝');
+  await approver.locator('[data-action=confirm-decision]').click();
+  await expect(approver.locator('[data-field=refund-decided]')).toHaveText('已拒绝这笔退货申请。');
   await expect(approver.locator('#refund-detail [data-status=rejected]')).toHaveText('已拒绝');
+
+  // Nothing waits any more: the list says so.
+  await gotoHydrated(approver, '/refunds/approvals');
+  await expect(approver.locator('[data-field=approvals-none]')).toHaveText('目前没有等待审核的退货申请。');
 
   // The requester sees every outcome in the query.
   await gotoHydrated(requester, '/refunds');
@@ -245,6 +284,7 @@ test('a refund the balance cannot cover waits for clearing and clears once the b
   await fillRefund(page, refundable.replace(/[¥,]/g, ''), 'not_delivered');
   await page.locator('#code').fill(await token.next());
   await page.locator('[data-action=submit-refund]').click();
+  await page.locator('[data-action=confirm-refund]').click();
   await expect(page.locator('[data-field=refund-created] [data-status=submitted]')).toHaveText('已提交');
   await page.locator('[data-action=view-request]').click();
   await expect(page).toHaveURL(/\/refunds\/\d+$/);

@@ -57,7 +57,7 @@ test('finance searches with advanced filters, reads a summary tab and downloads 
   await expect(page).toHaveURL(/min=1/);
   await hydrated(page);
   await expect(page.locator('details.advanced')).toHaveAttribute('open', '');
-  const orgs = await page.locator('#txn-table tbody tr td:nth-child(7)').allTextContents();
+  const orgs = await page.locator('#txn-table tbody tr td[data-col=org]').allTextContents();
   expect(orgs.length).toBeGreaterThan(0);
   expect(orgs.length).toBeLessThanOrEqual(20);
   expect(new Set(orgs)).toEqual(new Set(['Visa']));

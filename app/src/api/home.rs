@@ -14,5 +14,5 @@ pub async fn get_home() -> Result<HomeView, AppError> {
 
     let ctx = RequestCtx::current()?;
     let session = ctx.self_service()?;
-    services::home::home_for_session(&ctx.state.db, &ctx.identity, session).await
+    services::home::home_for_session(&ctx.state.db, &ctx.identity, session, ctx.now).await
 }

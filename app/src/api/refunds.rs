@@ -95,6 +95,24 @@ pub async fn refund_search(
     refunds::search(&ctx.state.db, session, query).await
 }
 
+/// The approvers' list: the request query confined to requests waiting for approval.
+#[server(prefix = "/api", endpoint = "refunds/approvals", input = GetUrl)]
+pub async fn refund_approvals(
+    #[server(default)] filter: RefundFilter,
+) -> Result<ApprovalList, AppError> {
+    use crate::backend::services::refunds::{self, RefundQuery};
+    use crate::backend::RequestCtx;
+    use crate::domain::access::Function;
+
+    let ctx = RequestCtx::current()?;
+    let session = ctx.authorize(Function::RefundApprove).await?;
+    let query = RefundQuery::parse(&RefundFilter {
+        status: RefundStatus::PendingApproval.code().to_owned(),
+        ..filter
+    })?;
+    refunds::approvals(&ctx.state.db, session, query).await
+}
+
 /// The pending-clearing list (manual §3.4.4): the request query confined to refunds that clearing
 /// holds for the merchant's balance, with what the balance lacks.
 #[server(prefix = "/api", endpoint = "refunds/pending", input = GetUrl)]

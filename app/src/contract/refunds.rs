@@ -30,6 +30,9 @@ pub struct RefundFormView {
     pub window_days: i32,
     /// What the merchant's daily quota has left today.
     pub quota_left_fen: i64,
+    /// The largest refund that clearing, were it to run now, would debit at once; a larger one
+    /// would be held until the balance grows.
+    pub clearing_headroom_fen: i64,
     /// The requests made on this transaction, newest first.
     pub history: Vec<RefundRow>,
     /// A fresh key for this submission: a retry with it creates no second refund.
@@ -141,6 +144,14 @@ impl RefundFilter {
             after: get("after"),
         }
     }
+}
+
+/// The approvers' list: the requests waiting for a decision, and the merchant's refund mode (which
+/// tells an empty list's reason: a merchant that refunds directly has nothing to approve).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalList {
+    pub page: RefundPage,
+    pub mode: RefundMode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -310,6 +310,8 @@ pub struct TxnView {
     pub original: Option<LinkedTxn>,
     /// Voids and refunds of this transaction, oldest first.
     pub linked: Vec<LinkedTxn>,
+    /// Refund requests of the console on their way (not yet back with the cardholder, not refused).
+    pub refund_in_flight_fen: i64,
     /// The operator may reprint slips, and this one is not from today.
     pub may_reprint: bool,
     /// The operator may reprint slips, but this transaction is from today: the terminal reprints it.

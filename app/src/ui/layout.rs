@@ -67,7 +67,7 @@ const MENU: &[MenuItem] = &[
         audience: Audience::Granted(Function::RefundQuery),
     },
     MenuItem {
-        href: "/refunds?status=pending_approval",
+        href: crate::ui::paths::refunds::AWAITING_PATH,
         label: |l| Function::RefundApprove.label(l),
         audience: Audience::Granted(Function::RefundApprove),
     },
@@ -160,6 +160,8 @@ pub fn Layout(children: Children) -> impl IntoView {
                     {move || Suspend::new(async move {
                         let me = me.await.ok().flatten();
                         view! {
+                            <input type="checkbox" id="nav-toggle" class="nav-toggle"/>
+                            <label for="nav-toggle" class="nav-toggle-label">{move || i18n.t().nav_menu}</label>
                             <ul>
                                 {MENU.iter()
                                     .filter(|item| item.audience.admits(me.as_ref()))

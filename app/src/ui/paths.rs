@@ -26,6 +26,11 @@ pub mod transactions {
         format!("{LIST_PATH}/{id}")
     }
 
+    /// The transactions of the days `from` to `to` (`YYYY-MM-DD`, inclusive).
+    pub fn days_path(from: &str, to: &str) -> String {
+        format!("{LIST_PATH}?from={from}&to={to}")
+    }
+
     pub fn slip_path(id: i64) -> String {
         format!("{LIST_PATH}/{id}/slip")
     }
@@ -45,6 +50,14 @@ pub mod refunds {
     pub fn new_path(txn_id: i64) -> String {
         format!("{NEW_PATH}?txn={txn_id}")
     }
+
+    /// The refund requests of transaction `txn_id`.
+    pub fn of_txn_path(txn_id: i64) -> String {
+        format!("{LIST_PATH}?txn={txn_id}")
+    }
+
+    /// The approvers' list: the requests waiting for a decision.
+    pub const AWAITING_PATH: &str = "/refunds/approvals";
 
     /// The refund requests settlement `id` debited.
     pub fn in_settlement_path(id: i64) -> String {
@@ -68,6 +81,20 @@ pub mod settlements {
     pub fn detail_path(id: i64) -> String {
         format!("{LIST_PATH}/{id}")
     }
+
+    /// The settlements of one settlement date (`YYYY-MM-DD`).
+    pub fn day_path(date: &str) -> String {
+        format!("{LIST_PATH}?from={date}&to={date}")
+    }
+
+    /// The settlements not paid out yet, up to settlement date `to` (`YYYY-MM-DD`).
+    pub fn pending_path(to: &str) -> String {
+        format!("{LIST_PATH}?status=pending&to={to}")
+    }
+}
+
+pub mod downloads {
+    pub const PATH: &str = "/downloads";
 }
 
 pub mod audit {

@@ -11,6 +11,7 @@ mod clearing;
 mod cli;
 mod demo;
 mod exports;
+mod home;
 mod migrations;
 mod mtls;
 mod operators;

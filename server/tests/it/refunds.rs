@@ -932,6 +932,8 @@ async fn refunds_wait_for_the_balance_and_clear_in_submission_order(backend: Bac
             &[Role::RefundOperator, Role::Finance],
         )
         .await;
+    // Nothing on the ledger yet: any refund would wait at clearing, and the form says so.
+    assert_eq!(form(&mut operator, a).await.clearing_headroom_fen, 0);
     // Both sales in full: more than their day credits once the fees are taken.
     let first: RefundCreated = ask(&mut operator, a, "100.00", &key("a"), "").await.json();
     let second: RefundCreated = ask(&mut operator, b, "100.00", &key("b"), "").await.json();
@@ -960,6 +962,11 @@ async fn refunds_wait_for_the_balance_and_clear_in_submission_order(backend: Bac
         .expect("query")
         .expect("merchant");
     assert_eq!(merchant.balance_fen, 20_000 - fees - 10_000);
+    // The held refund takes nothing the balance cannot cover: a new one could have all of it.
+    assert_eq!(
+        form(&mut operator, b).await.clearing_headroom_fen,
+        merchant.balance_fen
+    );
     let settled = settlements_of(&app, &shop).await;
     assert_eq!(
         settled.iter().map(|s| s.refund_fen).sum::<i64>(),

@@ -27,7 +27,7 @@ use crate::support::{spawn_app, Backend, TestDb};
 const VISA: (&str, &str) = ("visa", "credit");
 
 /// Our merchant's transactions, by name.
-struct Ours {
+pub(crate) struct Ours {
     a: i64,
     b: i64,
     c: i64,
@@ -153,7 +153,7 @@ fn newest_first(ours: &Ours) -> Vec<i64> {
 }
 
 /// A fresh app with our merchant's transactions and one of another merchant's, cleared.
-async fn seeded(backend: Backend) -> (TestApp, Shop, Ours) {
+pub(crate) async fn seeded(backend: Backend) -> (TestApp, Shop, Ours) {
     let app = spawn_app(backend).await;
     let mut ours_shop = Shop::open(&app.db, "M50000001").await;
     let mut theirs_shop = Shop::open(&app.db, "M50000002").await;
@@ -161,7 +161,7 @@ async fn seeded(backend: Backend) -> (TestApp, Shop, Ours) {
     (app, ours_shop, ours)
 }
 
-async fn finance(app: &TestApp) -> Browser<'_> {
+pub(crate) async fn finance(app: &TestApp) -> Browser<'_> {
     app.ready_browser("M50000001", "m5.finance", &[Role::Finance])
         .await
 }

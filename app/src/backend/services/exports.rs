@@ -170,6 +170,19 @@ pub async fn progress(db: &impl ConnectionTrait, job: i64, rows: u32) -> Result<
     Ok(())
 }
 
+/// How many of the operator's downloads are still being written.
+pub async fn running(db: &impl ConnectionTrait, session: &Session) -> Result<u64, AppError> {
+    Ok(export_jobs::Entity::find()
+        .filter(export_jobs::Column::OperatorId.eq(session.operator_id))
+        .filter(export_jobs::Column::MerchantId.eq(session.merchant_id))
+        .filter(
+            export_jobs::Column::Status
+                .is_in([ExportStatus::Queued.code(), ExportStatus::Running.code()]),
+        )
+        .count(db)
+        .await?)
+}
+
 /// The operator's jobs, newest first (expired files deleted first).
 pub async fn list(
     db: &impl ConnectionTrait,

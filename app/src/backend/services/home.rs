@@ -1,16 +1,24 @@
 //! The home page's data: the merchant of the operator whose certificate is presented.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
-use super::decode;
+use super::transactions::{self, TxnQuery};
+use super::{decode, exports, refunds, settlements};
 use crate::backend::entities::{merchant_numbers, merchants, operator_roles, operators, terminals};
 use crate::backend::local_time;
 use crate::backend::{ClientIdentity, Session};
 use crate::contract::home::{
-    CertificateView, HomeView, MerchantNumberView, MerchantView, OperatorView,
+    CertificateView, DayFigures, HomeFigures, HomeView, MerchantNumberView, MerchantView,
+    OperatorView, CHART_DAYS,
 };
-use crate::domain::access::Role;
+use crate::contract::transactions::{SummaryBy, DEFAULT_PAGE_SIZE};
+use crate::domain::access::{Function, Role};
+use crate::domain::breakdown::Breakdown;
+use crate::domain::refund::RefundStatus;
 use crate::domain::{DataScope, MerchantStatus, RefundMode};
 use crate::error::AppError;
 
@@ -19,6 +27,7 @@ pub async fn home_for_session(
     db: &impl ConnectionTrait,
     identity: &ClientIdentity,
     session: &Session,
+    now: DateTime<Utc>,
 ) -> Result<HomeView, AppError> {
     let operator = operators::Entity::find_by_id(session.operator_id)
         .one(db)
@@ -51,7 +60,9 @@ pub async fn home_for_session(
         .count(db)
         .await?;
 
+    let figures = figures(db, session, merchant.settlement_cycle_days, now).await?;
     Ok(HomeView {
+        figures,
         certificate: certificate_view(identity, tz),
         operator: OperatorView {
             login_name: operator.login_name,
@@ -96,6 +107,83 @@ pub async fn home_for_session(
             terminals_signed_in: i64::try_from(terminals_signed_in).unwrap_or(i64::MAX),
         },
     })
+}
+
+/// The finance figures of the home page, each read by the service that the page it links to reads
+/// (so that both show the same), and only where the operator holds that page's function.
+async fn figures(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    cycle_days: i32,
+    now: DateTime<Utc>,
+) -> Result<HomeFigures, AppError> {
+    let today = local_time::today(now, session.tz);
+    let days = if session.may(Function::TransactionQuery) {
+        Some(chart_days(db, session, today, now).await?)
+    } else {
+        None
+    };
+    // Settlements are the whole merchant's: an operator confined to terminal groups sees none.
+    let (last_settlement, next_payout) =
+        if session.may(Function::SettlementQuery) && session.scope == DataScope::Merchant {
+            (
+                settlements::latest_day(db, session).await?,
+                settlements::next_payout(db, session, cycle_days, now).await?,
+            )
+        } else {
+            (None, None)
+        };
+    let held = if session.may(Function::RefundPendingClearing) {
+        Some(refunds::held(db, session).await?)
+    } else {
+        None
+    };
+    let approvals_waiting = if session.may(Function::RefundApprove) {
+        Some(refunds::count_in(db, session, RefundStatus::PendingApproval).await?)
+    } else {
+        None
+    };
+    Ok(HomeFigures {
+        today: today.to_string(),
+        days,
+        last_settlement,
+        next_payout,
+        held,
+        approvals_waiting,
+        exports_running: exports::running(db, session).await?,
+    })
+}
+
+/// The last [`CHART_DAYS`] days by kind: the transaction search's summary by date over those days,
+/// with the days on which nothing happened filled in.
+async fn chart_days(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<DayFigures>, AppError> {
+    let first = today - Duration::days(CHART_DAYS - 1);
+    let query = TxnQuery {
+        from: Some(first),
+        to: Some(today),
+        size: DEFAULT_PAGE_SIZE,
+        ..TxnQuery::default()
+    };
+    let summary = transactions::summary(db, session, query, SummaryBy::TxnDate, now).await?;
+    let by_day: HashMap<String, Breakdown> = summary
+        .lines
+        .into_iter()
+        .map(|line| (line.key, line.figures))
+        .collect();
+    Ok(first
+        .iter_days()
+        .take_while(|d| *d <= today)
+        .map(|d| {
+            let day = d.to_string();
+            let figures = by_day.get(&day).copied().unwrap_or_default();
+            DayFigures { day, figures }
+        })
+        .collect())
 }
 
 fn certificate_view(identity: &ClientIdentity, tz: Tz) -> CertificateView {

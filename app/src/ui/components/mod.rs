@@ -1,5 +1,7 @@
 pub mod alert;
 pub mod badge;
+pub mod cells;
+pub mod day_chart;
 pub mod form;
 pub mod lang_switch;
 pub mod load;

@@ -8,24 +8,25 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::refunds::{
-    cancel_refund, decide_refund, refund_detail, refund_form, refund_pending, refund_search,
-    request_refund, Decision, HeldSums, RefundFilter, RefundFormView, RefundPage,
-    RefundRequestInput, RefundRow, RefundView, PAGE_SIZES,
+    cancel_refund, decide_refund, refund_approvals, refund_detail, refund_form, refund_pending,
+    refund_search, request_refund, ApprovalList, Decision, HeldSums, RefundCreated, RefundFilter,
+    RefundFormView, RefundPage, RefundRequestInput, RefundRow, RefundView, PAGE_SIZES,
 };
 use crate::domain::access::Function;
 use crate::domain::money::format_count;
 use crate::domain::refund::{RefundReason, RefundStatus};
-use crate::domain::RefundMode;
+use crate::domain::{Currency, Money, RefundMode};
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::badge::Toned;
+use crate::ui::components::cells::{When, Who};
 use crate::ui::components::form::{DateInput, FieldErrors};
 use crate::ui::components::load::Loaded;
 use crate::ui::components::money::MoneyText;
 use crate::ui::components::pager::Pager;
 use crate::ui::paths::id_param;
-use crate::ui::paths::refunds::{detail_path, LIST_PATH, PENDING_PATH};
+use crate::ui::paths::refunds::{detail_path, AWAITING_PATH, LIST_PATH, PENDING_PATH};
 use crate::ui::paths::transactions::detail_path as txn_path;
 
 /// Colour by where the money is: on its way (pending), back with the cardholder or cleared
@@ -53,16 +54,32 @@ pub fn RefundFormPage() -> impl IntoView {
             .unwrap_or(0)
     });
     let form = Resource::new(move || txn_id.get(), refund_form);
+    // The request just made: its message outlives the form, which is read again after it (the
+    // amounts on their way and what is left change, and a next request needs a fresh key).
+    let created = RwSignal::new(None::<RefundCreated>);
+    let on_created = Callback::new(move |done: RefundCreated| {
+        created.set(Some(done));
+        form.refetch();
+    });
     view! {
         <Title text=title_text(|l| l.texts().refund_new_title.to_owned())/>
         <p><a href=move || txn_path(txn_id.get())>{move || i18n.t().txn_back}</a></p>
         <h1>{move || i18n.t().refund_new_title}</h1>
-        <Loaded resource=form ok=move |form| view! { <RequestForm form/> }/>
+        {move || created.get().map(|done| view! {
+            <div class="alert alert-success" role="status" data-field="refund-created">
+                <p>
+                    {move || i18n.t().refund_created} " "
+                    <StatusBadge status=done.status/> " "
+                    <a href=detail_path(done.id) data-action="view-request">{move || i18n.t().refund_view_request}</a>
+                </p>
+            </div>
+        })}
+        <Loaded resource=form ok=move |form| view! { <RequestForm form on_created/> }/>
     }
 }
 
 #[component]
-fn RequestForm(form: RefundFormView) -> impl IntoView {
+fn RequestForm(form: RefundFormView, on_created: Callback<RefundCreated>) -> impl IntoView {
     let i18n = use_i18n();
     let t = form.txn.clone();
     let txn_id = t.id;
@@ -73,9 +90,15 @@ fn RequestForm(form: RefundFormView) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let submit = Action::new(move |input: &RefundRequestInput| request_refund(input.clone()));
     let error = Signal::derive(move || submit.value().get().and_then(Result::err));
-    let created = move || submit.value().get().and_then(Result::ok);
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    Effect::new(move |_| {
+        if let Some(Ok(done)) = submit.value().get() {
+            on_created.run(done);
+        }
+    });
+    // The amount being confirmed, in fen: the form asks before it sends a refund it can judge.
+    let confirming = RwSignal::new(None::<i64>);
+    let send = move || {
+        confirming.set(None);
         submit.dispatch(RefundRequestInput {
             txn_id,
             amount: amount.get_untracked(),
@@ -85,6 +108,26 @@ fn RequestForm(form: RefundFormView) -> impl IntoView {
             key: key.clone(),
             code: code.get_untracked(),
         });
+    };
+    let refundable = form.refundable_fen;
+    let on_submit = {
+        let send = send.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            // An amount the form cannot read, or more than is left, goes to the server as typed: its
+            // answer names the field and the rule.
+            match Money::parse(amount.get_untracked().trim(), Currency::Cny) {
+                Ok(m) if m.fen() > 0 && m.fen() <= refundable => confirming.set(Some(m.fen())),
+                _ => send(),
+            }
+        }
+    };
+    let confirm_facts = ConfirmFacts {
+        card: t.card_masked.clone(),
+        refundable_fen: form.refundable_fen,
+        headroom_fen: form.clearing_headroom_fen,
+        requires_token: form.requires_token,
+        approval: form.mode == RefundMode::Approval,
     };
     let mode = form.mode;
     let requires_token = form.requires_token;
@@ -115,18 +158,6 @@ fn RequestForm(form: RefundFormView) -> impl IntoView {
                 }}
             </p>
             {requires_token.then(|| view! { <p class="hint">{move || i18n.t().refund_token_needed}</p> })}
-            {move || match created() {
-                Some(done) => view! {
-                    <div class="alert alert-success" role="status" data-field="refund-created">
-                        <p>
-                            {move || i18n.t().refund_created} " "
-                            <StatusBadge status=done.status/> " "
-                            <a href=detail_path(done.id) data-action="view-request">{move || i18n.t().refund_view_request}</a>
-                        </p>
-                    </div>
-                }.into_any(),
-                None => ().into_any(),
-            }}
             {move || error.get()
                 .filter(|e| !matches!(e, AppError::Invalid(_)))
                 .map(|error| view! { <ErrorAlert error/> })}
@@ -176,10 +207,20 @@ fn RequestForm(form: RefundFormView) -> impl IntoView {
                             </div>
                         })}
                         <FieldErrors error field="key"/>
-                        <button type="submit" class="button button-primary" data-action="submit-refund"
-                            disabled=move || submit.pending().get() || created().is_some()>
-                            {move || i18n.t().refund_submit}
-                        </button>
+                        {move || match confirming.get() {
+                            None => view! {
+                                <button type="submit" class="button button-primary" data-action="submit-refund"
+                                    disabled=move || submit.pending().get()>
+                                    {move || i18n.t().refund_submit}
+                                </button>
+                            }.into_any(),
+                            Some(fen) => view! {
+                                <Confirmation fen form=confirm_facts.clone() on_confirm=Callback::new({
+                                    let send = send.clone();
+                                    move |()| send()
+                                }) on_back=Callback::new(move |()| confirming.set(None))/>
+                            }.into_any(),
+                        }}
                     </form>
                 }.into_any(),
             }}
@@ -188,6 +229,62 @@ fn RequestForm(form: RefundFormView) -> impl IntoView {
             <h2>{move || i18n.t().refund_history}</h2>
             <RefundTable rows=form.history/>
         })}
+    }
+}
+
+/// What the confirmation tells besides the amount.
+#[derive(Debug, Clone)]
+struct ConfirmFacts {
+    card: String,
+    refundable_fen: i64,
+    headroom_fen: i64,
+    requires_token: bool,
+    approval: bool,
+}
+
+/// The refund about to be sent, as it will be: how much back to which card, what is left after it,
+/// whether clearing would hold it for want of balance, whether a token code goes with it.
+#[component]
+fn Confirmation(
+    fen: i64,
+    form: ConfirmFacts,
+    on_confirm: Callback<()>,
+    on_back: Callback<()>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let held = fen > form.headroom_fen;
+    let token = form.requires_token;
+    view! {
+        <div class="confirm card" role="group" aria-labelledby="confirm-title" id="refund-confirm">
+            <h3 id="confirm-title">{move || i18n.t().refund_confirm_title}</h3>
+            <dl class="facts">
+                <dt>{move || i18n.t().refund_amount}</dt>
+                <dd data-field="confirm-amount"><strong><MoneyText fen/></strong></dd>
+                <dt>{move || i18n.t().refund_confirm_card}</dt>
+                <dd class="mono">{form.card}</dd>
+                <dt>{move || i18n.t().refund_confirm_left}</dt>
+                <dd data-field="confirm-left"><MoneyText fen=form.refundable_fen - fen/></dd>
+                <dt>{move || i18n.t().refund_confirm_clearing}</dt>
+                <dd data-field="confirm-clearing" data-held=held.to_string()>
+                    {move || if held { i18n.t().refund_confirm_held } else { i18n.t().refund_confirm_covered }}
+                </dd>
+                <dt>{move || i18n.t().refund_confirm_token}</dt>
+                <dd data-field="confirm-token">
+                    {move || if token { i18n.t().refund_confirm_yes } else { i18n.t().refund_confirm_no }}
+                </dd>
+            </dl>
+            {form.approval.then(|| view! { <p class="hint">{move || i18n.t().refund_confirm_approval}</p> })}
+            <div class="actions">
+                <button type="button" class="button button-primary" data-action="confirm-refund"
+                    on:click=move |_| on_confirm.run(())>
+                    {move || i18n.t().refund_confirm_submit}
+                </button>
+                <button type="button" class="button button-quiet" data-action="back-to-form"
+                    on:click=move |_| on_back.run(())>
+                    {move || i18n.t().refund_confirm_back}
+                </button>
+            </div>
+        </div>
     }
 }
 
@@ -217,7 +314,7 @@ fn RefundTable(rows: Vec<RefundRow>, #[prop(optional)] shortfall: bool) -> impl 
                         let reason = r.reason;
                         view! {
                             <tr data-id=r.id>
-                                <td class="nowrap"><a href=detail_path(r.id)>{r.requested_at}</a></td>
+                                <td><a href=detail_path(r.id)><When at=r.requested_at/></a></td>
                                 <td class="mono"><a href=txn_path(r.txn_id)>{r.reference_no}</a></td>
                                 <td class="mono">{r.card_masked}</td>
                                 <td class="num"><MoneyText fen=r.txn_amount_fen/></td>
@@ -227,8 +324,8 @@ fn RefundTable(rows: Vec<RefundRow>, #[prop(optional)] shortfall: bool) -> impl 
                                 })}
                                 <td class="reason">{move || reason.label(i18n.lang())}</td>
                                 <td><StatusBadge status=r.status/></td>
-                                <td>{r.requester}</td>
-                                <td>{r.approver}</td>
+                                <td><Who full=r.requester/></td>
+                                <td>{r.approver.map(|full| view! { <Who full/> })}</td>
                             </tr>
                         }
                     }).collect_view()}
@@ -238,10 +335,48 @@ fn RefundTable(rows: Vec<RefundRow>, #[prop(optional)] shortfall: bool) -> impl 
     }
 }
 
-/// The request query (manual §3.4.3); `?status=pending_approval` is the approvers' list.
+/// The request query (manual §3.4.3).
 #[component]
 pub fn RefundsPage() -> impl IntoView {
     view! { <RequestList pending=false/> }
+}
+
+/// The approvers' list: requests waiting for a decision, oldest first; when there are none, why.
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let q = query.get();
+        RefundFilter::from_query(|k| q.get(k).unwrap_or_default())
+    });
+    let list = Resource::new(move || filter.get(), refund_approvals);
+    view! {
+        <Title text=title_text(|l| Function::RefundApprove.label(l).to_owned())/>
+        <h1>{move || Function::RefundApprove.label(i18n.lang())}</h1>
+        <p class="muted">{move || i18n.t().approvals_intro}</p>
+        <Loaded resource=list ok=move |list| {
+            let ApprovalList { page, mode } = list;
+            let filter = filter.get_untracked();
+            if page.rows.is_empty() && filter.after.is_empty() {
+                let why = move || match mode {
+                    RefundMode::Direct => i18n.t().approvals_none_direct,
+                    RefundMode::Approval => i18n.t().approvals_none,
+                };
+                view! { <p class="alert alert-info" role="status" data-field="approvals-none">{why}</p> }.into_any()
+            } else {
+                let total = page.total;
+                view! {
+                    <div class="toolbar">
+                        <p data-field="refund-total">{move || i18n.t().refund_total.replace("{}", &format_count(total as i64))}</p>
+                    </div>
+                    <RefundTable rows=page.rows/>
+                    <Pager path=AWAITING_PATH pairs=filter.query_pairs(false) cursor="after" at=filter.after.clone()
+                        next=page.next_after/>
+                }.into_any()
+            }
+        }/>
+    }
 }
 
 /// The pending-clearing list (manual §3.4.4): refunds clearing holds for the merchant's balance, with
@@ -405,7 +540,7 @@ fn Filters(
                 <button type="submit" class="button button-primary">{move || i18n.t().search}</button>
                 <a class="button" href=path>{move || i18n.t().reset}</a>
                 {(!pending).then(|| view! {
-                    <a class="button button-quiet" href=format!("{LIST_PATH}?status=pending_approval") data-action="awaiting">
+                    <a class="button button-quiet" href=AWAITING_PATH data-action="awaiting">
                         {move || i18n.t().refund_awaiting}
                     </a>
                 })}
@@ -442,6 +577,8 @@ pub fn RefundPage() -> impl IntoView {
     let id = id_param();
     // Bumped after a decision or a cancellation: the page reads the request again.
     let version = RwSignal::new(0u32);
+    // What the approver just decided: said above the request read again.
+    let decided = RwSignal::new(None::<RefundStatus>);
     let view = Resource::new(
         move || (id.get(), version.get()),
         |(id, _)| refund_detail(id),
@@ -450,12 +587,21 @@ pub fn RefundPage() -> impl IntoView {
         <Title text=title_text(|l| l.texts().refund_detail.to_owned())/>
         <p><a href=LIST_PATH>{move || i18n.t().refund_back}</a></p>
         <h1>{move || i18n.t().refund_detail}</h1>
-        <Loaded resource=view ok=move |view| view! { <Detail view version/> }/>
+        {move || decided.get().map(|status| view! {
+            <p class="alert alert-success" role="status" data-field="refund-decided">
+                {move || (i18n.t().refund_decision_done)(status)}
+            </p>
+        })}
+        <Loaded resource=view ok=move |view| view! { <Detail view version decided/> }/>
     }
 }
 
 #[component]
-fn Detail(view: RefundView, version: RwSignal<u32>) -> impl IntoView {
+fn Detail(
+    view: RefundView,
+    version: RwSignal<u32>,
+    decided: RwSignal<Option<RefundStatus>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let r = view.row.clone();
     let id = r.id;
@@ -500,7 +646,7 @@ fn Detail(view: RefundView, version: RwSignal<u32>) -> impl IntoView {
             })}
             {view.may_cancel.then(|| view! { <CancelButton id version/> })}
         </section>
-        {view.may_decide.then(|| view! { <DecideForm id version/> })}
+        {view.may_decide.then(|| view! { <DecideForm id amount_fen=r.amount_fen version decided/> })}
         <h2>{move || i18n.t().refund_original}</h2>
         <section class="card">
             <dl class="facts facts-2col">
@@ -570,7 +716,12 @@ fn CancelButton(id: i64, version: RwSignal<u32>) -> impl IntoView {
 }
 
 #[component]
-fn DecideForm(id: i64, version: RwSignal<u32>) -> impl IntoView {
+fn DecideForm(
+    id: i64,
+    amount_fen: i64,
+    version: RwSignal<u32>,
+    decided: RwSignal<Option<RefundStatus>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let comment = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
@@ -579,14 +730,18 @@ fn DecideForm(id: i64, version: RwSignal<u32>) -> impl IntoView {
     });
     let error = Signal::derive(move || decide.value().get().and_then(Result::err));
     Effect::new(move |_| {
-        if let Some(Ok(_)) = decide.value().get() {
+        if let Some(Ok(status)) = decide.value().get() {
+            decided.set(Some(status));
             version.update(|v| *v += 1);
         }
     });
+    // The decision being confirmed: nothing is sent before the approver says yes to it.
+    let asking = RwSignal::new(None::<Decision>);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        decide.dispatch(Decision::Approve);
+        asking.set(Some(Decision::Approve));
     };
+    let amount = Money::cny(amount_fen).to_string();
     view! {
         <section class="card" id="refund-decision">
             <h2>{move || i18n.t().refund_decide_title}</h2>
@@ -611,17 +766,46 @@ fn DecideForm(id: i64, version: RwSignal<u32>) -> impl IntoView {
                         on:input=move |ev| code.set(event_target_value(&ev))/>
                     <FieldErrors error field="code"/>
                 </div>
-                <div class="form-actions">
-                    <button type="submit" class="button button-primary" data-action="approve"
-                        disabled=move || decide.pending().get()>
-                        {move || i18n.t().refund_approve}
-                    </button>
-                    <button type="button" class="button" data-action="reject"
-                        disabled=move || decide.pending().get()
-                        on:click=move |_| { decide.dispatch(Decision::Reject); }>
-                        {move || i18n.t().refund_reject}
-                    </button>
-                </div>
+                {move || match asking.get() {
+                    None => view! {
+                        <div class="form-actions">
+                            <button type="submit" class="button button-primary" data-action="approve"
+                                disabled=move || decide.pending().get()>
+                                {move || i18n.t().refund_approve}
+                            </button>
+                            <button type="button" class="button" data-action="reject"
+                                disabled=move || decide.pending().get()
+                                on:click=move |_| asking.set(Some(Decision::Reject))>
+                                {move || i18n.t().refund_reject}
+                            </button>
+                        </div>
+                    }.into_any(),
+                    Some(decision) => {
+                        let amount = amount.clone();
+                        view! {
+                            <div class="confirm" id="decision-confirm" role="group">
+                                <p>{move || match decision {
+                                    Decision::Approve => (i18n.t().refund_confirm_approve)(amount.clone()),
+                                    Decision::Reject => (i18n.t().refund_confirm_reject)(amount.clone()),
+                                }}</p>
+                                <div class="form-actions">
+                                    <button type="button" class="button button-primary" data-action="confirm-decision"
+                                        disabled=move || decide.pending().get()
+                                        on:click=move |_| {
+                                            asking.set(None);
+                                            decide.dispatch(decision);
+                                        }>
+                                        {move || i18n.t().refund_confirm_submit}
+                                    </button>
+                                    <button type="button" class="button button-quiet" data-action="back-to-form"
+                                        on:click=move |_| asking.set(None)>
+                                        {move || i18n.t().refund_confirm_back}
+                                    </button>
+                                </div>
+                            </div>
+                        }.into_any()
+                    }
+                }}
             </form>
         </section>
     }

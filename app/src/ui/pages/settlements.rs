@@ -19,7 +19,7 @@ use crate::domain::SettlementStatus;
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::form::{DateInput, FieldErrors};
-use crate::ui::components::money::MoneyText;
+use crate::ui::components::money::{CountText, MoneyText};
 use crate::ui::components::tie_out::TieOut;
 use crate::url::query_string;
 
@@ -191,9 +191,9 @@ fn Results(page: SettlementPage, filter: SettlementFilter) -> impl IntoView {
                         <tfoot>
                             <tr data-field="settle-sums">
                                 <th colspan="3">{move || i18n.t().settle_sums}</th>
-                                <td class="num">{sums.txn_count}</td>
+                                <td class="num"><CountText n=sums.txn_count/></td>
                                 <td class="num"><MoneyText fen=sums.gross_fen/></td>
-                                <td class="num">{sums.refund_count}</td>
+                                <td class="num"><CountText n=sums.refund_count/></td>
                                 <td class="num"><MoneyText fen=sums.refund_fen/></td>
                                 <td class="num"><MoneyText fen=sums.fee_fen/></td>
                                 <td class="num"><MoneyText fen=sums.net_fen/></td>
@@ -218,17 +218,17 @@ fn Row(row: SettlementRow, may_download_files: bool) -> impl IntoView {
             <td class="nowrap"><a href=detail_path(row.id)>{row.settlement_date}</a></td>
             <td class="mono">{row.merchant_no}</td>
             <td>{row.store}</td>
-            <td class="num">{row.txn_count}</td>
+            <td class="num"><CountText n=row.txn_count/></td>
             <td class="num"><MoneyText fen=row.gross_fen/></td>
-            <td class="num">{row.refund_count}</td>
+            <td class="num"><CountText n=row.refund_count/></td>
             <td class="num"><MoneyText fen=row.refund_fen/></td>
             <td class="num"><MoneyText fen=row.fee_fen/></td>
             <td class="num"><MoneyText fen=row.net_fen/></td>
             <td><StatusBadge status/></td>
-            <td class="nowrap">
-                <a href=detail_path(row.id)>{move || i18n.t().settle_detail}</a>
+            <td>
+                <a class="nowrap" href=detail_path(row.id)>{move || i18n.t().settle_detail}</a>
                 {may_download_files.then(|| view! {
-                    " · "
+                    <br/>
                     <a href=reconciliation_path(row.id) rel="external" download="">
                         {move || i18n.t().settle_recon_short}
                     </a>
@@ -272,11 +272,11 @@ fn Detail(view: SettlementView) -> impl IntoView {
                 <dt>{move || i18n.t().settle_col_period}</dt>
                 <dd>{s.period}</dd>
                 <dt>{move || i18n.t().settle_col_sales}</dt>
-                <dd>{s.txn_count}</dd>
+                <dd><CountText n=s.txn_count/></dd>
                 <dt>{move || i18n.t().settle_col_gross}</dt>
                 <dd><MoneyText fen=s.gross_fen/></dd>
                 <dt>{move || i18n.t().settle_col_refunds}</dt>
-                <dd>{s.refund_count}</dd>
+                <dd><CountText n=s.refund_count/></dd>
                 <dt>{move || i18n.t().settle_col_refund_amount}</dt>
                 <dd><MoneyText fen=s.refund_fen/></dd>
                 <dt>{move || i18n.t().settle_col_fees}</dt>

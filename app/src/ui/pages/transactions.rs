@@ -27,6 +27,7 @@ use crate::ui::components::tie_out::TieOut;
 use crate::url::query_string;
 
 use crate::ui::components::badge::StatusBadge;
+use crate::ui::components::cells::When;
 use crate::ui::components::load::Loaded;
 use crate::ui::components::pager::PositionPager;
 use crate::ui::paths::id_param;
@@ -381,13 +382,11 @@ fn Results(page: TxnPage, filter: TxnFilter) -> impl IntoView {
                                 <th>{move || i18n.t().txn_col_time}</th>
                                 <th>{move || i18n.t().txn_number}</th>
                                 <th>{move || i18n.t().txn_terminal}</th>
-                                <th>{move || i18n.t().txn_type}</th>
-                                <th>{move || i18n.t().txn_status}</th>
+                                <th>{move || i18n.t().txn_type} <br/> <span class="muted">{move || i18n.t().txn_status}</span></th>
                                 <th>{move || i18n.t().txn_col_card}</th>
                                 <th>{move || i18n.t().txn_org}</th>
                                 <th class="num">{move || i18n.t().txn_col_amount}</th>
-                                <th>{move || i18n.t().txn_col_reference}</th>
-                                <th>{move || i18n.t().txn_col_voucher}</th>
+                                <th>{move || i18n.t().txn_col_reference} <br/> <span class="muted">{move || i18n.t().txn_col_voucher}</span></th>
                                 <th>{move || i18n.t().txn_sdate}</th>
                             </tr>
                         </thead>
@@ -409,16 +408,14 @@ fn Row(row: TxnRow) -> impl IntoView {
     let (txn_type, status, org) = (row.txn_type, row.status, row.card_org);
     view! {
         <tr data-id=row.id>
-            <td class="nowrap"><a href=detail_path(row.id)>{row.time}</a></td>
+            <td><a href=detail_path(row.id)><When at=row.time/></a></td>
             <td class="mono">{row.merchant_no}</td>
             <td class="mono">{row.terminal_no}</td>
-            <td class="nowrap">{move || txn_type.label(i18n.lang())}</td>
-            <td><StatusBadge status/></td>
+            <td class="nowrap">{move || txn_type.label(i18n.lang())} <br/> <StatusBadge status/></td>
             <td class="mono nowrap">{row.card_masked}</td>
-            <td class="nowrap">{move || org.label(i18n.lang())}</td>
+            <td class="nowrap" data-col="org">{move || org.label(i18n.lang())}</td>
             <td class="num"><MoneyText fen=row.amount_fen/></td>
-            <td class="mono">{row.reference_no}</td>
-            <td class="mono">{row.voucher_no}</td>
+            <td class="mono">{row.reference_no}<br/><span class="muted">{row.voucher_no}</span></td>
             <td class="nowrap">{row.settlement_date.unwrap_or_default()}</td>
         </tr>
     }
@@ -556,6 +553,15 @@ fn Detail(view: TxnView) -> impl IntoView {
                 <dt>{move || i18n.t().txn_col_fee}</dt>
                 <dd>{t.fee_fen.map(|fen| view! { <MoneyText fen/> })}</dd>
                 <dt>{move || i18n.t().txn_refunded}</dt><dd><MoneyText fen=t.refunded_fen/></dd>
+                {(view.refund_in_flight_fen > 0).then(|| view! {
+                    <dt>{move || i18n.t().refund_in_flight}</dt>
+                    <dd data-field="txn-refund-in-flight">
+                        <MoneyText fen=view.refund_in_flight_fen/>
+                        {view.may_query_refunds.then(|| view! {
+                            " " <a href=refund_paths::of_txn_path(id)>{move || i18n.t().refund_requests_of_txn}</a>
+                        })}
+                    </dd>
+                })}
                 <dt>{move || i18n.t().txn_col_card}</dt><dd class="mono" data-field="txn-card">{t.card_masked}</dd>
                 <dt>{move || i18n.t().txn_org}</dt><dd>{move || org.label(i18n.lang())}</dd>
                 <dt>{move || i18n.t().txn_card_type}</dt><dd>{move || card_type.label(i18n.lang())}</dd>
@@ -586,7 +592,7 @@ fn Detail(view: TxnView) -> impl IntoView {
                     <a class="button" href=refund_paths::new_path(id) data-action="refund">{move || i18n.t().refund_action}</a>
                 })}
                 {view.may_query_refunds.then(|| view! {
-                    <a class="button button-quiet" href=format!("{}?txn={id}", refund_paths::LIST_PATH) data-action="refund-requests">
+                    <a class="button button-quiet" href=refund_paths::of_txn_path(id) data-action="refund-requests">
                         {move || i18n.t().refund_requests_of_txn}
                     </a>
                 })}

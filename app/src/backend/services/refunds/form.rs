@@ -189,6 +189,8 @@ pub async fn form(
         today(session, now),
     )
     .err();
+    let clearing_headroom_fen =
+        clearing_headroom(db, session.merchant_id, original.amount.currency()).await?;
     let history = rows(
         db,
         session,
@@ -206,8 +208,46 @@ pub async fn form(
         requires_token: merchant.requires_token,
         window_days: merchant.window_days,
         quota_left_fen: quota_left,
+        clearing_headroom_fen,
         history,
         key: uuid::Uuid::new_v4().simple().to_string(),
         txn: row_of(db, session, t).await?,
     })
+}
+
+/// What a refund requested now can be without being held at clearing, were clearing to run now: the
+/// balance less the requests already waiting for it that the debit order would cover first (a new
+/// request comes after them, and one the balance cannot cover does not take from it). Clearing
+/// credits the day's sales before it debits, so this is the cautious side of what will happen.
+async fn clearing_headroom(
+    db: &impl ConnectionTrait,
+    merchant_id: i64,
+    currency: Currency,
+) -> Result<i64, AppError> {
+    use crate::domain::clearing::{plan_debits, Debit, DebitItem};
+    use crate::domain::refund::RefundStatus;
+    let balance = merchants::Entity::find_by_id(merchant_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .balance_fen;
+    let waiting = refund_requests::Entity::find()
+        .filter(refund_requests::Column::MerchantId.eq(merchant_id))
+        .filter(refund_requests::Column::Status.is_in([
+            RefundStatus::Submitted.code(),
+            RefundStatus::PendingClearing.code(),
+        ]))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| Debit {
+            time: r.submitted_at.unwrap_or(r.requested_at),
+            item: DebitItem::Request(r.id),
+            amount: Money::from_fen(r.amount_fen, currency),
+        })
+        .collect();
+    let available = Money::from_fen(balance.max(0), currency);
+    let plan = plan_debits(available, waiting)
+        .map_err(|e| AppError::internal("planning the waiting refunds", &e))?;
+    Ok(available.fen() - plan.refunded.fen())
 }

@@ -18,5 +18,5 @@ mod request;
 
 pub use self::decision::{cancel, decide, DecisionInput};
 pub use self::form::{form, NewRefund};
-pub use self::query::{detail, pending, search, RefundQuery};
+pub use self::query::{approvals, count_in, detail, held, pending, search, RefundQuery};
 pub use self::request::request;

@@ -18,8 +18,8 @@ use crate::backend::services::transactions::row_of;
 use crate::backend::services::{decode, scope};
 use crate::backend::Session;
 use crate::contract::refunds::{
-    HeldSums, RefundFilter, RefundPage, RefundRow, RefundStep, RefundView, DEFAULT_PAGE_SIZE,
-    PAGE_SIZES,
+    ApprovalList, HeldSums, RefundFilter, RefundPage, RefundRow, RefundStep, RefundView,
+    DEFAULT_PAGE_SIZE, PAGE_SIZES,
 };
 use crate::domain::access::Function;
 use crate::domain::refund::{RefundReason, RefundStatus};
@@ -155,7 +155,6 @@ pub async fn pending(
     session: &Session,
     q: RefundQuery,
 ) -> Result<RefundPage, AppError> {
-    use refund_requests::Column as R;
     let page = search(
         db,
         session,
@@ -165,6 +164,35 @@ pub async fn pending(
         },
     )
     .await?;
+    Ok(RefundPage {
+        held: Some(held(db, session).await?),
+        ..page
+    })
+}
+
+/// The approvers' list: [`search`] for requests waiting for approval, with the merchant's mode.
+pub async fn approvals(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    q: RefundQuery,
+) -> Result<ApprovalList, AppError> {
+    let mode = super::form::merchant_policy(db, session).await?.mode;
+    let page = search(
+        db,
+        session,
+        RefundQuery {
+            status: Some(RefundStatus::PendingApproval),
+            ..q
+        },
+    )
+    .await?;
+    Ok(ApprovalList { page, mode })
+}
+
+/// The refunds held at clearing that the session sees (count and amount), and the balance they wait
+/// for.
+pub async fn held(db: &impl ConnectionTrait, session: &Session) -> Result<HeldSums, AppError> {
+    use refund_requests::Column as R;
     let balance_fen = merchants::Entity::find_by_id(session.merchant_id)
         .one(db)
         .await?
@@ -185,14 +213,24 @@ pub async fn pending(
         .one(db)
         .await?
         .unwrap_or(0);
-    Ok(RefundPage {
-        held: Some(HeldSums {
-            balance_fen,
-            held_fen,
-            held_count: all_held.count(db).await?,
-        }),
-        ..page
+    Ok(HeldSums {
+        balance_fen,
+        held_fen,
+        held_count: all_held.count(db).await?,
     })
+}
+
+/// How many refund requests the session sees in `status`.
+pub async fn count_in(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    status: RefundStatus,
+) -> Result<u64, AppError> {
+    Ok(refund_requests::Entity::find()
+        .filter(scope::refund_requests(session))
+        .filter(refund_requests::Column::Status.eq(status.code()))
+        .count(db)
+        .await?)
 }
 
 /// The merchant's operators who requested a refund, for the requester filter.

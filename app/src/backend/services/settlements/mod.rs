@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, TransactionTrait,
 };
 use serde_json::json;
 
@@ -23,6 +23,7 @@ use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::local_time;
 use crate::backend::services::filters::{FieldCheck, QuickDay};
 use crate::backend::Session;
+use crate::contract::home::{NextPayout, SettlementDay};
 use crate::contract::settlements::{
     SettlementFilter, SettlementMakeup, SettlementPage, SettlementRow, SettlementSums,
 };
@@ -295,6 +296,83 @@ async fn sums(
         fee_fen,
         net_fen,
     })
+}
+
+/// The newest settlement day the session sees: its settlements (one per merchant number) added up as
+/// the settlement query adds them, and whether all are paid out.
+pub async fn latest_day(
+    db: &impl ConnectionTrait,
+    session: &Session,
+) -> Result<Option<SettlementDay>, AppError> {
+    let in_scope = scope::settlements(session)?;
+    let newest: Option<NaiveDate> = settlements::Entity::find()
+        .filter(in_scope.clone())
+        .select_only()
+        .column_as(settlements::Column::SettlementDate.max(), "d")
+        .into_tuple::<Option<NaiveDate>>()
+        .one(db)
+        .await?
+        .flatten();
+    let Some(date) = newest else {
+        return Ok(None);
+    };
+    let of_day = || {
+        settlements::Entity::find()
+            .filter(in_scope.clone())
+            .filter(settlements::Column::SettlementDate.eq(date))
+    };
+    let sums = sums(db, of_day()).await?;
+    let pending = of_day()
+        .filter(settlements::Column::Status.eq(SettlementStatus::Pending.code()))
+        .count(db)
+        .await?;
+    Ok(Some(SettlementDay {
+        date,
+        sums,
+        paid: pending == 0,
+    }))
+}
+
+/// The next payout: clearing pays a pending settlement out once `cycle_days` have passed since its
+/// settlement date (in the merchant's time zone), so the next payout day is the earliest pending
+/// settlement's, or today when that day has come and the run has not paid it yet; due on it are the
+/// pending settlements up to [`NextPayout::last_settlement_date`].
+pub async fn next_payout(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    cycle_days: i32,
+    now: DateTime<Utc>,
+) -> Result<Option<NextPayout>, AppError> {
+    let in_scope = scope::settlements(session)?;
+    let pending = || {
+        settlements::Entity::find()
+            .filter(in_scope.clone())
+            .filter(settlements::Column::Status.eq(SettlementStatus::Pending.code()))
+    };
+    let earliest: Option<NaiveDate> = pending()
+        .select_only()
+        .column_as(settlements::Column::SettlementDate.min(), "d")
+        .into_tuple::<Option<NaiveDate>>()
+        .one(db)
+        .await?
+        .flatten();
+    let Some(earliest) = earliest else {
+        return Ok(None);
+    };
+    let cycle = chrono::Duration::days(i64::from(cycle_days));
+    let date = Ord::max(earliest + cycle, local_time::today(now, session.tz));
+    let last_settlement_date = date - cycle;
+    let due = sums(
+        db,
+        pending().filter(settlements::Column::SettlementDate.lte(last_settlement_date)),
+    )
+    .await?;
+    Ok(Some(NextPayout {
+        date,
+        last_settlement_date,
+        settlements: u64::try_from(due.count).unwrap_or(0),
+        net_fen: due.net_fen,
+    }))
 }
 
 /// One settlement, if the session may see it (another merchant's is "not found").

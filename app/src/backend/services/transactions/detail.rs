@@ -102,7 +102,9 @@ pub async fn detail(
         .terminals
         .get(&t.terminal_id)
         .and_then(|(_, alias)| alias.clone());
+    let refund_in_flight_fen = t.refund_pending_fen;
     Ok(TxnView {
+        refund_in_flight_fen,
         txn: row_view(Listed::of(t, terminal_no, merchant_no), tz)?,
         store,
         terminal_alias,
