@@ -26,6 +26,16 @@ test('an administrator filters the audit log and downloads it as Excel', async (
   await page.locator('#to').fill('2026-11-01');
   await page.getByRole('button', { name: '查询' }).click();
   await expect(page.locator('.field-error')).toHaveText('结束日期早于开始日期。');
+
+  // Details read in words: a refund request names its amount as money, its reason in words, and
+  // links its transaction and the request itself.
+  await gotoHydrated(page, '/admin/audit?action=refund_request');
+  const row = page.locator('#audit-table tbody tr').first();
+  await expect(row.locator('li[data-key=amount_fen]')).toHaveText(/^金额：¥[\d,]+\.\d\d$/);
+  await expect(row.locator('li[data-key=reason]')).not.toContainText('_');
+  await expect(row.locator('li[data-key=txn_id] a')).toHaveAttribute('href', /^\/transactions\/\d+$/);
+  await expect(row.locator('td a[href^="/refunds/"]')).toHaveText(/^退货申请 #\d+$/);
+  await expect(page.locator('[data-field=audit-ids-note]')).toContainText('其他商户的事件');
   await gotoHydrated(page, '/admin/audit?action=sign_in');
 
   const [download] = await Promise.all([

@@ -51,10 +51,70 @@ pub struct AuditRow {
     pub action_code: String,
     pub outcome: Option<AuditOutcome>,
     pub object: Option<String>,
+    /// The object as a record the console can open (a transaction, a refund request, an operator).
+    pub object_ref: Option<ObjectRef>,
     pub remote_addr: Option<String>,
     /// The first 16 hex digits of the certificate's SHA-256.
     pub certificate: Option<String>,
     pub detail: Option<String>,
+    /// The detail read field by field, for the page to say in words.
+    pub detail_items: Vec<DetailItem>,
+}
+
+/// A record an event is about, by kind and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub kind: ObjectKind,
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectKind {
+    Transaction,
+    RefundRequest,
+    Operator,
+    Settlement,
+    Export,
+}
+
+impl ObjectKind {
+    /// The kind as the audit log writes it.
+    pub fn from_code(code: &str) -> Option<ObjectKind> {
+        match code {
+            "transaction" | "txn_id" => Some(ObjectKind::Transaction),
+            "refund_request" => Some(ObjectKind::RefundRequest),
+            "operator" => Some(ObjectKind::Operator),
+            "settlement" => Some(ObjectKind::Settlement),
+            "export" => Some(ObjectKind::Export),
+            _ => None,
+        }
+    }
+}
+
+/// One field of an event's detail: its name as recorded (the page names the ones it knows) and its
+/// value read by kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetailItem {
+    pub key: String,
+    pub value: DetailValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DetailValue {
+    /// An amount in fen (a field named `…_fen`).
+    Money(i64),
+    Number(i64),
+    Flag(bool),
+    /// A moment, already in the merchant's time zone.
+    Time(String),
+    /// A code or free text, as recorded (the page translates the codes it knows).
+    Text(String),
+    /// A record the console can open.
+    Record(ObjectRef),
+    /// A value before and after a change.
+    Change(Box<DetailValue>, Box<DetailValue>),
+    /// Anything else, as JSON.
+    Other(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

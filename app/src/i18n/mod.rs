@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::contract::audit::ObjectKind;
 use crate::domain::access::{Function, Role};
 use crate::domain::money::format_fen;
 use crate::domain::password::PasswordRule;
@@ -599,6 +600,11 @@ pub struct Texts {
     pub audit_col_address: &'static str,
     pub audit_col_certificate: &'static str,
     pub audit_col_detail: &'static str,
+    pub label_sep: &'static str,
+    pub audit_object_kind: fn(ObjectKind) -> &'static str,
+    pub audit_detail_key: fn(&str) -> Option<&'static str>,
+    pub audit_ids_note: &'static str,
+    pub audit_by_platform: &'static str,
     pub audit_sheet: &'static str,
     pub audit_filters_sheet: &'static str,
     pub audit_intro: &'static str,

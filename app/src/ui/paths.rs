@@ -97,6 +97,14 @@ pub mod downloads {
     pub const PATH: &str = "/downloads";
 }
 
+pub mod operators {
+    pub const LIST_PATH: &str = "/admin/operators";
+
+    pub fn detail_path(id: i64) -> String {
+        format!("{LIST_PATH}/{id}")
+    }
+}
+
 pub mod audit {
     /// Where the audit log's download is served (a plain GET, so the browser saves the file).
     pub const EXPORT_PATH: &str = "/admin/audit/export";

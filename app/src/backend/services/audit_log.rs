@@ -16,7 +16,9 @@ use crate::backend::entities::audit_events;
 use crate::backend::export::{Cell, Column, XlsxExport};
 use crate::backend::local_time::{self, day_start};
 use crate::backend::Session;
-use crate::contract::audit::{AuditFilter, AuditPage, AuditRow};
+use crate::contract::audit::{
+    AuditFilter, AuditPage, AuditRow, DetailItem, DetailValue, ObjectKind, ObjectRef,
+};
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::error::{AppError, Policy};
 use crate::i18n::{Label, Lang};
@@ -152,9 +154,73 @@ fn row(event: audit_events::Model, tz: Tz) -> AuditRow {
         action_code: event.action,
         outcome: AuditOutcome::from_code(&event.outcome),
         object: object_text(event.object_type.as_deref(), event.object_id.as_deref()),
+        object_ref: object_ref(event.object_type.as_deref(), event.object_id.as_deref()),
         remote_addr: event.remote_addr,
         certificate: event.cert_fingerprint.map(|f| f.chars().take(16).collect()),
+        detail_items: event
+            .detail
+            .as_deref()
+            .map(|d| detail_items(d, tz))
+            .unwrap_or_default(),
         detail: event.detail,
+    }
+}
+
+fn object_ref(kind: Option<&str>, id: Option<&str>) -> Option<ObjectRef> {
+    Some(ObjectRef {
+        kind: ObjectKind::from_code(kind?)?,
+        id: id?.parse().ok()?,
+    })
+}
+
+/// An event's detail (a JSON object, as the services record it) read field by field: amounts by their
+/// `_fen` names, moments into the merchant's time zone, ids of records as links, `{before, after}` as
+/// a change. A detail that is not an object is one item of its own.
+pub(crate) fn detail_items(detail: &str, tz: Tz) -> Vec<DetailItem> {
+    match serde_json::from_str::<serde_json::Value>(detail) {
+        Ok(serde_json::Value::Object(fields)) => fields
+            .into_iter()
+            .map(|(key, value)| {
+                let value = detail_value(&key, value, tz);
+                DetailItem { key, value }
+            })
+            .collect(),
+        Ok(other) => vec![DetailItem {
+            key: String::new(),
+            value: DetailValue::Other(other.to_string()),
+        }],
+        Err(_) => vec![DetailItem {
+            key: String::new(),
+            value: DetailValue::Text(detail.to_owned()),
+        }],
+    }
+}
+
+fn detail_value(key: &str, value: serde_json::Value, tz: Tz) -> DetailValue {
+    use serde_json::Value;
+    match value {
+        Value::Object(mut change)
+            if change.contains_key("before") && change.contains_key("after") =>
+        {
+            let before = change.remove("before").unwrap_or(Value::Null);
+            let after = change.remove("after").unwrap_or(Value::Null);
+            DetailValue::Change(
+                Box::new(detail_value(key, before, tz)),
+                Box::new(detail_value(key, after, tz)),
+            )
+        }
+        Value::Number(n) => match (n.as_i64(), ObjectKind::from_code(key)) {
+            (Some(fen), _) if key.ends_with("_fen") => DetailValue::Money(fen),
+            (Some(id), Some(kind)) => DetailValue::Record(ObjectRef { kind, id }),
+            (Some(n), None) => DetailValue::Number(n),
+            (None, _) => DetailValue::Other(n.to_string()),
+        },
+        Value::Bool(b) => DetailValue::Flag(b),
+        Value::String(text) => match DateTime::parse_from_rfc3339(&text) {
+            Ok(at) => DetailValue::Time(local_time::minutes(at.with_timezone(&Utc), tz)),
+            Err(_) => DetailValue::Text(text),
+        },
+        other => DetailValue::Other(other.to_string()),
     }
 }
 
@@ -303,6 +369,72 @@ mod tests {
         assert_eq!(
             reversed.field_problem("to"),
             Some(FieldProblem::RangeReversed)
+        );
+    }
+}
+
+#[cfg(test)]
+mod detail_tests {
+    use super::*;
+
+    fn items(detail: &str) -> Vec<(String, DetailValue)> {
+        detail_items(detail, chrono_tz::Asia::Shanghai)
+            .into_iter()
+            .map(|i| (i.key, i.value))
+            .collect()
+    }
+
+    #[test]
+    fn fields_are_read_by_kind() {
+        let read = items(
+            r#"{"txn_id": 42, "amount_fen": 3590, "reason": "wrong_amount", "second_approver_needed": false,
+                "failures": 5, "until": "2026-12-06T02:30:00Z", "settlement": 7}"#,
+        );
+        let expect = |key: &str| read.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let record = |kind, id| Some(DetailValue::Record(ObjectRef { kind, id }));
+        assert_eq!(expect("txn_id"), record(ObjectKind::Transaction, 42));
+        assert_eq!(expect("settlement"), record(ObjectKind::Settlement, 7));
+        assert_eq!(expect("amount_fen"), Some(DetailValue::Money(3590)));
+        assert_eq!(
+            expect("reason"),
+            Some(DetailValue::Text("wrong_amount".into()))
+        );
+        assert_eq!(
+            expect("second_approver_needed"),
+            Some(DetailValue::Flag(false))
+        );
+        assert_eq!(expect("failures"), Some(DetailValue::Number(5)));
+        // Moments in the merchant's time zone (UTC+8).
+        assert_eq!(
+            expect("until"),
+            Some(DetailValue::Time("2026-12-06 10:30".into()))
+        );
+    }
+
+    #[test]
+    fn a_change_reads_before_and_after() {
+        let read = items(r#"{"approval_limit_fen": {"before": null, "after": 100000}}"#);
+        assert_eq!(
+            read,
+            [(
+                "approval_limit_fen".to_owned(),
+                DetailValue::Change(
+                    Box::new(DetailValue::Other("null".into())),
+                    Box::new(DetailValue::Money(100_000))
+                )
+            )]
+        );
+    }
+
+    #[test]
+    fn a_detail_that_is_no_object_is_kept_whole() {
+        assert_eq!(
+            items("not json"),
+            [(String::new(), DetailValue::Text("not json".into()))]
+        );
+        assert_eq!(
+            items("[1,2]"),
+            [(String::new(), DetailValue::Other("[1,2]".into()))]
         );
     }
 }

@@ -42,7 +42,7 @@ fn Statuses() -> impl IntoView {
         view! {
             <p>
                 <strong>{move || name(i18n.t())}</strong>
-                {move || format!("{}{}", if i18n.lang() == Lang::En { ": " } else { "：" }, labels(i18n.lang()))}
+                {move || format!("{}{}", i18n.t().label_sep, labels(i18n.lang()))}
             </p>
         }
     };

@@ -7,14 +7,18 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::audit::{audit_log, AuditFilter, AuditPage, AuditRow};
+use crate::api::audit::{
+    audit_log, AuditFilter, AuditPage, AuditRow, DetailItem, DetailValue, ObjectKind, ObjectRef,
+};
 use crate::domain::access::Function;
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::error::AppError;
 use crate::i18n::{title_text, use_i18n, Label};
 use crate::ui::components::form::{DateInput, FieldErrors};
 use crate::ui::components::load::Loaded;
+use crate::ui::components::money::{CountText, MoneyText};
 use crate::ui::components::pager::Pager;
+use crate::ui::paths;
 use crate::url::query_string;
 
 use crate::ui::paths::audit::EXPORT_PATH;
@@ -144,10 +148,93 @@ fn Results(page: AuditPage, filter: AuditFilter) -> impl IntoView {
     }
 }
 
+/// An event's detail in words: each field named in the console's language, amounts as money, codes
+/// by their labels, records linked.
+#[component]
+fn Details(items: Vec<DetailItem>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <ul class="detail-list">
+            {items.into_iter().map(|item| {
+                let key = item.key.clone();
+                let label = move || {
+                    let t = i18n.t();
+                    (t.audit_detail_key)(&key).map_or_else(|| key.replace('_', " "), str::to_owned)
+                };
+                view! {
+                    <li data-key=item.key.clone()>
+                        {(!item.key.is_empty()).then(|| view! { <span class="muted">{label} {move || i18n.t().label_sep}</span> })}
+                        <Value value=item.value/>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+fn Value(value: DetailValue) -> impl IntoView {
+    let i18n = use_i18n();
+    match value {
+        DetailValue::Money(fen) => view! { <MoneyText fen/> }.into_any(),
+        DetailValue::Number(n) => view! { <CountText n/> }.into_any(),
+        DetailValue::Flag(yes) => (move || {
+            if yes {
+                i18n.t().refund_confirm_yes
+            } else {
+                i18n.t().refund_confirm_no
+            }
+        })
+        .into_any(),
+        DetailValue::Time(at) => at.into_any(),
+        DetailValue::Text(text) => (move || code_words(&text, i18n.lang())).into_any(),
+        DetailValue::Record(object) => {
+            view! { <RecordLink object text=Signal::stored(format!("#{}", object.id))/> }.into_any()
+        }
+        DetailValue::Change(before, after) => {
+            view! { <Value value=*before/> " → " <Value value=*after/> }.into_any()
+        }
+        DetailValue::Other(json) => view! { <span class="mono">{json}</span> }.into_any(),
+    }
+}
+
+/// A code the services record, in words when the console has a label for it.
+fn code_words(text: &str, lang: crate::i18n::Lang) -> String {
+    use crate::domain::refund::{RefundReason, RefundStatus};
+    use crate::domain::OperatorStatus;
+    if let Some(reason) = RefundReason::from_code(text) {
+        return reason.label(lang).to_owned();
+    }
+    if let Some(status) = RefundStatus::from_code(text) {
+        return status.label(lang).to_owned();
+    }
+    if let Some(status) = OperatorStatus::from_code(text) {
+        return status.label(lang).to_owned();
+    }
+    match text {
+        "platform" => lang.texts().audit_by_platform.to_owned(),
+        _ => text.to_owned(),
+    }
+}
+
+/// A record the event is about, linked to its page.
+#[component]
+fn RecordLink(object: ObjectRef, text: Signal<String>) -> impl IntoView {
+    let href = match object.kind {
+        ObjectKind::Transaction => paths::transactions::detail_path(object.id),
+        ObjectKind::RefundRequest => paths::refunds::detail_path(object.id),
+        ObjectKind::Operator => paths::operators::detail_path(object.id),
+        ObjectKind::Settlement => paths::settlements::detail_path(object.id),
+        ObjectKind::Export => paths::downloads::PATH.to_owned(),
+    };
+    view! { <a href=href>{move || text.get()}</a> }
+}
+
 #[component]
 fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
+        <p class="muted small" data-field="audit-ids-note">{move || i18n.t().audit_ids_note}</p>
         <div class="table-wrap">
             <table class="table" id="audit-table">
                 <thead>
@@ -180,10 +267,15 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                                 <td class="mono">{row.login_name}</td>
                                 <td class="nowrap">{move || action.map_or(action_code.clone(), |a| a.label(i18n.lang()).to_owned())}</td>
                                 <td><span class=outcome_class>{move || outcome.map_or("", |o| o.label(i18n.lang()))}</span></td>
-                                <td class="nowrap">{row.object}</td>
+                                <td class="nowrap">{match row.object_ref {
+                                    Some(object) => view! {
+                                        <RecordLink object text=Signal::derive(move || format!("{} #{}", (i18n.t().audit_object_kind)(object.kind), object.id))/>
+                                    }.into_any(),
+                                    None => row.object.clone().into_any(),
+                                }}</td>
                                 <td class="mono">{row.remote_addr}</td>
                                 <td class="mono">{row.certificate}</td>
-                                <td class="detail mono">{row.detail}</td>
+                                <td class="detail"><Details items=row.detail_items/></td>
                             </tr>
                         }
                     }).collect_view()}
