@@ -160,6 +160,11 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         Json(r#"{"filter":{}}"#),
     ),
     (
+        "/api/refunds/approvals",
+        Access::Granted(Function::RefundApprove),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
         "/api/refunds/detail",
         Access::Granted(Function::RefundQuery),
         OTHER_ID,
