@@ -8,7 +8,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 vpos="$root/target/debug/vpos"
-for needed in "$vpos" "$root/target/site/pkg/vpos.wasm"; do
+for needed in "$vpos" "$root/target/site/pkg/current"; do
   [ -e "$needed" ] || { echo "missing $needed: build with cargo build -p server and scripts/build-site.sh (or make test)" >&2; exit 1; }
 done
 state="$root/target/e2e"

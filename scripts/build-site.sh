@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds what the browser loads, into target/site/pkg, without cargo-leptos: the `frontend` crate
 # for wasm32 (the `site` profile of Cargo.toml, in target/front), wasm-bindgen's JavaScript glue
-# and the stylesheet. Names as the server's pages expect them: vpos.js, vpos.wasm, vpos.css.
+# and the stylesheet. Names as the server's pages expect them: vpos-<hash>.js, .wasm and .css, the
+# name in pkg/current.
 # (The workspace's [workspace.metadata.leptos] still serves `cargo leptos watch` for who has it.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,15 @@ rm -rf "$pkg"
 mkdir -p "$pkg"
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name vpos \
   target/front/wasm32-unknown-unknown/site/frontend.wasm
-# The hydration script asks for vpos.wasm by name.
+# The hydration script asks for <name>.wasm by name.
 mv "$pkg/vpos_bg.wasm" "$pkg/vpos.wasm"
 cp style/main.css "$pkg/vpos.css"
+# Names that change with the content, so that browsers may keep the files for a year: the server
+# reads the name from pkg/current and serves files of that name as immutable. Each file also
+# compressed beside it (gzip -9, once here rather than on every request).
+hash=$(cat "$pkg/vpos.js" "$pkg/vpos.wasm" "$pkg/vpos.css" | sha256sum | cut -c1-16)
+for ext in js wasm css; do
+  mv "$pkg/vpos.$ext" "$pkg/vpos-$hash.$ext"
+  gzip -9 -k "$pkg/vpos-$hash.$ext"
+done
+echo "vpos-$hash" >"$pkg/current"

@@ -21,7 +21,10 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use sea_orm::ConnectionTrait;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -60,16 +63,33 @@ pub fn router(state: AppState) -> Router {
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),
     ];
+    // The browser code, gzipped once by scripts/build-site.sh and sent so to browsers that take it.
+    let pkg = ServeDir::new(
+        std::path::Path::new(state.leptos_options.site_root.as_ref())
+            .join(state.leptos_options.site_pkg_dir.as_ref()),
+    )
+    .precompressed_gzip();
     let mut router = Router::new()
         .route("/health", get(health))
         .merge(app::api::download_routes())
+        .nest_service("/pkg", pkg)
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::guard::guard,
         ))
-        .layer(axum::middleware::from_fn(no_store))
+        .layer(axum::middleware::from_fn_with_state(
+            AssetName(format!("/pkg/{}.", state.leptos_options.output_name)),
+            caching,
+        ))
+        // Pages and answers compressed on the way out (the browser code is already compressed; a
+        // spreadsheet is a zip file).
+        .layer(CompressionLayer::new().gzip(true).compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new(
+                "application/vnd.openxmlformats",
+            )),
+        ))
         .layer(axum::middleware::from_fn(content_security_policy))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
         // No request may hold a connection and a worker forever: large downloads run as background
@@ -126,17 +146,31 @@ fn csp_nonce() -> String {
     hex::encode(bytes)
 }
 
+/// The path prefix of the browser code's files of this build (`/pkg/vpos-<hash>.`).
+#[derive(Clone)]
+struct AssetName(String);
+
 /// Pages, server-function answers and downloads hold a merchant's data: no browser or proxy keeps a
-/// copy (the back button then asks the server again, which checks the session). The built assets
-/// under `/pkg/` are the same for everyone.
-async fn no_store(req: Request<Body>, next: axum::middleware::Next) -> Response<Body> {
-    let asset = req.uri().path().starts_with("/pkg/");
+/// copy (the back button then asks the server again, which checks the session). The browser code is
+/// the same for everyone: files named after their content are kept for a year, others (a build
+/// without names by content) are asked again each time.
+async fn caching(
+    State(AssetName(current)): State<AssetName>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let path = req.uri().path().to_owned();
     let mut response = next.run(req).await;
-    if !asset {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    let policy = if !path.starts_with("/pkg/") {
+        "no-store"
+    } else if path.starts_with(&current) && response.status() == StatusCode::OK {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     response
 }
 

@@ -37,9 +37,18 @@ pub enum ServeError {
     },
 }
 
+/// The site's options. The browser code's files are named after their content (`vpos-<hash>`, written
+/// by scripts/build-site.sh into `pkg/current`), so that browsers may keep them; without that file
+/// the plain `vpos` names are served, uncached.
 pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    let current = settings.site_root.join("pkg").join("current");
+    let output_name = std::fs::read_to_string(&current)
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty() && !name.contains(['/', '\\', '.']))
+        .unwrap_or_else(|| "vpos".to_owned());
     LeptosOptions::builder()
-        .output_name("vpos")
+        .output_name(output_name)
         .site_root(settings.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(settings.listen)

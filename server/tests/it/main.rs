@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod assets;
 mod audit;
 mod audit_log;
 mod auth;

@@ -34,6 +34,9 @@ use super::{Backend, TestDb, TestPki};
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub const FIRST_PASSWORD: &str = "first-Password-2026";
+/// The browser code's name in the test apps, as scripts/build-site.sh names a build (none is built
+/// for these tests: `site/pkg` is empty unless a test puts files there).
+pub const ASSET_NAME: &str = "vpos-0123456789abcdef";
 /// Their own password after [`TestApp::ready_browser`].
 pub const PASSWORD: &str = "own-Password-2026";
 
@@ -98,7 +101,7 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthConfig) -> TestApp {
     let site_root = pki.dir.path().join("site");
     std::fs::create_dir_all(site_root.join("pkg")).expect("site dir");
     let leptos_options = leptos::prelude::LeptosOptions::builder()
-        .output_name("vpos")
+        .output_name(ASSET_NAME)
         .site_root(site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .build();
