@@ -106,11 +106,11 @@ fn Figures(figures: HomeFigures, balance_fen: i64) -> impl IntoView {
     let links = links.into_iter().flatten().collect::<Vec<_>>();
     let quick = (!links.is_empty()).then(|| {
         view! {
-            <nav class="quick-links" aria-label=move || i18n.t().home_quick_links>
+            <div class="quick-links" role="group" aria-label=move || i18n.t().home_quick_links>
                 {links.into_iter().map(|(href, label)| view! {
                     <a class="button button-quiet" href=href>{move || label(i18n.t())}</a>
                 }).collect_view()}
-            </nav>
+            </div>
         }
     });
     let chart = days.map(|days| {
