@@ -298,6 +298,21 @@ async fn sums(
     })
 }
 
+/// The settlement date that `pick` (a MIN or MAX of it) finds among `select`; none when it is empty.
+async fn settlement_date(
+    db: &impl ConnectionTrait,
+    select: Select<settlements::Entity>,
+    pick: sea_orm::sea_query::SimpleExpr,
+) -> Result<Option<NaiveDate>, AppError> {
+    Ok(select
+        .select_only()
+        .column_as(pick, "d")
+        .into_tuple::<Option<NaiveDate>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
 /// The newest settlement day the session sees: its settlements (one per merchant number) added up as
 /// the settlement query adds them, and whether all are paid out.
 pub async fn latest_day(
@@ -305,15 +320,12 @@ pub async fn latest_day(
     session: &Session,
 ) -> Result<Option<SettlementDay>, AppError> {
     let in_scope = scope::settlements(session)?;
-    let newest: Option<NaiveDate> = settlements::Entity::find()
-        .filter(in_scope.clone())
-        .select_only()
-        .column_as(settlements::Column::SettlementDate.max(), "d")
-        .into_tuple::<Option<NaiveDate>>()
-        .one(db)
-        .await?
-        .flatten();
-    let Some(date) = newest else {
+    let newest = settlement_date(
+        db,
+        settlements::Entity::find().filter(in_scope.clone()),
+        settlements::Column::SettlementDate.max(),
+    );
+    let Some(date) = newest.await? else {
         return Ok(None);
     };
     let of_day = || {
@@ -349,14 +361,8 @@ pub async fn next_payout(
             .filter(in_scope.clone())
             .filter(settlements::Column::Status.eq(SettlementStatus::Pending.code()))
     };
-    let earliest: Option<NaiveDate> = pending()
-        .select_only()
-        .column_as(settlements::Column::SettlementDate.min(), "d")
-        .into_tuple::<Option<NaiveDate>>()
-        .one(db)
-        .await?
-        .flatten();
-    let Some(earliest) = earliest else {
+    let earliest = settlement_date(db, pending(), settlements::Column::SettlementDate.min());
+    let Some(earliest) = earliest.await? else {
         return Ok(None);
     };
     let cycle = chrono::Duration::days(i64::from(cycle_days));
