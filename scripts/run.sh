@@ -9,13 +9,9 @@ root=$(pwd)
 scripts/setup.sh
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
-say "building the console (the server and, beside it, the site: scripts/build-site.sh)"
-# Side by side: each build spends minutes in steps that use one core (the largest crate's type
-# check, the final link), which the other build fills.
-scripts/build-site.sh &
-site=$!
+say "building the console (the server, then the site: scripts/build-site.sh)"
 cargo build -p server --bin vpos
-wait "$site"
+scripts/build-site.sh
 
 vpos="$root/target/debug/vpos"
 admin=hualian.admin
