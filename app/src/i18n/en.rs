@@ -331,7 +331,7 @@ pub static EN: Texts = Texts {
     refund_reason_text_hint: "Required for “Other”; at most 200 characters.",
     refund_submit: "Submit the refund",
     refund_created: "The refund request was submitted.",
-    approvals_intro: "Refund requests waiting for a decision, oldest first. Open one to approve or reject it (with a token code).",
+    approvals_intro: "Refund requests waiting for a decision, newest first. Open one to approve or reject it (with a token code).",
     approvals_none_direct: "This merchant refunds directly: requests go to clearing as they are made, with no approval.",
     approvals_none: "No refund request is waiting for approval.",
     refund_confirm_approve: |amount| format!("Approve this refund of {amount}? Once approved it goes to clearing."),

@@ -331,7 +331,7 @@ pub static ZH_CN: Texts = Texts {
     refund_reason_text_hint: "选择“其他”时必填，最多 200 字。",
     refund_submit: "提交退货申请",
     refund_created: "退货申请已提交。",
-    approvals_intro: "等待审核的退货申请，最早的在前。打开一条申请即可批准或拒绝（需要动态密码）。",
+    approvals_intro: "等待审核的退货申请，最新的在前。打开一条申请即可批准或拒绝（需要动态密码）。",
     approvals_none_direct: "本商户直接退货：退货申请提交后直接进入清算，不需要审核。",
     approvals_none: "目前没有等待审核的退货申请。",
     refund_confirm_approve: |amount| format!("确认批准这笔 {amount} 的退货？批准后退货将提交清算。"),

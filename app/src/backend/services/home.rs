@@ -20,7 +20,7 @@ use crate::domain::access::{Function, Role};
 use crate::domain::breakdown::Breakdown;
 use crate::domain::refund::RefundStatus;
 use crate::domain::{DataScope, MerchantStatus, RefundMode};
-use crate::error::AppError;
+use crate::error::{AppError, Policy};
 
 #[tracing::instrument(skip_all, fields(operator.id = session.operator_id))]
 pub async fn home_for_session(
@@ -123,16 +123,19 @@ async fn figures(
     } else {
         None
     };
-    // Settlements are the whole merchant's: an operator confined to terminal groups sees none.
-    let (last_settlement, next_payout) =
-        if session.may(Function::SettlementQuery) && session.scope == DataScope::Merchant {
-            (
-                settlements::latest_day(db, session).await?,
+    // The settlements' own scope decides: an operator confined to terminal groups sees none.
+    let (last_settlement, next_payout) = if session.may(Function::SettlementQuery) {
+        match settlements::latest_day(db, session).await {
+            Ok(day) => (
+                day,
                 settlements::next_payout(db, session, cycle_days, now).await?,
-            )
-        } else {
-            (None, None)
-        };
+            ),
+            Err(AppError::Policy(Policy::MerchantScopeRequired)) => (None, None),
+            Err(e) => return Err(e),
+        }
+    } else {
+        (None, None)
+    };
     let held = if session.may(Function::RefundPendingClearing) {
         Some(refunds::held(db, session).await?)
     } else {

@@ -341,7 +341,7 @@ pub fn RefundsPage() -> impl IntoView {
     view! { <RequestList pending=false/> }
 }
 
-/// The approvers' list: requests waiting for a decision, oldest first; when there are none, why.
+/// The approvers' list: requests waiting for a decision, newest first; when there are none, why.
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     let i18n = use_i18n();
