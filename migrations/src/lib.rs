@@ -30,6 +30,7 @@ mod m20261204_000015_lookup_indexes;
 mod m20261205_000016_bank_tallies;
 mod m20261206_000017_audit_append_only;
 mod m20261206_000018_login_prefixes;
+mod m20261206_000019_fine_tallies;
 pub mod tallies;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000016_bank_tallies::Migration),
             Box::new(m20261206_000017_audit_append_only::Migration),
             Box::new(m20261206_000018_login_prefixes::Migration),
+            Box::new(m20261206_000019_fine_tallies::Migration),
         ]
     }
 }

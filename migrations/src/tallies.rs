@@ -6,7 +6,7 @@
 //! statement-level trigger per event adds up its transition tables, on SQLite a row trigger moves one
 //! row's count. A tally whose count falls to zero is deleted.
 //!
-//! Four tallies are kept (migrations 10, 11, 14 and 16):
+//! Six tallies are kept (migrations 10, 11, 14, 16 and 19):
 //! - [`TRANSACTION_TALLIES`], per merchant number, day, type, status, card organisation, card type and
 //!   settlement: every tallied filter and summary;
 //! - [`DAY_TALLIES`], per day, type and status only: a few rows per merchant-day, so that the total of
@@ -15,7 +15,9 @@
 //!   summaries by day and by merchant number of a search confined to terminals (a terminal or group
 //!   filter, an operator scoped to terminal groups), which would otherwise count the transactions.
 //! - [`BANK_TALLIES`], per issuing bank, day, merchant number, type and status: the same for a search
-//!   by issuing bank.
+//!   by issuing bank;
+//! - [`TERMINAL_FINE_TALLIES`] and [`BANK_FINE_TALLIES`], the same keys with card organisation, card
+//!   type and settlement: the summaries by settlement date and by organisation of those searches.
 //!
 //! Triggers have no portable form: this is the one place written in each backend's SQL.
 //!
@@ -26,7 +28,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
-use crate::helpers::{bigint, date, fen, ref_id, text};
+use crate::helpers::{bigint, date, date_null, fen, ref_id, text};
 
 /// A tally table and the triggers that keep it.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +103,47 @@ pub const BANK_TALLIES: Tally = Tally {
     ],
     kept: None,
     kept_by_caller: false,
+};
+
+/// What only the transaction tallies knew (card organisation, card type, settlement), per terminal:
+/// the summaries by settlement date and by organisation of a search confined to terminals, and its
+/// filters on those columns. A terminal's day has a few organisations and card types, so these hold
+/// several rows for each of [`TERMINAL_TALLIES`]'; those stay, for the totals every page reads.
+pub const TERMINAL_FINE_TALLIES: Tally = Tally {
+    table: "transaction_terminal_fine_tallies",
+    trigger: "trg_transactions_terminal_fine_tally",
+    key: &[
+        "merchant_id",
+        "terminal_id",
+        "txn_date",
+        "merchant_number_id",
+        "txn_type",
+        "status",
+        "card_org",
+        "card_type",
+        "settlement_id",
+    ],
+    kept: Some("settlement_date"),
+    kept_by_caller: true,
+};
+
+/// The same per issuing bank, beside [`BANK_TALLIES`].
+pub const BANK_FINE_TALLIES: Tally = Tally {
+    table: "transaction_bank_fine_tallies",
+    trigger: "trg_transactions_bank_fine_tally",
+    key: &[
+        "merchant_id",
+        "issuer_bank",
+        "txn_date",
+        "merchant_number_id",
+        "txn_type",
+        "status",
+        "card_org",
+        "card_type",
+        "settlement_id",
+    ],
+    kept: Some("settlement_date"),
+    kept_by_caller: true,
 };
 
 /// On PostgreSQL, a transaction that sets this to `by_caller` (`SET LOCAL`) keeps the transaction
@@ -330,9 +373,9 @@ impl Tally {
 
     /// Creates the tally's table, keyed by its whole key, and installs it ([`Tally::install`]). The
     /// key's columns come first (a reference is a 64-bit id, `txn_date` a date, the rest text), then
-    /// the count and the amount. The key is the primary key, so that the rows of one merchant (and
-    /// one terminal or bank) lie together: on SQLite a table without rowids. A tally with a date kept
-    /// beside its key has its own table definition (migration 10).
+    /// the date kept beside it if any, the count and the amount. The key is the primary key, so that
+    /// the rows of one merchant (and one terminal or bank) lie together: on SQLite a table without
+    /// rowids. (Migration 10's transaction tallies have their own table definition.)
     pub async fn create_keyed(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         let sqlite = manager.get_database_backend() == DbBackend::Sqlite;
         manager.create_table(self.keyed_table(sqlite)).await?;
@@ -340,7 +383,6 @@ impl Tally {
     }
 
     fn keyed_table(&self, sqlite: bool) -> TableCreateStatement {
-        assert!(self.kept.is_none(), "{}: a kept date", self.table);
         let mut key = Index::create();
         let mut table = Table::create();
         table.table(self.table);
@@ -351,6 +393,9 @@ impl Tally {
                 _ if col.ends_with("_id") => ref_id(col),
                 _ => text(col),
             });
+        }
+        if let Some(kept) = self.kept {
+            table.col(date_null(kept));
         }
         table
             .col(bigint("txn_count"))

@@ -76,11 +76,51 @@ pub const BANK: Tally = Tally {
     kept: None,
 };
 
-/// Every tally: a bulk load disables and rebuilds each of them.
-pub const ALL: [Tally; 4] = [TRANSACTION, DAY, TERMINAL, BANK];
+/// Per terminal, day, merchant number, type, status, card organisation, card type and settlement.
+pub const TERMINAL_FINE: Tally = Tally {
+    table: "transaction_terminal_fine_tallies",
+    insert_trigger: "trg_transactions_terminal_fine_tally_insert",
+    key: &[
+        "merchant_id",
+        "terminal_id",
+        "txn_date",
+        "merchant_number_id",
+        "txn_type",
+        "status",
+        "card_org",
+        "card_type",
+        "settlement_id",
+    ],
+    kept: Some("settlement_date"),
+};
 
-/// On PostgreSQL, a transaction that sets this to `by_caller` (`SET LOCAL`) keeps the transaction
-/// tallies of its updates itself; the triggers of the transaction tallies skip its rows.
+/// Per issuing bank, day, merchant number, type, status, card organisation, card type and
+/// settlement.
+pub const BANK_FINE: Tally = Tally {
+    table: "transaction_bank_fine_tallies",
+    insert_trigger: "trg_transactions_bank_fine_tally_insert",
+    key: &[
+        "merchant_id",
+        "issuer_bank",
+        "txn_date",
+        "merchant_number_id",
+        "txn_type",
+        "status",
+        "card_org",
+        "card_type",
+        "settlement_id",
+    ],
+    kept: Some("settlement_date"),
+};
+
+/// Every tally: a bulk load disables and rebuilds each of them.
+pub const ALL: [Tally; 6] = [TRANSACTION, DAY, TERMINAL, BANK, TERMINAL_FINE, BANK_FINE];
+
+/// The tallies keyed by settlement, which clearing moves itself on PostgreSQL.
+pub const SETTLED: [Tally; 3] = [TRANSACTION, TERMINAL_FINE, BANK_FINE];
+
+/// On PostgreSQL, a transaction that sets this to `by_caller` (`SET LOCAL`) keeps the tallies keyed by
+/// settlement ([`SETTLED`]) of its updates itself; their triggers skip its rows.
 pub const CALLER_SETTING: &str = "vpos.tallies";
 
 /// The condition of the index of refunds and voids, which a query repeats word for word to use it
@@ -132,28 +172,66 @@ impl Tally {
 }
 
 /// After a settlement's transactions were marked (all of them unsettled before, so tallied under
-/// settlement 0), moves their count and amount to the settlement's transaction tallies: one pass over
-/// them adds to the settlement's tallies and takes from the unsettled ones, then the emptied ones go.
-/// `$1` is the settlement.
+/// settlement 0), moves their count and amount to the settlement's tallies, for each tally keyed by
+/// settlement ([`SETTLED`]): one pass over them adds to the settlement's tallies and takes from the
+/// unsettled ones, then the emptied ones go. `$1` is the settlement.
 pub fn settle_statements() -> Vec<String> {
-    let t = TRANSACTION;
-    let cols = t.key[..7].join(", ");
-    vec![
-        format!(
-            "WITH moved AS (SELECT {cols}, MAX(settlement_date) AS settlement_date, COUNT(*) AS n, \
-             SUM(amount_fen) AS amount FROM transactions WHERE settlement_id = $1 GROUP BY {cols}) \
-             INSERT INTO {} ({}) \
-             SELECT {cols}, CAST($1 AS BIGINT), settlement_date, n, amount FROM moved \
-             UNION ALL SELECT {cols}, 0, settlement_date, -n, -amount FROM moved \
-             ORDER BY {cols} {}",
-            t.table,
-            t.insert_columns(),
-            t.on_conflict_add()
-        ),
-        format!(
-            "DELETE FROM {} WHERE settlement_id = 0 AND txn_count = 0 AND (merchant_id, txn_date) IN \
-             (SELECT DISTINCT merchant_id, txn_date FROM transactions WHERE settlement_id = $1)",
-            t.table
-        ),
-    ]
+    SETTLED
+        .iter()
+        .flat_map(|t| {
+            let unsettled = &t.key[..t.key.len() - 1];
+            let cols = unsettled.join(", ");
+            // The leading columns of the key, by which the emptied tallies are found.
+            let lead = t.key[..3].join(", ");
+            [
+                format!(
+                    "WITH moved AS (SELECT {cols}, MAX(settlement_date) AS settlement_date, \
+                     COUNT(*) AS n, SUM(amount_fen) AS amount FROM transactions \
+                     WHERE settlement_id = $1 GROUP BY {cols}) \
+                     INSERT INTO {} ({}) \
+                     SELECT {cols}, CAST($1 AS BIGINT), settlement_date, n, amount FROM moved \
+                     UNION ALL SELECT {cols}, 0, settlement_date, -n, -amount FROM moved \
+                     ORDER BY {cols} {}",
+                    t.table,
+                    t.insert_columns(),
+                    t.on_conflict_add()
+                ),
+                format!(
+                    "DELETE FROM {} WHERE settlement_id = 0 AND txn_count = 0 AND ({lead}) IN \
+                     (SELECT DISTINCT {lead} FROM transactions WHERE settlement_id = $1)",
+                    t.table
+                ),
+            ]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clearing_moves_every_tally_keyed_by_settlement() {
+        for t in ALL {
+            let settled = t.key.contains(&"settlement_id");
+            assert_eq!(
+                SETTLED.iter().any(|s| s.table == t.table),
+                settled,
+                "{}",
+                t.table
+            );
+            if settled {
+                // The statements take the settlement off the end of the key and keep its date.
+                assert_eq!(t.key.last(), Some(&"settlement_id"), "{}", t.table);
+                assert_eq!(t.kept, Some("settlement_date"), "{}", t.table);
+            }
+        }
+        let statements = settle_statements();
+        assert_eq!(statements.len(), 2 * SETTLED.len());
+        assert!(statements[3].starts_with(
+            "DELETE FROM transaction_terminal_fine_tallies WHERE settlement_id = 0 AND \
+             txn_count = 0 AND (merchant_id, terminal_id, txn_date) IN (SELECT DISTINCT \
+             merchant_id, terminal_id, txn_date FROM transactions WHERE settlement_id = $1)"
+        ));
+    }
 }

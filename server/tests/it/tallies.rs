@@ -2,6 +2,8 @@
 //! status changes, other updates and deletes; the search total and the summaries read from them
 //! agree with counting the transactions.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{TimeZone, Utc};
 use sea_orm::{ConnectionTrait, Statement};
 use secrecy::SecretString;
@@ -40,8 +42,8 @@ struct Tallied {
     kept: Option<&'static str>,
 }
 
-/// The four tallies (migrations 10, 11, 14 and 16).
-const TALLIED: [Tallied; 4] = [
+/// The six tallies (migrations 10, 11, 14, 16 and 19).
+const TALLIED: [Tallied; 6] = [
     Tallied {
         table: "transaction_tallies",
         key: &[
@@ -89,6 +91,36 @@ const TALLIED: [Tallied; 4] = [
             Text("status"),
         ],
         kept: None,
+    },
+    Tallied {
+        table: "transaction_terminal_fine_tallies",
+        key: &[
+            Number("merchant_id"),
+            Number("terminal_id"),
+            Date("txn_date"),
+            Number("merchant_number_id"),
+            Text("txn_type"),
+            Text("status"),
+            Text("card_org"),
+            Text("card_type"),
+            Number("settlement_id"),
+        ],
+        kept: Some("settlement_date"),
+    },
+    Tallied {
+        table: "transaction_bank_fine_tallies",
+        key: &[
+            Number("merchant_id"),
+            Text("issuer_bank"),
+            Date("txn_date"),
+            Number("merchant_number_id"),
+            Text("txn_type"),
+            Text("status"),
+            Text("card_org"),
+            Text("card_type"),
+            Number("settlement_id"),
+        ],
+        kept: Some("settlement_date"),
     },
 ];
 
@@ -346,7 +378,8 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
             ..days.clone()
         },
         // Confined to terminals: from the terminal tallies (total, summaries by day and by number),
-        // else counted.
+        // and the fine terminal tallies (summaries by settlement date and organisation, filters on
+        // what only they know).
         TxnFilter {
             terminal: terminal_no.clone(),
             ..days.clone()
@@ -366,8 +399,14 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
             org: "unionpay".into(),
             ..days.clone()
         },
-        // By issuing bank: from the bank tallies (total, summaries by day and by number), else
-        // counted; within terminals, counted.
+        TxnFilter {
+            terminal: terminal_no.clone(),
+            card_type: "debit".into(),
+            sdate: "2026-11-18".into(),
+            ..Default::default()
+        },
+        // By issuing bank: from the bank tallies and the fine bank tallies as above; within
+        // terminals, counted.
         TxnFilter {
             bank: "ICBC".into(),
             ..days.clone()
@@ -383,6 +422,12 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
             group: group_id.to_string(),
             ..days.clone()
         },
+        TxnFilter {
+            bank: "ICBC".into(),
+            org: "unionpay".into(),
+            sdate: "2026-11-18".into(),
+            ..Default::default()
+        },
     ];
     let mut totals = Vec::new();
     for filter in &filters {
@@ -394,7 +439,7 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
     // A terminal is part of its group, the group part of the merchant; a bank's part of the
     // merchant's, and of that within the group.
     assert!(totals[4] <= totals[5] && totals[5] < totals[0]);
-    assert!(totals[8] < totals[0] && totals[9] <= totals[8] && totals[10] <= totals[8]);
+    assert!(totals[9] < totals[0] && totals[10] <= totals[9] && totals[11] <= totals[9]);
 
     // An operator of that group: every search is confined to its terminals, read from the terminal
     // tallies where they hold it, and finds what the group filter found for the whole merchant.
@@ -451,13 +496,30 @@ async fn total_agrees_with_paging(
     // Count the same rows by paging through all of them, and add them up by kind.
     let mut seen = page.rows.len() as u64;
     let mut kinds = Breakdown::default();
-    let add = |kinds: &mut Breakdown, rows: &[app::api::transactions::TxnRow]| {
+    // The same by each summary's key, as its lines name it.
+    let mut lines: HashMap<SummaryBy, BTreeMap<String, Breakdown>> = HashMap::new();
+    let mut add = |kinds: &mut Breakdown, rows: &[app::api::transactions::TxnRow]| {
         for r in rows {
             let one = Tally {
                 count: 1,
                 amount_fen: r.amount_fen,
             };
             kinds.add(r.txn_type, r.status, one).expect("adds");
+            for by in SummaryBy::ALL {
+                let key = match by {
+                    SummaryBy::TxnDate => r.time[..10].to_owned(),
+                    SummaryBy::SettlementDate => r.settlement_date.clone().unwrap_or_default(),
+                    SummaryBy::MerchantNumber => r.merchant_no.clone(),
+                    SummaryBy::CardOrg => r.card_org.code().to_owned(),
+                };
+                lines
+                    .entry(by)
+                    .or_default()
+                    .entry(key)
+                    .or_default()
+                    .add(r.txn_type, r.status, one)
+                    .expect("adds");
+            }
         }
     };
     add(&mut kinds, &page.rows);
@@ -482,6 +544,13 @@ async fn total_agrees_with_paging(
         assert_eq!(summary.total.count(), seen as i64, "{by:?} of {filter:?}");
         assert_eq!(summary.total, kinds, "{by:?} of {filter:?}");
         assert!(summary.lines.iter().all(|l| l.figures.count() > 0));
+        // Line by line, to the fen.
+        let summed: BTreeMap<String, Breakdown> = summary
+            .lines
+            .into_iter()
+            .map(|l| (l.key, l.figures))
+            .collect();
+        assert_eq!(Some(&summed), lines.get(&by), "{by:?} lines of {filter:?}");
     }
     page.total
 }

@@ -10,8 +10,8 @@ use sea_orm::{Condition, ConnectionTrait, QuerySelect, QueryTrait};
 use super::filters::{selection, shared_filters, terminal_filters};
 use super::query::{ResolvedQuery, TxnQuery};
 use crate::backend::entities::{
-    transaction_bank_tallies, transaction_day_tallies, transaction_tallies,
-    transaction_terminal_tallies,
+    transaction_bank_fine_tallies, transaction_bank_tallies, transaction_day_tallies,
+    transaction_tallies, transaction_terminal_fine_tallies, transaction_terminal_tallies,
 };
 use crate::backend::services::{decode, scope, settlements};
 use crate::backend::Session;
@@ -33,6 +33,10 @@ pub(super) enum Tallies {
     Terminal,
     /// Per issuing bank, day, merchant number, type and status.
     Bank,
+    /// Per terminal and what the transaction tallies know (several rows for each terminal tally).
+    TerminalFine,
+    /// Per issuing bank and what the transaction tallies know.
+    BankFine,
 }
 
 /// What a selection asks of the tallies beyond the merchant, the days, the type and the status.
@@ -43,17 +47,19 @@ pub(super) struct Needs {
     pub(super) bank: bool,
     /// The merchant number (a filter, or the summary by number).
     pub(super) number: bool,
-    /// What only the transaction tallies know: card organisation, card type, settlement (filters,
-    /// or the summaries by settlement date and by organisation).
+    /// Card organisation, card type, settlement (filters, or the summaries by settlement date and by
+    /// organisation): the transaction tallies and the fine ones know them.
     pub(super) fine: bool,
 }
 
 impl Tallies {
-    pub(super) const COARSEST_FIRST: [Tallies; 4] = [
+    pub(super) const COARSEST_FIRST: [Tallies; 6] = [
         Tallies::Day,
         Tallies::Transaction,
         Tallies::Terminal,
         Tallies::Bank,
+        Tallies::TerminalFine,
+        Tallies::BankFine,
     ];
 
     pub(super) fn holds(self, needs: Needs) -> bool {
@@ -68,7 +74,14 @@ impl Tallies {
             Tallies::Transaction => !(terminal || bank),
             Tallies::Terminal => !(bank || fine),
             Tallies::Bank => !(terminal || fine),
+            Tallies::TerminalFine => !bank,
+            Tallies::BankFine => !terminal,
         }
+    }
+
+    /// Whether these tallies are kept per terminal.
+    fn per_terminal(self) -> bool {
+        matches!(self, Tallies::Terminal | Tallies::TerminalFine)
     }
 
     /// The rows of these tallies that meet `cond`, nothing selected yet.
@@ -79,6 +92,8 @@ impl Tallies {
             Tallies::Transaction => rows.from(transaction_tallies::Entity),
             Tallies::Terminal => rows.from(transaction_terminal_tallies::Entity),
             Tallies::Bank => rows.from(transaction_bank_tallies::Entity),
+            Tallies::TerminalFine => rows.from(transaction_terminal_fine_tallies::Entity),
+            Tallies::BankFine => rows.from(transaction_bank_fine_tallies::Entity),
         };
         rows.cond_where(cond);
         rows
@@ -87,8 +102,7 @@ impl Tallies {
 
 /// The same selection as [`selection`] as a condition on the coarsest tallies that hold it and,
 /// for a summary, its key; `None` when the transactions must be counted: a filter on a column no tally
-/// knows, or a selection that needs two tallies at once (confined to terminals, or by bank, and
-/// needing what only the transaction tallies know; a bank within terminals). A
+/// knows, or a bank within terminals (no tally is kept per terminal and bank). A
 /// transaction's `txn_date` is the merchant-local day of its `txn_time`, so the day range selects the
 /// same transactions.
 pub(super) fn tallied(
@@ -144,7 +158,7 @@ pub(super) fn tallied(
     let tallies = Tallies::COARSEST_FIRST
         .into_iter()
         .find(|t| t.holds(needs))?;
-    let mut cond = scope::tallies(session, tallies == Tallies::Terminal)?
+    let mut cond = scope::tallies(session, tallies.per_terminal())?
         .add(shared_filters(session, q))
         .add(terminal_filters(q));
     if let Some(from) = from {

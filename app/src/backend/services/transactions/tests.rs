@@ -56,7 +56,7 @@ fn session(scope: DataScope) -> Session {
 
 #[test]
 fn totals_are_read_from_the_coarsest_tallies_that_hold_the_filters() {
-    use Tallies::{Bank, Day, Terminal, Transaction};
+    use Tallies::{Bank, BankFine, Day, Terminal, TerminalFine, Transaction};
     let days = TxnFilter {
         from: "2026-11-01".into(),
         to: "2026-11-30".into(),
@@ -75,6 +75,11 @@ fn totals_are_read_from_the_coarsest_tallies_that_hold_the_filters() {
         f.group = "3".into();
         f.number = "898310054110001".into();
     });
+    let bank_sdate = with(|f| {
+        f.bank = "ICBC".into();
+        f.sdate = "2026-11-30".into();
+    });
+    let settled = with(|f| f.settlement = "12".into());
     let group_org = with(|f| {
         f.group = "3".into();
         f.org = "visa".into();
@@ -115,9 +120,14 @@ fn totals_are_read_from_the_coarsest_tallies_that_hold_the_filters() {
             Some(SummaryBy::MerchantNumber),
             Some(Terminal),
         ),
-        (&merchant, &group, Some(SummaryBy::SettlementDate), None),
+        (
+            &merchant,
+            &group,
+            Some(SummaryBy::SettlementDate),
+            Some(TerminalFine),
+        ),
         (&merchant, &group_number, None, Some(Terminal)),
-        (&merchant, &group_org, None, None),
+        (&merchant, &group_org, None, Some(TerminalFine)),
         (&merchant, &amount, None, None),
         (&groups, &plain, None, Some(Terminal)),
         (
@@ -126,7 +136,12 @@ fn totals_are_read_from_the_coarsest_tallies_that_hold_the_filters() {
             Some(SummaryBy::MerchantNumber),
             Some(Terminal),
         ),
-        (&groups, &plain, Some(SummaryBy::CardOrg), None),
+        (
+            &groups,
+            &plain,
+            Some(SummaryBy::CardOrg),
+            Some(TerminalFine),
+        ),
         (&groups, &terminal, Some(SummaryBy::TxnDate), Some(Terminal)),
         (&merchant, &bank, None, Some(Bank)),
         (&merchant, &bank, Some(SummaryBy::TxnDate), Some(Bank)),
@@ -136,7 +151,14 @@ fn totals_are_read_from_the_coarsest_tallies_that_hold_the_filters() {
             Some(SummaryBy::MerchantNumber),
             Some(Bank),
         ),
-        (&merchant, &bank, Some(SummaryBy::CardOrg), None),
+        (&merchant, &bank, Some(SummaryBy::CardOrg), Some(BankFine)),
+        (&merchant, &bank_sdate, None, Some(BankFine)),
+        (
+            &groups,
+            &settled,
+            Some(SummaryBy::TxnDate),
+            Some(TerminalFine),
+        ),
         (&merchant, &bank_terminal, None, None),
         (&groups, &bank, None, None),
     ];
