@@ -1,9 +1,10 @@
 //! Fine terminal and bank tallies: a search confined to terminals (a terminal or group filter, an
 //! operator scoped to terminal groups) or to an issuing bank had its summaries by settlement date and
-//! by card organisation, and its filters on those columns, counted from the transactions: a second
-//! and more for a busy group's month on PostgreSQL. These tallies add the card organisation, card
-//! type and settlement to the keys of the terminal and bank tallies (see [`crate::tallies`]); like
-//! the transaction tallies, clearing on PostgreSQL moves them itself.
+//! by card organisation, and its filters on those columns, counted from the transactions, as was
+//! every summary of a bank within terminals: a second and more for a busy group's month on
+//! PostgreSQL. These tallies add the card organisation, card type and settlement (and, per terminal,
+//! the bank) to the keys of the terminal and bank tallies (see [`crate::tallies`]); like the
+//! transaction tallies, clearing on PostgreSQL moves them itself.
 
 use sea_orm_migration::prelude::*;
 

@@ -17,7 +17,8 @@
 //! - [`BANK_TALLIES`], per issuing bank, day, merchant number, type and status: the same for a search
 //!   by issuing bank;
 //! - [`TERMINAL_FINE_TALLIES`] and [`BANK_FINE_TALLIES`], the same keys with card organisation, card
-//!   type and settlement: the summaries by settlement date and by organisation of those searches.
+//!   type and settlement (and the bank, per terminal): the summaries by settlement date and by
+//!   organisation of those searches, and a bank within terminals.
 //!
 //! Triggers have no portable form: this is the one place written in each backend's SQL.
 //!
@@ -105,10 +106,11 @@ pub const BANK_TALLIES: Tally = Tally {
     kept_by_caller: false,
 };
 
-/// What only the transaction tallies knew (card organisation, card type, settlement), per terminal:
-/// the summaries by settlement date and by organisation of a search confined to terminals, and its
-/// filters on those columns. A terminal's day has a few organisations and card types, so these hold
-/// several rows for each of [`TERMINAL_TALLIES`]'; those stay, for the totals every page reads.
+/// What only the transaction tallies knew (card organisation, card type, settlement) and the issuing
+/// bank, per terminal: the summaries by settlement date and by organisation of a search confined to
+/// terminals, its filters on those columns, and a bank within terminals. A terminal's day has a few
+/// organisations, card types and banks, so these hold several rows for each of
+/// [`TERMINAL_TALLIES`]'; those stay, for the totals every page reads.
 pub const TERMINAL_FINE_TALLIES: Tally = Tally {
     table: "transaction_terminal_fine_tallies",
     trigger: "trg_transactions_terminal_fine_tally",
@@ -121,6 +123,7 @@ pub const TERMINAL_FINE_TALLIES: Tally = Tally {
         "status",
         "card_org",
         "card_type",
+        "issuer_bank",
         "settlement_id",
     ],
     kept: Some("settlement_date"),

@@ -76,7 +76,8 @@ pub const BANK: Tally = Tally {
     kept: None,
 };
 
-/// Per terminal, day, merchant number, type, status, card organisation, card type and settlement.
+/// Per terminal, day, merchant number, type, status, card organisation, card type, issuing bank and
+/// settlement.
 pub const TERMINAL_FINE: Tally = Tally {
     table: "transaction_terminal_fine_tallies",
     insert_trigger: "trg_transactions_terminal_fine_tally_insert",
@@ -89,6 +90,7 @@ pub const TERMINAL_FINE: Tally = Tally {
         "status",
         "card_org",
         "card_type",
+        "issuer_bank",
         "settlement_id",
     ],
     kept: Some("settlement_date"),

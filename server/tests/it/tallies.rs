@@ -103,6 +103,7 @@ const TALLIED: [Tallied; 6] = [
             Text("status"),
             Text("card_org"),
             Text("card_type"),
+            Text("issuer_bank"),
             Number("settlement_id"),
         ],
         kept: Some("settlement_date"),
@@ -406,7 +407,7 @@ async fn totals_and_summaries_read_from_tallies_equal_counting(backend: Backend)
             ..Default::default()
         },
         // By issuing bank: from the bank tallies and the fine bank tallies as above; within
-        // terminals, counted.
+        // terminals, from the fine terminal tallies.
         TxnFilter {
             bank: "ICBC".into(),
             ..days.clone()

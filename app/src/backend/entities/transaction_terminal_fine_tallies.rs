@@ -1,5 +1,5 @@
 //! Count and amount of transactions per merchant, terminal, business day, merchant number, type,
-//! status, card organisation, card type and settlement (0 while unsettled), with the settlement's
+//! status, card organisation, card type, issuing bank and settlement (0 while unsettled), with the settlement's
 //! date; kept by triggers on `transactions` and by clearing (migration 19), read-only here.
 
 use sea_orm::entity::prelude::*;
@@ -23,6 +23,8 @@ pub struct Model {
     pub card_org: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub card_type: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub issuer_bank: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub settlement_id: i64,
     pub settlement_date: Option<Date>,

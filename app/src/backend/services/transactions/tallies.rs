@@ -33,7 +33,8 @@ pub(super) enum Tallies {
     Terminal,
     /// Per issuing bank, day, merchant number, type and status.
     Bank,
-    /// Per terminal and what the transaction tallies know (several rows for each terminal tally).
+    /// Per terminal, what the transaction tallies know and the issuing bank (several rows for each
+    /// terminal tally): every selection confined to terminals.
     TerminalFine,
     /// Per issuing bank and what the transaction tallies know.
     BankFine,
@@ -58,8 +59,8 @@ impl Tallies {
         Tallies::Transaction,
         Tallies::Terminal,
         Tallies::Bank,
-        Tallies::TerminalFine,
         Tallies::BankFine,
+        Tallies::TerminalFine,
     ];
 
     pub(super) fn holds(self, needs: Needs) -> bool {
@@ -74,7 +75,7 @@ impl Tallies {
             Tallies::Transaction => !(terminal || bank),
             Tallies::Terminal => !(bank || fine),
             Tallies::Bank => !(terminal || fine),
-            Tallies::TerminalFine => !bank,
+            Tallies::TerminalFine => true,
             Tallies::BankFine => !terminal,
         }
     }
@@ -102,7 +103,7 @@ impl Tallies {
 
 /// The same selection as [`selection`] as a condition on the coarsest tallies that hold it and,
 /// for a summary, its key; `None` when the transactions must be counted: a filter on a column no tally
-/// knows, or a bank within terminals (no tally is kept per terminal and bank). A
+/// knows. A
 /// transaction's `txn_date` is the merchant-local day of its `txn_time`, so the day range selects the
 /// same transactions.
 pub(super) fn tallied(

@@ -159,8 +159,8 @@ fn totals_are_read_from_the_coarsest_tallies_that_hold_the_filters() {
             Some(SummaryBy::TxnDate),
             Some(TerminalFine),
         ),
-        (&merchant, &bank_terminal, None, None),
-        (&groups, &bank, None, None),
+        (&merchant, &bank_terminal, None, Some(TerminalFine)),
+        (&groups, &bank, Some(SummaryBy::CardOrg), Some(TerminalFine)),
     ];
     for (i, (session, query, by, expected)) in cases.into_iter().enumerate() {
         let chosen = tallied(session, query, by).map(|(tallies, _)| tallies);
