@@ -110,7 +110,7 @@ pub const BANK_TALLIES: Tally = Tally {
 /// bank, per terminal: the summaries by settlement date and by organisation of a search confined to
 /// terminals, its filters on those columns, and a bank within terminals. A terminal's day has a few
 /// organisations, card types and banks, so these hold several rows for each of
-/// [`TERMINAL_TALLIES`]'; those stay, for the totals every page reads.
+/// [`TERMINAL_TALLIES`]; those stay, for the totals every page reads.
 pub const TERMINAL_FINE_TALLIES: Tally = Tally {
     table: "transaction_terminal_fine_tallies",
     trigger: "trg_transactions_terminal_fine_tally",

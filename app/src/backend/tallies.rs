@@ -118,11 +118,8 @@ pub const BANK_FINE: Tally = Tally {
 /// Every tally: a bulk load disables and rebuilds each of them.
 pub const ALL: [Tally; 6] = [TRANSACTION, DAY, TERMINAL, BANK, TERMINAL_FINE, BANK_FINE];
 
-/// The tallies keyed by settlement, which clearing moves itself on PostgreSQL.
-pub const SETTLED: [Tally; 3] = [TRANSACTION, TERMINAL_FINE, BANK_FINE];
-
 /// On PostgreSQL, a transaction that sets this to `by_caller` (`SET LOCAL`) keeps the tallies keyed by
-/// settlement ([`SETTLED`]) of its updates itself; their triggers skip its rows.
+/// settlement ([`Tally::settled`]) of its updates itself; their triggers skip its rows.
 pub const CALLER_SETTING: &str = "vpos.tallies";
 
 /// The condition of the index of refunds and voids, which a query repeats word for word to use it
@@ -130,6 +127,12 @@ pub const CALLER_SETTING: &str = "vpos.tallies";
 pub const REVERSALS: &str = "txn_type IN ('refund', 'void')";
 
 impl Tally {
+    /// Whether the tally is keyed by settlement (last in its key, the settlement's date kept beside
+    /// it): clearing moves it on PostgreSQL.
+    pub fn settled(&self) -> bool {
+        self.key.last() == Some(&"settlement_id")
+    }
+
     /// The transaction's value of each key column (`settlement_id` 0 for an unsettled one).
     fn key_values(&self, row: &str) -> String {
         self.key
@@ -175,11 +178,11 @@ impl Tally {
 
 /// After a settlement's transactions were marked (all of them unsettled before, so tallied under
 /// settlement 0), moves their count and amount to the settlement's tallies, for each tally keyed by
-/// settlement ([`SETTLED`]): one pass over them adds to the settlement's tallies and takes from the
+/// settlement ([`Tally::settled`]): one pass over them adds to the settlement's tallies and takes from the
 /// unsettled ones, then the emptied ones go. `$1` is the settlement.
 pub fn settle_statements() -> Vec<String> {
-    SETTLED
-        .iter()
+    ALL.iter()
+        .filter(|t| t.settled())
         .flat_map(|t| {
             let unsettled = &t.key[..t.key.len() - 1];
             let cols = unsettled.join(", ");
@@ -215,21 +218,16 @@ mod tests {
     #[test]
     fn clearing_moves_every_tally_keyed_by_settlement() {
         for t in ALL {
-            let settled = t.key.contains(&"settlement_id");
-            assert_eq!(
-                SETTLED.iter().any(|s| s.table == t.table),
-                settled,
-                "{}",
-                t.table
-            );
-            if settled {
-                // The statements take the settlement off the end of the key and keep its date.
-                assert_eq!(t.key.last(), Some(&"settlement_id"), "{}", t.table);
+            // The statements take the settlement off the end of the key and keep its date.
+            assert_eq!(t.key.contains(&"settlement_id"), t.settled(), "{}", t.table);
+            if t.settled() {
                 assert_eq!(t.kept, Some("settlement_date"), "{}", t.table);
             }
         }
+        let settled = ALL.iter().filter(|t| t.settled()).count();
+        assert_eq!(settled, 3);
         let statements = settle_statements();
-        assert_eq!(statements.len(), 2 * SETTLED.len());
+        assert_eq!(statements.len(), 2 * settled);
         assert!(statements[3].starts_with(
             "DELETE FROM transaction_terminal_fine_tallies WHERE settlement_id = 0 AND \
              txn_count = 0 AND (merchant_id, terminal_id, txn_date) IN (SELECT DISTINCT \
