@@ -31,6 +31,7 @@ mod m20261205_000016_bank_tallies;
 mod m20261206_000017_audit_append_only;
 mod m20261206_000018_login_prefixes;
 mod m20261206_000019_fine_tallies;
+mod m20261207_000020_gateway;
 pub mod tallies;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000017_audit_append_only::Migration),
             Box::new(m20261206_000018_login_prefixes::Migration),
             Box::new(m20261206_000019_fine_tallies::Migration),
+            Box::new(m20261207_000020_gateway::Migration),
         ]
     }
 }

@@ -137,6 +137,17 @@ pub enum PkiAction {
         #[arg(long)]
         force: bool,
     },
+    /// Issue a gateway certificate (PEM): the terminal gateway's client, the acquirer's front end.
+    /// The gateway takes only these, the console never.
+    Gateway {
+        /// Common name, e.g. the front end's host name.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        #[arg(long)]
+        force: bool,
+    },
     /// Revoke a certificate: the server refuses it within seconds.
     Revoke {
         /// The certificate file (PEM).
@@ -523,6 +534,17 @@ fn run_pki(pki: Pki, action: PkiAction) -> Result<Option<platform::Revoked>, Cli
             println!("fingerprint:  {}", issued.fingerprint);
             println!(
                 "valid until:  {}",
+                issued.not_after.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        PkiAction::Gateway { name, days, force } => {
+            let issued = pki.issue_gateway(&name, days, force)?;
+            println!("gateway certificate: {}", issued.cert_path.display());
+            println!("private key:         {}", issued.key_path.display());
+            println!("serial:              {}", issued.serial_hex);
+            println!("fingerprint:         {}", issued.fingerprint);
+            println!(
+                "valid until:         {}",
                 issued.not_after.format("%Y-%m-%d %H:%M UTC")
             );
         }

@@ -1202,6 +1202,9 @@ fn link_to_original(
         row.amount_fen = original.amount_fen;
         if row.status == TxnStatus::Success {
             candidates.remove(index);
+            // A voided sale gave its whole amount back, as the gateway counts it: nothing of it is
+            // left to refund.
+            *refunded.entry(original.id).or_insert(0) += original.remaining_fen;
         }
         return;
     }

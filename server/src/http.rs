@@ -30,7 +30,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 
-use app::backend::AppState;
+use app::backend::{AppState, CertKind};
 use app::{shell, App};
 
 use crate::tls::{identity_of, TlsState};
@@ -190,8 +190,30 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-/// Accepts TLS connections until `shutdown` resolves, then lets open requests finish (up to 10 s).
+/// Accepts TLS connections for the console (operators' certificates) until `shutdown` resolves,
+/// then lets open requests finish (up to 10 s).
 pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<TlsState>,
+    router: Router,
+    handshake_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    serve_for(
+        CertKind::Operator,
+        listener,
+        tls,
+        router,
+        handshake_timeout,
+        shutdown,
+    )
+    .await;
+}
+
+/// [`serve`] for the clients holding certificates of `kind`: a request on a connection with another
+/// kind of certificate is refused (403) before it reaches the router.
+pub async fn serve_for(
+    kind: CertKind,
     listener: TcpListener,
     tls: Arc<TlsState>,
     router: Router,
@@ -218,7 +240,7 @@ pub async fn serve(
         let (tls, router) = (Arc::clone(&tls), router.clone());
         tokio::spawn(async move {
             let Some(connection) =
-                accept_connection(tcp, remote, tls, router, handshake_timeout).await
+                accept_connection(kind, tcp, remote, tls, router, handshake_timeout).await
             else {
                 return;
             };
@@ -237,6 +259,7 @@ pub async fn serve(
 /// One connection: the TLS handshake (which verifies the client certificate), then HTTP/1.1 or h2 with
 /// the certificate's identity in every request.
 async fn accept_connection(
+    kind: CertKind,
     tcp: tokio::net::TcpStream,
     remote: SocketAddr,
     tls: Arc<TlsState>,
@@ -270,6 +293,10 @@ async fn accept_connection(
                 tracing::info!(peer = %identity.remote_addr, cert.serial = %identity.serial_hex, ?refusal, "request on a refused certificate");
                 return Ok::<_, Infallible>(refused_response(refusal));
             }
+            if identity.kind != kind {
+                tracing::info!(peer = %identity.remote_addr, cert.serial = %identity.serial_hex, cert.kind = ?identity.kind, "request with the wrong kind of certificate");
+                return Ok(wrong_kind_response(kind));
+            }
             req.extensions_mut().insert(identity);
             router.oneshot(req.map(Body::new)).await
         }
@@ -279,6 +306,33 @@ async fn accept_connection(
             .serve_connection(TokioIo::new(stream), service)
             .into_owned(),
     )
+}
+
+/// The answer to a certificate of the other kind: in the gateway's JSON on the gateway, in words on
+/// the console.
+fn wrong_kind_response(listener: CertKind) -> Response<Body> {
+    let (content_type, body) = match listener {
+        CertKind::Gateway => (
+            "application/json",
+            crate::gateway::refusal_body(
+                app::domain::gateway::ResponseCode::NotAGatewayCertificate,
+            ),
+        ),
+        CertKind::Operator => (
+            "text/plain; charset=utf-8",
+            "this is a gateway certificate: the console takes operators' certificates only\n"
+                .to_owned(),
+        ),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }
 
 fn refused_response(refusal: crate::tls::Refusal) -> Response<Body> {

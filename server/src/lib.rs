@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod cli;
 pub mod demo;
+pub mod gateway;
 pub mod guard;
 pub mod http;
 pub mod pki;

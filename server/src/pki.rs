@@ -27,6 +27,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
+pub use app::backend::identity::{CertKind, GATEWAY_EKU};
+
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
     #[error("{0} already exists (use --force to replace it)")]
@@ -270,6 +272,34 @@ impl Pki {
         password: Option<SecretString>,
         force: bool,
     ) -> Result<IssuedCert> {
+        let validity = (not_before, not_after);
+        self.issue(
+            CertKind::Operator,
+            common_name,
+            organisation,
+            validity,
+            password,
+            force,
+        )
+    }
+
+    /// Issues a gateway certificate: a client certificate that also carries the gateway's extended
+    /// key usage ([`GATEWAY_EKU`]), for the acquirer's front end that sends the terminals' messages.
+    /// The terminal gateway takes only these; the console refuses them.
+    pub fn issue_gateway(&self, common_name: &str, days: u32, force: bool) -> Result<IssuedCert> {
+        let validity = validity(days)?;
+        self.issue(CertKind::Gateway, common_name, None, validity, None, force)
+    }
+
+    fn issue(
+        &self,
+        kind: CertKind,
+        common_name: &str,
+        organisation: Option<&str>,
+        (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+        password: Option<SecretString>,
+        force: bool,
+    ) -> Result<IssuedCert> {
         if not_after <= not_before {
             return Err(PkiError::Invalid(
                 "a certificate must end after it starts".into(),
@@ -295,6 +325,11 @@ impl Pki {
         params.distinguished_name = name(common_name, organisation);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        if kind == CertKind::Gateway {
+            params
+                .extended_key_usages
+                .push(ExtendedKeyUsagePurpose::Other(GATEWAY_EKU.to_vec()));
+        }
         params.use_authority_key_identifier_extension = true;
         let serial = random_serial();
         params.serial_number = Some(serial.clone());
@@ -420,6 +455,7 @@ pub struct CertFacts {
     pub subject_cn: String,
     pub not_before: DateTime<Utc>,
     pub not_after: DateTime<Utc>,
+    pub kind: CertKind,
 }
 
 /// What the platform records of a certificate it binds or revokes.
@@ -456,7 +492,18 @@ pub fn cert_facts(der: &[u8]) -> std::result::Result<CertFacts, String> {
     let to_utc = |t: x509_parser::time::ASN1Time| {
         DateTime::from_timestamp(t.timestamp(), 0).unwrap_or_default()
     };
+    let gateway_eku = x509_parser::der_parser::oid::Oid::from(GATEWAY_EKU)
+        .map_err(|_| "the gateway's key usage is not an object identifier".to_owned())?;
+    let is_gateway = cert
+        .extended_key_usage()
+        .map_err(|e| e.to_string())?
+        .is_some_and(|eku| eku.value.client_auth && eku.value.other.contains(&gateway_eku));
     Ok(CertFacts {
+        kind: if is_gateway {
+            CertKind::Gateway
+        } else {
+            CertKind::Operator
+        },
         fingerprint: fingerprint(der),
         serial_hex: hex::encode(cert.raw_serial()),
         subject_cn,

@@ -1,14 +1,16 @@
 //! `vpos serve`: the console over HTTPS with mutual TLS.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::prelude::LeptosOptions;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
+use app::backend::services::gateway::GatewayConfig;
 use app::backend::services::{auth, clearing, exports};
 use app::backend::token::TokenKey;
-use app::backend::{audit, db, AppState, AuthConfig, Clock, ExportConfig, SessionCache};
+use app::backend::{audit, db, AppState, AuthConfig, CertKind, Clock, ExportConfig, SessionCache};
 use migrations::Migrator;
 
 use crate::settings::Settings;
@@ -134,13 +136,25 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             settings.clearing.catch_up_days,
         ));
     }
+    let gateway_state = crate::gateway::GatewayState {
+        db: state.db.clone(),
+        clock: state.clock.clone(),
+        config: GatewayConfig {
+            max_amount_fen: settings.gateway.max_amount_fen,
+        },
+    };
     let router = crate::http::router(state);
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
+    let bind = |addr: std::net::SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })
+    };
+    let listener = bind(settings.listen).await?;
+    let gateway_listener = if settings.gateway.enabled {
+        Some(bind(settings.gateway.listen).await?)
+    } else {
+        None
+    };
     let _watcher = tls.spawn_crl_watcher(Duration::from_secs(settings.tls.crl_reload_secs));
     // Revocations recorded in the database by any instance or the command line, read before the
     // first request and then as often as the CRL file is looked at.
@@ -149,15 +163,40 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         background.clone(),
         Duration::from_secs(settings.tls.crl_reload_secs),
     );
+    let handshake_timeout = Duration::from_secs(settings.tls.handshake_timeout_secs);
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stopped_too = stopped.clone();
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let gateway = gateway_listener.map(|listener| {
+        tracing::info!(addr = %settings.gateway.listen, "serving the terminal gateway over HTTPS (gateway certificate required)");
+        tokio::spawn(crate::http::serve_for(
+            CertKind::Gateway,
+            listener,
+            Arc::clone(&tls),
+            crate::gateway::router(gateway_state),
+            handshake_timeout,
+            until_stopped(stopped_too),
+        ))
+    });
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
     tracing::info!(addr = %settings.listen, url = %settings.public_url, "serving the console over HTTPS (client certificate required)");
     crate::http::serve(
         listener,
         tls,
         router,
-        Duration::from_secs(settings.tls.handshake_timeout_secs),
-        shutdown_signal(),
+        handshake_timeout,
+        until_stopped(stopped),
     )
     .await;
+    if let Some(gateway) = gateway {
+        let _ = gateway.await;
+    }
     refusals.flush_all(&background, chrono::Utc::now()).await;
     tracing::info!("stopped");
     Ok(())

@@ -42,7 +42,20 @@ pub struct Settings {
     pub exports: ExportSettings,
     pub tls: TlsSettings,
     pub clearing: ClearingSettings,
+    pub gateway: GatewaySettings,
     pub log: LogSettings,
+}
+
+/// The terminal gateway: a second HTTPS listener of `vpos serve`, for the acquirer's front end
+/// (gateway certificates only; docs/GATEWAY.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// Whether `vpos serve` opens the gateway's listener.
+    pub enabled: bool,
+    pub listen: SocketAddr,
+    /// The largest amount of one payment, in fen.
+    pub max_amount_fen: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,6 +143,12 @@ impl Default for Settings {
                 interval_secs: 3600,
                 catch_up_days: 7,
             },
+            gateway: GatewaySettings {
+                enabled: true,
+                listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+                max_amount_fen: app::backend::services::gateway::GatewayConfig::default()
+                    .max_amount_fen,
+            },
             log: LogSettings {
                 format: LogFormat::Pretty,
                 filter: "info,sqlx=warn,sea_orm=warn".into(),
@@ -209,6 +228,15 @@ impl Settings {
         }
         if !(1..=366).contains(&self.clearing.catch_up_days) {
             return invalid("clearing.catch_up_days must be between 1 and 366".into());
+        }
+        if !(1..=app::domain::clearing::MAX_CLEARABLE_FEN).contains(&self.gateway.max_amount_fen) {
+            return invalid(format!(
+                "gateway.max_amount_fen must be between 1 and {}",
+                app::domain::clearing::MAX_CLEARABLE_FEN
+            ));
+        }
+        if self.gateway.enabled && self.gateway.listen == self.listen {
+            return invalid("gateway.listen must differ from listen".into());
         }
         if !(1..=app::backend::services::transactions::EXPORT_CAP)
             .contains(&self.exports.direct_limit)

@@ -325,5 +325,6 @@ pub fn identity_of(
         not_before: facts.not_before,
         not_after: facts.not_after,
         remote_addr,
+        kind: facts.kind,
     })
 }

@@ -15,4 +15,19 @@ pub struct ClientIdentity {
     pub not_before: DateTime<Utc>,
     pub not_after: DateTime<Utc>,
     pub remote_addr: SocketAddr,
+    pub kind: CertKind,
 }
+
+/// What a client certificate of the platform CA is for. The console serves operators' certificates
+/// only, the terminal gateway gateway certificates only: a gateway's key cannot sign in to the
+/// console, nor an operator's browser send payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertKind {
+    Operator,
+    Gateway,
+}
+
+/// The extended key usage that marks a gateway certificate, beside client authentication. The
+/// identifier is only ever read in certificates of the platform's own CA, which alone decides what it
+/// means there.
+pub const GATEWAY_EKU: &[u64] = &[1, 3, 6, 1, 4, 1, 59_999, 8, 1];

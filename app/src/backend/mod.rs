@@ -22,7 +22,7 @@ pub mod token;
 
 pub use clock::Clock;
 pub use context::RequestCtx;
-pub use identity::ClientIdentity;
+pub use identity::{CertKind, ClientIdentity};
 pub use session::Session;
 pub use session_cache::SessionCache;
 pub use state::{AppState, AuthConfig, ExportConfig};

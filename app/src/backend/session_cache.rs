@@ -159,6 +159,7 @@ mod tests {
             not_before: Utc::now(),
             not_after: Utc::now(),
             remote_addr: "10.0.0.2:4000".parse().expect("an address"),
+            kind: crate::backend::CertKind::Operator,
         }
     }
 

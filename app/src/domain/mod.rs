@@ -7,6 +7,7 @@ pub mod card;
 pub mod clearing;
 pub mod codes;
 pub mod fast_refund;
+pub mod gateway;
 pub mod ids;
 pub mod money;
 pub mod operator;

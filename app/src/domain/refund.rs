@@ -284,6 +284,23 @@ pub fn check_request(
     used_today: Money,
     today: NaiveDate,
 ) -> Result<(), RefundRefusal> {
+    check_refundable(original, amount, policy.window_days, today)?;
+    let left = (policy.daily_quota.fen() - used_today.fen()).max(0);
+    if amount.fen() > left {
+        return Err(RefundRefusal::OverDailyQuota { left_fen: left });
+    }
+    Ok(())
+}
+
+/// Checks a refund of `amount` against its original transaction within a refund window of
+/// `window_days`, on the merchant's day `today`: everything a refund must meet wherever it is made
+/// (the console's, the fast and the terminal's). The daily quota is the console's own rule.
+pub fn check_refundable(
+    original: &Original,
+    amount: Money,
+    window_days: u32,
+    today: NaiveDate,
+) -> Result<(), RefundRefusal> {
     if !is_refundable_type(original.txn_type) {
         return Err(RefundRefusal::NotRefundableType(original.txn_type));
     }
@@ -291,10 +308,8 @@ pub fn check_request(
         return Err(RefundRefusal::NotSuccessful(original.status));
     }
     let age_days = (today - original.day).num_days();
-    if age_days > i64::from(policy.window_days) {
-        return Err(RefundRefusal::OutsideWindow {
-            window_days: policy.window_days,
-        });
+    if age_days > i64::from(window_days) {
+        return Err(RefundRefusal::OutsideWindow { window_days });
     }
     if !amount.is_positive() {
         return Err(RefundRefusal::AmountNotPositive);
@@ -307,10 +322,6 @@ pub fn check_request(
         return Err(RefundRefusal::MoreThanRefundable {
             refundable_fen: refundable.fen(),
         });
-    }
-    let left = (policy.daily_quota.fen() - used_today.fen()).max(0);
-    if amount.fen() > left {
-        return Err(RefundRefusal::OverDailyQuota { left_fen: left });
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ mod clearing;
 mod cli;
 mod demo;
 mod exports;
+mod gateway;
 mod home;
 mod migrations;
 mod mtls;

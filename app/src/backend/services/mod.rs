@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clearing;
 pub mod exports;
 pub mod filters;
+pub mod gateway;
 pub mod home;
 pub mod operators;
 pub mod platform;

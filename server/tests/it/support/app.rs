@@ -479,3 +479,106 @@ pub fn record(cert: &IssuedCert) -> CertificateRecord {
         not_after: cert.not_after,
     }
 }
+
+/// The terminal gateway of a [`TestApp`]: its database and TLS configuration, a port of its own.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    ca: std::path::PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl TestApp {
+    /// Serves the terminal gateway on the app's database, with `clock` (the gateway's instance may
+    /// keep another time than the console's) and the default limits.
+    pub async fn gateway(&self, clock: Clock) -> Gateway {
+        let router = server::gateway::router(server::gateway::GatewayState {
+            db: self.db.conn.clone(),
+            clock,
+            config: app::backend::services::gateway::GatewayConfig::default(),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(server::http::serve_for(
+            app::backend::CertKind::Gateway,
+            listener,
+            Arc::clone(&self.tls),
+            router,
+            Duration::from_secs(5),
+            async {
+                let _ = rx.await;
+            },
+        ));
+        Gateway {
+            addr,
+            ca: self.pki.pki.ca_cert_path(),
+            shutdown: Some(tx),
+        }
+    }
+}
+
+/// What the gateway answered: the HTTP status, the JSON answer, and whether it was a repeat's.
+#[derive(Debug, Clone)]
+pub struct GatewayAnswer {
+    pub status: u16,
+    pub json: serde_json::Value,
+    pub replayed: bool,
+}
+
+impl GatewayAnswer {
+    pub fn code(&self) -> &str {
+        self.json["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl Gateway {
+    /// A client of the gateway presenting `cert`.
+    pub fn client(&self, cert: &IssuedCert) -> reqwest::Client {
+        reqwest::Client::builder()
+            .use_preconfigured_tls(client_config(&self.ca, Some(cert)))
+            .build()
+            .expect("reqwest client")
+    }
+
+    /// Sends a message of `kind` (`sale`, …) with the raw `body`.
+    pub async fn send_raw(
+        &self,
+        client: &reqwest::Client,
+        kind: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> GatewayAnswer {
+        let response = client
+            .post(format!("https://127.0.0.1:{}/v1/{kind}", self.addr.port()))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("gateway request");
+        let status = response.status().as_u16();
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        let text = response.text().await.expect("gateway answer");
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        GatewayAnswer {
+            status,
+            json,
+            replayed,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        client: &reqwest::Client,
+        kind: &str,
+        body: &serde_json::Value,
+    ) -> GatewayAnswer {
+        self.send_raw(client, kind, body.to_string()).await
+    }
+}

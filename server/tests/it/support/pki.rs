@@ -41,4 +41,11 @@ impl TestPki {
             )
             .expect("client certificate")
     }
+
+    /// A gateway certificate (`vpos pki gateway`).
+    pub fn gateway(&self, name: &str) -> IssuedCert {
+        self.pki
+            .issue_gateway(name, 30, false)
+            .expect("gateway certificate")
+    }
 }

@@ -77,6 +77,26 @@ pub(super) async fn lock_number(db: &impl ConnectionTrait, number_id: i64) -> Re
     Ok(())
 }
 
+/// Takes the number's lock shared for the rest of the transaction (PostgreSQL): writers of new
+/// transactions run beside each other, never beside a clearing of the number, so that what they
+/// write is either seen by the clearing or written after it. SQLite's writers are serial anyway.
+pub(super) async fn share_number_lock(
+    db: &impl ConnectionTrait,
+    number_id: i64,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return Ok(());
+    }
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "SELECT pg_advisory_xact_lock_shared($1)",
+        [Value::from(LOCK_NAMESPACE | number_id)],
+    ))
+    .await
+    .map(drop)
+}
+
 pub(super) async fn already_settled(db: &impl ConnectionTrait, day: &Day) -> Result<bool, DbErr> {
     Ok(settlements::Entity::find()
         .filter(settlements::Column::MerchantNumberId.eq(day.number_id))

@@ -38,7 +38,7 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 use self::debiting::Waiting;
 use self::marking::Day;
 use crate::backend::db::begin_write;
-use crate::backend::entities::{merchant_numbers, merchants};
+use crate::backend::entities::{merchant_numbers, merchants, settlements};
 use crate::backend::local_time;
 use crate::domain::clearing::{plan_debits, SettlementTotals, MAX_CLEARABLE_FEN};
 use crate::domain::{Currency, MoneyError};
@@ -46,6 +46,43 @@ use crate::domain::{Currency, MoneyError};
 pub use self::payout::mark_paid;
 pub use self::posting::deposit;
 pub use self::pricing::fee_in_sql;
+
+/// The merchant-local day on which a transaction of merchant number `number_id` made at `at` is
+/// booked, within a write transaction that then writes it: the day of `at`, or when clearing has
+/// settled that day already (another instance's clock ran ahead, or the message was held up), the
+/// first later day not settled yet, at its start. A settled day never takes another transaction, so
+/// a late one is settled by the next run instead of left out. Holds the number's lock shared until
+/// the transaction ends, so that no clearing of the number runs between this look and the write.
+pub async fn booking_time(
+    db: &impl sea_orm::ConnectionTrait,
+    number_id: i64,
+    at: DateTime<Utc>,
+    tz: Tz,
+) -> Result<(DateTime<Utc>, NaiveDate), DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    marking::share_number_lock(db, number_id).await?;
+    let day = local_time::today(at, tz);
+    let settled: Vec<NaiveDate> = settlements::Entity::find()
+        .select_only()
+        .column(settlements::Column::SettlementDate)
+        .filter(settlements::Column::MerchantNumberId.eq(number_id))
+        .filter(settlements::Column::SettlementDate.gte(day))
+        .order_by_asc(settlements::Column::SettlementDate)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut booked = day;
+    for date in settled {
+        if date == booked {
+            booked = booked.succ_opt().unwrap_or(booked);
+        }
+    }
+    if booked == day {
+        Ok((at, day))
+    } else {
+        Ok((local_time::day_start(booked, tz), booked))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClearingError {

@@ -20,3 +20,4 @@ pub use self::decision::{cancel, decide, DecisionInput};
 pub use self::form::{form, NewRefund};
 pub use self::query::{approvals, count_in, detail, held, pending, search, RefundQuery};
 pub use self::request::request;
+pub(crate) use self::request::{take_refundable, Counted};

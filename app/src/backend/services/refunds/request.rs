@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
     TransactionSession, TransactionTrait,
 };
 use serde_json::json;
@@ -117,34 +117,8 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     }
 
     let amount = new.amount.fen();
-    let reserved = transactions::Entity::update_many()
-        .col_expr(
-            transactions::Column::RefundPendingFen,
-            Expr::col(transactions::Column::RefundPendingFen).add(amount),
-        )
-        .filter(transactions::Column::Id.eq(t.id))
-        .filter(transactions::Column::Status.eq(TxnStatus::Success.code()))
-        .filter(
-            Expr::col(transactions::Column::RefundedFen)
-                .add(Expr::col(transactions::Column::RefundPendingFen))
-                .add(amount)
-                .lte(Expr::col(transactions::Column::AmountFen)),
-        )
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
-    if !reserved {
-        let now_left = transactions::Entity::find_by_id(t.id)
-            .one(&txn)
-            .await?
-            .map_or(0, |t| {
-                std::cmp::max(t.amount_fen - t.refunded_fen - t.refund_pending_fen, 0)
-            });
+    if let Err(refusal) = take_refundable(&txn, t.id, amount, Counted::Pending).await? {
         txn.rollback().await?;
-        let refusal = RefundRefusal::MoreThanRefundable {
-            refundable_fen: now_left,
-        };
         return Err(refuse(db, session, &new, refusal, now).await);
     }
 
@@ -245,6 +219,57 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     audit::append(&txn, entry, now).await?;
     txn.commit().await?;
     Ok(answer)
+}
+
+/// Where a refund's amount is counted on its original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counted {
+    /// On its way: a console refund until clearing pays it.
+    Pending,
+    /// Given back already: a refund or void made at the terminal.
+    Refunded,
+}
+
+/// Counts `amount` of a refund on its original `txn_id`, in one conditional statement, if what is
+/// refunded and on its way stays within the original's amount (the database's check constraint says
+/// the same): the one guard of every refund, however made, against concurrent ones. Otherwise what
+/// is left now, as the refusal.
+pub(crate) async fn take_refundable(
+    db: &impl ConnectionTrait,
+    txn_id: i64,
+    amount: i64,
+    counted: Counted,
+) -> Result<Result<(), RefundRefusal>, DbErr> {
+    let column = match counted {
+        Counted::Pending => transactions::Column::RefundPendingFen,
+        Counted::Refunded => transactions::Column::RefundedFen,
+    };
+    let taken = transactions::Entity::update_many()
+        .col_expr(column, Expr::col(column).add(amount))
+        .filter(transactions::Column::Id.eq(txn_id))
+        .filter(transactions::Column::Status.eq(TxnStatus::Success.code()))
+        .filter(
+            Expr::col(transactions::Column::RefundedFen)
+                .add(Expr::col(transactions::Column::RefundPendingFen))
+                .add(amount)
+                .lte(Expr::col(transactions::Column::AmountFen)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    if taken {
+        return Ok(Ok(()));
+    }
+    let now_left = transactions::Entity::find_by_id(txn_id)
+        .one(db)
+        .await?
+        .map_or(0, |t| {
+            std::cmp::max(t.amount_fen - t.refunded_fen - t.refund_pending_fen, 0)
+        });
+    Ok(Err(RefundRefusal::MoreThanRefundable {
+        refundable_fen: now_left,
+    }))
 }
 
 /// Records a refused request and gives the refusal to return.
