@@ -114,18 +114,21 @@ async fn the_demo_data_set_is_consistent(backend: Backend) {
     assert_eq!(
         count(
             &db,
-            "SELECT COUNT(*) AS n FROM transactions o WHERE o.refunded_fen <> \
+            "SELECT COUNT(*) AS n FROM transactions o WHERE o.refunded_fen <> CASE WHEN EXISTS \
+             (SELECT 1 FROM transactions v WHERE v.original_txn_id = o.id \
+              AND v.txn_type = 'void' AND v.status = 'success') THEN o.amount_fen ELSE \
              (SELECT COALESCE(SUM(r.amount_fen), 0) FROM transactions r \
               WHERE r.original_txn_id = o.id AND r.txn_type = 'refund' AND r.status = 'success') \
              + (SELECT COALESCE(SUM(q.amount_fen), 0) FROM refund_requests q \
-              WHERE q.original_txn_id = o.id AND q.status IN ('cleared', 'refunded')) \
+              WHERE q.original_txn_id = o.id AND q.status IN ('cleared', 'refunded')) END \
              OR o.refund_pending_fen <> (SELECT COALESCE(SUM(q.amount_fen), 0) FROM refund_requests q \
               WHERE q.original_txn_id = o.id AND q.status IN ('submitted', 'pending_clearing')) \
              OR o.refunded_fen + o.refund_pending_fen > o.amount_fen"
         )
         .await,
         0,
-        "refunded_fen equals the successful refunds of each sale, at the terminal or in the console"
+        "refunded_fen equals the successful refunds of each sale, at the terminal or in the console, \
+         and the whole sale when it was voided"
     );
     // Refunds requested in the console: those of ended days cleared and paid back with their
     // settlement, today's waiting for tonight's run.
