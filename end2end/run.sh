@@ -24,6 +24,9 @@ export E2E_VPOS="$vpos"
 export E2E_P12_PASSWORD="e2e-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export E2E_DEMO_PASSWORD="Demo$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')9"
 export VPOS_LISTEN="127.0.0.1:$port"
+# The terminal gateway beside it, off the default port a `make run` may hold.
+export VPOS_GATEWAY__LISTEN="127.0.0.1:$((port + 1))"
+export E2E_GATEWAY_URL="https://localhost:$((port + 1))"
 export VPOS_PUBLIC_URL="https://localhost:$port"
 export VPOS_SITE_ROOT="$root/target/site"
 export VPOS_LOG__FILTER="warn,server=info"
@@ -42,9 +45,12 @@ for login in hualian.admin hualian.finance hualian.refund hualian.monitor hualia
   "$vpos" operator bind-cert --login "$login" --cert "var/pki/issued/$login.pem" >/dev/null
 done
 # Certificates bound to nobody: a stranger, and a newcomer whom a test adds as an operator.
-for name in stranger hualian.newbie; do
+for name in stranger hualian.newbie hualian.grouped; do
   "$vpos" pki operator --name "$name" --password-env E2E_P12_PASSWORD >/dev/null
 done
+
+# The acquirer's front end, for the tests that send terminal messages to the gateway.
+"$vpos" pki gateway --name e2e-front-end >/dev/null
 
 "$vpos" serve >"$state/server.log" 2>&1 &
 server=$!

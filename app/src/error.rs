@@ -104,6 +104,8 @@ pub enum Policy {
     IdempotencyKeyReused,
     /// The platform has suspended the merchant: no refunds until it is active again.
     MerchantSuspended,
+    /// Operators are confined to the terminal group: it cannot be deleted.
+    GroupInUse,
 }
 
 /// What is wrong with a field, as a code: each language words it (see `i18n`).

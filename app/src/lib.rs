@@ -23,8 +23,10 @@ use leptos_router::{path, SsrMode};
 use crate::i18n::{initial_lang, provide_i18n, title_text};
 use crate::ui::layout::Layout;
 use crate::ui::pages::admin::audit::AuditLogPage;
+use crate::ui::pages::admin::groups::{GroupPage, GroupsPage};
 use crate::ui::pages::admin::operators::{NewOperatorPage, OperatorPage, OperatorsPage};
 use crate::ui::pages::admin::roles::RoleMatrixPage;
+use crate::ui::pages::admin::terminals::{TerminalPage, TerminalsPage};
 use crate::ui::pages::{
     downloads::DownloadsPage,
     help::HelpPage,
@@ -120,6 +122,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/operators") view=OperatorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators/new") view=NewOperatorPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators/:id") view=OperatorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/terminals") view=TerminalsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/terminals/:id") view=TerminalPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/groups") view=GroupsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/groups/:id") view=GroupPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/help") view=HelpPage ssr=SsrMode::Async/>
                 </Routes>

@@ -1,7 +1,8 @@
 //! The terminal gateway: a terminal's batches (opened at sign-in, closed at sign-out with the totals
 //! the terminal declared beside the host's own), and the answer given to each payment message, kept
 //! under the message's key (terminal, batch, voucher) so that a repeat gets the same answer and
-//! creates nothing.
+//! creates nothing. And a deposit's outside reference on the ledger, unique per merchant, so that a
+//! deposit entered twice credits once.
 
 use sea_orm_migration::prelude::*;
 
@@ -113,10 +114,46 @@ impl MigrationTrait for Migration {
                 "gateway_messages",
                 &["terminal_id", "batch_no", "voucher_no"],
             ))
+            .await?;
+
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("ledger_entries")
+                    .add_column(text_null("reference"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                unique(
+                    "ledger_entries_reference",
+                    "ledger_entries",
+                    &["merchant_id", "reference"],
+                )
+                .and_where(Expr::col("reference").is_not_null())
+                .take(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ux_ledger_entries_reference")
+                    .table("ledger_entries")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("ledger_entries")
+                    .drop_column("reference")
+                    .to_owned(),
+            )
+            .await?;
         drop_tables(manager, &["gateway_messages", "terminal_batches"]).await
     }
 }

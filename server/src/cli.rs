@@ -61,6 +61,16 @@ pub enum Command {
         #[command(subcommand)]
         action: MerchantAction,
     },
+    /// A merchant's terminals: add, list, disable, enable.
+    Terminal {
+        #[command(subcommand)]
+        action: crate::platform_cli::TerminalAction,
+    },
+    /// A merchant's fee rates: set, list.
+    FeeRate {
+        #[command(subcommand)]
+        action: crate::platform_cli::FeeRateAction,
+    },
     /// Create operators and bind their certificates.
     Operator {
         #[command(subcommand)]
@@ -179,7 +189,13 @@ pub enum MerchantAction {
         /// What the money is for, kept on the ledger entry.
         #[arg(long, default_value = "deposit")]
         memo: String,
+        /// The payment's outside reference (e.g. the bank transfer's): a deposit with a reference
+        /// that was credited before is not credited again.
+        #[arg(long)]
+        reference: Option<String>,
     },
+    /// Change a merchant's refund policy; the console follows it from the next request.
+    Policy(crate::platform_cli::PolicyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -337,6 +353,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Merchant { action } => run_merchant(&settings, action).await,
         Command::Operator { action } => run_operator(&settings, action).await,
+        Command::Terminal { action } => crate::platform_cli::run_terminal(&settings, action).await,
+        Command::FeeRate { action } => crate::platform_cli::run_fee_rate(&settings, action).await,
         Command::Demo(args) => run_demo(&connect(&settings).await?, args).await,
         Command::Clear(args) => run_clear(&connect(&settings).await?, args).await,
         Command::Audit {
@@ -347,7 +365,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 /// The database, migrated, with the audit key loaded for the events the command writes.
-async fn connect(settings: &Settings) -> Result<DatabaseConnection, CliError> {
+pub(crate) async fn connect(settings: &Settings) -> Result<DatabaseConnection, CliError> {
     let conn = connect_migrated(settings).await?;
     if let audit::Prepared::Resealed(n) = audit::open(&conn, &settings.audit_key_file).await? {
         eprintln!(
@@ -595,9 +613,13 @@ fn password_from_env(var: Option<&str>) -> Result<Option<SecretString>, CliError
 async fn run_merchant(settings: &Settings, action: MerchantAction) -> Result<(), CliError> {
     match action {
         MerchantAction::Create(args) => run_create_merchant(settings, args).await,
-        MerchantAction::Deposit { code, amount, memo } => {
-            run_deposit(settings, &code, &amount, &memo).await
-        }
+        MerchantAction::Deposit {
+            code,
+            amount,
+            memo,
+            reference,
+        } => run_deposit(settings, &code, &amount, &memo, reference.as_deref()).await,
+        MerchantAction::Policy(args) => crate::platform_cli::run_policy(settings, args).await,
     }
 }
 
@@ -659,7 +681,11 @@ async fn run_deposit(
     code: &str,
     amount: &str,
     memo: &str,
+    reference: Option<&str>,
 ) -> Result<(), CliError> {
+    if reference.is_some_and(|r| r.trim().is_empty() || r.chars().count() > 64) {
+        return Err(CliError("--reference: 1 to 64 characters".into()));
+    }
     let code = MerchantCode::parse(code).map_err(|e| CliError(format!("--code {code:?}: {e}")))?;
     let amount = Money::parse(amount, Currency::Cny)
         .ok()
@@ -671,8 +697,17 @@ async fn run_deposit(
         .one(&conn)
         .await?
         .ok_or_else(|| CliError(format!("no merchant {code}")))?;
-    let after = clearing::deposit(&conn, merchant.id, amount, memo, Utc::now()).await?;
-    println!("deposited {amount} for {code}: the balance is now {after}");
+    match clearing::deposit(&conn, merchant.id, amount, memo, reference, Utc::now()).await? {
+        clearing::Deposited::Credited(after) => {
+            println!("deposited {amount} for {code}: the balance is now {after}");
+        }
+        clearing::Deposited::AlreadyCredited => {
+            println!(
+                "{code}: the deposit {} was credited before; nothing changed",
+                reference.unwrap_or_default()
+            );
+        }
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod guard;
 pub mod http;
 pub mod pki;
+pub mod platform_cli;
 pub mod serve;
 pub mod settings;
 pub mod telemetry;

@@ -75,6 +75,8 @@ pub enum ObjectKind {
     Operator,
     Settlement,
     Export,
+    Terminal,
+    TerminalGroup,
 }
 
 impl ObjectKind {
@@ -86,6 +88,8 @@ impl ObjectKind {
             "operator" => Some(ObjectKind::Operator),
             "settlement" => Some(ObjectKind::Settlement),
             "export" => Some(ObjectKind::Export),
+            "terminal" => Some(ObjectKind::Terminal),
+            "terminal_group" => Some(ObjectKind::TerminalGroup),
             _ => None,
         }
     }

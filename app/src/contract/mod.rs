@@ -11,5 +11,6 @@ pub mod home;
 pub mod operators;
 pub mod refunds;
 pub mod settlements;
+pub mod terminals;
 pub mod token;
 pub mod transactions;

@@ -42,8 +42,6 @@ impl Function {
                 | Function::FastRefundBatch
                 | Function::FastRefundExceptions
                 | Function::FastRefundQuery
-                | Function::AdminTerminals
-                | Function::AdminTerminalGroups
         )
     }
 }

@@ -280,6 +280,16 @@ code_enum!(
         RefundCancel = "refund_cancel",
         RefundApprove = "refund_approve",
         RefundReject = "refund_reject",
+        TerminalUpdate = "terminal_update",
+        TerminalEnable = "terminal_enable",
+        TerminalDisable = "terminal_disable",
+        GroupCreate = "group_create",
+        GroupRename = "group_rename",
+        GroupDelete = "group_delete",
+        GroupTerminals = "group_terminals",
+        TerminalAdd = "terminal_add",
+        FeeRateSet = "fee_rate_set",
+        MerchantPolicy = "merchant_policy",
     }
 );
 

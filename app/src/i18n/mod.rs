@@ -14,7 +14,7 @@ use crate::domain::password::PasswordRule;
 use crate::domain::refund::{RefundReason, RefundRefusal, RefundStatus};
 use crate::domain::{
     AuditAction, AuditOutcome, Bank, CardOrg, CardType, DataScope, ExportStatus, MerchantStatus,
-    OperatorStatus, RefundMode, SettlementStatus, TxnStatus, TxnType,
+    OperatorStatus, RefundMode, SettlementStatus, TerminalStatus, TxnStatus, TxnType,
 };
 use crate::error::{AppError, FieldProblem, Policy};
 
@@ -388,6 +388,20 @@ labels!(AuditAction {
     RefundCancel => "撤回退货申请", "Refund request cancelled";
     RefundApprove => "审核通过退货", "Refund approved";
     RefundReject => "审核拒绝退货", "Refund rejected";
+    TerminalUpdate => "修改终端", "Terminal edited";
+    TerminalEnable => "启用终端", "Terminal enabled";
+    TerminalDisable => "停用终端", "Terminal disabled";
+    GroupCreate => "新增终端组", "Terminal group added";
+    GroupRename => "重命名终端组", "Terminal group renamed";
+    GroupDelete => "删除终端组", "Terminal group deleted";
+    GroupTerminals => "调整终端组成员", "Group terminals changed";
+    TerminalAdd => "新增终端", "Terminal added";
+    FeeRateSet => "设置手续费率", "Fee rate set";
+    MerchantPolicy => "修改退货规则", "Refund policy changed";
+});
+labels!(TerminalStatus {
+    Enabled => "启用", "Enabled";
+    Disabled => "停用", "Disabled";
 });
 labels!(AuditOutcome {
     Success => "成功", "Success";
@@ -460,6 +474,7 @@ impl Texts {
             Policy::ExportTooLarge => self.policy_export_too_large,
             Policy::MerchantScopeRequired => self.policy_merchant_scope,
             Policy::MerchantSuspended => self.policy_merchant_suspended,
+            Policy::GroupInUse => self.policy_group_in_use,
             Policy::SlipFromToday => self.policy_slip_today,
             Policy::ExportsBusy => self.policy_exports_busy,
             Policy::OwnRefund => self.policy_own_refund,
@@ -1018,6 +1033,54 @@ pub struct Texts {
     pub error_busy: &'static str,
 
     pub footer: &'static str,
+    pub term_search: &'static str,
+    pub term_number: &'static str,
+    pub term_any_number: &'static str,
+    pub term_groups: &'static str,
+    pub term_any_group: &'static str,
+    pub term_status: &'static str,
+    pub term_any_status: &'static str,
+    pub term_signed_in: &'static str,
+    pub term_signed_out: &'static str,
+    pub term_any_sign: &'static str,
+    pub term_first_of: fn(u64, u64) -> String,
+    pub term_none_found: &'static str,
+    pub term_no: &'static str,
+    pub term_alias: &'static str,
+    pub term_sign_state: &'static str,
+    pub term_last_seen: &'static str,
+    pub term_back: &'static str,
+    pub term_model: &'static str,
+    pub term_today_sales: fn(&str) -> String,
+    pub term_open_batch: &'static str,
+    pub term_no_open_batch: &'static str,
+    pub term_out_of_balance: &'static str,
+    pub term_none_out_of_balance: &'static str,
+    pub term_settings: &'static str,
+    pub term_enabled: &'static str,
+    pub term_enabled_hint: &'static str,
+    pub term_save: &'static str,
+    pub term_host_totals: &'static str,
+    pub term_declared_totals: &'static str,
+    pub term_sales: &'static str,
+    pub term_voids: &'static str,
+    pub term_refunds: &'static str,
+    pub grp_new_name: &'static str,
+    pub grp_create: &'static str,
+    pub grp_none: &'static str,
+    pub grp_name: &'static str,
+    pub grp_terminals: &'static str,
+    pub grp_operators: &'static str,
+    pub grp_back: &'static str,
+    pub grp_rename: &'static str,
+    pub grp_no_operators: &'static str,
+    pub grp_delete: &'static str,
+    pub grp_delete_hint: &'static str,
+    pub grp_no_terminals: &'static str,
+    pub grp_remove: &'static str,
+    pub grp_add_terminals: &'static str,
+    pub grp_add: &'static str,
+    pub policy_group_in_use: &'static str,
 }
 
 #[cfg(test)]

@@ -92,6 +92,16 @@ const MENU: &[MenuItem] = &[
         audience: Audience::Granted(Function::AdminOperators),
     },
     MenuItem {
+        href: crate::ui::paths::terminals::LIST_PATH,
+        label: |l| Function::AdminTerminals.label(l),
+        audience: Audience::Granted(Function::AdminTerminals),
+    },
+    MenuItem {
+        href: crate::ui::paths::groups::LIST_PATH,
+        label: |l| Function::AdminTerminalGroups.label(l),
+        audience: Audience::Granted(Function::AdminTerminalGroups),
+    },
+    MenuItem {
         href: "/admin/audit",
         label: |l| Function::AdminAuditLog.label(l),
         audience: Audience::Granted(Function::AdminAuditLog),

@@ -65,6 +65,22 @@ pub mod refunds {
     }
 }
 
+pub mod terminals {
+    pub const LIST_PATH: &str = "/admin/terminals";
+
+    pub fn detail_path(id: i64) -> String {
+        format!("{LIST_PATH}/{id}")
+    }
+}
+
+pub mod groups {
+    pub const LIST_PATH: &str = "/admin/groups";
+
+    pub fn detail_path(id: i64) -> String {
+        format!("{LIST_PATH}/{id}")
+    }
+}
+
 pub mod settlements {
     pub const LIST_PATH: &str = "/settlements";
     /// Where the Excel download is served (a plain GET, so the browser saves the file).

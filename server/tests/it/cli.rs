@@ -65,16 +65,22 @@ async fn the_pki_files_work_for_a_server_and_its_clients() {
         ],
     );
     assert!(issued.contains(&format!("import password: {P12_PASSWORD}")));
+    let gateway_issued = ok(d, &["pki", "gateway", "--name", "front-end"]);
+    assert!(
+        gateway_issued.contains("var/pki/issued/front-end.pem"),
+        "{gateway_issued}"
+    );
     ok(d, &["migrate"]);
     std::fs::create_dir_all(d.join("site/pkg")).expect("site");
 
     // The real server, configured through the environment.
-    let port = free_port();
+    let (port, gateway_port) = (free_port(), free_port());
     let mut server = Command::new(env!("CARGO_BIN_EXE_vpos"))
         .arg("serve")
         .current_dir(d)
         .env_remove("DATABASE_URL")
         .env("VPOS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("VPOS_GATEWAY__LISTEN", format!("127.0.0.1:{gateway_port}"))
         .env("VPOS_SITE_ROOT", d.join("site"))
         .env("VPOS_LOG__FILTER", "warn")
         .stdout(Stdio::null())
@@ -128,11 +134,33 @@ async fn the_pki_files_work_for_a_server_and_its_clients() {
     )
     .expect("client auth");
     let p12_result = get_once(addr, Arc::new(p12_config), "/health").await;
+    // 3. The terminal gateway beside the console: gateway certificates only, and the console none.
+    let front = server::pki::IssuedCert {
+        cert_path: pki.issued_dir().join("front-end.pem"),
+        key_path: pki.issued_dir().join("front-end.key.pem"),
+        p12_path: pki.issued_dir().join("front-end.p12"),
+        p12_password: P12_PASSWORD.to_owned().into(),
+        fingerprint: String::new(),
+        serial_hex: String::new(),
+        subject_cn: "front-end".into(),
+        not_before: chrono::Utc::now(),
+        not_after: chrono::Utc::now(),
+    };
+    let gateway = std::net::SocketAddr::from(([127, 0, 0, 1], gateway_port));
+    let front_config = Arc::new(client_config(&ca, Some(&front)));
+    let alice_config = Arc::new(client_config(&ca, Some(&alice)));
+    // A GET reaches the router (which takes POSTs only) with a gateway certificate …
+    let front_on_gateway = get_once(gateway, front_config.clone(), "/v1/sign-in").await;
+    let alice_on_gateway = get_once(gateway, alice_config, "/v1/sign-in").await;
+    let front_on_console = get_once(addr, front_config, "/health").await;
     let _ = server.kill();
     let _ = server.wait();
 
     assert_eq!(pem_result.map(|r| r.0), Ok(200));
     assert_eq!(p12_result.map(|r| r.0), Ok(200));
+    assert_eq!(front_on_gateway.map(|r| r.0), Ok(405));
+    assert_eq!(alice_on_gateway.map(|r| r.0), Ok(403));
+    assert_eq!(front_on_console.map(|r| r.0), Ok(403));
     assert!(p12_keystore::KeyStore::from_pkcs12(
         &p12,
         "wrong",
@@ -140,7 +168,7 @@ async fn the_pki_files_work_for_a_server_and_its_clients() {
     )
     .is_err());
 
-    // 3. OpenSSL agrees: the PKCS#12 opens, the chain verifies, the CRL is signed by the CA.
+    // 4. OpenSSL agrees: the PKCS#12 opens, the chain verifies, the CRL is signed by the CA.
     let openssl = |args: &[&str]| {
         Command::new("openssl")
             .args(args)
@@ -724,4 +752,278 @@ fn a_demo_day_loaded_until_a_past_day_is_left_to_clear_and_clears_once() {
     assert!(!first.contains(": 0 settlement(s)"), "{first}");
     let second = ok(d, &["clear", "--date", &yesterday]);
     assert!(second.contains(": 0 settlement(s)"), "{second}");
+}
+
+/// The platform's commands after onboarding: terminals, fee rates, the refund policy, deposits
+/// with a reference; each change in the audit log, and the log still verifies.
+#[test]
+fn terminals_fee_rates_policy_and_deposits_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, &["migrate"]);
+    ok(
+        d,
+        &[
+            "merchant",
+            "create",
+            "--code",
+            "M00000021",
+            "--name",
+            "Shop",
+            "--number",
+            "898000000000021=Main",
+            "--settlement-bank",
+            "Bank",
+            "--settlement-account",
+            "6222020200112233",
+        ],
+    );
+    let fails = |args: &[&str], expected: &str| {
+        let out = vpos(d, args);
+        assert_eq!(out.status.code(), Some(1), "vpos {args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "vpos {args:?}: {stderr}");
+    };
+
+    // Terminals.
+    ok(
+        d,
+        &[
+            "terminal",
+            "add",
+            "--merchant-no",
+            "898000000000021",
+            "--terminal",
+            "21000001",
+            "--alias",
+            "Till 1",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "terminal",
+            "add",
+            "--merchant-no",
+            "898000000000021",
+            "--terminal",
+            "21000002",
+        ],
+    );
+    fails(
+        &[
+            "terminal",
+            "add",
+            "--merchant-no",
+            "898000000000021",
+            "--terminal",
+            "21000001",
+        ],
+        "terminal 21000001 exists already",
+    );
+    fails(
+        &[
+            "terminal",
+            "add",
+            "--merchant-no",
+            "898000000000021",
+            "--terminal",
+            "T1",
+        ],
+        "a terminal number is 8 digits",
+    );
+    fails(
+        &[
+            "terminal",
+            "add",
+            "--merchant-no",
+            "898000000000099",
+            "--terminal",
+            "21000003",
+        ],
+        "no merchant number 898000000000099",
+    );
+    assert!(ok(d, &["terminal", "disable", "--terminal", "21000002"]).contains("disabled"));
+    assert!(ok(d, &["terminal", "disable", "--terminal", "21000002"]).contains("already"));
+    let list = ok(d, &["terminal", "list", "--merchant", "M00000021"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3, "{list}");
+    assert!(
+        lines[1].starts_with("21000001")
+            && lines[1].contains("enabled")
+            && lines[1].contains("Till 1")
+    );
+    assert!(lines[2].starts_with("21000002") && lines[2].contains("disabled"));
+    ok(d, &["terminal", "enable", "--terminal", "21000002"]);
+
+    // Fee rates.
+    ok(
+        d,
+        &[
+            "fee-rate",
+            "set",
+            "--merchant",
+            "M00000021",
+            "--org",
+            "unionpay",
+            "--type",
+            "debit",
+            "--rate",
+            "0.38%",
+            "--cap",
+            "25",
+        ],
+    );
+    let rates = ok(d, &["fee-rate", "list", "--merchant", "M00000021"]);
+    assert!(
+        rates.lines().any(|l| l.starts_with("unionpay")
+            && l.contains("debit")
+            && l.contains("0.38%")
+            && l.contains("¥25.00")),
+        "{rates}"
+    );
+    fails(
+        &[
+            "fee-rate",
+            "set",
+            "--merchant",
+            "M00000021",
+            "--org",
+            "unionpay",
+            "--type",
+            "debit",
+            "--rate",
+            "12",
+        ],
+        "between 0 % and 10 %",
+    );
+    fails(
+        &[
+            "fee-rate",
+            "set",
+            "--merchant",
+            "M00000021",
+            "--org",
+            "discover",
+            "--type",
+            "debit",
+            "--rate",
+            "1",
+        ],
+        "--org \"discover\"",
+    );
+
+    // The refund policy: what is given changes, the rest stays.
+    let policy = ok(
+        d,
+        &[
+            "merchant",
+            "policy",
+            "--code",
+            "M00000021",
+            "--refund-mode",
+            "approval",
+            "--token-required",
+            "true",
+            "--daily-quota",
+            "1,000",
+            "--refund-window-days",
+            "30",
+        ],
+    );
+    assert!(
+        policy.contains("refund mode:           approval"),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("daily refund quota:    ¥1,000.00"),
+        "{policy}"
+    );
+    assert!(policy.contains("fast refund agreement: false"), "{policy}");
+    let again = ok(
+        d,
+        &[
+            "merchant",
+            "policy",
+            "--code",
+            "M00000021",
+            "--fast-refund-agreement",
+            "true",
+        ],
+    );
+    assert!(
+        again.contains("refund mode:           approval")
+            && again.contains("fast refund agreement: true")
+    );
+    fails(
+        &[
+            "merchant",
+            "policy",
+            "--code",
+            "M00000021",
+            "--refund-window-days",
+            "400",
+        ],
+        "0 to 365 days",
+    );
+
+    // A deposit with a reference credits once.
+    let first = ok(
+        d,
+        &[
+            "merchant",
+            "deposit",
+            "--code",
+            "M00000021",
+            "--amount",
+            "500",
+            "--reference",
+            "TRF-1",
+        ],
+    );
+    assert!(first.contains("the balance is now ¥500.00"), "{first}");
+    let second = ok(
+        d,
+        &[
+            "merchant",
+            "deposit",
+            "--code",
+            "M00000021",
+            "--amount",
+            "500",
+            "--reference",
+            "TRF-1",
+        ],
+    );
+    assert!(
+        second.contains("credited before; nothing changed"),
+        "{second}"
+    );
+    fails(
+        &[
+            "merchant",
+            "deposit",
+            "--code",
+            "M00000021",
+            "--amount",
+            "600",
+            "--reference",
+            "TRF-1",
+        ],
+        "another amount",
+    );
+    let third = ok(
+        d,
+        &[
+            "merchant",
+            "deposit",
+            "--code",
+            "M00000021",
+            "--amount",
+            "1",
+        ],
+    );
+    assert!(third.contains("the balance is now ¥501.00"), "{third}");
+
+    ok(d, &["audit", "verify"]);
 }

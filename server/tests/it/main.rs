@@ -23,5 +23,6 @@ mod refunds;
 mod search_pool;
 mod settlements;
 mod tallies;
+mod terminals;
 mod token;
 mod transactions;

@@ -13,6 +13,8 @@ pub struct Model {
     pub refund_request_id: Option<i64>,
     pub fast_refund_id: Option<i64>,
     pub memo: Option<String>,
+    /// A deposit's outside reference (e.g. the bank transfer's): credited once per merchant.
+    pub reference: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

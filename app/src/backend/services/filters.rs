@@ -221,6 +221,11 @@ pub fn starts_with_pattern(prefix: &str) -> LikeExpr {
     LikeExpr::new(prefix_pattern(prefix)).escape('\\')
 }
 
+/// A LIKE pattern matching values that contain `part` literally.
+pub fn contains_pattern(part: &str) -> LikeExpr {
+    LikeExpr::new(format!("%{}", prefix_pattern(part))).escape('\\')
+}
+
 pub fn prefix_pattern(prefix: &str) -> String {
     let mut pattern = String::with_capacity(prefix.len() + 1);
     for c in prefix.chars() {

@@ -13,6 +13,7 @@ pub mod platform;
 pub mod refunds;
 pub mod scope;
 pub mod settlements;
+pub mod terminals;
 pub mod token;
 pub mod transactions;
 

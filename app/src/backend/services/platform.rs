@@ -494,3 +494,352 @@ pub async fn has_merchants(db: &impl ConnectionTrait) -> Result<bool, sea_orm::D
     use sea_orm::PaginatorTrait;
     Ok(merchants::Entity::find().count(db).await? > 0)
 }
+
+async fn merchant_by_code(
+    db: &impl ConnectionTrait,
+    code: &MerchantCode,
+) -> Result<merchants::Model, PlatformError> {
+    merchants::Entity::find()
+        .filter(merchants::Column::Code.eq(code.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| PlatformError::NoSuchMerchant(code.to_string()))
+}
+
+/// A terminal as the platform lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalListing {
+    pub terminal_no: String,
+    pub merchant_no: String,
+    pub model: String,
+    pub alias: Option<String>,
+    pub status: String,
+    pub signed_in: bool,
+}
+
+/// A terminal number: 8 digits, the form the gateway's messages carry.
+pub fn terminal_no(typed: &str) -> Result<String, PlatformError> {
+    if typed.len() == 8 && typed.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(typed.to_owned())
+    } else {
+        Err(PlatformError::Invalid(format!(
+            "a terminal number is 8 digits, not {typed:?}"
+        )))
+    }
+}
+
+/// Installs a terminal on merchant number `number`: enabled, signed out until it signs in.
+pub async fn add_terminal<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    number: &MerchantNo,
+    terminal: &str,
+    model: &str,
+    alias: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i64, PlatformError> {
+    use crate::backend::entities::terminals;
+    let terminal = terminal_no(terminal)?;
+    let model = model.trim();
+    if model.is_empty() || model.chars().count() > 64 {
+        return Err(PlatformError::Invalid(
+            "the model is 1 to 64 characters".into(),
+        ));
+    }
+    let txn = begin_write(db).await?;
+    let number_row = merchant_numbers::Entity::find()
+        .filter(merchant_numbers::Column::MerchantNo.eq(number.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| PlatformError::Invalid(format!("no merchant number {number}")))?;
+    let taken = terminals::Entity::find()
+        .filter(terminals::Column::TerminalNo.eq(terminal.as_str()))
+        .one(&txn)
+        .await?;
+    if taken.is_some() {
+        return Err(PlatformError::Invalid(format!(
+            "terminal {terminal} exists already"
+        )));
+    }
+    let row = terminals::ActiveModel {
+        merchant_id: Set(number_row.merchant_id),
+        merchant_number_id: Set(number_row.id),
+        terminal_no: Set(terminal.clone()),
+        model: Set(model.to_owned()),
+        alias: Set(alias
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)),
+        status: Set(crate::domain::TerminalStatus::Enabled.code().to_owned()),
+        signed_in: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let entry = AuditEntry::new(
+        platform_actor(number_row.merchant_id),
+        AuditAction::TerminalAdd,
+        AuditOutcome::Success,
+    )
+    .object("terminal", row.id)
+    .detail(json!({"terminal": terminal, "merchant_no": number.as_str(), "by": "platform"}));
+    audit::append(&txn, entry, now).await?;
+    txn.commit().await?;
+    Ok(row.id)
+}
+
+/// The terminals of merchant `code`, by number.
+pub async fn terminals_of(
+    db: &impl ConnectionTrait,
+    code: &MerchantCode,
+) -> Result<Vec<TerminalListing>, PlatformError> {
+    use crate::backend::entities::terminals;
+    use sea_orm::QueryOrder;
+    let merchant = merchant_by_code(db, code).await?;
+    let numbers = merchant_numbers::Entity::find()
+        .filter(merchant_numbers::Column::MerchantId.eq(merchant.id))
+        .all(db)
+        .await?;
+    Ok(terminals::Entity::find()
+        .filter(terminals::Column::MerchantId.eq(merchant.id))
+        .order_by_asc(terminals::Column::TerminalNo)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| TerminalListing {
+            merchant_no: numbers
+                .iter()
+                .find(|n| n.id == t.merchant_number_id)
+                .map(|n| n.merchant_no.clone())
+                .unwrap_or_default(),
+            terminal_no: t.terminal_no,
+            model: t.model,
+            alias: t.alias,
+            status: t.status,
+            signed_in: t.signed_in,
+        })
+        .collect())
+}
+
+/// Enables or disables terminal `terminal`; a disabled terminal's next message to the gateway is
+/// refused. Returns whether it changed.
+pub async fn set_terminal_enabled<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    terminal: &str,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, PlatformError> {
+    use crate::backend::entities::terminals;
+    use crate::domain::TerminalStatus;
+    let terminal = terminal_no(terminal)?;
+    let txn = begin_write(db).await?;
+    let row = terminals::Entity::find()
+        .filter(terminals::Column::TerminalNo.eq(terminal.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| PlatformError::Invalid(format!("no terminal {terminal}")))?;
+    let status = if enabled {
+        TerminalStatus::Enabled
+    } else {
+        TerminalStatus::Disabled
+    };
+    if row.status == status.code() {
+        return Ok(false);
+    }
+    let (id, merchant_id) = (row.id, row.merchant_id);
+    let mut change: terminals::ActiveModel = row.into();
+    change.status = Set(status.code().to_owned());
+    change.updated_at = Set(now);
+    change.update(&txn).await?;
+    let action = if enabled {
+        AuditAction::TerminalEnable
+    } else {
+        AuditAction::TerminalDisable
+    };
+    let entry = AuditEntry::new(platform_actor(merchant_id), action, AuditOutcome::Success)
+        .object("terminal", id)
+        .detail(json!({"terminal": terminal, "by": "platform"}));
+    audit::append(&txn, entry, now).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Sets merchant `code`'s fee rate for one card organisation and type (added or replaced); the next
+/// clearing run prices with it.
+pub async fn set_fee_rate<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    code: &MerchantCode,
+    rate: FeeRate,
+    now: DateTime<Utc>,
+) -> Result<(), PlatformError> {
+    if !(0..=100_000).contains(&rate.rate_ppm) {
+        return Err(PlatformError::Invalid(
+            "a fee rate is between 0 % and 10 %".into(),
+        ));
+    }
+    if rate.cap_fen.is_some_and(|cap| cap <= 0) {
+        return Err(PlatformError::Invalid("a cap is more than zero".into()));
+    }
+    let txn = begin_write(db).await?;
+    let merchant = merchant_by_code(&txn, code).await?;
+    let existing = fee_rates::Entity::find()
+        .filter(fee_rates::Column::MerchantId.eq(merchant.id))
+        .filter(fee_rates::Column::CardOrg.eq(rate.card_org.code()))
+        .filter(fee_rates::Column::CardType.eq(rate.card_type.code()))
+        .one(&txn)
+        .await?;
+    let before = existing
+        .as_ref()
+        .map(|r| json!({"rate_ppm": r.rate_ppm, "cap_fen": r.cap_fen}));
+    match existing {
+        Some(row) => {
+            let mut change: fee_rates::ActiveModel = row.into();
+            change.rate_ppm = Set(rate.rate_ppm);
+            change.cap_fen = Set(rate.cap_fen);
+            change.update(&txn).await?;
+        }
+        None => {
+            fee_rates::ActiveModel {
+                merchant_id: Set(merchant.id),
+                card_org: Set(rate.card_org.code().to_owned()),
+                card_type: Set(rate.card_type.code().to_owned()),
+                rate_ppm: Set(rate.rate_ppm),
+                cap_fen: Set(rate.cap_fen),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    let entry = AuditEntry::new(
+        platform_actor(merchant.id),
+        AuditAction::FeeRateSet,
+        AuditOutcome::Success,
+    )
+    .detail(json!({
+        "card_org": rate.card_org.code(),
+        "card_type": rate.card_type.code(),
+        "rate_ppm": {"before": before.as_ref().map(|b| b["rate_ppm"].clone()), "after": rate.rate_ppm},
+        "cap_fen": {"before": before.as_ref().map(|b| b["cap_fen"].clone()), "after": rate.cap_fen},
+        "by": "platform"}));
+    audit::append(&txn, entry, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Merchant `code`'s fee rates, by card organisation and type.
+pub async fn fee_rates_of(
+    db: &impl ConnectionTrait,
+    code: &MerchantCode,
+) -> Result<Vec<FeeRate>, PlatformError> {
+    let merchant = merchant_by_code(db, code).await?;
+    let mut rates: Vec<FeeRate> = fee_rates::Entity::find()
+        .filter(fee_rates::Column::MerchantId.eq(merchant.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            Some(FeeRate {
+                card_org: CardOrg::from_code(&r.card_org)?,
+                card_type: CardType::from_code(&r.card_type)?,
+                rate_ppm: r.rate_ppm,
+                cap_fen: r.cap_fen,
+            })
+        })
+        .collect();
+    let position = |r: &FeeRate| {
+        (
+            CardOrg::ALL.iter().position(|o| *o == r.card_org),
+            CardType::ALL.iter().position(|t| *t == r.card_type),
+        )
+    };
+    rates.sort_by_key(position);
+    Ok(rates)
+}
+
+/// What `vpos merchant policy` changes; what is `None` stays.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyChange {
+    pub refund_mode: Option<RefundMode>,
+    pub token_required: Option<bool>,
+    pub daily_quota: Option<Money>,
+    pub window_days: Option<i32>,
+    pub fast_refund_agreement: Option<bool>,
+}
+
+/// Changes merchant `code`'s refund policy. The console reads the policy at every request, so the
+/// merchant's next refund follows it. Returns the merchant as it is now.
+pub async fn change_policy<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    code: &MerchantCode,
+    change: PolicyChange,
+    now: DateTime<Utc>,
+) -> Result<merchants::Model, PlatformError> {
+    if let Some(days) = change.window_days {
+        if !(0..=365).contains(&days) {
+            return Err(PlatformError::Invalid(
+                "the refund window is 0 to 365 days".into(),
+            ));
+        }
+    }
+    if change.daily_quota.is_some_and(|q| q.fen() < 0) {
+        return Err(PlatformError::Invalid(
+            "the daily quota is not negative".into(),
+        ));
+    }
+    let txn = begin_write(db).await?;
+    let merchant = merchant_by_code(&txn, code).await?;
+    let mut details = serde_json::Map::new();
+    let mut row: merchants::ActiveModel = merchant.clone().into();
+    if let Some(mode) = change.refund_mode {
+        details.insert(
+            "refund_mode".into(),
+            json!({"before": merchant.refund_mode, "after": mode.code()}),
+        );
+        row.refund_mode = Set(mode.code().to_owned());
+    }
+    if let Some(token) = change.token_required {
+        details.insert(
+            "refund_requires_token".into(),
+            json!({"before": merchant.refund_requires_token, "after": token}),
+        );
+        row.refund_requires_token = Set(token);
+    }
+    if let Some(quota) = change.daily_quota {
+        details.insert(
+            "daily_refund_quota_fen".into(),
+            json!({"before": merchant.daily_refund_quota_fen, "after": quota.fen()}),
+        );
+        row.daily_refund_quota_fen = Set(quota.fen());
+    }
+    if let Some(days) = change.window_days {
+        details.insert(
+            "refund_window_days".into(),
+            json!({"before": merchant.refund_window_days, "after": days}),
+        );
+        row.refund_window_days = Set(days);
+    }
+    if let Some(fast) = change.fast_refund_agreement {
+        details.insert(
+            "fast_refund_agreement".into(),
+            json!({"before": merchant.fast_refund_agreement, "after": fast}),
+        );
+        row.fast_refund_agreement = Set(fast);
+    }
+    if details.is_empty() {
+        return Ok(merchant);
+    }
+    row.updated_at = Set(now);
+    let updated = row.update(&txn).await?;
+    details.insert("by".into(), json!("platform"));
+    let entry = AuditEntry::new(
+        platform_actor(merchant.id),
+        AuditAction::MerchantPolicy,
+        AuditOutcome::Success,
+    )
+    .detail(serde_json::Value::Object(details));
+    audit::append(&txn, entry, now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}

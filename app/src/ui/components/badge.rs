@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::domain::refund::RefundStatus;
-use crate::domain::{ExportStatus, SettlementStatus, TxnStatus};
+use crate::domain::{ExportStatus, SettlementStatus, TerminalStatus, TxnStatus};
 use crate::i18n::{use_i18n, Label};
 
 /// What a status means to the user.
@@ -79,6 +79,15 @@ impl Toned for ExportStatus {
             ExportStatus::Done => Tone::Done,
             ExportStatus::Failed => Tone::Failed,
             ExportStatus::Expired => Tone::Neutral,
+        }
+    }
+}
+
+impl Toned for TerminalStatus {
+    fn tone(self) -> Tone {
+        match self {
+            TerminalStatus::Enabled => Tone::Done,
+            TerminalStatus::Disabled => Tone::Refused,
         }
     }
 }

@@ -44,7 +44,7 @@ use crate::domain::clearing::{plan_debits, SettlementTotals, MAX_CLEARABLE_FEN};
 use crate::domain::{Currency, MoneyError};
 
 pub use self::payout::mark_paid;
-pub use self::posting::deposit;
+pub use self::posting::{deposit, Deposited};
 pub use self::pricing::fee_in_sql;
 
 /// The merchant-local day on which a transaction of merchant number `number_id` made at `at` is

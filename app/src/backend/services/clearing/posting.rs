@@ -122,21 +122,50 @@ pub(super) async fn post_settlement(
     Ok(())
 }
 
+/// What a deposit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deposited {
+    /// Credited; the balance after it.
+    Credited(Money),
+    /// A deposit with this reference was credited before: nothing changed.
+    AlreadyCredited,
+}
+
 /// Money the merchant pays into its account (platform side), for example to cover refunds that
 /// wait for the balance: an `adjustment_credit` with a memo. The next clearing run debits the
-/// held refunds from it. Returns the balance after it.
+/// held refunds from it. With a `reference` (the bank transfer's, say) a deposit is credited once,
+/// however often it is entered: the reference is looked up under the merchant's balance lock, and a
+/// unique index keeps it once per merchant. The same reference with another amount is refused.
 pub async fn deposit(
     db: &DatabaseConnection,
     merchant_id: i64,
     amount: Money,
     memo: &str,
+    reference: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Money, DbErr> {
+) -> Result<Deposited, DbErr> {
     if !amount.is_positive() {
         return Err(DbErr::Custom("a deposit is a positive amount".into()));
     }
     let txn = begin_write(db).await?;
     let balance = merchant_balance(&txn, merchant_id).await?;
+    if let Some(reference) = reference {
+        let earlier = ledger_entries::Entity::find()
+            .filter(ledger_entries::Column::MerchantId.eq(merchant_id))
+            .filter(ledger_entries::Column::Reference.eq(reference))
+            .one(&txn)
+            .await?;
+        if let Some(earlier) = earlier {
+            txn.rollback().await?;
+            if earlier.amount_fen != amount.fen() {
+                return Err(DbErr::Custom(format!(
+                    "reference {reference} was credited before with another amount ({} fen)",
+                    earlier.amount_fen
+                )));
+            }
+            return Ok(Deposited::AlreadyCredited);
+        }
+    }
     let after = balance
         .checked_add(amount)
         .map_err(|e| DbErr::Custom(e.to_string()))?;
@@ -148,6 +177,7 @@ pub async fn deposit(
             amount_fen: Set(amount.fen()),
             balance_after_fen: Set(after.fen()),
             memo: Set(Some(memo.to_owned())),
+            reference: Set(reference.map(str::to_owned)),
             created_at: Set(now),
             ..Default::default()
         },
@@ -155,5 +185,5 @@ pub async fn deposit(
     )
     .await?;
     txn.commit().await?;
-    Ok(after)
+    Ok(Deposited::Credited(after))
 }

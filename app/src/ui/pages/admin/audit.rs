@@ -226,6 +226,8 @@ fn RecordLink(object: ObjectRef, text: Signal<String>) -> impl IntoView {
         ObjectKind::Operator => paths::operators::detail_path(object.id),
         ObjectKind::Settlement => paths::settlements::detail_path(object.id),
         ObjectKind::Export => paths::downloads::PATH.to_owned(),
+        ObjectKind::Terminal => paths::terminals::detail_path(object.id),
+        ObjectKind::TerminalGroup => paths::groups::detail_path(object.id),
     };
     view! { <a href=href>{move || text.get()}</a> }
 }
@@ -245,8 +247,7 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                         <th>{move || i18n.t().audit_col_action}</th>
                         <th>{move || i18n.t().audit_col_outcome}</th>
                         <th>{move || i18n.t().audit_col_object}</th>
-                        <th>{move || i18n.t().audit_col_address}</th>
-                        <th>{move || i18n.t().audit_col_certificate}</th>
+                        <th>{move || i18n.t().audit_col_address} <br/> <span class="muted">{move || i18n.t().audit_col_certificate}</span></th>
                         <th>{move || i18n.t().audit_col_detail}</th>
                     </tr>
                 </thead>
@@ -273,8 +274,7 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                                     }.into_any(),
                                     None => row.object.clone().into_any(),
                                 }}</td>
-                                <td class="mono">{row.remote_addr}</td>
-                                <td class="mono">{row.certificate}</td>
+                                <td class="mono">{row.remote_addr} <br/> <span class="muted">{row.certificate}</span></td>
                                 <td class="detail"><Details items=row.detail_items/></td>
                             </tr>
                         }

@@ -1,0 +1,126 @@
+import { test, expect, gotoHydrated, contextFor, submitSignIn, ownPassword, stateDir } from './support';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as path from 'node:path';
+
+const vpos = process.env.E2E_VPOS ?? '';
+const gatewayURL = process.env.E2E_GATEWAY_URL ?? 'https://localhost:18444';
+
+/** Runs the platform's command line on the test console's database. */
+function platform(...args: string[]): string {
+  return execFileSync(vpos, args, { cwd: stateDir }).toString();
+}
+
+/** Sends a message to the terminal gateway as the acquirer's front end; the host's JSON answer. */
+function gateway(kind: string, message: object): Promise<{ code: string; [key: string]: unknown }> {
+  const issued = path.join(stateDir, 'var', 'pki', 'issued');
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      `${gatewayURL}/v1/${kind}`,
+      {
+        method: 'POST',
+        cert: fs.readFileSync(path.join(issued, 'e2e-front-end.pem')),
+        key: fs.readFileSync(path.join(issued, 'e2e-front-end.key.pem')),
+        ca: fs.readFileSync(path.join(stateDir, 'var', 'pki', 'ca.pem')),
+        headers: { 'content-type': 'application/json' },
+      },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve(JSON.parse(body)));
+      },
+    );
+    request.on('error', reject);
+    request.end(JSON.stringify(message));
+  });
+}
+
+test('an administrator groups two terminals and confines an operator to them; a disabled terminal is refused by the gateway', async ({ page, browser }) => {
+  // Two of Hualian's terminals: the first two of its list.
+  await gotoHydrated(page, '/');
+  await page.getByRole('link', { name: '终端管理' }).click();
+  await expect(page).toHaveURL(/\/admin\/terminals$/);
+  const rows = page.locator('table[data-table=terminals] tbody tr');
+  await expect(rows.first()).toBeVisible();
+  const [first, second] = await Promise.all([0, 1].map((i) => rows.nth(i).getAttribute('data-terminal')));
+  expect(first).toMatch(/^\d{8}$/);
+
+  // A new group with those two.
+  await page.getByRole('link', { name: '终端组管理' }).click();
+  await expect(page).toHaveURL(/\/admin\/groups$/);
+  await page.locator('#group_name').fill('收银台A');
+  await page.getByRole('button', { name: '新增终端组' }).click();
+  await expect(page).toHaveURL(/\/admin\/groups\/\d+$/);
+  await expect(page.locator('h1')).toHaveText('收银台A');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.locator(`input[name=add][value="${first}"]`).check();
+  await page.locator(`input[name=add][value="${second}"]`).check();
+  await page.getByRole('button', { name: '加入此组' }).click();
+  await expect(page.locator('[data-list=group-terminals] li')).toHaveCount(2);
+
+  // An operator made by the platform, confined to the group by the administrator.
+  const created = platform('operator', 'create', '--merchant', 'M00000001', '--login', 'hualian.grouped',
+    '--name', '收银组长', '--role', 'finance');
+  const otp = /one-time password: (\S+)/.exec(created)?.[1] ?? '';
+  expect(otp).not.toBe('');
+  platform('operator', 'bind-cert', '--login', 'hualian.grouped', '--cert', 'var/pki/issued/hualian.grouped.pem');
+  await gotoHydrated(page, '/admin/operators');
+  await page.locator('tr[data-login="hualian.grouped"] a').click();
+  await expect(page).toHaveURL(/\/admin\/operators\/\d+$/);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByLabel('指定终端组').check();
+  await page.getByLabel('收银台A').check();
+  await page.getByRole('button', { name: '保存' }).click();
+  await expect(page.getByRole('status')).toContainText('已保存');
+
+  // They see the two terminals' transactions and no other.
+  const theirs = await contextFor(browser, 'hualian.grouped');
+  const grouped = await theirs.newPage();
+  await gotoHydrated(grouped, '/login');
+  await submitSignIn(grouped, 'hualian.grouped', otp);
+  await expect(grouped).toHaveURL(/\/password$/);
+  await expect(grouped.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await grouped.locator('#current_password').fill(otp);
+  await grouped.locator('#new_password').fill(ownPassword('hualian.grouped'));
+  await grouped.locator('#confirm_password').fill(ownPassword('hualian.grouped'));
+  await grouped.locator('#content form button[type=submit]').click();
+  await expect(grouped).toHaveURL(/\/$/);
+  await gotoHydrated(grouped, '/transactions');
+  const terminalCells = grouped.locator('#txn-table tbody tr td:nth-child(3)');
+  await expect(terminalCells.first()).toBeVisible();
+  const seen = new Set(await terminalCells.allTextContents());
+  expect([...seen].every((t) => t === first || t === second), `${[...seen]}`).toBe(true);
+  await theirs.close();
+
+  // The first terminal signs in at the gateway, then the administrator disables it: its next sale is
+  // refused, and the terminal's page says it is disabled.
+  const batch = '000901';
+  const signIn = await gateway('sign-in', { terminal: first, batch });
+  expect(signIn.code).toBe('00');
+  await gotoHydrated(page, '/admin/terminals');
+  await page.locator(`tr[data-terminal="${first}"] a`).click();
+  await expect(page).toHaveURL(/\/admin\/terminals\/\d+$/);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('[data-field=sign-state]')).toContainText('已签到');
+  await expect(page.locator(`[data-batch="${batch}"]`)).toBeVisible();
+  await page.getByLabel('启用：终端可以受理交易').uncheck();
+  await page.getByRole('button', { name: '保存' }).click();
+  await expect(page.locator('[data-field=terminal-status]')).toHaveText('停用');
+  const sale = await gateway('sale', {
+    terminal: first, batch, voucher: '000001', amount_fen: 1200,
+    card: { number: '6225880000000019', type: 'credit', bank: 'CMB' },
+  });
+  expect(sale.code).toBe('58');
+  await page.getByLabel('启用：终端可以受理交易').check();
+  await page.getByRole('button', { name: '保存' }).click();
+  await expect(page.locator('[data-field=terminal-status]')).toHaveText('启用');
+  const again = await gateway('sale', {
+    terminal: first, batch, voucher: '000001', amount_fen: 1200,
+    card: { number: '6225880000000019', type: 'credit', bank: 'CMB' },
+  });
+  expect(again.code).toBe('00');
+  // The open batch on the terminal's page counts the sale.
+  await page.reload();
+  await expect(page.locator(`[data-batch="${batch}"]`)).toContainText('12.00');
+});
