@@ -45,6 +45,7 @@ fi
 "$vpos" operator bind-cert --login "$admin" --cert "var/pki/issued/$admin.pem" >/dev/null
 
 listen=${VPOS_LISTEN:-127.0.0.1:8443}
+gateway=${VPOS_GATEWAY__LISTEN:-127.0.0.1:8444}
 cat <<INFO
 
   VPOS merchant console
@@ -55,6 +56,7 @@ cat <<INFO
   CA to trust (optional):  $root/var/pki/ca.pem
   Login name:              $admin
   First password:          $DEMO_PASSWORD   (the same for every demo operator; changed at first sign-in)
+  Terminal gateway:        https://localhost:${gateway##*:}/   (gateway certificates; see README: the POS simulator)
 
   Import the certificate into the browser (see Help in the console), open the URL and pick it.
   Stop with Ctrl-C. Start over with: rm -rf var

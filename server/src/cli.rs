@@ -78,6 +78,8 @@ pub enum Command {
     },
     /// Load the demo data set into an empty database.
     Demo(DemoArgs),
+    /// Play POS terminals against a terminal gateway (docs/GATEWAY.md).
+    Simulate(crate::simulate::SimulateArgs),
     /// Clearing: settle ended business days per merchant number and post them to the ledgers.
     Clear(ClearArgs),
     /// The audit log.
@@ -327,6 +329,10 @@ pub fn main() -> ExitCode {
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    // The simulator is a client of a gateway: no settings, no database.
+    if let Command::Simulate(args) = cli.command {
+        return crate::simulate::run(args).await;
+    }
     if let Command::Pki { dir, action } = cli.command {
         // The PKI needs no settings and no database, but a revocation is recorded in the database
         // too, where every instance reads it.
@@ -360,7 +366,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit {
             action: AuditAction::Verify,
         } => run_audit_verify(&settings).await,
-        Command::Pki { .. } => Ok(()),
+        Command::Pki { .. } | Command::Simulate(_) => Ok(()),
     }
 }
 

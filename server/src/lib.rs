@@ -20,5 +20,6 @@ pub mod pki;
 pub mod platform_cli;
 pub mod serve;
 pub mod settings;
+pub mod simulate;
 pub mod telemetry;
 pub mod tls;

@@ -33,6 +33,8 @@ use Args::{Form, Json};
 
 /// A form with one argument, `id`, naming an operator of another merchant in the tests.
 const OTHER_ID: Args = Form(&[("id", "999999")]);
+// In the arguments, 999999 stands for an operator's id, 777777 for a terminal group's and 666666 for
+// a terminal's: the test of another merchant's ids puts that merchant's there.
 
 /// Every server function of the console, with arguments that parse. A new one must be added here,
 /// or the first test fails.
@@ -237,6 +239,51 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         Access::Granted(Function::AdminOperators),
         OTHER_ID,
     ),
+    (
+        "/api/admin/terminals",
+        Access::Granted(Function::AdminTerminals),
+        Json(r#"{"filter":{"search":""}}"#),
+    ),
+    (
+        "/api/admin/terminal",
+        Access::Granted(Function::AdminTerminals),
+        Form(&[("id", "666666")]),
+    ),
+    (
+        "/api/admin/terminal_update",
+        Access::Granted(Function::AdminTerminals),
+        Json(r#"{"id":666666,"form":{"alias":"","enabled":true,"group_ids":[]}}"#),
+    ),
+    (
+        "/api/admin/groups",
+        Access::Granted(Function::AdminTerminalGroups),
+        Form(&[]),
+    ),
+    (
+        "/api/admin/group",
+        Access::Granted(Function::AdminTerminalGroups),
+        Form(&[("id", "777777")]),
+    ),
+    (
+        "/api/admin/group_create",
+        Access::Granted(Function::AdminTerminalGroups),
+        Form(&[("name", "walk group")]),
+    ),
+    (
+        "/api/admin/group_rename",
+        Access::Granted(Function::AdminTerminalGroups),
+        Form(&[("id", "777777"), ("name", "x")]),
+    ),
+    (
+        "/api/admin/group_delete",
+        Access::Granted(Function::AdminTerminalGroups),
+        Form(&[("id", "777777")]),
+    ),
+    (
+        "/api/admin/group_terminals",
+        Access::Granted(Function::AdminTerminalGroups),
+        Json(r#"{"id":777777,"add":[666666],"remove":[]}"#),
+    ),
 ];
 
 impl Args {
@@ -291,6 +338,11 @@ fn functions_that_change_state_are_posts() {
         "admin/operator_bind",
         "admin/operator_unbind",
         "admin/operator_reset_token",
+        "admin/terminal_update",
+        "admin/group_create",
+        "admin/group_rename",
+        "admin/group_delete",
+        "admin/group_terminals",
     ];
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
         let endpoint = path.trim_start_matches("/api/");
@@ -434,11 +486,12 @@ async fn an_operator_sees_only_their_own_merchant(backend: Backend) {
     );
 }
 
-/// Everything of merchant `code`'s operators that a server function could change, as text.
+/// Everything of merchant `code`'s operators, terminals and terminal groups that a server function
+/// could change, as text.
 async fn operator_state(app: &crate::support::app::TestApp, code: &str) -> String {
     use app::backend::entities::{
         merchants, operator_certificates, operator_roles, operator_terminal_groups, operators,
-        totp_tokens,
+        terminal_group_members, terminal_groups, terminals, totp_tokens,
     };
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     let db = &app.db.conn;
@@ -475,7 +528,30 @@ async fn operator_state(app: &crate::support::app::TestApp, code: &str) -> Strin
         .all(db)
         .await
         .expect("tokens");
-    format!("{merchant:?}\n{ops:?}\n{roles:?}\n{certs:?}\n{groups:?}\n{tokens:?}")
+    let terminal_rows = terminals::Entity::find()
+        .filter(terminals::Column::MerchantId.eq(merchant.id))
+        .order_by_asc(terminals::Column::Id)
+        .all(db)
+        .await
+        .expect("terminals");
+    let group_rows = terminal_groups::Entity::find()
+        .filter(terminal_groups::Column::MerchantId.eq(merchant.id))
+        .order_by_asc(terminal_groups::Column::Id)
+        .all(db)
+        .await
+        .expect("terminal groups");
+    let members = terminal_group_members::Entity::find()
+        .filter(
+            terminal_group_members::Column::GroupId
+                .is_in(group_rows.iter().map(|g| g.id).collect::<Vec<_>>()),
+        )
+        .all(db)
+        .await
+        .expect("members");
+    format!(
+        "{merchant:?}\n{ops:?}\n{roles:?}\n{certs:?}\n{groups:?}\n{tokens:?}\n\
+         {terminal_rows:?}\n{group_rows:?}\n{members:?}"
+    )
 }
 
 /// An operator holding every role calls every server function with the ids of another merchant's
@@ -492,6 +568,17 @@ async fn another_merchants_ids_reach_nothing(backend: Backend) {
         .json();
     assert!(!enrolment.secret.is_empty());
     let victim_id = app.operator_id("victim.admin").await.to_string();
+    // A terminal group and a terminal of the victim's.
+    let group: i64 = victim
+        .call("admin/group_create", &[("name", "victim group")])
+        .await
+        .json();
+    let terminal = victim_terminal(&app).await;
+    let foreign = |text: &str| {
+        text.replace("999999", &victim_id)
+            .replace("777777", &group.to_string())
+            .replace("666666", &terminal.to_string())
+    };
     let before = operator_state(&app, "M30000004").await;
 
     let mut intruder = app
@@ -503,10 +590,8 @@ async fn another_merchants_ids_reach_nothing(backend: Backend) {
         }
         let answer = match args {
             Form(fields) => {
-                let fields: Vec<(&str, String)> = fields
-                    .iter()
-                    .map(|(k, v)| (*k, v.replace("999999", &victim_id)))
-                    .collect();
+                let fields: Vec<(&str, String)> =
+                    fields.iter().map(|(k, v)| (*k, foreign(v))).collect();
                 let fields: Vec<(&str, &str)> =
                     fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 intruder
@@ -514,8 +599,7 @@ async fn another_merchants_ids_reach_nothing(backend: Backend) {
                     .await
             }
             Json(body) => {
-                let body = serde_json::from_str(&body.replace("999999", &victim_id))
-                    .expect("JSON arguments");
+                let body = serde_json::from_str(&foreign(body)).expect("JSON arguments");
                 intruder
                     .call_json(endpoint.trim_start_matches("/api/"), body)
                     .await
@@ -529,10 +613,10 @@ async fn another_merchants_ids_reach_nothing(backend: Backend) {
                 answer.body
             );
         }
-        if args_name_an_operator(args) {
+        if args_name_a_record(args) {
             assert_ne!(
                 answer.status, 200,
-                "{endpoint} acted on another merchant's operator"
+                "{endpoint} acted on another merchant's operator, group or terminal"
             );
         }
     }
@@ -557,9 +641,26 @@ async fn another_merchants_ids_reach_nothing(backend: Backend) {
     assert_eq!(operator_state(&app, "M30000004").await, before);
 }
 
-fn args_name_an_operator(args: &Args) -> bool {
+fn args_name_a_record(args: &Args) -> bool {
     match args {
         Form(fields) => fields.iter().any(|(k, _)| *k == "id"),
-        Json(body) => body.contains("\"id\":999999"),
+        Json(body) => ["999999", "777777", "666666"]
+            .iter()
+            .any(|id| body.contains(&format!("\"id\":{id}"))),
     }
+}
+
+/// A terminal of the victim's merchant (M30000004), as the platform installs it.
+async fn victim_terminal(app: &crate::support::app::TestApp) -> i64 {
+    let number = app::domain::MerchantNo::parse("898000030000004").expect("number");
+    app::backend::services::platform::add_terminal(
+        &app.db.conn,
+        &number,
+        "30000004",
+        "PAX A920",
+        Some("victim till"),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("terminal")
 }
