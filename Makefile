@@ -1,5 +1,5 @@
 # The project's commands. See README.md.
-.PHONY: run test bench-demo bench-query
+.PHONY: run test bench-demo bench-query bench-ingest
 
 # Serve the console with demo data on the embedded SQLite database (https://localhost:8443).
 run:
@@ -16,3 +16,8 @@ bench-demo:
 # Transaction search, summaries and exports on SQLite (1M rows) and PostgreSQL (10M); see docs/PERFORMANCE.md.
 bench-query:
 	scripts/bench-query.sh
+
+# The terminal gateway under load (simulator over mutual TLS) and the console's search beside it, on
+# SQLite and PostgreSQL; see docs/PERFORMANCE.md.
+bench-ingest:
+	scripts/bench-ingest.sh

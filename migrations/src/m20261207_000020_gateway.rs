@@ -90,19 +90,16 @@ impl MigrationTrait for Migration {
                     // SHA-256 of the message as received (the card number in it never stored).
                     .col(text("request_hash"))
                     .col(text("response_json"))
-                    .col(ref_id_null("transaction_id"))
+                    // The transaction the message booked, written in the same database transaction
+                    // just after this row (whose key must come first): no foreign key, which would
+                    // want the transaction before it.
+                    .col(ref_id("transaction_id"))
                     .col(ts("created_at"))
                     .check(one_of("ck_gateway_messages_kind", "kind", MESSAGE_KINDS))
                     .foreign_key(&mut fk(
                         "gateway_messages",
                         "terminal_id",
                         "terminals",
-                        ForeignKeyAction::Restrict,
-                    ))
-                    .foreign_key(&mut fk(
-                        "gateway_messages",
-                        "transaction_id",
-                        "transactions",
                         ForeignKeyAction::Restrict,
                     ))
                     .to_owned(),

@@ -469,9 +469,16 @@ impl Pos {
         self.tally
     }
 
+    /// A repeat of an approved message must get its answer word for word; a refused one is not
+    /// kept by the host and is checked again: the same code, at another time.
     fn note_repeat(&mut self, first: &Value, again: &Value) {
         self.tally.repeated += 1;
-        if first != again {
+        let same = if code(first) == "00" {
+            first == again
+        } else {
+            code(first) == code(again)
+        };
+        if !same {
             self.tally.repeated_differently += 1;
         }
     }

@@ -11,7 +11,7 @@ pub struct Model {
     pub kind: String,
     pub request_hash: String,
     pub response_json: String,
-    pub transaction_id: Option<i64>,
+    pub transaction_id: i64,
     pub created_at: DateTimeUtc,
 }
 

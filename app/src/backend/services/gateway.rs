@@ -277,6 +277,7 @@ async fn sign_in(
     batch: &str,
     now: DateTime<Utc>,
 ) -> Result<Handled, AppError> {
+    let _turn = writers_turn(db).await;
     let txn = begin_write(db).await?;
     if let Some(open) = open_batch(&txn, terminal.id, true).await? {
         if open.batch_no != batch {
@@ -337,6 +338,7 @@ async fn sign_out(
     declared: &BatchTotals,
     now: DateTime<Utc>,
 ) -> Result<Handled, AppError> {
+    let _turn = writers_turn(db).await;
     let txn = begin_write(db).await?;
     let Some(open) = open_batch(&txn, terminal.id, true)
         .await?
@@ -487,18 +489,8 @@ async fn pay(
     hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Handled, AppError> {
-    if let Some(stored) = stored_answer(db, terminal.id, key, hash, now).await? {
-        return Ok(stored);
-    }
+    let turn = writers_turn(db).await;
     let txn = begin_write(db).await?;
-    let Some(open) = open_batch(&txn, terminal.id, false).await? else {
-        txn.rollback().await?;
-        return Ok(refused(ResponseCode::NotSignedIn, now));
-    };
-    if open.batch_no != key.batch {
-        txn.rollback().await?;
-        return Ok(refused(ResponseCode::BatchNotOpen, now));
-    }
     let (txn_time, booked_on) =
         clearing::booking_time(&txn, terminal.number_id, now, terminal.tz).await?;
     let id = next_transaction_id(&txn).await?;
@@ -518,7 +510,7 @@ async fn pay(
         kind: Set(payment.kind().name().to_owned()),
         request_hash: Set(hash.to_owned()),
         response_json: Set(response_json),
-        transaction_id: Set(None),
+        transaction_id: Set(id),
         created_at: Set(now),
         ..Default::default()
     })
@@ -535,10 +527,21 @@ async fn pay(
     .await?
         == 0;
     if taken {
+        // A repeat (or a concurrent sender of the same message, which waited for it here): the
+        // answer given the first time, whatever has happened since.
         txn.rollback().await?;
+        drop(turn);
         return stored_answer(db, terminal.id, key, hash, now)
             .await?
             .ok_or(AppError::Conflict);
+    }
+    let Some(open) = open_batch(&txn, terminal.id, false).await? else {
+        txn.rollback().await?;
+        return Ok(refused(ResponseCode::NotSignedIn, now));
+    };
+    if open.batch_no != key.batch {
+        txn.rollback().await?;
+        return Ok(refused(ResponseCode::BatchNotOpen, now));
     }
 
     let (txn_type, card, original_id) = match payment {
@@ -597,15 +600,21 @@ async fn pay(
     }
     .insert(&txn)
     .await?;
-    gateway_messages::Entity::update_many()
-        .col_expr(gateway_messages::Column::TransactionId, Expr::value(id))
-        .filter(gateway_messages::Column::TerminalId.eq(terminal.id))
-        .filter(gateway_messages::Column::BatchNo.eq(key.batch.as_str()))
-        .filter(gateway_messages::Column::VoucherNo.eq(key.voucher.as_str()))
-        .exec(&txn)
-        .await?;
     txn.commit().await?;
     Ok(Handled::fresh(answer))
+}
+
+/// SQLite lets one transaction write at a time, and a writer that finds the database locked sleeps
+/// in growing steps (milliseconds, then tens) before it tries again: under a stream of payments most
+/// of a message's time went to those sleeps. The gateway's writers of one process take turns here
+/// instead, and find the database free. (PostgreSQL writers run side by side.)
+static SQLITE_WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn writers_turn(db: &impl ConnectionTrait) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => Some(SQLITE_WRITERS.lock().await),
+        _ => None,
+    }
 }
 
 /// The id the next transaction gets, within the write transaction that inserts it: the reference
