@@ -38,9 +38,11 @@ function gateway(kind: string, message: object): Promise<{ code: string; [key: s
 
 test('an administrator groups two terminals and confines an operator to them; a disabled terminal is refused by the gateway', async ({ page, browser }) => {
   // Two of Hualian's terminals: the first two of its list.
+  // The home page's count of terminals leads to them; so does the menu.
   await gotoHydrated(page, '/');
-  await page.getByRole('link', { name: '终端管理' }).click();
+  await page.locator('[data-field=terminals] a').click();
   await expect(page).toHaveURL(/\/admin\/terminals$/);
+  await expect(page.locator('nav a[aria-current=page]')).toHaveText('终端管理');
   const rows = page.locator('table[data-table=terminals] tbody tr');
   await expect(rows.first()).toBeVisible();
   const [first, second] = await Promise.all([0, 1].map((i) => rows.nth(i).getAttribute('data-terminal')));
@@ -103,6 +105,7 @@ test('an administrator groups two terminals and confines an operator to them; a 
   await expect(page).toHaveURL(/\/admin\/terminals\/\d+$/);
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   await expect(page.locator('[data-field=sign-state]')).toContainText('已签到');
+  await expect(page.locator('[data-field=last-sign-in]')).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
   await expect(page.locator(`[data-batch="${batch}"]`)).toBeVisible();
   await page.getByLabel('启用：终端可以受理交易').uncheck();
   await page.getByRole('button', { name: '保存' }).click();

@@ -81,6 +81,9 @@ pub struct TerminalDetail {
     pub signed_in: bool,
     /// When it last signed in or out.
     pub sign_state_at: Option<String>,
+    /// When it last opened a batch (signed in) and last closed one (signed out).
+    pub last_sign_in: Option<String>,
+    pub last_sign_out: Option<String>,
     pub last_seen: Option<String>,
     pub open_batch: Option<BatchView>,
     /// The latest batches closed out of balance (at most 20), newest first.

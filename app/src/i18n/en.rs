@@ -636,6 +636,8 @@ pub static EN: Texts = Texts {
     term_alias: "Alias",
     term_sign_state: "Sign-in",
     term_last_seen: "Last seen",
+    term_last_sign_in: "Last batch opened (sign-in)",
+    term_last_sign_out: "Last batch closed (sign-out)",
     term_back: "Back to the terminals",
     term_model: "Model",
     term_today_sales: |day| format!("Sales today ({day})"),

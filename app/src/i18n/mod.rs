@@ -1049,6 +1049,8 @@ pub struct Texts {
     pub term_alias: &'static str,
     pub term_sign_state: &'static str,
     pub term_last_seen: &'static str,
+    pub term_last_sign_in: &'static str,
+    pub term_last_sign_out: &'static str,
     pub term_back: &'static str,
     pub term_model: &'static str,
     pub term_today_sales: fn(&str) -> String,

@@ -630,6 +630,8 @@ pub static ZH_CN: Texts = Texts {
     term_alias: "别名",
     term_sign_state: "签到状态",
     term_last_seen: "最近通讯",
+    term_last_sign_in: "最近签到（开批）",
+    term_last_sign_out: "最近签退（结批）",
     term_back: "返回终端列表",
     term_model: "型号",
     term_today_sales: |day| format!("今日消费（{day}）"),

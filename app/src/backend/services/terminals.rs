@@ -268,6 +268,16 @@ pub async fn terminal_detail(
         .into_iter()
         .map(|b| batch_view(b, BatchTotals::default(), tz))
         .collect();
+    let (last_sign_in, last_sign_out): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+        terminal_batches::Entity::find()
+            .select_only()
+            .expr(Expr::col(terminal_batches::Column::OpenedAt).max())
+            .expr(Expr::col(terminal_batches::Column::ClosedAt).max())
+            .filter(terminal_batches::Column::TerminalId.eq(t.id))
+            .into_tuple()
+            .one(db)
+            .await?
+            .unwrap_or((None, None));
     let today = local_time::today(now, tz);
     let (start, end) = local_time::day_bounds(today, tz);
     let (count, amount_fen): (i64, i64) = transactions::Entity::find()
@@ -307,6 +317,8 @@ pub async fn terminal_detail(
         status: decode("terminals.status", &t.status, TerminalStatus::from_code)?,
         signed_in: t.signed_in,
         sign_state_at: t.sign_state_at.map(|at| local_time::minutes(at, tz)),
+        last_sign_in: last_sign_in.map(|at| local_time::minutes(at, tz)),
+        last_sign_out: last_sign_out.map(|at| local_time::minutes(at, tz)),
         last_seen: t.last_seen_at.map(|at| local_time::minutes(at, tz)),
         open_batch,
         out_of_balance,

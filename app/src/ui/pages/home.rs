@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use crate::api::home::{get_home, DayFigures, HomeFigures, HomeView, MerchantView, OperatorView};
 use crate::contract::home::SettlementDay;
 use crate::contract::refunds::HeldSums;
+use crate::domain::access::Function;
 use crate::domain::money::format_count;
 use crate::domain::SettlementStatus;
 use crate::i18n::{title_text, use_i18n, Label};
@@ -32,10 +33,12 @@ fn HomeContent(view: HomeView) -> impl IntoView {
     let cert = view.certificate;
     let (merchant, operator) = (view.merchant, view.operator);
     let balance_fen = merchant.balance_fen;
+    let may_terminals =
+        crate::domain::access::functions_of(&operator.roles).contains(&Function::AdminTerminals);
     view! {
         <Figures figures=view.figures balance_fen/>
         <div class="cards">
-            <MerchantCard merchant/>
+            <MerchantCard merchant may_terminals/>
             <OperatorCard operator/>
             <section class="card" aria-labelledby="cert-title">
                 <h2 id="cert-title">{move || i18n.t().home_certificate}</h2>
@@ -289,7 +292,7 @@ fn DayTable(days: Vec<DayFigures>) -> impl IntoView {
 }
 
 #[component]
-fn MerchantCard(merchant: MerchantView) -> impl IntoView {
+fn MerchantCard(merchant: MerchantView, may_terminals: bool) -> impl IntoView {
     let i18n = use_i18n();
     let MerchantView {
         code,
@@ -348,7 +351,17 @@ fn MerchantCard(merchant: MerchantView) -> impl IntoView {
                     }}
                 </dd>
                 <dt>{move || i18n.t().home_terminals}</dt>
-                <dd>{move || (i18n.t().home_terminal_count)(terminal_count, terminals_signed_in)}</dd>
+                <dd data-field="terminals">
+                    {if may_terminals {
+                        view! {
+                            <a href=paths::terminals::LIST_PATH>
+                                {move || (i18n.t().home_terminal_count)(terminal_count, terminals_signed_in)}
+                            </a>
+                        }.into_any()
+                    } else {
+                        (move || (i18n.t().home_terminal_count)(terminal_count, terminals_signed_in)).into_any()
+                    }}
+                </dd>
                 <dt>{move || i18n.t().home_time_zone}</dt>
                 <dd>{time_zone}</dd>
             </dl>

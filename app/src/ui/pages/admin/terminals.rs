@@ -173,6 +173,10 @@ fn TerminalView(detail: TerminalDetail, version: RwSignal<u32>) -> impl IntoView
                     <dt>{move || i18n.t().term_sign_state}</dt>
                     <dd data-field="sign-state">{move || if signed_in { i18n.t().term_signed_in } else { i18n.t().term_signed_out }}
                         " " <span class="muted">{detail.sign_state_at.clone().unwrap_or_default()}</span></dd>
+                    <dt>{move || i18n.t().term_last_sign_in}</dt>
+                    <dd data-field="last-sign-in">{detail.last_sign_in.clone().unwrap_or_default()}</dd>
+                    <dt>{move || i18n.t().term_last_sign_out}</dt>
+                    <dd data-field="last-sign-out">{detail.last_sign_out.clone().unwrap_or_default()}</dd>
                     <dt>{move || i18n.t().term_last_seen}</dt>
                     <dd>{detail.last_seen.clone().unwrap_or_default()}</dd>
                     <dt>{move || (i18n.t().term_today_sales)(&detail.today)}</dt>
