@@ -8,7 +8,8 @@ use sea_orm::{
 use serde_json::{json, Value};
 
 use app::backend::entities::{merchant_numbers, terminal_batches, terminals, transactions};
-use app::backend::services::clearing;
+use app::backend::services::{clearing, platform};
+use app::domain::MerchantNo;
 
 use crate::on_both_backends;
 use crate::support::app::{seed_merchant, Gateway, GatewayAnswer, TestApp};
@@ -38,35 +39,19 @@ struct Pos {
 
 impl Pos {
     async fn new(db: &TestDb, code: &str, terminal: &str) -> Pos {
-        let merchant_id = seed_merchant(db, code).await;
-        Pos::on(db, merchant_id, terminal).await
+        seed_merchant(db, code).await;
+        Pos::on(db, code, terminal).await
     }
 
-    /// Another terminal of `merchant_id`'s first merchant number.
-    async fn on(db: &TestDb, merchant_id: i64, terminal: &str) -> Pos {
-        let number = merchant_numbers::Entity::find()
-            .filter(merchant_numbers::Column::MerchantId.eq(merchant_id))
-            .one(&db.conn)
-            .await
-            .expect("query")
-            .expect("number");
-        let now = Utc::now();
-        let row = terminals::ActiveModel {
-            merchant_id: Set(merchant_id),
-            merchant_number_id: Set(number.id),
-            terminal_no: Set(terminal.into()),
-            model: Set("PAX A920".into()),
-            status: Set("enabled".into()),
-            signed_in: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&db.conn)
-        .await
-        .expect("terminal");
+    /// Another terminal of merchant `code`'s merchant number, installed as the platform does.
+    async fn on(db: &TestDb, code: &str, terminal: &str) -> Pos {
+        let number = MerchantNo::parse(&format!("8980000{}", &code[1..])).expect("number");
+        let terminal_id =
+            platform::add_terminal(&db.conn, &number, terminal, "PAX A920", None, Utc::now())
+                .await
+                .expect("terminal");
         Pos {
-            terminal_id: row.id,
+            terminal_id,
             terminal: terminal.into(),
             batch: "000001".into(),
             voucher: 0,
@@ -251,7 +236,7 @@ async fn every_refusal_has_its_code(backend: Backend) {
         .expect("query")
         .expect("terminal")
         .merchant_id;
-    let mut other = Pos::on(db, merchant_id, "10000073").await;
+    let mut other = Pos::on(db, "M60000072", "10000073").await;
     let code = |a: GatewayAnswer| (a.status, a.code().to_owned(), a.json["field"].clone());
     let is = |status: u16, c: &str| (status, c.to_owned(), Value::Null);
     let field = |status: u16, c: &str, f: &str| (status, c.to_owned(), json!(f));

@@ -2,50 +2,28 @@
 //! confined to a group sees at once, the audit log, and a disabled terminal refused by the gateway.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::json;
 
 use app::api::operators::OperatorForm;
 use app::api::terminals::{GroupDetail, GroupRow, TerminalDetail, TerminalList};
 use app::api::transactions::TxnPage;
-use app::backend::entities::{merchant_numbers, merchants, terminals};
+use app::backend::entities::terminals;
+use app::backend::services::platform;
 use app::domain::access::Role;
-use app::domain::{DataScope, TerminalStatus};
+use app::domain::{DataScope, MerchantNo, TerminalStatus};
 use app::error::{AppError, FieldProblem, Policy};
 
 use crate::on_both_backends;
 use crate::support::{spawn_app, Backend};
 
-/// A terminal of merchant `code`'s first number.
+/// A terminal of merchant `code`'s merchant number (the one [`crate::support::app::new_merchant`]
+/// gives it), installed as the platform does.
 async fn terminal(db: &crate::support::TestDb, code: &str, no: &str) -> i64 {
-    let merchant = merchants::Entity::find()
-        .filter(merchants::Column::Code.eq(code))
-        .one(&db.conn)
+    let number = MerchantNo::parse(&format!("8980000{}", &code[1..])).expect("number");
+    platform::add_terminal(&db.conn, &number, no, "PAX A920", None, Utc::now())
         .await
-        .expect("query")
-        .expect("merchant");
-    let number = merchant_numbers::Entity::find()
-        .filter(merchant_numbers::Column::MerchantId.eq(merchant.id))
-        .one(&db.conn)
-        .await
-        .expect("query")
-        .expect("number");
-    let now = Utc::now();
-    terminals::ActiveModel {
-        merchant_id: Set(merchant.id),
-        merchant_number_id: Set(number.id),
-        terminal_no: Set(no.into()),
-        model: Set("PAX A920".into()),
-        status: Set("enabled".into()),
-        signed_in: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&db.conn)
-    .await
-    .expect("terminal")
-    .id
+        .expect("terminal")
 }
 
 async fn groups_and_their_terminals_confine_operators_at_once(backend: Backend) {

@@ -76,6 +76,20 @@ pub struct FeeRate {
     pub cap_fen: Option<i64>,
 }
 
+impl FeeRate {
+    /// The rate as merchant `merchant_id`'s row.
+    fn row(&self, merchant_id: i64) -> fee_rates::ActiveModel {
+        fee_rates::ActiveModel {
+            merchant_id: Set(merchant_id),
+            card_org: Set(self.card_org.code().to_owned()),
+            card_type: Set(self.card_type.code().to_owned()),
+            rate_ppm: Set(self.rate_ppm),
+            cap_fen: Set(self.cap_fen),
+            ..Default::default()
+        }
+    }
+}
+
 /// Typical acquiring rates: domestic debit 0.5 % capped at ¥20, domestic credit 0.6 %, foreign cards
 /// 2.5 % (American Express 3 %).
 pub fn standard_fee_rates() -> Vec<FeeRate> {
@@ -184,16 +198,7 @@ pub async fn create_merchant<C: ConnectionTrait + TransactionTrait>(
         .await?;
     }
     for rate in new.fee_rates {
-        fee_rates::ActiveModel {
-            merchant_id: Set(merchant.id),
-            card_org: Set(rate.card_org.code().to_owned()),
-            card_type: Set(rate.card_type.code().to_owned()),
-            rate_ppm: Set(rate.rate_ppm),
-            cap_fen: Set(rate.cap_fen),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        rate.row(merchant.id).insert(&txn).await?;
     }
     txn.commit().await?;
     tracing::info!(merchant.id = merchant.id, "merchant created");
@@ -232,11 +237,7 @@ pub async fn create_operator<C: ConnectionTrait + TransactionTrait>(
     let password = password.unwrap_or_else(generate_one_time_password);
     let hash = hash_password(&password).map_err(|e| PlatformError::Invalid(e.to_string()))?;
     let txn = begin_write(db).await?;
-    let merchant = merchants::Entity::find()
-        .filter(merchants::Column::Code.eq(new.merchant_code.as_str()))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| PlatformError::NoSuchMerchant(new.merchant_code.to_string()))?;
+    let merchant = merchant_by_code(&txn, &new.merchant_code).await?;
     let taken = operators::Entity::find()
         .filter(operators::Column::LoginName.eq(new.login_name.as_str()))
         .one(&txn)
@@ -700,16 +701,7 @@ pub async fn set_fee_rate<C: ConnectionTrait + TransactionTrait>(
             change.update(&txn).await?;
         }
         None => {
-            fee_rates::ActiveModel {
-                merchant_id: Set(merchant.id),
-                card_org: Set(rate.card_org.code().to_owned()),
-                card_type: Set(rate.card_type.code().to_owned()),
-                rate_ppm: Set(rate.rate_ppm),
-                cap_fen: Set(rate.cap_fen),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
+            rate.row(merchant.id).insert(&txn).await?;
         }
     }
     let entry = AuditEntry::new(
