@@ -110,6 +110,14 @@ test('an administrator groups two terminals and confines an operator to them; a 
   await page.getByLabel('启用：终端可以受理交易').uncheck();
   await page.getByRole('button', { name: '保存' }).click();
   await expect(page.locator('[data-field=terminal-status]')).toHaveText('停用');
+  // The simulator, run for that terminal now, is turned away at once …
+  const issued = path.join(stateDir, 'var', 'pki', 'issued');
+  const simulated = platform('simulate', '--gateway', gatewayURL,
+    '--ca', path.join(stateDir, 'var', 'pki', 'ca.pem'),
+    '--cert', path.join(issued, 'e2e-front-end.pem'), '--key', path.join(issued, 'e2e-front-end.key.pem'),
+    '--terminals', first ?? '', '--rate', '5', '--duration', '1');
+  expect(simulated).toContain(`${first}: sign-in refused with 58`);
+  // … and the sale it had signed in for before is refused as well.
   const sale = await gateway('sale', {
     terminal: first, batch, voucher: '000001', amount_fen: 1200,
     card: { number: '6225880000000019', type: 'credit', bank: 'CMB' },
