@@ -70,6 +70,7 @@ pub struct Pki {
 pub struct IssuedCert {
     pub cert_path: PathBuf,
     pub key_path: PathBuf,
+    /// The PKCS#12 file, for an operator's browser (a gateway certificate has none).
     pub p12_path: PathBuf,
     /// The PKCS#12 import password. Shown to the platform operator once; never logged.
     pub p12_password: SecretString,
@@ -340,15 +341,19 @@ impl Pki {
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         write_file(&cert_path, cert.pem().as_bytes(), false)?;
         write_file(&key_path, key.serialize_pem().as_bytes(), true)?;
-        let ca_der = pem_to_der(&read_string(&self.ca_cert_path())?, &self.ca_cert_path())?;
-        let p12 = pkcs12(
-            common_name,
-            cert.der(),
-            &ca_der,
-            &key.serialize_der(),
-            &password,
-        )?;
-        write_file(&p12_path, &p12, true)?;
+        // A browser imports the PKCS#12 file; the gateway's client (a server of the acquirer) reads
+        // the PEM files, and a PKCS#12 file with a password nobody was told would only lie about.
+        if kind == CertKind::Operator {
+            let ca_der = pem_to_der(&read_string(&self.ca_cert_path())?, &self.ca_cert_path())?;
+            let p12 = pkcs12(
+                common_name,
+                cert.der(),
+                &ca_der,
+                &key.serialize_der(),
+                &password,
+            )?;
+            write_file(&p12_path, &p12, true)?;
+        }
 
         Ok(IssuedCert {
             cert_path,

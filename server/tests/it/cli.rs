@@ -70,6 +70,10 @@ async fn the_pki_files_work_for_a_server_and_its_clients() {
         gateway_issued.contains("var/pki/issued/front-end.pem"),
         "{gateway_issued}"
     );
+    assert!(
+        !d.join("var/pki/issued/front-end.p12").exists(),
+        "a gateway certificate has no PKCS#12 file"
+    );
     ok(d, &["migrate"]);
     std::fs::create_dir_all(d.join("site/pkg")).expect("site");
 
