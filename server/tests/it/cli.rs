@@ -37,6 +37,28 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A migrated database in `dir` with merchant M00000021 and its number 898000000000021.
+fn migrated_shop(dir: &Path) {
+    ok(dir, &["migrate"]);
+    ok(
+        dir,
+        &[
+            "merchant",
+            "create",
+            "--code",
+            "M00000021",
+            "--name",
+            "Shop",
+            "--number",
+            "898000000000021=Main",
+            "--settlement-bank",
+            "Bank",
+            "--settlement-account",
+            "6222020200112233",
+        ],
+    );
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -595,24 +617,7 @@ fn merchant_and_operator_arguments_are_validated_against_a_migrated_database() {
 async fn audit_verify_fails_on_a_tampered_log() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    ok(d, &["migrate"]);
-    ok(
-        d,
-        &[
-            "merchant",
-            "create",
-            "--code",
-            "M00000021",
-            "--name",
-            "Shop",
-            "--number",
-            "898000000000021=Main",
-            "--settlement-bank",
-            "Bank",
-            "--settlement-account",
-            "6222020200112233",
-        ],
-    );
+    migrated_shop(d);
     for login in ["shop.admin", "shop.finance"] {
         ok(
             d,
@@ -764,24 +769,7 @@ fn a_demo_day_loaded_until_a_past_day_is_left_to_clear_and_clears_once() {
 fn terminals_fee_rates_policy_and_deposits_from_the_command_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    ok(d, &["migrate"]);
-    ok(
-        d,
-        &[
-            "merchant",
-            "create",
-            "--code",
-            "M00000021",
-            "--name",
-            "Shop",
-            "--number",
-            "898000000000021=Main",
-            "--settlement-bank",
-            "Bank",
-            "--settlement-account",
-            "6222020200112233",
-        ],
-    );
+    migrated_shop(d);
     let fails = |args: &[&str], expected: &str| {
         let out = vpos(d, args);
         assert_eq!(out.status.code(), Some(1), "vpos {args:?}");
