@@ -12,6 +12,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod cli;
+pub mod client;
 pub mod demo;
 pub mod gateway;
 pub mod guard;

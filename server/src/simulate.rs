@@ -18,12 +18,8 @@ use clap::Args;
 use http_body_util::BodyExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 use crate::cli::CliError;
 
@@ -233,27 +229,7 @@ impl Target {
 }
 
 fn client_config(args: &SimulateArgs) -> Result<ClientConfig, CliError> {
-    let read = |path: &PathBuf| {
-        std::fs::read(path).map_err(|e| CliError(format!("{}: {e}", path.display())))
-    };
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&read(&args.ca)?) {
-        let cert = cert.map_err(|e| CliError(format!("{}: {e}", args.ca.display())))?;
-        roots
-            .add(cert)
-            .map_err(|e| CliError(format!("{}: {e}", args.ca.display())))?;
-    }
-    let chain = CertificateDer::pem_slice_iter(&read(&args.cert)?)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError(format!("{}: {e}", args.cert.display())))?;
-    let key = PrivateKeyDer::from_pem_slice(&read(&args.key)?)
-        .map_err(|e| CliError(format!("{}: {e}", args.key.display())))?;
-    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| CliError(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| CliError(format!("the certificate and key: {e}")))
+    crate::client::tls_config(&args.ca, &args.cert, &args.key).map_err(CliError)
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<String>;
@@ -569,22 +545,7 @@ fn wrong_check_digit(card: &str) -> String {
 }
 
 async fn connect(target: &Target, config: Arc<ClientConfig>) -> Result<Sender, String> {
-    let tcp = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| format!("cannot reach {}:{}: {e}", target.host, target.port))?;
-    let _ = tcp.set_nodelay(true);
-    let name = ServerName::try_from(target.host.clone()).map_err(|e| e.to_string())?;
-    let tls = TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("TLS: {e}"))?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
+    crate::client::http1(&target.host, target.port, config).await
 }
 
 async fn post(

@@ -14,12 +14,8 @@ use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
 use hyper::client::conn::http1::SendRequest;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 use sea_orm::EntityTrait;
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 use app::backend::db;
 use app::backend::entities::captchas;
@@ -118,18 +114,9 @@ async fn main() {
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 fn tls_config(args: &Args) -> Result<Arc<ClientConfig>, Failure> {
-    let mut roots = RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(&args.ca)? {
-        roots.add(c?)?;
-    }
-    let chain = CertificateDer::pem_file_iter(&args.cert)?.collect::<Result<Vec<_>, _>>()?;
-    let key = PrivateKeyDer::from_pem_file(&args.key)?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)?;
-    Ok(Arc::new(config))
+    Ok(Arc::new(server::client::tls_config(
+        &args.ca, &args.cert, &args.key,
+    )?))
 }
 
 /// One keep-alive TLS connection speaking HTTP/1.1, as a browser tab's.
@@ -141,18 +128,7 @@ struct Connection {
 
 impl Connection {
     async fn open(addr: SocketAddr, config: Arc<ClientConfig>) -> Result<Self, Failure> {
-        let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        let name = ServerName::try_from(addr.ip().to_string())?;
-        let tls = TlsConnector::from(config)
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS handshake: {e}"))?;
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls)).await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let sender = server::client::http1(&addr.ip().to_string(), addr.port(), config).await?;
         Ok(Self {
             sender,
             origin: format!("https://{addr}"),

@@ -113,10 +113,6 @@ impl Answer {
             ..Self::new(refusal.code, now)
         }
     }
-
-    pub fn approved(&self) -> bool {
-        self.reason == ResponseCode::Approved
-    }
 }
 
 /// What the gateway did with a message.
@@ -547,7 +543,8 @@ async fn pay(
     let (txn_type, card, original_id) = match payment {
         Payment::Sale { card } => (TxnType::Purchase, card, None),
         Payment::Void { original } => {
-            let original = match void_original(&txn, terminal, &original, amount_fen).await? {
+            let original = match void_original(&txn, terminal, &open, &original, amount_fen).await?
+            {
                 Ok(original) => original,
                 Err(refusal) => {
                     txn.rollback().await?;
@@ -664,10 +661,11 @@ fn is_sale(t: &transactions::Model) -> bool {
 }
 
 /// The sale a void cancels, once its whole amount is counted as given back: a successful sale of
-/// this terminal's open batch, not settled, voided or refunded, of the void's amount.
+/// this terminal's open batch `open`, not settled, voided or refunded, of the void's amount.
 async fn void_original(
     db: &impl ConnectionTrait,
     terminal: &Terminal,
+    open: &terminal_batches::Model,
     original: &OriginalRef,
     amount_fen: i64,
 ) -> Result<Result<transactions::Model, Refusal>, DbErr> {
@@ -693,8 +691,7 @@ async fn void_original(
     if voided {
         return Ok(Err(ResponseCode::AlreadyVoided.into()));
     }
-    let open_batch = open_batch(db, terminal.id, false).await?;
-    if open_batch.is_none_or(|b| b.batch_no != sale.batch_no) {
+    if open.batch_no != sale.batch_no {
         return Ok(Err(ResponseCode::NotInOpenBatch.into()));
     }
     if amount_fen != sale.amount_fen {

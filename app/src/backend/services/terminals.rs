@@ -5,6 +5,8 @@
 //! search ([`super::scope::group_terminals`]), so a change here holds for them at once. A group that
 //! operators are confined to cannot be deleted: they would be left seeing nothing.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -387,7 +389,7 @@ pub async fn update_terminal<C: ConnectionTrait + TransactionTrait>(
         .filter(|g| !wanted.contains(g))
         .copied()
         .collect();
-    set_membership(&txn, t.id, &added, &removed).await?;
+    change_membership(&txn, Member::Terminal(t.id), &added, &removed).await?;
     let mut changes = serde_json::Map::new();
     if old_alias != alias {
         changes.insert("alias".into(), json!(alias));
@@ -422,24 +424,44 @@ pub async fn update_terminal<C: ConnectionTrait + TransactionTrait>(
     Ok(())
 }
 
-async fn set_membership(
+/// One side of group membership: a terminal whose groups change, or a group whose terminals do.
+#[derive(Clone, Copy)]
+enum Member {
+    Terminal(i64),
+    Group(i64),
+}
+
+/// Adds `member` to the groups (or terminals) `added` and takes it out of `removed`.
+async fn change_membership(
     db: &impl ConnectionTrait,
-    terminal_id: i64,
+    member: Member,
     added: &[i64],
     removed: &[i64],
 ) -> Result<(), AppError> {
-    for group in added {
+    use terminal_group_members::Column as C;
+    let pair = |other: i64| match member {
+        Member::Terminal(terminal) => (other, terminal),
+        Member::Group(group) => (group, other),
+    };
+    for (group_id, terminal_id) in added.iter().map(|other| pair(*other)) {
         terminal_group_members::ActiveModel {
-            group_id: Set(*group),
+            group_id: Set(group_id),
             terminal_id: Set(terminal_id),
         }
         .insert(db)
         .await?;
     }
     if !removed.is_empty() {
+        let (fixed, others) = match member {
+            Member::Terminal(terminal) => (
+                C::TerminalId.eq(terminal),
+                C::GroupId.is_in(removed.to_vec()),
+            ),
+            Member::Group(group) => (C::GroupId.eq(group), C::TerminalId.is_in(removed.to_vec())),
+        };
         terminal_group_members::Entity::delete_many()
-            .filter(terminal_group_members::Column::TerminalId.eq(terminal_id))
-            .filter(terminal_group_members::Column::GroupId.is_in(removed.to_vec()))
+            .filter(fixed)
+            .filter(others)
             .exec(db)
             .await?;
     }
@@ -452,24 +474,39 @@ pub async fn list_groups(
     session: &Session,
 ) -> Result<Vec<GroupRow>, AppError> {
     let groups = groups_of_merchant(db, session.merchant_id).await?;
-    let mut rows = Vec::with_capacity(groups.len());
-    for g in groups {
-        let terminals = terminal_group_members::Entity::find()
-            .filter(terminal_group_members::Column::GroupId.eq(g.id))
-            .count(db)
-            .await?;
-        let operators = operator_terminal_groups::Entity::find()
-            .filter(operator_terminal_groups::Column::GroupId.eq(g.id))
-            .count(db)
-            .await?;
-        rows.push(GroupRow {
+    let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
+    // Per group: its terminals and its confined operators, one grouped count each.
+    let terminals: HashMap<i64, i64> = terminal_group_members::Entity::find()
+        .select_only()
+        .column(terminal_group_members::Column::GroupId)
+        .expr(Expr::cust("CAST(COUNT(*) AS BIGINT)"))
+        .filter(terminal_group_members::Column::GroupId.is_in(ids.clone()))
+        .group_by(terminal_group_members::Column::GroupId)
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let operators: HashMap<i64, i64> = operator_terminal_groups::Entity::find()
+        .select_only()
+        .column(operator_terminal_groups::Column::GroupId)
+        .expr(Expr::cust("CAST(COUNT(*) AS BIGINT)"))
+        .filter(operator_terminal_groups::Column::GroupId.is_in(ids))
+        .group_by(operator_terminal_groups::Column::GroupId)
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(groups
+        .into_iter()
+        .map(|g| GroupRow {
+            terminals: terminals.get(&g.id).copied().unwrap_or(0),
+            operators: operators.get(&g.id).copied().unwrap_or(0),
             id: g.id,
             name: g.name,
-            terminals: i64::try_from(terminals).unwrap_or(i64::MAX),
-            operators: i64::try_from(operators).unwrap_or(i64::MAX),
-        });
-    }
-    Ok(rows)
+        })
+        .collect())
 }
 
 fn option(t: terminals::Model) -> TerminalOption {
@@ -682,21 +719,7 @@ pub async fn change_group_terminals<C: ConnectionTrait + TransactionTrait>(
         .filter(|t| members.contains(t))
         .copied()
         .collect();
-    for terminal in &added {
-        terminal_group_members::ActiveModel {
-            group_id: Set(id),
-            terminal_id: Set(*terminal),
-        }
-        .insert(&txn)
-        .await?;
-    }
-    if !removed.is_empty() {
-        terminal_group_members::Entity::delete_many()
-            .filter(terminal_group_members::Column::GroupId.eq(id))
-            .filter(terminal_group_members::Column::TerminalId.is_in(removed.clone()))
-            .exec(&txn)
-            .await?;
-    }
+    change_membership(&txn, Member::Group(id), &added, &removed).await?;
     if added.is_empty() && removed.is_empty() {
         return Ok(());
     }
