@@ -19,7 +19,9 @@ use sea_orm::{
 use secrecy::SecretString;
 
 use app::backend::db::begin_write;
-use app::backend::entities::{terminal_group_members, terminal_groups, terminals};
+use app::backend::entities::{
+    terminal_batches, terminal_group_members, terminal_groups, terminals,
+};
 use app::backend::services::clearing;
 use app::backend::services::platform::{
     self, standard_fee_rates, NewMerchant, NewOperator, PlatformError,
@@ -603,6 +605,15 @@ where
         for t in 0..*count {
             serial += 1;
             let signed_in = rng.random_bool(0.75);
+            let status = if rng.random_bool(0.95) {
+                "enabled"
+            } else {
+                "disabled"
+            };
+            // A terminal signed in today, with today's batch open; the others signed out.
+            let today = now.with_timezone(&TZ).date_naive();
+            let sign_state_at = (now - Duration::minutes(rng.random_range(5..600)))
+                .max(app::backend::local_time::day_start(today, TZ));
             let terminal = terminals::ActiveModel {
                 merchant_id: Set(merchant_id),
                 merchant_number_id: Set(number_ids[store_index]),
@@ -610,14 +621,9 @@ where
                 model: Set(spec.models[t % spec.models.len()].to_owned()),
                 alias: Set(Some(format!("{} #{}", spec.stores[store_index].0, t + 1))),
                 location: Set(None),
-                status: Set(if rng.random_bool(0.95) {
-                    "enabled"
-                } else {
-                    "disabled"
-                }
-                .into()),
+                status: Set(status.into()),
                 signed_in: Set(signed_in),
-                sign_state_at: Set(Some(now - Duration::minutes(rng.random_range(5..600)))),
+                sign_state_at: Set(Some(sign_state_at)),
                 last_seen_at: Set(Some(now - Duration::minutes(rng.random_range(0..120)))),
                 created_at: Set(now - Duration::days(400)),
                 updated_at: Set(now),
@@ -631,6 +637,17 @@ where
             }
             .insert(db)
             .await?;
+            if signed_in {
+                terminal_batches::ActiveModel {
+                    terminal_id: Set(terminal.id),
+                    batch_no: Set(batch_of(today)),
+                    status: Set("open".to_owned()),
+                    opened_at: Set(sign_state_at),
+                    ..Default::default()
+                }
+                .insert(db)
+                .await?;
+            }
             // Busy tills and quiet ones: the first terminals of a store take more payments.
             terminal_rows.push((
                 terminal.id,
@@ -790,10 +807,7 @@ async fn generate_transactions<C: ConnectionTrait>(
             ((options.transactions as f64) * weight / weight_sum).round() as u64
         }
         .min(options.transactions - generated);
-        let batch_no = format!(
-            "{:06}",
-            (day - NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or(day)).num_days() % 999_999 + 1
-        );
+        let batch_no = batch_of(day);
         vouchers.clear();
 
         let mut rows: Vec<Row> = Vec::with_capacity(target as usize);
@@ -988,6 +1002,14 @@ fn insert_sql(backend: DbBackend, rows: usize) -> String {
         sql.push(')');
     }
     sql
+}
+
+/// The batch of a demo terminal's day: one batch a day, numbered by the day.
+fn batch_of(day: NaiveDate) -> String {
+    format!(
+        "{:06}",
+        (day - NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or(day)).num_days() % 999_999 + 1
+    )
 }
 
 fn pick_merchant<'m>(rng: &mut StdRng, merchants: &'m [LoadedMerchant]) -> &'m LoadedMerchant {
