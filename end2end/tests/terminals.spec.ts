@@ -47,6 +47,17 @@ test('an administrator groups two terminals and confines an operator to them; a 
   await expect(rows.first()).toBeVisible();
   const [first, second] = await Promise.all([0, 1].map((i) => rows.nth(i).getAttribute('data-terminal')));
   expect(first).toMatch(/^\d{8}$/);
+  // The list's filters are in the address: a search by number is a link, and the form shows it.
+  const form = page.locator('form[data-form=terminal-search]');
+  await form.locator('input[name=search]').fill(first ?? '');
+  await form.locator('button[type=submit]').click();
+  await expect(page).toHaveURL(new RegExp(`search=${first}`));
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toHaveAttribute('data-terminal', first ?? '');
+  await gotoHydrated(page, `/admin/terminals?search=${first}&status=disabled`);
+  await expect(form.locator('input[name=search]')).toHaveValue(first ?? '');
+  await expect(form.locator('select[name=status]')).toHaveValue('disabled');
+  await gotoHydrated(page, '/admin/terminals');
 
   // A new group with those two.
   await page.getByRole('link', { name: '终端组管理' }).click();
@@ -98,7 +109,18 @@ test('an administrator groups two terminals and confines an operator to them; a 
   // The first terminal signs in at the gateway, then the administrator disables it: its next sale is
   // refused, and the terminal's page says it is disabled.
   const batch = '000901';
-  const signIn = await gateway('sign-in', { terminal: first, batch });
+  let signIn = await gateway('sign-in', { terminal: first, batch });
+  if (signIn.code === 'A8') {
+    // The demo left today's batch open: the POS closes it first. It does not know what the batch
+    // held, so the host marks it out of balance.
+    const none = { count: 0, amount_fen: 0 };
+    const closed = await gateway('sign-out', {
+      terminal: first, batch: signIn.batch, totals: { sale: none, void: none, refund: none },
+    });
+    expect(closed.code).toBe('00');
+    expect(closed.balanced).toBe(false);
+    signIn = await gateway('sign-in', { terminal: first, batch });
+  }
   expect(signIn.code).toBe('00');
   await gotoHydrated(page, '/admin/terminals');
   await page.locator(`tr[data-terminal="${first}"] a`).click();

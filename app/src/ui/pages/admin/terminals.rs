@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::terminals::{
     get_terminal, list_terminals, BatchView, TerminalDetail, TerminalFilter, TerminalForm,
@@ -24,48 +25,60 @@ use crate::ui::paths::{self, id_param};
 #[component]
 pub fn TerminalsPage() -> impl IntoView {
     let i18n = use_i18n();
-    let filter = RwSignal::new(TerminalFilter::default());
-    let typed = RwSignal::new(TerminalFilter::default());
+    // The filters live in the address, so that a search can be bookmarked, shared and reloaded, and
+    // the form works without JavaScript (a plain GET).
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let q = query.get();
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        TerminalFilter {
+            search: get("search"),
+            number: get("number"),
+            group: get("group"),
+            status: get("status"),
+            signed_in: get("signed_in"),
+        }
+    });
     let list = Resource::new(move || filter.get(), list_terminals);
     view! {
         <Title text=title_text(|l| Function::AdminTerminals.label(l).to_owned())/>
         <h1>{move || Function::AdminTerminals.label(i18n.lang())}</h1>
         <Loaded resource=list ok=move |list: TerminalList| {
             let TerminalList { rows, total, limit, numbers, groups } = list;
+            let f = filter.get_untracked();
+            let selected = |chosen: &str, value: &str| chosen == value;
             view! {
-                <form class="toolbar search-form" data-form="terminal-search" on:submit=move |ev: leptos::ev::SubmitEvent| {
-                    ev.prevent_default();
-                    filter.set(typed.get_untracked());
-                }>
+                <form class="toolbar search-form" data-form="terminal-search" method="get" action=paths::terminals::LIST_PATH>
                     <input type="search" name="search" aria-label=move || i18n.t().term_search
-                        placeholder=move || i18n.t().term_search prop:value=move || typed.with(|f| f.search.clone())
-                        on:input=move |ev| typed.update(|f| f.search = event_target_value(&ev))/>
-                    <select name="number" aria-label=move || i18n.t().term_number prop:value=move || typed.with(|f| f.number.clone())
-                        on:change=move |ev| typed.update(|f| f.number = event_target_value(&ev))>
+                        placeholder=move || i18n.t().term_search value=f.search.clone()/>
+                    <select name="number" aria-label=move || i18n.t().term_number>
                         <option value="">{move || i18n.t().term_any_number}</option>
                         {numbers.into_iter().map(|(no, store)| {
                             let label = format!("{no} {store}");
-                            view! { <option value=no>{label}</option> }
+                            let chosen = selected(&f.number, &no);
+                            view! { <option value=no selected=chosen>{label}</option> }
                         }).collect_view()}
                     </select>
-                    <select name="group" aria-label=move || i18n.t().term_groups prop:value=move || typed.with(|f| f.group.clone())
-                        on:change=move |ev| typed.update(|f| f.group = event_target_value(&ev))>
+                    <select name="group" aria-label=move || i18n.t().term_groups>
                         <option value="">{move || i18n.t().term_any_group}</option>
-                        {groups.into_iter().map(|g| view! { <option value=g.id.to_string()>{g.name}</option> }).collect_view()}
+                        {groups.into_iter().map(|g| {
+                            let id = g.id.to_string();
+                            let chosen = selected(&f.group, &id);
+                            view! { <option value=id selected=chosen>{g.name}</option> }
+                        }).collect_view()}
                     </select>
-                    <select name="status" aria-label=move || i18n.t().term_status prop:value=move || typed.with(|f| f.status.clone())
-                        on:change=move |ev| typed.update(|f| f.status = event_target_value(&ev))>
+                    <select name="status" aria-label=move || i18n.t().term_status>
                         <option value="">{move || i18n.t().term_any_status}</option>
                         {TerminalStatus::ALL.iter().map(|s| {
                             let s = *s;
-                            view! { <option value=s.code()>{move || s.label(i18n.lang())}</option> }
+                            let chosen = selected(&f.status, s.code());
+                            view! { <option value=s.code() selected=chosen>{move || s.label(i18n.lang())}</option> }
                         }).collect_view()}
                     </select>
-                    <select name="signed_in" aria-label=move || i18n.t().term_signed_in prop:value=move || typed.with(|f| f.signed_in.clone())
-                        on:change=move |ev| typed.update(|f| f.signed_in = event_target_value(&ev))>
+                    <select name="signed_in" aria-label=move || i18n.t().term_signed_in>
                         <option value="">{move || i18n.t().term_any_sign}</option>
-                        <option value="yes">{move || i18n.t().term_signed_in}</option>
-                        <option value="no">{move || i18n.t().term_signed_out}</option>
+                        <option value="yes" selected=selected(&f.signed_in, "yes")>{move || i18n.t().term_signed_in}</option>
+                        <option value="no" selected=selected(&f.signed_in, "no")>{move || i18n.t().term_signed_out}</option>
                     </select>
                     <button type="submit" class="button">{move || i18n.t().ops_search_button}</button>
                 </form>
