@@ -3,18 +3,21 @@
 # answers on 127.0.0.1:5432), release build: `vpos serve` on demo data, `vpos simulate` sending
 # the demo terminals' traffic over mutual TLS for INGEST_SECONDS at INGEST_RATE messages a second,
 # and the console's transaction search (`vpos-load`, a finance operator's first page) measured idle
-# and then in the middle of that load. Prints the simulator's report and both search figures: the
-# reference for the search under load is the idle one of the same run.
-#   INGEST_RATE=2500  INGEST_SECONDS=60  INGEST_ROWS=200000 (demo transactions loaded first)
-#   INGEST_SEARCH_CONNECTIONS=2  INGEST_SEARCH_SECONDS=20
+# and then in the middle of that load, twice: paced (INGEST_SEARCH_RATE searches a second, as users
+# send them: the latency a user waits) and flat out (each connection's next search as soon as the
+# last one answered: how many searches the server still answers). Prints the simulator's report and
+# the search figures: the reference for each search under load is the idle one of the same run.
+#   INGEST_RATE=2100  INGEST_SECONDS=60  INGEST_ROWS=200000 (demo transactions loaded first)
+#   INGEST_SEARCH_CONNECTIONS=2  INGEST_SEARCH_SECONDS=15  INGEST_SEARCH_RATE=50
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-rate=${INGEST_RATE:-2500}
+rate=${INGEST_RATE:-2100}
 seconds=${INGEST_SECONDS:-60}
 rows=${INGEST_ROWS:-200000}
 search_connections=${INGEST_SEARCH_CONNECTIONS:-2}
-search_seconds=${INGEST_SEARCH_SECONDS:-20}
+search_seconds=${INGEST_SEARCH_SECONDS:-15}
+search_rate=${INGEST_SEARCH_RATE:-50}
 
 cargo build --release -p server --bin vpos --bin vpos-load
 vpos="$root/target/release/vpos"
@@ -51,11 +54,11 @@ db_ticks() {
 }
 seconds_of() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {print t / hz}'; }
 
-search() { # url password-env new-password-env
+search() { # url password-env new-password-env [--rate R]
   "$load" --addr "127.0.0.1:$port" --ca "$pki/ca.pem" --cert "$pki/issued/hualian.finance.pem" \
     --key "$pki/issued/hualian.finance.key.pem" --database-url "$1" --login hualian.finance \
     --password-env "$2" --new-password-env "$3" --connections "$search_connections" \
-    --seconds "$search_seconds" --warmup 2 | grep 'search under load'
+    --seconds "$search_seconds" --warmup 2 "${@:4}" | grep 'search under load' | sed 's/^search under load: //'
 }
 
 run() { # backend-name database-url
@@ -64,10 +67,11 @@ run() { # backend-name database-url
   echo "--- $name: $rows demo transactions, then the gateway at $rate messages/s for $seconds s"
   (cd "$work" && DATABASE_URL="$url" "$vpos" demo --transactions "$rows" --password-env BENCH_PASSWORD >/dev/null 2>&1)
   DATABASE_URL="$url" "$vpos" operator bind-cert --login hualian.finance --cert "$pki/issued/hualian.finance.pem" >/dev/null
-  # Every terminal of the demo merchants.
+  # Every enabled terminal of the demo merchants (a disabled one is refused at sign-in and sends
+  # nothing: its share of the rate would be lost).
   local terminals
   terminals=$(for m in M00000001 M00000002 M00000003 M00000004 M00000005; do
-    DATABASE_URL="$url" "$vpos" terminal list --merchant "$m" 2>/dev/null | awk 'NR > 1 {print $1}'
+    DATABASE_URL="$url" "$vpos" terminal list --merchant "$m" 2>/dev/null | awk 'NR > 1 && $3 == "enabled" {print $1}'
   done | paste -sd, -)
   port=$((20000 + RANDOM % 20000))
   DATABASE_URL="$url" VPOS_LISTEN="127.0.0.1:$port" VPOS_PUBLIC_URL="https://127.0.0.1:$port" \
@@ -83,14 +87,15 @@ run() { # backend-name database-url
     kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log"; exit 1; }
     sleep 0.2
   done
-  echo "search idle:       $(search "$url" BENCH_PASSWORD LOAD_NEW_PASSWORD)"
+  echo "search idle, paced:          $(search "$url" BENCH_PASSWORD LOAD_NEW_PASSWORD --rate "$search_rate")"
+  echo "search idle, flat out:       $(search "$url" LOAD_NEW_PASSWORD LOAD_NEWER_PASSWORD)"
   "$vpos" simulate --gateway "https://localhost:$((port + 1))" --ca "$pki/ca.pem" \
     --cert "$pki/issued/bench-front-end.pem" --key "$pki/issued/bench-front-end.key.pem" \
     --terminals "$terminals" --rate "$rate" --duration "$seconds" >"$work/simulate.out" &
   local simulator=$!
   # CPU time of the server, the simulator and the database server over a window of ingest alone
   # (before the search starts): where a message's cost goes, whatever the machine's speed.
-  local window=$(((seconds - search_seconds) / 2 - 4))
+  local window=$(((seconds - 2 * search_seconds) / 2 - 4))
   sleep 3
   local before_server before_sim before_db
   before_server=$(ticks "$server_pid"); before_sim=$(ticks "$simulator"); before_db=$(db_ticks "$name")
@@ -100,7 +105,8 @@ run() { # backend-name database-url
   sim_s=$(seconds_of $(($(ticks "$simulator") - before_sim)))
   db_s=$(seconds_of $(($(db_ticks "$name") - before_db)))
   sleep 1
-  echo "search under load: $(search "$url" LOAD_NEW_PASSWORD LOAD_NEWER_PASSWORD)"
+  echo "search under load, paced:    $(search "$url" LOAD_NEW_PASSWORD LOAD_NEWER_PASSWORD --rate "$search_rate")"
+  echo "search under load, flat out: $(search "$url" LOAD_NEW_PASSWORD LOAD_NEWER_PASSWORD)"
   wait "$simulator" || true
   cat "$work/simulate.out"
   local per_second

@@ -6,6 +6,13 @@
 //! `--connections` TLS connections with keep-alive busy for `--seconds`, each sending one search at a
 //! time: the largest merchant's last 30 days with `status=success`, the console's first page. Prints
 //! requests per second and latency percentiles (client side, request sent to response body read).
+//!
+//! With `--rate R` the connections send R searches a second between them, each at its appointed
+//! time, as users would, instead of as fast as the server answers: the latency a user waits while
+//! the server does other work. It is counted from the moment the request is sent: the timer wakes
+//! up to a millisecond or two after the appointed time, which would otherwise be counted too. A
+//! stall longer than a connection's period (connections / R) delays the next request rather than
+//! lengthening it; the maximum shows such stalls.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +41,8 @@ struct Args {
     seconds: u64,
     warmup: u64,
     days: i64,
+    /// Searches a second between all connections; none: each as soon as the last one answered.
+    rate: Option<f64>,
 }
 
 fn args() -> Result<Args, String> {
@@ -46,6 +55,7 @@ fn args() -> Result<Args, String> {
     let mut password = std::env::var("LOAD_PASSWORD").unwrap_or_default();
     let mut new_password = std::env::var("LOAD_NEW_PASSWORD").unwrap_or_default();
     let (mut connections, mut seconds, mut warmup, mut days) = (32, 20, 3, 30);
+    let mut rate = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -68,6 +78,13 @@ fn args() -> Result<Args, String> {
             "--seconds" => seconds = number(value()?)?,
             "--warmup" => warmup = number(value()?)?,
             "--days" => days = number(value()?)? as i64,
+            "--rate" => {
+                let r: f64 = value()?.parse().map_err(|e| format!("--rate: {e}"))?;
+                if !(r > 0.0 && r <= 100_000.0) {
+                    return Err("--rate: between 0 and 100000 searches a second".into());
+                }
+                rate = Some(r);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -93,6 +110,7 @@ fn args() -> Result<Args, String> {
         seconds,
         warmup,
         days,
+        rate,
     })
 }
 
@@ -322,12 +340,13 @@ async fn run(args: &Args) -> Result<(), Failure> {
     }
     let page: serde_json::Value = serde_json::from_slice(&answer)?;
     println!(
-        "search of {}: {} rows match, {} on the page, {} bytes per answer; {} connections, {} s after {} s warm-up",
+        "search of {}: {} rows match, {} on the page, {} bytes per answer; {} connections{}, {} s after {} s warm-up",
         args.login,
         page["total"],
         page["rows"].as_array().map_or(0, Vec::len),
         answer.len(),
         args.connections,
+        args.rate.map_or(String::new(), |r| format!(" at {r} searches/s")),
         args.seconds,
         args.warmup
     );
@@ -340,9 +359,20 @@ async fn run(args: &Args) -> Result<(), Failure> {
         let mut conn = Connection::open(args.addr, config.clone()).await?;
         conn.cookie = Some(cookie.clone());
         let query = query.clone();
+        // Paced: this connection's share of the rate, the connections' times spread over a period.
+        let mut pace = args.rate.map(|rate| {
+            let every = Duration::from_secs_f64(args.connections as f64 / rate);
+            let offset = every.mul_f64(workers.len() as f64 / args.connections as f64);
+            let mut tick = tokio::time::interval_at((started + offset).into(), every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            tick
+        });
         workers.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             loop {
+                if let Some(tick) = pace.as_mut() {
+                    tick.tick().await;
+                }
                 let sent = Instant::now();
                 if sent >= stop_at {
                     break;
