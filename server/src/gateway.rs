@@ -16,12 +16,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use chrono::Utc;
-use sea_orm::DatabaseConnection;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 
-use app::backend::services::gateway::{self, Answer, GatewayConfig};
+use app::backend::services::gateway::{Answer, Gateway};
 use app::backend::Clock;
 use app::domain::gateway::{Kind, Refusal, ResponseCode};
 
@@ -33,9 +32,8 @@ const MESSAGE_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Clone)]
 pub struct GatewayState {
-    pub db: DatabaseConnection,
+    pub gateway: Gateway,
     pub clock: Clock,
-    pub config: GatewayConfig,
 }
 
 pub fn router(state: GatewayState) -> Router {
@@ -88,7 +86,7 @@ async fn message(
         }
     };
     let now = state.clock.now();
-    match gateway::handle(&state.db, &state.config, kind, &body, now).await {
+    match state.gateway.handle(kind, &body, now).await {
         Ok(handled) => {
             let a = &handled.answer;
             tracing::info!(

@@ -7,7 +7,7 @@ use leptos::prelude::LeptosOptions;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
-use app::backend::services::gateway::GatewayConfig;
+use app::backend::services::gateway::{Gateway, GatewayConfig};
 use app::backend::services::{auth, clearing, exports};
 use app::backend::token::TokenKey;
 use app::backend::{audit, db, AppState, AuthConfig, CertKind, Clock, ExportConfig, SessionCache};
@@ -32,6 +32,8 @@ pub enum ServeError {
     NotMigrated(usize),
     #[error("database: {0}")]
     Migrations(#[from] sea_orm::DbErr),
+    #[error("cannot start the terminal gateway's threads: {0}")]
+    Runtime(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -127,6 +129,9 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         refusals: Default::default(),
     };
     tokio::spawn(housekeeping(background.clone()));
+    if background.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        tokio::spawn(wal_checkpoints(background.clone()));
+    }
     let refusals = state.refusals.clone();
     tokio::spawn(refusal_counts(background.clone(), refusals.clone()));
     if settings.clearing.schedule {
@@ -136,13 +141,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             settings.clearing.catch_up_days,
         ));
     }
-    let gateway_state = crate::gateway::GatewayState {
-        db: state.db.clone(),
-        clock: state.clock.clone(),
-        config: GatewayConfig {
-            max_amount_fen: settings.gateway.max_amount_fen,
-        },
-    };
+    let state_clock = state.clock.clone();
     let router = crate::http::router(state);
     let bind = |addr: std::net::SocketAddr| async move {
         TcpListener::bind(addr)
@@ -151,7 +150,11 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     };
     let listener = bind(settings.listen).await?;
     let gateway_listener = if settings.gateway.enabled {
-        Some(bind(settings.gateway.listen).await?)
+        let addr = settings.gateway.listen;
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        Some(listener)
     } else {
         None
     };
@@ -170,17 +173,41 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     };
-    let gateway = gateway_listener.map(|listener| {
-        tracing::info!(addr = %settings.gateway.listen, "serving the terminal gateway over HTTPS (gateway certificate required)");
-        tokio::spawn(crate::http::serve_for(
-            CertKind::Gateway,
-            listener,
-            Arc::clone(&tls),
-            crate::gateway::router(gateway_state),
-            handshake_timeout,
-            until_stopped(stopped_too),
-        ))
-    });
+    let gateway = match gateway_listener {
+        Some(listener) => {
+            let config = GatewayConfig {
+                max_amount_fen: settings.gateway.max_amount_fen,
+            };
+            let serving = GatewaySide::start(&settings, statement_timeout, config).await?;
+            tracing::info!(addr = %settings.gateway.listen, "serving the terminal gateway over HTTPS (gateway certificate required)");
+            let state = crate::gateway::GatewayState {
+                gateway: serving.gateway.clone(),
+                clock: state_clock.clone(),
+            };
+            let tls = Arc::clone(&tls);
+            let stopped = until_stopped(stopped_too);
+            let task = serving.runtime.spawn(async move {
+                // Registered with the runtime that serves it.
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => {
+                        let router = crate::gateway::router(state);
+                        crate::http::serve_for(
+                            CertKind::Gateway,
+                            listener,
+                            tls,
+                            router,
+                            handshake_timeout,
+                            stopped,
+                        )
+                        .await;
+                    }
+                    Err(error) => tracing::error!(%error, "the terminal gateway cannot listen"),
+                }
+            });
+            Some((serving, task))
+        }
+        None => None,
+    };
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);
@@ -194,13 +221,54 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         until_stopped(stopped),
     )
     .await;
-    if let Some(gateway) = gateway {
-        let _ = gateway.await;
+    if let Some((serving, task)) = gateway {
+        let _ = task.await;
+        // A runtime may not be dropped on a thread of another one.
+        serving.runtime.shutdown_background();
     }
     refusals.flush_all(&background, chrono::Utc::now()).await;
     tracing::info!("stopped");
     Ok(())
 }
+
+/// The terminal gateway's side of the server: its own threads and its own database pool. A
+/// terminal's message and a console page then never wait in one queue: under a stream of payments
+/// the console's requests found the shared threads busy with the gateway's connections (the
+/// transaction search took several times as long), and the gateway's writers waited behind the
+/// console. The operating system shares the cores between the two sides.
+struct GatewaySide {
+    runtime: tokio::runtime::Runtime,
+    gateway: Gateway,
+}
+
+impl GatewaySide {
+    async fn start(
+        settings: &Settings,
+        statement_timeout: Duration,
+        config: GatewayConfig,
+    ) -> Result<Self, ServeError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(GATEWAY_THREADS)
+            .thread_name("vpos-gateway")
+            .enable_all()
+            .build()
+            .map_err(ServeError::Runtime)?;
+        // The pool's connections (and the writers of sales) belong to the gateway's runtime.
+        let url = settings.database_url.clone();
+        let max = settings.database_max_connections;
+        let gateway = runtime
+            .spawn(async move {
+                let db = db::connect_gateway(&url, max, statement_timeout).await?;
+                Ok::<_, ServeError>(Gateway::start(db, config))
+            })
+            .await
+            .map_err(|e| ServeError::Runtime(std::io::Error::other(e)))??;
+        Ok(Self { runtime, gateway })
+    }
+}
+
+/// The gateway's threads: as many as the console's by default on a small machine.
+const GATEWAY_THREADS: usize = 2;
 
 /// Background exports: jobs a previous run left unfinished are marked failed at start (their task is
 /// gone); every ten minutes expired files are deleted, and so are sessions long past their limit. At
@@ -226,6 +294,19 @@ async fn housekeeping(db: sea_orm::DatabaseConnection) {
         }
         if let Err(error) = auth::purge_sessions(&db, chrono::Utc::now()).await {
             tracing::error!(error = %error, "deleting old sessions failed");
+        }
+    }
+}
+
+/// SQLite: the write-ahead log copied into the database file every second, beside the console's and
+/// the gateway's writes ([`db::checkpoint_wal`]).
+async fn wal_checkpoints(db: sea_orm::DatabaseConnection) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = db::checkpoint_wal(&db).await {
+            tracing::error!(%error, "copying the write-ahead log into the database failed");
         }
     }
 }

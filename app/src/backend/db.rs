@@ -59,12 +59,42 @@ enum Plans {
     Generic,
 }
 
+/// What a pool is for, beyond its size and plans.
+#[derive(Debug, Clone, Copy)]
+struct Pool {
+    checkpoints: Checkpoints,
+    /// Prepared statements each PostgreSQL connection keeps (sqlx's default is 100).
+    statement_cache: usize,
+}
+
+impl Pool {
+    const BACKGROUND: Pool = Pool {
+        checkpoints: Checkpoints::OnCommit,
+        statement_cache: 100,
+    };
+    const SERVER: Pool = Pool {
+        checkpoints: Checkpoints::Beside,
+        statement_cache: 100,
+    };
+}
+
+/// Who copies SQLite's write-ahead log into the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checkpoints {
+    /// The commit that fills the log past 1,000 pages (SQLite's default).
+    OnCommit,
+    /// [`checkpoint_wal`], run beside the pool by the server. Such a commit copies the log and
+    /// waits for the disk: under a stream of payments that was half of a write's time, and the
+    /// writer is serial.
+    Beside,
+}
+
 /// Opens a connection pool.
 ///
 /// SQLite runs in WAL mode with a busy timeout, so readers never block the writer and a writer waits
 /// for another instead of failing; foreign keys are enforced on every connection.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, ConnectError> {
-    connect_planned(url, max_connections, Plans::Auto, None).await
+    connect_planned(url, max_connections, Plans::Auto, None, Pool::BACKGROUND).await
 }
 
 /// The pool of the console's requests: as [`connect`], and on PostgreSQL each statement is cancelled
@@ -72,13 +102,43 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// leaves its statement running; without a limit a few slow searches would hold every connection
 /// and stall sign-in with them. Clearing and housekeeping, whose statements may rightly run long,
 /// use a pool of their own from [`connect`]. (SQLite statements run in this process and end with
-/// their request.)
+/// their request.) On SQLite its commits leave the log's checkpoints to [`checkpoint_wal`].
 pub async fn connect_console(
     url: &str,
     max_connections: u32,
     statement_timeout: Duration,
 ) -> Result<DatabaseConnection, ConnectError> {
-    connect_planned(url, max_connections, Plans::Auto, Some(statement_timeout)).await
+    connect_planned(
+        url,
+        max_connections,
+        Plans::Auto,
+        Some(statement_timeout),
+        Pool::SERVER,
+    )
+    .await
+}
+
+/// The pool of the terminal gateway: as [`connect_console`], with room for more prepared statements
+/// on PostgreSQL. A group of sales is written by statements whose text depends on the group's size
+/// (one row of values per sale), up to a few hundred texts: with the default hundred each connection
+/// kept dropping and preparing them again.
+pub async fn connect_gateway(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Duration,
+) -> Result<DatabaseConnection, ConnectError> {
+    let pool = Pool {
+        statement_cache: 1_000,
+        ..Pool::SERVER
+    };
+    connect_planned(
+        url,
+        max_connections,
+        Plans::Auto,
+        Some(statement_timeout),
+        pool,
+    )
+    .await
 }
 
 /// The pool for the transaction search's pages, beside `main` (the pool of everything else).
@@ -106,6 +166,7 @@ pub async fn connect_search(
                 max_connections,
                 Plans::Generic,
                 Some(statement_timeout),
+                Pool::SERVER,
             )
             .await
         }
@@ -117,9 +178,14 @@ async fn connect_planned(
     max_connections: u32,
     plans: Plans,
     statement_timeout: Option<Duration>,
+    pool: Pool,
 ) -> Result<DatabaseConnection, ConnectError> {
     match Backend::of_url(url).ok_or(ConnectError::UnknownScheme)? {
         Backend::Sqlite => {
+            let checkpoints = match pool.checkpoints {
+                Checkpoints::OnCommit => "1000",
+                Checkpoints::Beside => "0",
+            };
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|e| ConnectError::BadUrl(e.to_string()))?
                 .create_if_missing(true)
@@ -128,6 +194,7 @@ async fn connect_planned(
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
+                .pragma("wal_autocheckpoint", checkpoints)
                 // 16 MiB of pages per connection (the operating system caches the file as well): a
                 // large export reads through the cache, which is memory the server keeps.
                 .pragma("cache_size", "-16384")
@@ -159,6 +226,7 @@ async fn connect_planned(
         Backend::Postgres => {
             let mut options = PgConnectOptions::from_str(url)
                 .map_err(|e| ConnectError::BadUrl(e.to_string()))?
+                .statement_cache_capacity(pool.statement_cache)
                 .disable_statement_logging();
             if plans == Plans::Generic {
                 // No JIT either: a plan for any values is costed for a large merchant's whole range
@@ -201,15 +269,67 @@ impl From<ConnectError> for DbErr {
     }
 }
 
+/// Copies the SQLite write-ahead log into the database file as far as no reader still needs it,
+/// without waiting for readers or writers (a passive checkpoint), on a connection of `db`. The
+/// server runs it every second on its background pool, in place of the checkpoints its console and
+/// gateway pools leave out ([`connect_console`]). Nothing on PostgreSQL.
+pub async fn checkpoint_wal(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(());
+    }
+    db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+        .await
+        .map(drop)
+}
+
 /// Starts a transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
 /// a deferred transaction that reads and then writes fails with "database is locked" when another
-/// writer got there first, instead of waiting its turn.
-pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+/// writer got there first, instead of waiting its turn. It waits for its [`write_turn`] to begin.
+pub async fn begin_write<C>(db: &C) -> Result<C::Transaction, DbErr>
+where
+    C: sea_orm::TransactionTrait + ConnectionTrait,
+{
+    let _turn = write_turn(db).await;
+    begin_immediate(db).await
+}
+
+/// [`begin_write`] for writers whose transactions follow each other closely (the gateway's): the
+/// [`write_turn`] is kept, and given back with the transaction, to be dropped once it has ended.
+pub async fn begin_write_in_turn<C>(db: &C) -> Result<(WriteTurn, C::Transaction), DbErr>
+where
+    C: sea_orm::TransactionTrait + ConnectionTrait,
+{
+    let turn = write_turn(db).await;
+    let txn = begin_immediate(db).await?;
+    Ok((turn, txn))
+}
+
+async fn begin_immediate<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
     db.begin_with_options(sea_orm::TransactionOptions {
         sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
         ..Default::default()
     })
     .await
+}
+
+/// A writer's turn on SQLite ([`write_turn`]); nothing on PostgreSQL.
+pub type WriteTurn = Option<tokio::sync::MutexGuard<'static, ()>>;
+
+/// SQLite lets one transaction write at a time, and a writer that finds the database locked sleeps
+/// in growing steps (milliseconds, then tens) before it looks again: behind a stream of writes (the
+/// gateway's payments, each group starting as the last one commits) such a writer kept finding it
+/// locked, and a console page that wrote waited for seconds. The writers of this process queue here
+/// instead, first come first served, and find the database free: a [`begin_write`] until its
+/// transaction has begun, the gateway's writers (whose writes follow each other closely) until
+/// theirs has ended, a lone statement until it has run. Never taken inside a write transaction of
+/// this process: it would wait for a writer that waits for that transaction. PostgreSQL writers run
+/// side by side: no turn.
+pub async fn write_turn(db: &impl ConnectionTrait) -> WriteTurn {
+    static SQLITE_WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => Some(SQLITE_WRITERS.lock().await),
+        _ => None,
+    }
 }
 
 /// Starts a read-only transaction that sees one snapshot of the database throughout, for reading a

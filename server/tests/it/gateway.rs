@@ -552,6 +552,91 @@ async fn fifty_senders_of_one_message_create_one_transaction(backend: Backend) {
     assert_eq!(count_of(&app.db, pos.terminal_id).await, 2);
 }
 
+/// Sales that arrive together are written in one group: each gets the answer it would have got
+/// alone, and the tallies and batch totals count each accepted sale once.
+async fn sales_sent_together_are_each_answered_as_alone(backend: Backend) {
+    let (app, gw, client) = gateway_app(backend).await;
+    let db = &app.db;
+    let mut a = Pos::new(db, "M60000078", "10000078").await;
+    let mut b = Pos::on(db, "M60000078", "10000079").await;
+    let mut signed_out = Pos::on(db, "M60000078", "10000080").await;
+    approved(&gw.send(&client, "sign-in", &a.sign_in()).await);
+    approved(&gw.send(&client, "sign-in", &b.sign_in()).await);
+
+    let mut messages: Vec<(Value, &str)> = Vec::new();
+    for i in 0..30 {
+        let pos = if i % 2 == 0 { &mut a } else { &mut b };
+        messages.push((pos.sale(1_000 + i, CARD), "00"));
+    }
+    for _ in 0..4 {
+        messages.push((signed_out.sale(500, CARD), "77"));
+    }
+    let mut wrong_batch = a.sale(700, CARD);
+    wrong_batch["batch"] = json!("000009");
+    messages.push((wrong_batch, "95"));
+    // One message three times over, and its key with other content.
+    let twice = b.sale(3_300, OTHER_CARD);
+    let mut other = twice.clone();
+    other["amount_fen"] = json!(3_301);
+    let sends = messages
+        .iter()
+        .map(|(m, _)| m)
+        .chain([&twice, &twice, &twice, &other])
+        .map(|m| gw.send(&client, "sale", m));
+    let answers = futures::future::join_all(sends).await;
+
+    let mut references = std::collections::HashSet::new();
+    for ((message, expected), answer) in messages.iter().zip(&answers) {
+        assert_eq!(answer.code(), *expected, "{message} → {}", answer.json);
+        if *expected == "00" {
+            assert!(!answer.replayed);
+            assert_eq!(answer.json["amount_fen"], message["amount_fen"]);
+            references.insert(answer.json["reference"].to_string());
+        }
+    }
+    assert_eq!(references.len(), 30, "a reference each");
+    // Of the one key sent four times, one content won: its senders got one answer, the other 94.
+    let key_answers = &answers[messages.len()..];
+    let winners: Vec<_> = key_answers.iter().filter(|a| a.code() == "00").collect();
+    assert!(winners.iter().all(|w| w.json == winners[0].json));
+    assert_eq!(winners.iter().filter(|w| !w.replayed).count(), 1);
+    let won_with = winners[0].json["amount_fen"].as_i64().expect("amount");
+    let lost = key_answers.iter().filter(|a| a.code() == "94").count();
+    assert_eq!(
+        (winners.len(), lost),
+        if won_with == 3_300 { (3, 1) } else { (1, 3) }
+    );
+
+    // The rows, the batch totals and the day's tallies agree.
+    let rows = count_of(db, a.terminal_id).await + count_of(db, b.terminal_id).await;
+    assert_eq!(rows, 31);
+    assert_eq!(count_of(db, signed_out.terminal_id).await, 0);
+    let sum_a: i64 = (0..30).filter(|i| i % 2 == 0).map(|i| 1_000 + i).sum();
+    let sum_b: i64 = (0..30)
+        .filter(|i| i % 2 == 1)
+        .map(|i| 1_000 + i)
+        .sum::<i64>()
+        + won_with;
+    let closed = gw
+        .send(
+            &client,
+            "sign-out",
+            &a.sign_out((15, sum_a), (0, 0), (0, 0)),
+        )
+        .await;
+    approved(&closed);
+    assert_eq!(closed.json["balanced"], true, "{}", closed.json);
+    let closed = gw
+        .send(
+            &client,
+            "sign-out",
+            &b.sign_out((16, sum_b), (0, 0), (0, 0)),
+        )
+        .await;
+    assert_eq!(closed.json["balanced"], true, "{}", closed.json);
+    crate::tallies::assert_tallies_exact(db, "a group of sales").await;
+}
+
 async fn each_listener_takes_its_own_kind_of_certificate(backend: Backend) {
     let (app, gw, client) = gateway_app(backend).await;
     let mut pos = Pos::new(&app.db, "M60000076", "10000076").await;
@@ -625,6 +710,7 @@ on_both_backends!(
     every_refusal_has_its_code,
     a_repeat_gets_the_first_answer,
     fifty_senders_of_one_message_create_one_transaction,
+    sales_sent_together_are_each_answered_as_alone,
     each_listener_takes_its_own_kind_of_certificate,
     a_late_transaction_is_settled_by_the_next_run,
 );

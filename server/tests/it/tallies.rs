@@ -164,7 +164,7 @@ async fn execute(db: &TestDb, sql: &str) -> u64 {
         .rows_affected()
 }
 
-async fn assert_tallies_exact(db: &TestDb, after: &str) {
+pub(crate) async fn assert_tallies_exact(db: &TestDb, after: &str) {
     for tally in &tallied() {
         let rows = tally.lines(db, &tally.rows("1 = 1")).await;
         let counted = tally.lines(db, &tally.counted()).await;

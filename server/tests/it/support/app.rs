@@ -499,10 +499,10 @@ impl TestApp {
     /// Serves the terminal gateway on the app's database, with `clock` (the gateway's instance may
     /// keep another time than the console's) and the default limits.
     pub async fn gateway(&self, clock: Clock) -> Gateway {
+        use app::backend::services::gateway::{self, GatewayConfig};
         let router = server::gateway::router(server::gateway::GatewayState {
-            db: self.db.conn.clone(),
+            gateway: gateway::Gateway::start(self.db.conn.clone(), GatewayConfig::default()),
             clock,
-            config: app::backend::services::gateway::GatewayConfig::default(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");

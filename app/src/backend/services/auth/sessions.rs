@@ -96,6 +96,7 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     }
     let touch = now - row.last_seen_at >= TOUCH_EVERY;
     if touch {
+        let _turn = crate::backend::db::write_turn(db).await;
         sessions::Entity::update_many()
             .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
             .filter(sessions::Column::TokenHash.eq(hash.as_str()))

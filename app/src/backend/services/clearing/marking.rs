@@ -77,21 +77,27 @@ pub(super) async fn lock_number(db: &impl ConnectionTrait, number_id: i64) -> Re
     Ok(())
 }
 
-/// Takes the number's lock shared for the rest of the transaction (PostgreSQL): writers of new
-/// transactions run beside each other, never beside a clearing of the number, so that what they
-/// write is either seen by the clearing or written after it. SQLite's writers are serial anyway.
-pub(super) async fn share_number_lock(
+/// Takes the numbers' locks shared for the rest of the transaction (PostgreSQL), in one statement
+/// and in the order of the numbers: writers of new transactions run beside each other, never beside
+/// a clearing of a number, so that what they write is either seen by the clearing or written after
+/// it. SQLite's writers are serial anyway.
+pub(super) async fn share_number_locks(
     db: &impl ConnectionTrait,
-    number_id: i64,
+    numbers: &std::collections::BTreeSet<i64>,
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    if backend != DbBackend::Postgres {
+    if backend != DbBackend::Postgres || numbers.is_empty() {
         return Ok(());
     }
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        "SELECT pg_advisory_xact_lock_shared($1)",
-        [Value::from(LOCK_NAMESPACE | number_id)],
+    // The keys are numbers computed here, so they are written into the statement (one text for any
+    // count would need an array parameter). A volatile function is called after the sort.
+    let keys = numbers
+        .iter()
+        .map(|n| format!("({})", LOCK_NAMESPACE | n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    db.execute_unprepared(&format!(
+        "SELECT pg_advisory_xact_lock_shared(k) FROM (VALUES {keys}) AS v(k) ORDER BY k"
     ))
     .await
     .map(drop)

@@ -31,6 +31,8 @@ mod payout;
 mod posting;
 mod pricing;
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{DatabaseConnection, DbBackend, DbErr};
@@ -59,29 +61,62 @@ pub async fn booking_time(
     at: DateTime<Utc>,
     tz: Tz,
 ) -> Result<(DateTime<Utc>, NaiveDate), DbErr> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    marking::share_number_lock(db, number_id).await?;
     let day = local_time::today(at, tz);
-    let settled: Vec<NaiveDate> = settlements::Entity::find()
+    let booked = booking_days(db, &[(number_id, day)].into())
+        .await?
+        .get(&(number_id, day))
+        .copied()
+        .unwrap_or(day);
+    Ok((booked_at(at, day, booked, tz), booked))
+}
+
+/// The time of a transaction made at `at`, on merchant-local `day`, booked on `booked`: its own, or
+/// when it moved to a later day, that day's start.
+pub fn booked_at(at: DateTime<Utc>, day: NaiveDate, booked: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    if booked == day {
+        at
+    } else {
+        local_time::day_start(booked, tz)
+    }
+}
+
+/// [`booking_time`]'s day for each (merchant number, merchant-local day) of `days`: the day, or
+/// the first later one clearing has not settled. One statement takes every number's lock, one
+/// reads their settled days.
+pub async fn booking_days(
+    db: &impl sea_orm::ConnectionTrait,
+    days: &BTreeSet<(i64, NaiveDate)>,
+) -> Result<HashMap<(i64, NaiveDate), NaiveDate>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let numbers: BTreeSet<i64> = days.iter().map(|(number, _)| *number).collect();
+    let Some(first) = days.iter().map(|(_, day)| *day).min() else {
+        return Ok(HashMap::new());
+    };
+    marking::share_number_locks(db, &numbers).await?;
+    let settled: HashSet<(i64, NaiveDate)> = settlements::Entity::find()
         .select_only()
+        .column(settlements::Column::MerchantNumberId)
         .column(settlements::Column::SettlementDate)
-        .filter(settlements::Column::MerchantNumberId.eq(number_id))
-        .filter(settlements::Column::SettlementDate.gte(day))
-        .order_by_asc(settlements::Column::SettlementDate)
+        .filter(settlements::Column::MerchantNumberId.is_in(numbers))
+        .filter(settlements::Column::SettlementDate.gte(first))
         .into_tuple()
         .all(db)
-        .await?;
-    let mut booked = day;
-    for date in settled {
-        if date == booked {
-            booked = booked.succ_opt().unwrap_or(booked);
-        }
-    }
-    if booked == day {
-        Ok((at, day))
-    } else {
-        Ok((local_time::day_start(booked, tz), booked))
-    }
+        .await?
+        .into_iter()
+        .collect();
+    Ok(days
+        .iter()
+        .map(|&(number, day)| {
+            let mut booked = day;
+            while settled.contains(&(number, booked)) {
+                match booked.succ_opt() {
+                    Some(next) => booked = next,
+                    None => break,
+                }
+            }
+            ((number, day), booked)
+        })
+        .collect())
 }
 
 #[derive(Debug, thiserror::Error)]

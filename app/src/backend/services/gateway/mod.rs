@@ -10,6 +10,10 @@
 //! through ([`refunds::take_refundable`]): a void takes the whole amount, so a sale is voided once
 //! and never both voided and refunded. A transaction is booked on a day that clearing has not settled
 //! yet ([`clearing::booking_time`]), so none is left out of a settlement.
+//!
+//! Sales, nearly all of the traffic, are written in groups ([`sales`]); the rest one by one.
+
+mod sales;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -22,7 +26,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::backend::db::begin_write;
+use crate::backend::db::begin_write_in_turn;
 use crate::backend::entities::{gateway_messages, terminal_batches, transactions};
 use crate::backend::local_time;
 use crate::backend::services::refunds::{take_refundable, Counted};
@@ -132,57 +136,81 @@ impl Handled {
     }
 }
 
-/// Handles one message of `kind` with its JSON `body`.
-pub async fn handle(
-    db: &DatabaseConnection,
-    cfg: &GatewayConfig,
-    kind: Kind,
-    body: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Handled, AppError> {
-    let message = match Message::parse(kind, body, cfg.max_amount_fen) {
-        Ok(message) => message,
-        Err(refusal) => return Ok(Handled::fresh(Answer::refused(refusal, now))),
-    };
-    let Some(terminal) = terminal(db, message.terminal()).await? else {
-        return Ok(refused(ResponseCode::UnknownTerminal, now));
-    };
-    if terminal.status != TerminalStatus::Enabled {
-        return Ok(refused(ResponseCode::TerminalDisabled, now));
+/// The gateway's host side: its limits and the writers its sales go through.
+#[derive(Clone)]
+pub struct Gateway {
+    db: DatabaseConnection,
+    config: GatewayConfig,
+    sales: sales::Queue,
+}
+
+impl Gateway {
+    /// Starts the writers of sales (tasks of the running tokio runtime); they end when the last
+    /// clone of the gateway is dropped.
+    pub fn start(db: DatabaseConnection, config: GatewayConfig) -> Self {
+        let sales = sales::Queue::start(&db);
+        Self { db, config, sales }
     }
-    if !terminal.takes_payments {
-        return Ok(refused(ResponseCode::MerchantInactive, now));
-    }
-    let hash = hex::encode(Sha256::digest(message.canonical().as_bytes()));
-    match message {
-        Message::SignIn { batch, .. } => sign_in(db, &terminal, &batch, now).await,
-        Message::SignOut { batch, totals, .. } => {
-            sign_out(db, &terminal, &batch, &totals, now).await
+
+    /// Handles one message of `kind` with its JSON `body`.
+    pub async fn handle(
+        &self,
+        kind: Kind,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Handled, AppError> {
+        let db = &self.db;
+        let message = match Message::parse(kind, body, self.config.max_amount_fen) {
+            Ok(message) => message,
+            Err(refusal) => return Ok(Handled::fresh(Answer::refused(refusal, now))),
+        };
+        let Some(terminal) = terminal(db, message.terminal()).await? else {
+            return Ok(refused(ResponseCode::UnknownTerminal, now));
+        };
+        if terminal.status != TerminalStatus::Enabled {
+            return Ok(refused(ResponseCode::TerminalDisabled, now));
         }
-        Message::Sale {
-            key,
-            amount_fen,
-            card,
-        } => {
-            let payment = Payment::Sale { card };
-            pay(db, &terminal, &key, amount_fen, payment, &hash, now).await
+        if !terminal.takes_payments {
+            return Ok(refused(ResponseCode::MerchantInactive, now));
         }
-        Message::Void {
-            key,
-            amount_fen,
-            original,
-        } => {
-            let payment = Payment::Void { original };
-            pay(db, &terminal, &key, amount_fen, payment, &hash, now).await
-        }
-        Message::Refund {
-            key,
-            amount_fen,
-            card,
-            original,
-        } => {
-            let payment = Payment::Refund { card, original };
-            pay(db, &terminal, &key, amount_fen, payment, &hash, now).await
+        let hash = hex::encode(Sha256::digest(message.canonical().as_bytes()));
+        match message {
+            Message::SignIn { batch, .. } => sign_in(db, &terminal, &batch, now).await,
+            Message::SignOut { batch, totals, .. } => {
+                sign_out(db, &terminal, &batch, &totals, now).await
+            }
+            Message::Sale {
+                key,
+                amount_fen,
+                card,
+            } => {
+                let sale = sales::Sale {
+                    terminal,
+                    key,
+                    amount_fen,
+                    card,
+                    hash,
+                    now,
+                };
+                self.sales.write(db, sale).await
+            }
+            Message::Void {
+                key,
+                amount_fen,
+                original,
+            } => {
+                let payment = Payment::Void { original };
+                pay(db, &terminal, &key, amount_fen, payment, &hash, now).await
+            }
+            Message::Refund {
+                key,
+                amount_fen,
+                card,
+                original,
+            } => {
+                let payment = Payment::Refund { card, original };
+                pay(db, &terminal, &key, amount_fen, payment, &hash, now).await
+            }
         }
     }
 }
@@ -192,6 +220,7 @@ fn refused(code: ResponseCode, now: DateTime<Utc>) -> Handled {
 }
 
 /// A terminal as the gateway checks it, with what it needs of its merchant.
+#[derive(Debug, Clone)]
 struct Terminal {
     id: i64,
     merchant_id: i64,
@@ -273,8 +302,7 @@ async fn sign_in(
     batch: &str,
     now: DateTime<Utc>,
 ) -> Result<Handled, AppError> {
-    let _turn = writers_turn(db).await;
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write_in_turn(db).await?;
     if let Some(open) = open_batch(&txn, terminal.id, true).await? {
         if open.batch_no != batch {
             txn.rollback().await?;
@@ -334,8 +362,7 @@ async fn sign_out(
     declared: &BatchTotals,
     now: DateTime<Utc>,
 ) -> Result<Handled, AppError> {
-    let _turn = writers_turn(db).await;
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write_in_turn(db).await?;
     let Some(open) = open_batch(&txn, terminal.id, true)
         .await?
         .filter(|open| open.batch_no == batch)
@@ -485,42 +512,21 @@ async fn pay(
     hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Handled, AppError> {
-    let turn = writers_turn(db).await;
-    let txn = begin_write(db).await?;
+    let (turn, txn) = begin_write_in_turn(db).await?;
     let (txn_time, booked_on) =
         clearing::booking_time(&txn, terminal.number_id, now, terminal.tz).await?;
-    let id = next_transaction_id(&txn).await?;
-    let mut answer = Answer::new(ResponseCode::Approved, now);
-    answer.reference = Some(format!("{id:012}"));
-    answer.auth_code = Some(auth_code());
-    answer.amount_fen = Some(amount_fen);
-    answer.booked_on = Some(booked_on);
+    let id = next_transaction_ids(&txn, 1)
+        .await?
+        .pop()
+        .ok_or_else(|| DbErr::RecordNotFound("the next transaction id".into()))?;
+    let answer = approved(id, amount_fen, booked_on, now);
 
     // The key first: a concurrent sender of the same message waits here for this one to finish.
-    let response_json = serde_json::to_string(&answer)
-        .map_err(|e| AppError::internal("writing a gateway answer", &e))?;
-    let taken = gateway_messages::Entity::insert(gateway_messages::ActiveModel {
-        terminal_id: Set(terminal.id),
-        batch_no: Set(key.batch.clone()),
-        voucher_no: Set(key.voucher.clone()),
-        kind: Set(payment.kind().name().to_owned()),
-        request_hash: Set(hash.to_owned()),
-        response_json: Set(response_json),
-        transaction_id: Set(id),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::columns([
-            gateway_messages::Column::TerminalId,
-            gateway_messages::Column::BatchNo,
-            gateway_messages::Column::VoucherNo,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?
+    let stored = key_row(terminal.id, key, payment.kind(), hash, &answer, id)?;
+    let taken = gateway_messages::Entity::insert(stored)
+        .on_conflict(key_conflict())
+        .exec_without_returning(&txn)
+        .await?
         == 0;
     if taken {
         // A repeat (or a concurrent sender of the same message, which waited for it here): the
@@ -567,66 +573,146 @@ async fn pay(
             (TxnType::Refund, card_of(&original)?, Some(original.id))
         }
     };
-    transactions::ActiveModel {
-        id: Set(id),
-        merchant_id: Set(terminal.merchant_id),
-        merchant_number_id: Set(terminal.number_id),
-        terminal_id: Set(terminal.id),
-        txn_type: Set(txn_type.code().to_owned()),
-        status: Set(TxnStatus::Success.code().to_owned()),
-        card_masked: Set(card.masked.to_string()),
-        card_last4: Set(card.masked.last4().to_owned()),
-        card_org: Set(card.org.code().to_owned()),
-        card_type: Set(card.card_type.code().to_owned()),
-        issuer_bank: Set(card.bank.code().to_owned()),
-        amount_fen: Set(amount_fen),
-        fee_fen: Set(None),
-        currency: Set(terminal.currency.code().to_owned()),
-        txn_time: Set(txn_time),
-        txn_date: Set(booked_on),
-        auth_code: Set(answer.auth_code.clone()),
-        reference_no: Set(format!("{id:012}")),
-        voucher_no: Set(key.voucher.clone()),
-        batch_no: Set(key.batch.clone()),
-        original_txn_id: Set(original_id),
-        settlement_id: Set(None),
-        settlement_date: Set(None),
-        refunded_fen: Set(0),
-        refund_pending_fen: Set(0),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    let written = Written {
+        id,
+        terminal,
+        key,
+        txn_type,
+        card: &card,
+        amount_fen,
+        txn_time,
+        original_id,
+    };
+    transactions::Entity::insert(written.row(&answer))
+        .exec_without_returning(&txn)
+        .await?;
     txn.commit().await?;
     Ok(Handled::fresh(answer))
 }
 
-/// SQLite lets one transaction write at a time, and a writer that finds the database locked sleeps
-/// in growing steps (milliseconds, then tens) before it tries again: under a stream of payments most
-/// of a message's time went to those sleeps. The gateway's writers of one process take turns here
-/// instead, and find the database free. (PostgreSQL writers run side by side.)
-static SQLITE_WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn writers_turn(db: &impl ConnectionTrait) -> Option<tokio::sync::MutexGuard<'static, ()>> {
-    match db.get_database_backend() {
-        DbBackend::Sqlite => Some(SQLITE_WRITERS.lock().await),
-        _ => None,
-    }
-}
-
-/// The id the next transaction gets, within the write transaction that inserts it: the reference
-/// number is made of it. PostgreSQL's sequence hands out each once; SQLite's writers are serial.
-async fn next_transaction_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+/// The ids the next `n` transactions get, within the write transaction that inserts them: the
+/// reference number is made of the id. PostgreSQL's sequence hands out each once; SQLite's writers
+/// are serial.
+async fn next_transaction_ids(db: &impl ConnectionTrait, n: usize) -> Result<Vec<i64>, DbErr> {
     let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => "SELECT nextval(pg_get_serial_sequence('transactions', 'id'))",
-        _ => "SELECT COALESCE(MAX(id), 0) + 1 FROM transactions",
-    };
+    let count = i64::try_from(n).unwrap_or(i64::MAX);
+    if backend == DbBackend::Postgres {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT nextval(pg_get_serial_sequence('transactions', 'id')) \
+                 FROM generate_series(1, $1)",
+                [count.into()],
+            ))
+            .await?;
+        return rows.iter().map(|row| row.try_get_by_index(0)).collect();
+    }
     let row = db
-        .query_one_raw(Statement::from_string(backend, sql))
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM transactions",
+        ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the next transaction id".into()))?;
-    row.try_get_by_index(0)
+    let first: i64 = row.try_get_by_index(0)?;
+    Ok((first..first.saturating_add(count)).collect())
+}
+
+/// The answer to an approved payment that becomes transaction `id`.
+fn approved(id: i64, amount_fen: i64, booked_on: NaiveDate, now: DateTime<Utc>) -> Answer {
+    let mut answer = Answer::new(ResponseCode::Approved, now);
+    answer.reference = Some(reference_of(id));
+    answer.auth_code = Some(auth_code());
+    answer.amount_fen = Some(amount_fen);
+    answer.booked_on = Some(booked_on);
+    answer
+}
+
+/// The host's reference number of transaction `id`.
+fn reference_of(id: i64) -> String {
+    format!("{id:012}")
+}
+
+/// The stored key of a payment message, with the answer given to it.
+fn key_row(
+    terminal_id: i64,
+    key: &Key,
+    kind: Kind,
+    hash: &str,
+    answer: &Answer,
+    transaction_id: i64,
+) -> Result<gateway_messages::ActiveModel, AppError> {
+    let response_json = serde_json::to_string(answer)
+        .map_err(|e| AppError::internal("writing a gateway answer", &e))?;
+    Ok(gateway_messages::ActiveModel {
+        terminal_id: Set(terminal_id),
+        batch_no: Set(key.batch.clone()),
+        voucher_no: Set(key.voucher.clone()),
+        kind: Set(kind.name().to_owned()),
+        request_hash: Set(hash.to_owned()),
+        response_json: Set(response_json),
+        transaction_id: Set(transaction_id),
+        created_at: Set(answer.host_time),
+        ..Default::default()
+    })
+}
+
+/// A used key is left as it is: the message that used it first keeps it.
+fn key_conflict() -> OnConflict {
+    OnConflict::columns([
+        gateway_messages::Column::TerminalId,
+        gateway_messages::Column::BatchNo,
+        gateway_messages::Column::VoucherNo,
+    ])
+    .do_nothing()
+    .to_owned()
+}
+
+/// An approved payment as its transaction row is written.
+struct Written<'a> {
+    id: i64,
+    terminal: &'a Terminal,
+    key: &'a Key,
+    txn_type: TxnType,
+    card: &'a Card,
+    amount_fen: i64,
+    txn_time: DateTime<Utc>,
+    original_id: Option<i64>,
+}
+
+impl Written<'_> {
+    /// The transaction row of the payment approved with `answer`.
+    fn row(&self, answer: &Answer) -> transactions::ActiveModel {
+        let (terminal, card) = (self.terminal, self.card);
+        transactions::ActiveModel {
+            id: Set(self.id),
+            merchant_id: Set(terminal.merchant_id),
+            merchant_number_id: Set(terminal.number_id),
+            terminal_id: Set(terminal.id),
+            txn_type: Set(self.txn_type.code().to_owned()),
+            status: Set(TxnStatus::Success.code().to_owned()),
+            card_masked: Set(card.masked.to_string()),
+            card_last4: Set(card.masked.last4().to_owned()),
+            card_org: Set(card.org.code().to_owned()),
+            card_type: Set(card.card_type.code().to_owned()),
+            issuer_bank: Set(card.bank.code().to_owned()),
+            amount_fen: Set(self.amount_fen),
+            fee_fen: Set(None),
+            currency: Set(terminal.currency.code().to_owned()),
+            txn_time: Set(self.txn_time),
+            txn_date: Set(answer.booked_on.unwrap_or_default()),
+            auth_code: Set(answer.auth_code.clone()),
+            reference_no: Set(reference_of(self.id)),
+            voucher_no: Set(self.key.voucher.clone()),
+            batch_no: Set(self.key.batch.clone()),
+            original_txn_id: Set(self.original_id),
+            settlement_id: Set(None),
+            settlement_date: Set(None),
+            refunded_fen: Set(0),
+            refund_pending_fen: Set(0),
+            created_at: Set(answer.host_time),
+        }
+    }
 }
 
 /// Six characters as an issuer's authorisation code.
