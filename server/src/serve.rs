@@ -184,26 +184,22 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
                 gateway: serving.gateway.clone(),
                 clock: state_clock.clone(),
             };
-            let tls = Arc::clone(&tls);
-            let stopped = until_stopped(stopped_too);
-            let task = serving.runtime.spawn(async move {
+            let listener = {
                 // Registered with the runtime that serves it.
-                match TcpListener::from_std(listener) {
-                    Ok(listener) => {
-                        let router = crate::gateway::router(state);
-                        crate::http::serve_for(
-                            CertKind::Gateway,
-                            listener,
-                            tls,
-                            router,
-                            handshake_timeout,
-                            stopped,
-                        )
-                        .await;
-                    }
-                    Err(error) => tracing::error!(%error, "the terminal gateway cannot listen"),
-                }
-            });
+                let _inside = serving.handle.enter();
+                TcpListener::from_std(listener).map_err(|source| ServeError::Bind {
+                    addr: settings.gateway.listen,
+                    source,
+                })?
+            };
+            let task = serving.handle.spawn(crate::http::serve_for(
+                CertKind::Gateway,
+                listener,
+                Arc::clone(&tls),
+                crate::gateway::router(state),
+                handshake_timeout,
+                until_stopped(stopped_too),
+            ));
             Some((serving, task))
         }
         None => None,
@@ -221,10 +217,8 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         until_stopped(stopped),
     )
     .await;
-    if let Some((serving, task)) = gateway {
+    if let Some((_serving, task)) = gateway {
         let _ = task.await;
-        // A runtime may not be dropped on a thread of another one.
-        serving.runtime.shutdown_background();
     }
     refusals.flush_all(&background, chrono::Utc::now()).await;
     tracing::info!("stopped");
@@ -237,7 +231,11 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
 /// transaction search took several times as long), and the gateway's writers waited behind the
 /// console. The operating system shares the cores between the two sides.
 struct GatewaySide {
-    runtime: tokio::runtime::Runtime,
+    /// Where the gateway's tasks run.
+    handle: tokio::runtime::Handle,
+    /// Taken out when dropped and shut down in the background: a runtime may not be dropped on a
+    /// thread of another one.
+    runtime: Option<tokio::runtime::Runtime>,
     gateway: Gateway,
 }
 
@@ -253,17 +251,38 @@ impl GatewaySide {
             .enable_all()
             .build()
             .map_err(ServeError::Runtime)?;
-        // The pool's connections (and the writers of sales) belong to the gateway's runtime.
+        // The pool's connections (and the writer of sales) belong to the gateway's runtime.
         let url = settings.database_url.clone();
         let max = settings.database_max_connections;
-        let gateway = runtime
+        let started = runtime
             .spawn(async move {
                 let db = db::connect_gateway(&url, max, statement_timeout).await?;
                 Ok::<_, ServeError>(Gateway::start(db, config))
             })
-            .await
-            .map_err(|e| ServeError::Runtime(std::io::Error::other(e)))??;
-        Ok(Self { runtime, gateway })
+            .await;
+        match started {
+            Ok(Ok(gateway)) => Ok(Self {
+                handle: runtime.handle().clone(),
+                runtime: Some(runtime),
+                gateway,
+            }),
+            Ok(Err(error)) => {
+                runtime.shutdown_background();
+                Err(error)
+            }
+            Err(error) => {
+                runtime.shutdown_background();
+                Err(ServeError::Runtime(std::io::Error::other(error)))
+            }
+        }
+    }
+}
+
+impl Drop for GatewaySide {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 

@@ -28,6 +28,19 @@ pub struct TerminalFilter {
     pub signed_in: String,
 }
 
+impl TerminalFilter {
+    /// The filter from the list's address, each parameter named as its form field.
+    pub fn from_query(get: impl Fn(&str) -> String) -> Self {
+        Self {
+            search: get("search"),
+            number: get("number"),
+            group: get("group"),
+            status: get("status"),
+            signed_in: get("signed_in"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminalRow {
     pub id: i64,

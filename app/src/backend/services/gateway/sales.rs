@@ -53,7 +53,8 @@ pub(super) struct Sale {
 
 struct Queued {
     sale: Sale,
-    answer: oneshot::Sender<Result<Handled, AppError>>,
+    /// The sale back, with what became of it.
+    answer: oneshot::Sender<(Sale, Outcome)>,
 }
 
 /// The queue of sales and the writer that empties it.
@@ -72,17 +73,44 @@ impl Queue {
         Self { sender }
     }
 
-    /// Writes `sale` with the next group and gives its answer.
+    /// Writes `sale` with the next group and gives its answer. What the group leaves to the sale
+    /// (a stored answer to read, a write of its own after the group failed) is done here, in the
+    /// sender's task: the writer goes on to the next group meanwhile.
     pub async fn write(&self, db: &DatabaseConnection, sale: Sale) -> Result<Handled, AppError> {
         let (answer, answered) = oneshot::channel();
-        if let Err(mpsc::error::SendError(queued)) = self.sender.send(Queued { sale, answer }).await
-        {
-            // No writer left (the server is stopping): written alone.
-            return write_alone(db, queued.sale).await;
+        let (sale, outcome) = match self.sender.send(Queued { sale, answer }).await {
+            Ok(()) => answered
+                .await
+                .map_err(|e| AppError::internal("waiting for a sale's writer", &e))?,
+            // No writer left (the server is stopping).
+            Err(mpsc::error::SendError(queued)) => (queued.sale, Outcome::Alone),
+        };
+        match outcome {
+            Outcome::Answered(handled) => Ok(*handled),
+            Outcome::Stored(otherwise) => {
+                let stored =
+                    stored_answer(db, sale.terminal.id, &sale.key, &sale.hash, sale.now).await?;
+                match (stored, otherwise) {
+                    (Some(stored), _) => Ok(stored),
+                    (None, Some(code)) => Ok(refused(code, sale.now)),
+                    (None, None) => Err(AppError::Conflict),
+                }
+            }
+            Outcome::Alone => {
+                let payment = Payment::Sale { card: sale.card };
+                let (terminal, key) = (&sale.terminal, &sale.key);
+                pay(
+                    db,
+                    terminal,
+                    key,
+                    sale.amount_fen,
+                    payment,
+                    &sale.hash,
+                    sale.now,
+                )
+                .await
+            }
         }
-        answered
-            .await
-            .map_err(|e| AppError::internal("waiting for a sale's writer", &e))?
     }
 }
 
@@ -118,53 +146,24 @@ async fn write_groups(db: DatabaseConnection, mut receiver: mpsc::Receiver<Queue
 async fn write_group(db: &DatabaseConnection, group: Vec<Queued>) {
     let sales: Vec<&Sale> = group.iter().map(|q| &q.sale).collect();
     let started = std::time::Instant::now();
-    match write_together(db, &sales).await {
+    let outcomes = match write_together(db, &sales).await {
         Ok(outcomes) => {
             tracing::debug!(
                 sales = sales.len(),
                 took_us = started.elapsed().as_micros(),
                 "a group of sales written"
             );
-            for (queued, outcome) in group.into_iter().zip(outcomes) {
-                let answer = match outcome {
-                    Outcome::Answered(handled) => Ok(*handled),
-                    Outcome::Stored(otherwise) => {
-                        let sale = &queued.sale;
-                        stored_answer(db, sale.terminal.id, &sale.key, &sale.hash, sale.now)
-                            .await
-                            .and_then(|stored| match (stored, otherwise) {
-                                (Some(stored), _) => Ok(stored),
-                                (None, Some(code)) => Ok(refused(code, sale.now)),
-                                (None, None) => Err(AppError::Conflict),
-                            })
-                    }
-                };
-                // The sender may have gone (its connection closed): the sale stands all the same.
-                let _ = queued.answer.send(answer);
-            }
+            outcomes
         }
         Err(error) => {
-            tracing::warn!(%error, sales = group.len(), "a group of sales failed: written one by one");
-            for queued in group {
-                let answer = write_alone(db, queued.sale).await;
-                let _ = queued.answer.send(answer);
-            }
+            tracing::warn!(%error, sales = sales.len(), "a group of sales failed: written one by one");
+            sales.iter().map(|_| Outcome::Alone).collect()
         }
+    };
+    for (queued, outcome) in group.into_iter().zip(outcomes) {
+        // The sender may have gone (its connection closed): what was written stands all the same.
+        let _ = queued.answer.send((queued.sale, outcome));
     }
-}
-
-async fn write_alone(db: &DatabaseConnection, sale: Sale) -> Result<Handled, AppError> {
-    let payment = Payment::Sale { card: sale.card };
-    pay(
-        db,
-        &sale.terminal,
-        &sale.key,
-        sale.amount_fen,
-        payment,
-        &sale.hash,
-        sale.now,
-    )
-    .await
 }
 
 /// What became of a sale of a group.
@@ -173,6 +172,8 @@ enum Outcome {
     /// Its key was used (by an earlier sale of the group or another writer): the stored answer, or
     /// when none is stored, this refusal (the sale was refused, and so was not stored).
     Stored(Option<ResponseCode>),
+    /// Not written: to be written alone (its group failed as a whole).
+    Alone,
 }
 
 /// Writes the sales that pass in one write transaction, and says what became of each.

@@ -30,14 +30,7 @@ pub fn TerminalsPage() -> impl IntoView {
     let query = use_query_map();
     let filter = Memo::new(move |_| {
         let q = query.get();
-        let get = |k: &str| q.get(k).unwrap_or_default();
-        TerminalFilter {
-            search: get("search"),
-            number: get("number"),
-            group: get("group"),
-            status: get("status"),
-            signed_in: get("signed_in"),
-        }
+        TerminalFilter::from_query(|k| q.get(k).unwrap_or_default())
     });
     let list = Resource::new(move || filter.get(), list_terminals);
     view! {
