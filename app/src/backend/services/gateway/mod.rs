@@ -15,19 +15,22 @@
 
 mod sales;
 
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rand::Rng;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QuerySelect, Set, Statement,
+    EntityTrait, QueryFilter, QueryResult, QuerySelect, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::backend::db::begin_write_in_turn;
-use crate::backend::entities::{gateway_messages, terminal_batches, transactions};
+use crate::backend::entities::{gateway_messages, merchants, terminal_batches, transactions};
 use crate::backend::local_time;
 use crate::backend::services::refunds::{take_refundable, Counted};
 use crate::backend::services::{clearing, decode};
@@ -142,6 +145,7 @@ pub struct Gateway {
     db: DatabaseConnection,
     config: GatewayConfig,
     sales: sales::Queue,
+    terminals: KnownTerminals,
 }
 
 impl Gateway {
@@ -149,7 +153,12 @@ impl Gateway {
     /// clone of the gateway is dropped.
     pub fn start(db: DatabaseConnection, config: GatewayConfig) -> Self {
         let sales = sales::Queue::start(&db);
-        Self { db, config, sales }
+        Self {
+            db,
+            config,
+            sales,
+            terminals: KnownTerminals::default(),
+        }
     }
 
     /// Handles one message of `kind` with its JSON `body`.
@@ -164,14 +173,24 @@ impl Gateway {
             Ok(message) => message,
             Err(refusal) => return Ok(Handled::fresh(Answer::refused(refusal, now))),
         };
-        let Some(terminal) = terminal(db, message.terminal()).await? else {
-            return Ok(refused(ResponseCode::UnknownTerminal, now));
+        // A sale's terminal is looked up in memory; whether it may pay is read with its group's
+        // other sales. Every other message reads its terminal's standing as it arrives.
+        let known = match &message {
+            Message::Sale { .. } => self.terminals.get(message.terminal()),
+            _ => None,
         };
-        if terminal.status != TerminalStatus::Enabled {
-            return Ok(refused(ResponseCode::TerminalDisabled, now));
-        }
-        if !terminal.takes_payments {
-            return Ok(refused(ResponseCode::MerchantInactive, now));
+        let (terminal, standing) = match known {
+            Some(terminal) => (terminal, None),
+            None => {
+                let Some((terminal, standing)) = terminal(db, message.terminal()).await? else {
+                    return Ok(refused(ResponseCode::UnknownTerminal, now));
+                };
+                self.terminals.keep(message.terminal(), &terminal);
+                (terminal, Some(standing))
+            }
+        };
+        if let Some(code) = standing.as_ref().and_then(Standing::refusal) {
+            return Ok(refused(code, now));
         }
         let hash = hex::encode(Sha256::digest(message.canonical().as_bytes()));
         match message {
@@ -219,45 +238,71 @@ fn refused(code: ResponseCode, now: DateTime<Utc>) -> Handled {
     Handled::fresh(Answer::new(code, now))
 }
 
-/// A terminal as the gateway checks it, with what it needs of its merchant.
+/// What the gateway needs of a terminal and its merchant to write its payments. None of it
+/// changes once the terminal is added: a terminal is never moved or deleted, and a merchant's time
+/// zone and currency are set when it is onboarded.
 #[derive(Debug, Clone)]
 struct Terminal {
     id: i64,
     merchant_id: i64,
     number_id: i64,
+    tz: Tz,
+    currency: Currency,
+}
+
+/// Whether a terminal may pay: read from the database for each message (for a sale, once for its
+/// group), as an administrator may disable a terminal or a merchant at any time.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
     status: TerminalStatus,
     /// The merchant is active and the terminal's merchant number open.
     takes_payments: bool,
-    tz: Tz,
-    currency: Currency,
-    refund_window_days: u32,
 }
 
-async fn terminal(db: &impl ConnectionTrait, number: &str) -> Result<Option<Terminal>, AppError> {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT t.id, t.merchant_id, t.merchant_number_id, t.status, n.status, m.status, \
-             m.time_zone, m.currency, m.refund_window_days \
-             FROM terminals t JOIN merchant_numbers n ON n.id = t.merchant_number_id \
-             JOIN merchants m ON m.id = t.merchant_id WHERE t.terminal_no = $1",
-            [number.into()],
-        ))
-        .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let status: String = row.try_get_by_index(3)?;
-    let number_status: String = row.try_get_by_index(4)?;
-    let merchant_status: String = row.try_get_by_index(5)?;
-    let zone: String = row.try_get_by_index(6)?;
-    let currency: String = row.try_get_by_index(7)?;
-    let window: i32 = row.try_get_by_index(8)?;
-    Ok(Some(Terminal {
-        id: row.try_get_by_index(0)?,
-        merchant_id: row.try_get_by_index(1)?,
-        number_id: row.try_get_by_index(2)?,
+impl Standing {
+    /// Why a message from the terminal is refused, if it is.
+    fn refusal(&self) -> Option<ResponseCode> {
+        if self.status != TerminalStatus::Enabled {
+            Some(ResponseCode::TerminalDisabled)
+        } else if !self.takes_payments {
+            Some(ResponseCode::MerchantInactive)
+        } else {
+            None
+        }
+    }
+}
+
+/// The terminals the gateway has seen, by number: a sale needs no look-up of its own. Only
+/// terminals found in the database are kept, so hostile numbers cannot grow it.
+#[derive(Clone, Default)]
+struct KnownTerminals(Arc<RwLock<HashMap<String, Terminal>>>);
+
+impl KnownTerminals {
+    fn get(&self, number: &str) -> Option<Terminal> {
+        let known = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        known.get(number).cloned()
+    }
+
+    fn keep(&self, number: &str, terminal: &Terminal) {
+        let mut known = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        if !known.contains_key(number) {
+            known.insert(number.to_owned(), terminal.clone());
+        }
+    }
+}
+
+/// A terminal as [`terminal`] and [`standings`] read it: its id, then its standing (read by
+/// [`standing_of`]), then what [`Terminal`] keeps.
+const STANDING_SQL: &str = "SELECT t.id, t.status, n.status, m.status, \
+     t.merchant_id, t.merchant_number_id, m.time_zone, m.currency \
+     FROM terminals t JOIN merchant_numbers n ON n.id = t.merchant_number_id \
+     JOIN merchants m ON m.id = t.merchant_id";
+
+fn standing_of(row: &QueryResult) -> Result<Standing, AppError> {
+    let status: String = row.try_get_by_index(1)?;
+    let number_status: String = row.try_get_by_index(2)?;
+    let merchant_status: String = row.try_get_by_index(3)?;
+    Ok(Standing {
         status: decode("terminals.status", &status, TerminalStatus::from_code)?,
         takes_payments: decode(
             "merchant_numbers.status",
@@ -269,10 +314,62 @@ async fn terminal(db: &impl ConnectionTrait, number: &str) -> Result<Option<Term
                 &merchant_status,
                 MerchantStatus::from_code,
             )? == MerchantStatus::Active,
+    })
+}
+
+/// The terminal numbered `number`, with its standing now.
+async fn terminal(
+    db: &impl ConnectionTrait,
+    number: &str,
+) -> Result<Option<(Terminal, Standing)>, AppError> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("{STANDING_SQL} WHERE t.terminal_no = $1"),
+            [number.into()],
+        ))
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let zone: String = row.try_get_by_index(6)?;
+    let currency: String = row.try_get_by_index(7)?;
+    let terminal = Terminal {
+        id: row.try_get_by_index(0)?,
+        merchant_id: row.try_get_by_index(4)?,
+        number_id: row.try_get_by_index(5)?,
         tz: local_time::zone(&zone).map_err(|e| AppError::internal("merchant time zone", &e))?,
         currency: decode("merchants.currency", &currency, |c| Currency::parse(c).ok())?,
-        refund_window_days: u32::try_from(window).unwrap_or(0),
-    }))
+    };
+    Ok(Some((terminal, standing_of(&row)?)))
+}
+
+/// Why a message of terminal `id` is refused, by the standings read: one not found is unknown.
+fn refusal_in(standings: &HashMap<i64, Standing>, id: i64) -> Option<ResponseCode> {
+    match standings.get(&id) {
+        Some(standing) => standing.refusal(),
+        None => Some(ResponseCode::UnknownTerminal),
+    }
+}
+
+/// The standing of each of the terminals `ids` now.
+async fn standings(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, Standing>, AppError> {
+    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Ids are numbers formatted here, not text from a message.
+    let sql = format!("{STANDING_SQL} WHERE t.id IN ({})", ids.join(", "));
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get_by_index(0)?, standing_of(row)?)))
+        .collect()
 }
 
 /// The terminal's open batch, if any; on PostgreSQL its row is locked, shared or alone, until the
@@ -791,7 +888,8 @@ async fn void_original(
 }
 
 /// The sale a refund gives money back from, once the refund is counted on it: the refund checks of
-/// every refund (type, status, window, what is left), and the card must be the sale's.
+/// every refund (type, status, the merchant's refund window as it is now, what is left), and the
+/// card must be the sale's.
 async fn refund_original(
     db: &impl ConnectionTrait,
     terminal: &Terminal,
@@ -818,7 +916,15 @@ async fn refund_original(
     };
     let today = local_time::today(now, terminal.tz);
     let amount = Money::from_fen(amount_fen, currency);
-    let refusal = match check_refundable(&checked, amount, terminal.refund_window_days, today) {
+    let window_days: i32 = merchants::Entity::find_by_id(terminal.merchant_id)
+        .select_only()
+        .column(merchants::Column::RefundWindowDays)
+        .into_tuple()
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the terminal's merchant".into()))?;
+    let window_days = u32::try_from(window_days).unwrap_or(0);
+    let refusal = match check_refundable(&checked, amount, window_days, today) {
         Ok(()) => match take_refundable(db, sale.id, amount_fen, Counted::Refunded).await? {
             Ok(()) => return Ok(Ok(sale)),
             Err(refusal) => refusal,

@@ -22,8 +22,8 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    approved, key_conflict, key_row, next_transaction_ids, pay, refused, stored_answer, Handled,
-    Payment, Terminal, Written,
+    approved, key_conflict, key_row, next_transaction_ids, pay, refusal_in, refused, standings,
+    stored_answer, Handled, Payment, Terminal, Written,
 };
 use crate::backend::db::begin_write_in_turn;
 use crate::backend::entities::{gateway_messages, terminal_batches, transactions};
@@ -40,7 +40,8 @@ const MAX_GROUP: usize = 256;
 /// Sales waiting for a writer, beyond which a sender waits for room.
 const QUEUE: usize = 4 * MAX_GROUP;
 
-/// A sale past the gateway's checks of the message and its terminal.
+/// A sale past the gateway's checks of the message: its terminal exists, and whether it may pay is
+/// checked with its group.
 pub(super) struct Sale {
     pub terminal: Terminal,
     pub key: Key,
@@ -97,6 +98,10 @@ impl Queue {
                 }
             }
             Outcome::Alone => {
+                let standing = standings(db, [sale.terminal.id]).await?;
+                if let Some(code) = refusal_in(&standing, sale.terminal.id) {
+                    return Ok(refused(code, sale.now));
+                }
                 let payment = Payment::Sale { card: sale.card };
                 let (terminal, key) = (&sale.terminal, &sale.key);
                 pay(
@@ -189,19 +194,26 @@ async fn write_together(
         .select_only()
         .column(terminal_batches::Column::TerminalId)
         .column(terminal_batches::Column::BatchNo)
-        .filter(terminal_batches::Column::TerminalId.is_in(terminals))
+        .filter(terminal_batches::Column::TerminalId.is_in(terminals.iter().copied()))
         .filter(terminal_batches::Column::Status.eq("open"))
         .order_by_asc(terminal_batches::Column::TerminalId);
     if db.get_database_backend() == DbBackend::Postgres {
         open = open.lock_shared();
     }
     let open: HashMap<i64, String> = open.into_tuple().all(&txn).await?.into_iter().collect();
+    // Whether each terminal may pay, read in the group's transaction: a terminal disabled before
+    // it began is refused.
+    let standing = standings(&txn, terminals.iter().copied()).await?;
 
     let mut outcomes = Vec::with_capacity(sales.len());
     let mut first_of_key = HashSet::new();
     let mut writing = Vec::new();
     for (i, sale) in sales.iter().enumerate() {
         let (terminal, key) = (&sale.terminal, &sale.key);
+        if let Some(code) = refusal_in(&standing, terminal.id) {
+            outcomes.push(Outcome::Answered(Box::new(refused(code, sale.now))));
+            continue;
+        }
         if !first_of_key.insert((terminal.id, key.batch.as_str(), key.voucher.as_str())) {
             // The same key again in this group: the first's answer, once it is written.
             outcomes.push(Outcome::Stored(None));
