@@ -424,6 +424,21 @@ async fn every_refusal_has_its_code(backend: Backend) {
         code(gw.send(&client, "sale", &conflicting).await),
         is(200, "94")
     );
+    // A voucher number held by a transaction the gateway did not write (loaded data): the same.
+    let first_answer = gw.send(&client, "sale", &first).await;
+    transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::VoucherNo,
+            sea_orm::sea_query::Expr::value(format!("{:06}", pos.voucher + 1)),
+        )
+        .filter(transactions::Column::ReferenceNo.eq(first_answer.json["reference"].as_str()))
+        .exec(&db.conn)
+        .await
+        .expect("take the next voucher number");
+    assert_eq!(
+        code(gw.send(&client, "sale", &pos.sale(700, CARD)).await),
+        is(200, "94")
+    );
 
     // A disabled terminal, a closed merchant number.
     terminals::Entity::update_many()

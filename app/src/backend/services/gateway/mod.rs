@@ -24,7 +24,7 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryResult, QuerySelect, Set, Statement,
+    EntityTrait, QueryFilter, QueryResult, QuerySelect, Set, SqlErr, Statement,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -680,9 +680,19 @@ async fn pay(
         txn_time,
         original_id,
     };
-    transactions::Entity::insert(written.row(&answer))
+    let inserted = transactions::Entity::insert(written.row(&answer))
         .exec_without_returning(&txn)
-        .await?;
+        .await;
+    match inserted {
+        Ok(_) => {}
+        // The key was free but a transaction of the batch has its voucher number: one the
+        // gateway did not write (loaded data). Another message's, as a repeat with other content.
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
+            return Ok(refused(ResponseCode::DuplicateConflict, now));
+        }
+        Err(error) => return Err(error.into()),
+    }
     txn.commit().await?;
     Ok(Handled::fresh(answer))
 }
