@@ -122,6 +122,13 @@ pub async fn connect_console(
 /// on PostgreSQL. A group of sales is written by statements whose text depends on the group's size
 /// (one row of values per sale), up to a few hundred texts: with the default hundred each connection
 /// kept dropping and preparing them again.
+///
+/// On SQLite the pool is one connection, whatever `max_connections`. A connection drops its page
+/// cache whenever another one has committed since it last read: with the writer of sales taking
+/// whichever pooled connection was free, nearly every group read its pages from the file again.
+/// One connection keeps its cache over its own commits; SQLite writes one transaction at a time
+/// anyway, and the gateway's other reads are few (a terminal's first message, a repeat's answer).
+/// Nothing in the gateway asks for a second connection while it holds one.
 pub async fn connect_gateway(
     url: &str,
     max_connections: u32,
@@ -130,6 +137,10 @@ pub async fn connect_gateway(
     let pool = Pool {
         statement_cache: 1_000,
         ..Pool::SERVER
+    };
+    let max_connections = match Backend::of_url(url) {
+        Some(Backend::Sqlite) => 1,
+        _ => max_connections,
     };
     connect_planned(
         url,

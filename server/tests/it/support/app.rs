@@ -497,11 +497,15 @@ impl Drop for Gateway {
 
 impl TestApp {
     /// Serves the terminal gateway on the app's database, with `clock` (the gateway's instance may
-    /// keep another time than the console's) and the default limits.
+    /// keep another time than the console's) and the default limits, through a pool of its own as
+    /// `vpos serve` opens it (on SQLite, one connection).
     pub async fn gateway(&self, clock: Clock) -> Gateway {
         use app::backend::services::gateway::{self, GatewayConfig};
+        let pool = app::backend::db::connect_gateway(&self.db.url, 4, Duration::from_secs(30))
+            .await
+            .expect("the gateway's pool");
         let router = server::gateway::router(server::gateway::GatewayState {
-            gateway: gateway::Gateway::start(self.db.conn.clone(), GatewayConfig::default()),
+            gateway: gateway::Gateway::start(pool, GatewayConfig::default()),
             clock,
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
