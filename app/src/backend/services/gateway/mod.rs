@@ -358,14 +358,19 @@ async fn standings(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, Standing>, AppError> {
-    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    let ids: Vec<sea_orm::Value> = ids.into_iter().map(Into::into).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    // Ids are numbers formatted here, not text from a message.
-    let sql = format!("{STANDING_SQL} WHERE t.id IN ({})", ids.join(", "));
+    // One text per number of terminals, not per set of them: the statement stays prepared.
+    let places: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("{STANDING_SQL} WHERE t.id IN ({})", places.join(", "));
     let rows = db
-        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            ids,
+        ))
         .await?;
     rows.iter()
         .map(|row| Ok((row.try_get_by_index(0)?, standing_of(row)?)))
