@@ -683,6 +683,7 @@ async fn pay(
         card: &card,
         amount_fen,
         txn_time,
+        booked_on,
         original_id,
     };
     let inserted = transactions::Entity::insert(written.row(&answer))
@@ -789,6 +790,8 @@ struct Written<'a> {
     card: &'a Card,
     amount_fen: i64,
     txn_time: DateTime<Utc>,
+    /// The business day it is booked on, as its answer says.
+    booked_on: NaiveDate,
     original_id: Option<i64>,
 }
 
@@ -812,7 +815,7 @@ impl Written<'_> {
             fee_fen: Set(None),
             currency: Set(terminal.currency.code().to_owned()),
             txn_time: Set(self.txn_time),
-            txn_date: Set(answer.booked_on.unwrap_or_default()),
+            txn_date: Set(self.booked_on),
             auth_code: Set(answer.auth_code.clone()),
             reference_no: Set(reference_of(self.id)),
             voucher_no: Set(self.key.voucher.clone()),

@@ -269,7 +269,7 @@ async fn write_together(
             &answer,
             id,
         )?);
-        answers.push((i, id, txn_time, answer));
+        answers.push((i, id, txn_time, booked_on, answer));
     }
 
     // The keys first, as one by one; those another writer holds are left to it.
@@ -297,7 +297,7 @@ async fn write_together(
 
     let mut rows = Vec::with_capacity(answers.len());
     let mut accepted = Vec::with_capacity(answers.len());
-    for (i, id, txn_time, answer) in answers {
+    for (i, id, txn_time, booked_on, answer) in answers {
         let sale = sales[i];
         let key = (
             sale.terminal.id,
@@ -315,6 +315,7 @@ async fn write_together(
             card: &sale.card,
             amount_fen: sale.amount_fen,
             txn_time,
+            booked_on,
             original_id: None,
         };
         rows.push(written.row(&answer));
