@@ -143,18 +143,20 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     }
     let state_clock = state.clock.clone();
     let router = crate::http::router(state);
-    let bind = |addr: std::net::SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
+    // Both listeners are bound before anything is served, so that a port in use stops the start;
+    // each is then registered with the runtime that serves it.
+    let bind = |addr: std::net::SocketAddr| {
+        std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|source| ServeError::Bind { addr, source })
     };
-    let listener = bind(settings.listen).await?;
+    let listener =
+        TcpListener::from_std(bind(settings.listen)?).map_err(|source| ServeError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
     let gateway_listener = if settings.gateway.enabled {
-        let addr = settings.gateway.listen;
-        let listener = std::net::TcpListener::bind(addr)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .map_err(|source| ServeError::Bind { addr, source })?;
-        Some(listener)
+        Some(bind(settings.gateway.listen)?)
     } else {
         None
     };
