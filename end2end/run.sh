@@ -40,7 +40,7 @@ export NODE_EXTRA_CA_CERTS="$state/var/pki/ca.pem"
 "$vpos" pki server >/dev/null
 "$vpos" migrate >/dev/null
 "$vpos" demo --transactions 5000 --password-env E2E_DEMO_PASSWORD >/dev/null
-for login in hualian.admin hualian.finance hualian.refund hualian.monitor hualian.approver hualian.pudong yueke.admin yueke.refund yueke.approver yigou.fastrefund yigou.admin moxiang.admin; do
+for login in hualian.admin hualian.finance hualian.refund hualian.monitor hualian.approver hualian.pudong yueke.admin yueke.refund yueke.approver yigou.fastrefund yigou.admin moxiang.admin yunqi.admin; do
   "$vpos" pki operator --name "$login" --password-env E2E_P12_PASSWORD >/dev/null
   "$vpos" operator bind-cert --login "$login" --cert "var/pki/issued/$login.pem" >/dev/null
 done

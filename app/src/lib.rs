@@ -32,6 +32,7 @@ use crate::ui::pages::{
     help::HelpPage,
     home::HomePage,
     login::LoginPage,
+    monitor::MonitorPage,
     not_found::NotFound,
     password::PasswordPage,
     refunds::{ApprovalsPage, PendingClearingPage, RefundFormPage, RefundPage, RefundsPage},
@@ -107,6 +108,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/password") view=PasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/token") view=TokenPage ssr=SsrMode::Async/>
+                    <Route path=path!("/monitor") view=MonitorPage ssr=SsrMode::Async/>
                     <Route path=path!("/settlements") view=SettlementsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settlements/:id") view=SettlementPage ssr=SsrMode::Async/>
                     <Route path=path!("/transactions") view=TransactionsPage ssr=SsrMode::Async/>

@@ -3,6 +3,8 @@
 // database, as only the server can).
 import { test as base, expect, Page, Browser, BrowserContextOptions } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as path from 'node:path';
 
 export const baseURL = process.env.E2E_BASE_URL ?? 'https://localhost:18443';
@@ -105,4 +107,55 @@ export async function signInFirstTime(page: Page, login: string) {
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator('[data-field=signed-in-as]')).toContainText(login);
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+}
+
+const vpos = process.env.E2E_VPOS ?? '';
+export const gatewayURL = process.env.E2E_GATEWAY_URL ?? 'https://localhost:18444';
+
+/** Runs the platform's command line on the test console's database. */
+export function platform(...args: string[]): string {
+  return execFileSync(vpos, args, { cwd: stateDir }).toString();
+}
+
+/** Sends a message to the terminal gateway as the acquirer's front end; the host's JSON answer. */
+export function gateway(kind: string, message: object): Promise<{ code: string; [key: string]: unknown }> {
+  const issued = path.join(stateDir, 'var', 'pki', 'issued');
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      `${gatewayURL}/v1/${kind}`,
+      {
+        method: 'POST',
+        cert: fs.readFileSync(path.join(issued, 'e2e-front-end.pem')),
+        key: fs.readFileSync(path.join(issued, 'e2e-front-end.key.pem')),
+        ca: fs.readFileSync(path.join(stateDir, 'var', 'pki', 'ca.pem')),
+        headers: { 'content-type': 'application/json' },
+      },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve(JSON.parse(body)));
+      },
+    );
+    request.on('error', reject);
+    request.end(JSON.stringify(message));
+  });
+}
+
+/**
+ * Signs `terminal` in at the gateway with `batch`. A batch the demo left open is closed first, as
+ * the POS would: its answer is returned (the POS does not know what that batch held).
+ */
+export async function signInTerminal(terminal: string, batch: string) {
+  let signIn = await gateway('sign-in', { terminal, batch });
+  let closed = null;
+  if (signIn.code === 'A8') {
+    const none = { count: 0, amount_fen: 0 };
+    closed = await gateway('sign-out', {
+      terminal, batch: signIn.batch, totals: { sale: none, void: none, refund: none },
+    });
+    expect(closed.code).toBe('00');
+    signIn = await gateway('sign-in', { terminal, batch });
+  }
+  expect(signIn.code).toBe('00');
+  return closed;
 }

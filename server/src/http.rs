@@ -30,7 +30,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 
-use app::backend::{AppState, CertKind};
+use app::backend::{AppState, CertKind, CertificateCheck, ClientIdentity};
 use app::{shell, App};
 
 use crate::tls::{identity_of, TlsState};
@@ -282,10 +282,17 @@ async fn accept_connection(
         tracing::warn!(peer = %remote, "verified connection without a readable client certificate");
         return None;
     };
+    let still_good = {
+        let tls = Arc::clone(&tls);
+        CertificateCheck(Arc::new(move |identity: &ClientIdentity, now| {
+            tls.refusal(identity, now).is_none()
+        }))
+    };
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         let router = router.clone();
         let identity = identity.clone();
         let tls = Arc::clone(&tls);
+        let still_good = still_good.clone();
         async move {
             // A connection opened before a revocation or the certificate's expiry must not
             // outlive it.
@@ -298,6 +305,7 @@ async fn accept_connection(
                 return Ok(wrong_kind_response(kind));
             }
             req.extensions_mut().insert(identity);
+            req.extensions_mut().insert(still_good);
             router.oneshot(req.map(Body::new)).await
         }
     });

@@ -7,7 +7,9 @@ use leptos::prelude::LeptosOptions;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
+use app::backend::feed::Feed;
 use app::backend::services::gateway::{Gateway, GatewayConfig};
+use app::backend::services::monitor::Monitor;
 use app::backend::services::{auth, clearing, exports};
 use app::backend::token::TokenKey;
 use app::backend::{audit, db, AppState, AuthConfig, CertKind, Clock, ExportConfig, SessionCache};
@@ -117,7 +119,15 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         session_cache: Duration::from_millis(settings.session_cache_ms),
         ..AuthConfig::default()
     };
+    // New transactions for the monitor: on PostgreSQL every instance hears every instance's,
+    // through the database; on SQLite the gateway of this process tells it.
+    let feed = Feed::new();
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        tokio::spawn(feed.clone().listen(settings.database_url.clone()));
+    }
+    let monitor = Monitor::start(conn.clone(), feed.clone());
     let state = AppState {
+        monitor,
         sessions: SessionCache::new(auth_config.session_cache),
         db: conn,
         search_db,
@@ -142,6 +152,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         ));
     }
     let state_clock = state.clock.clone();
+    let monitor = state.monitor.clone();
     let router = crate::http::router(state);
     // Both listeners are bound before anything is served, so that a port in use stops the start;
     // each is then registered with the runtime that serves it.
@@ -180,7 +191,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             let config = GatewayConfig {
                 max_amount_fen: settings.gateway.max_amount_fen,
             };
-            let serving = GatewaySide::start(&settings, statement_timeout, config).await?;
+            let serving = GatewaySide::start(&settings, statement_timeout, config, feed).await?;
             tracing::info!(addr = %settings.gateway.listen, "serving the terminal gateway over HTTPS (gateway certificate required)");
             let state = crate::gateway::GatewayState {
                 gateway: serving.gateway.clone(),
@@ -209,6 +220,8 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);
+        // Live streams never finish by themselves: they end here, so that their connections close.
+        monitor.stop();
     });
     tracing::info!(addr = %settings.listen, url = %settings.public_url, "serving the console over HTTPS (client certificate required)");
     crate::http::serve(
@@ -246,6 +259,7 @@ impl GatewaySide {
         settings: &Settings,
         statement_timeout: Duration,
         config: GatewayConfig,
+        feed: Feed,
     ) -> Result<Self, ServeError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(GATEWAY_THREADS)
@@ -259,7 +273,7 @@ impl GatewaySide {
         let started = runtime
             .spawn(async move {
                 let db = db::connect_gateway(&url, max, statement_timeout).await?;
-                Ok::<_, ServeError>(Gateway::start(db, config))
+                Ok::<_, ServeError>(Gateway::start(db, config, feed))
             })
             .await;
         match started {

@@ -14,6 +14,7 @@ pub mod auth;
 mod download;
 pub mod exports;
 pub mod home;
+pub mod monitor;
 pub mod operators;
 pub mod refunds;
 pub mod settlements;
@@ -21,7 +22,8 @@ pub mod terminals;
 pub mod token;
 pub mod transactions;
 
-/// The routes of the file downloads, beside the server functions that leptos routes itself.
+/// The routes of the file downloads and of the monitor's live stream, beside the server functions
+/// that leptos routes itself.
 #[cfg(feature = "ssr")]
 pub fn download_routes() -> axum::Router<crate::backend::AppState> {
     use axum::routing::get;
@@ -45,5 +47,9 @@ pub fn download_routes() -> axum::Router<crate::backend::AppState> {
         .route(
             crate::contract::exports::FILE_ROUTE,
             get(exports::export_file),
+        )
+        .route(
+            crate::contract::monitor::STREAM_PATH,
+            get(monitor::monitor_stream),
         )
 }

@@ -31,3 +31,18 @@ pub enum CertKind {
 /// identifier is only ever read in certificates of the platform's own CA, which alone decides what it
 /// means there.
 pub const GATEWAY_EKU: &[u64] = &[1, 3, 6, 1, 4, 1, 59_999, 8, 1];
+
+/// Whether a certificate holds at a time: see [`CertificateCheck`].
+pub type HoldsAt = dyn Fn(&ClientIdentity, DateTime<Utc>) -> bool + Send + Sync;
+
+/// Whether the certificate of a connection still holds (not revoked since, not expired), as the TLS
+/// layer knows it. The HTTP layer puts one into every request, for what outlives a request: a live
+/// stream asks it again while it is open.
+#[derive(Clone)]
+pub struct CertificateCheck(pub std::sync::Arc<HoldsAt>);
+
+impl CertificateCheck {
+    pub fn holds(&self, identity: &ClientIdentity, now: DateTime<Utc>) -> bool {
+        (self.0)(identity, now)
+    }
+}

@@ -7,6 +7,7 @@ pub mod context;
 pub mod db;
 pub mod entities;
 pub mod export;
+pub mod feed;
 pub mod identity;
 pub mod key_file;
 pub mod local_time;
@@ -22,7 +23,7 @@ pub mod token;
 
 pub use clock::Clock;
 pub use context::RequestCtx;
-pub use identity::{CertKind, ClientIdentity};
+pub use identity::{CertKind, CertificateCheck, ClientIdentity};
 pub use session::Session;
 pub use session_cache::SessionCache;
 pub use state::{AppState, AuthConfig, ExportConfig};

@@ -24,6 +24,8 @@ pub struct AppState {
     /// Refused accesses of the running minute ([`super::refusals`]): one audit event per
     /// certificate and minute, whatever their number.
     pub refusals: std::sync::Arc<super::refusals::Refusals>,
+    /// The transaction monitor's rows as they are committed ([`super::services::monitor`]).
+    pub monitor: super::services::monitor::Monitor,
 }
 
 /// Background exports: where their files go, and from how many rows a download becomes one.
@@ -89,6 +91,9 @@ pub struct AuthConfig {
     pub session_cache: std::time::Duration,
     /// The bounds on password checks and sign-in attempts, shared by every request of the process.
     pub throttle: std::sync::Arc<super::throttle::Throttle>,
+    /// How often an open live stream (the transaction monitor's) reads its session and looks at
+    /// its certificate again: a sign-out, a limit reached or a revocation ends it within this time.
+    pub stream_check: std::time::Duration,
 }
 
 impl Default for AuthConfig {
@@ -105,6 +110,7 @@ impl Default for AuthConfig {
             token_lockout: Duration::minutes(15),
             session_cache: std::time::Duration::from_secs(1),
             throttle: Default::default(),
+            stream_check: std::time::Duration::from_secs(5),
         }
     }
 }

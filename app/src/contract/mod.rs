@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod exports;
 pub mod home;
+pub mod monitor;
 pub mod operators;
 pub mod refunds;
 pub mod settlements;

@@ -37,8 +37,7 @@ impl Function {
     pub const fn in_this_build(self) -> bool {
         !matches!(
             self,
-            Function::MonitorView
-                | Function::FastRefundRequest
+            Function::FastRefundRequest
                 | Function::FastRefundBatch
                 | Function::FastRefundExceptions
                 | Function::FastRefundQuery

@@ -55,6 +55,18 @@ code_enum!(
     }
 );
 
+impl TxnStatus {
+    /// The host's response code of a transaction of this status, where the status tells it: a
+    /// successful or a later reversed one was approved (`00`); a failed one's decline code is not
+    /// kept with the transaction.
+    pub const fn response_code(self) -> Option<&'static str> {
+        match self {
+            TxnStatus::Success | TxnStatus::Reversed => Some("00"),
+            TxnStatus::Failed => None,
+        }
+    }
+}
+
 code_enum!(
     CardOrg {
         UnionPay = "unionpay",

@@ -14,7 +14,7 @@ use crate::domain::password::PasswordRule;
 use crate::domain::refund::{RefundReason, RefundRefusal, RefundStatus};
 use crate::domain::{
     AuditAction, AuditOutcome, Bank, CardOrg, CardType, DataScope, ExportStatus, MerchantStatus,
-    OperatorStatus, RefundMode, SettlementStatus, TerminalStatus, TxnStatus, TxnType,
+    OperatorStatus, RefundMode, SessionEnd, SettlementStatus, TerminalStatus, TxnStatus, TxnType,
 };
 use crate::error::{AppError, FieldProblem, Policy};
 
@@ -1083,6 +1083,21 @@ pub struct Texts {
     pub grp_add_terminals: &'static str,
     pub grp_add: &'static str,
     pub policy_group_in_use: &'static str,
+    pub monitor_about: &'static str,
+    pub monitor_any_terminal: &'static str,
+    pub monitor_apply: &'static str,
+    pub monitor_refresh: &'static str,
+    pub monitor_pause: &'static str,
+    pub monitor_resume: &'static str,
+    pub monitor_paused: fn(usize) -> String,
+    pub monitor_connecting: &'static str,
+    pub monitor_live: &'static str,
+    pub monitor_reconnecting: &'static str,
+    pub monitor_static: &'static str,
+    pub monitor_ended: fn(SessionEnd) -> String,
+    pub monitor_none: &'static str,
+    pub monitor_col_response: &'static str,
+    pub monitor_new: &'static str,
 }
 
 #[cfg(test)]

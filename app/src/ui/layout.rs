@@ -52,6 +52,11 @@ const MENU: &[MenuItem] = &[
         audience: Audience::Granted(Function::TransactionQuery),
     },
     MenuItem {
+        href: "/monitor",
+        label: |l| Function::MonitorView.label(l),
+        audience: Audience::Granted(Function::MonitorView),
+    },
+    MenuItem {
         href: "/settlements",
         label: |l| Function::SettlementQuery.label(l),
         audience: Audience::Granted(Function::SettlementQuery),

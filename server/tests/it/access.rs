@@ -104,6 +104,11 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         Form(&[]),
     ),
     (
+        "/api/monitor/latest",
+        Access::Granted(Function::MonitorView),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
         "/api/transactions/search",
         Access::Granted(Function::TransactionQuery),
         Json(r#"{"filter":{}}"#),

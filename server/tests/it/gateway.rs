@@ -15,11 +15,11 @@ use crate::on_both_backends;
 use crate::support::app::{seed_merchant, Gateway, GatewayAnswer, TestApp};
 use crate::support::{spawn_app, Backend, TestDb};
 
-const CARD: &str = "6225880000000019";
+pub(crate) const CARD: &str = "6225880000000019";
 const OTHER_CARD: &str = "4111111111111111";
 
 /// Noon of 2026-11-20 in Shanghai.
-fn noon() -> DateTime<Utc> {
+pub(crate) fn noon() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 4, 0, 0)
         .single()
         .expect("time")
@@ -30,21 +30,21 @@ fn day() -> NaiveDate {
 }
 
 /// A merchant's POS: its terminal, the batch it signs in with, and its voucher counter.
-struct Pos {
-    terminal_id: i64,
+pub(crate) struct Pos {
+    pub(crate) terminal_id: i64,
     terminal: String,
     batch: String,
     voucher: u32,
 }
 
 impl Pos {
-    async fn new(db: &TestDb, code: &str, terminal: &str) -> Pos {
+    pub(crate) async fn new(db: &TestDb, code: &str, terminal: &str) -> Pos {
         seed_merchant(db, code).await;
         Pos::on(db, code, terminal).await
     }
 
     /// Another terminal of merchant `code`'s merchant number, installed as the platform does.
-    async fn on(db: &TestDb, code: &str, terminal: &str) -> Pos {
+    pub(crate) async fn on(db: &TestDb, code: &str, terminal: &str) -> Pos {
         let number = MerchantNo::parse(&format!("8980000{}", &code[1..])).expect("number");
         let terminal_id =
             platform::add_terminal(&db.conn, &number, terminal, "PAX A920", None, Utc::now())
@@ -63,11 +63,11 @@ impl Pos {
         format!("{:06}", self.voucher)
     }
 
-    fn sign_in(&self) -> Value {
+    pub(crate) fn sign_in(&self) -> Value {
         json!({"terminal": self.terminal, "batch": self.batch})
     }
 
-    fn sale(&mut self, amount_fen: i64, card: &str) -> Value {
+    pub(crate) fn sale(&mut self, amount_fen: i64, card: &str) -> Value {
         json!({"terminal": self.terminal, "batch": self.batch, "voucher": self.next_voucher(),
             "amount_fen": amount_fen,
             "card": {"number": card, "type": "credit", "bank": "CMB"}})
@@ -96,7 +96,7 @@ fn original_of(answer: &GatewayAnswer) -> Value {
 }
 
 /// An app with its gateway, both on `clock`, and a gateway client.
-async fn gateway_app(backend: Backend) -> (TestApp, Gateway, reqwest::Client) {
+pub(crate) async fn gateway_app(backend: Backend) -> (TestApp, Gateway, reqwest::Client) {
     let app = spawn_app(backend).await;
     app.clock.advance(noon() - app.clock.now());
     let gateway = app.gateway(app.clock.clone()).await;
@@ -104,7 +104,7 @@ async fn gateway_app(backend: Backend) -> (TestApp, Gateway, reqwest::Client) {
     (app, gateway, client)
 }
 
-fn approved(answer: &GatewayAnswer) {
+pub(crate) fn approved(answer: &GatewayAnswer) {
     assert_eq!(
         (answer.status, answer.code()),
         (200, "00"),

@@ -15,6 +15,7 @@ mod exports;
 mod gateway;
 mod home;
 mod migrations;
+mod monitor;
 mod mtls;
 mod operators;
 mod platform;

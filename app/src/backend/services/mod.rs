@@ -8,6 +8,7 @@ pub mod exports;
 pub mod filters;
 pub mod gateway;
 pub mod home;
+pub mod monitor;
 pub mod operators;
 pub mod platform;
 pub mod refunds;

@@ -3,6 +3,7 @@ pub mod downloads;
 pub mod help;
 pub mod home;
 pub mod login;
+pub mod monitor;
 pub mod not_found;
 pub mod password;
 pub mod refunds;

@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio_rustls::TlsConnector;
 
+use app::backend::services::monitor::Monitor;
 use app::backend::services::platform::{self, CertificateRecord, NewMerchant, NewOperator};
 use app::backend::services::transactions;
 use app::backend::throttle::{Throttle, ThrottleLimits};
@@ -48,6 +49,8 @@ pub struct TestApp {
     /// The app's clock: stands still until a test advances it.
     pub clock: Clock,
     pub auth: AuthConfig,
+    /// The monitor's side of the app; its feed is the one the app's gateway announces on.
+    pub monitor: Monitor,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -70,6 +73,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     };
     let auth = AuthConfig {
         throttle: Arc::new(Throttle::new(limits)),
+        // A live stream notices the end of its session within a fifth of a second.
+        stream_check: Duration::from_millis(200),
         ..AuthConfig::default()
     };
     spawn_app_with(backend, auth).await
@@ -98,6 +103,31 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthConfig) -> TestApp {
         crl: Some(pki.pki.crl_path()),
     })
     .expect("TLS configuration");
+    let clock = Clock::manual(Utc::now());
+    let (addr, monitor, tx) = serve_instance(&db.conn, &db.url, &pki, &tls, &clock, &auth).await;
+    TestApp {
+        addr,
+        pki,
+        db,
+        tls,
+        clock,
+        auth,
+        monitor,
+        shutdown: Some(tx),
+    }
+}
+
+/// One instance of the console on `conn` (a pool on the database of `url`): its own monitor (on
+/// PostgreSQL listening to the database's announcements), served on a random port. Stops when the
+/// sender it gives back is used or dropped.
+async fn serve_instance(
+    conn: &sea_orm::DatabaseConnection,
+    url: &str,
+    pki: &TestPki,
+    tls: &Arc<TlsState>,
+    clock: &Clock,
+    auth: &AuthConfig,
+) -> (SocketAddr, Monitor, oneshot::Sender<()>) {
     let site_root = pki.dir.path().join("site");
     std::fs::create_dir_all(site_root.join("pkg")).expect("site dir");
     let leptos_options = leptos::prelude::LeptosOptions::builder()
@@ -105,12 +135,17 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthConfig) -> TestApp {
         .site_root(site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .build();
-    let clock = Clock::manual(Utc::now());
-    let search_db = app::backend::db::connect_search(&db.url, 2, &db.conn, STATEMENT_TIMEOUT)
+    let search_db = app::backend::db::connect_search(url, 2, conn, STATEMENT_TIMEOUT)
         .await
         .expect("open the search pool");
+    let feed = app::backend::feed::Feed::new();
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        tokio::spawn(feed.clone().listen(url.to_owned()));
+    }
+    let monitor = Monitor::start(conn.clone(), feed);
     let router = server::http::router(AppState {
-        db: db.conn.clone(),
+        monitor: monitor.clone(),
+        db: conn.clone(),
         search_db,
         leptos_options,
         clock: clock.clone(),
@@ -125,25 +160,40 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthConfig) -> TestApp {
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(server::http::serve(
         listener,
-        Arc::clone(&tls),
+        Arc::clone(tls),
         router,
         Duration::from_secs(5),
         async {
             let _ = rx.await;
         },
     ));
-    TestApp {
-        addr,
-        pki,
-        db,
-        tls,
-        clock,
-        auth,
-        shutdown: Some(tx),
-    }
+    (addr, monitor, tx)
+}
+
+/// Another instance of a [`TestApp`]'s console: the same database (through a pool of its own),
+/// certificates and clock, its own monitor and port.
+pub struct Instance {
+    pub addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
 }
 
 impl TestApp {
+    pub async fn second_instance(&self) -> Instance {
+        let conn = app::backend::db::connect(&self.db.url, 4)
+            .await
+            .expect("the second instance's pool");
+        let (addr, _monitor, stop) = serve_instance(
+            &conn,
+            &self.db.url,
+            &self.pki,
+            &self.tls,
+            &self.clock,
+            &self.auth,
+        )
+        .await;
+        Instance { addr, _stop: stop }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("https://127.0.0.1:{}{path}", self.addr.port())
     }
@@ -505,7 +555,11 @@ impl TestApp {
             .await
             .expect("the gateway's pool");
         let router = server::gateway::router(server::gateway::GatewayState {
-            gateway: gateway::Gateway::start(pool, GatewayConfig::default()),
+            gateway: gateway::Gateway::start(
+                pool,
+                GatewayConfig::default(),
+                self.monitor.feed().clone(),
+            ),
             clock,
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -20,6 +20,8 @@ pub struct Browser<'a> {
     pub origin: String,
     /// The session token the console last set, if any.
     pub session: Option<String>,
+    /// Another instance of the console to send requests to, instead of the app's own.
+    base: Option<String>,
     /// The `Set-Cookie` value of the last response that set the session cookie.
     pub last_set_cookie: Option<String>,
 }
@@ -70,6 +72,7 @@ impl TestApp {
             origin: format!("https://127.0.0.1:{}", self.addr.port()),
             session: None,
             last_set_cookie: None,
+            base: None,
         }
     }
 }
@@ -83,12 +86,30 @@ impl<'a> Browser<'a> {
             origin: self.origin.clone(),
             session: self.session.clone(),
             last_set_cookie: None,
+            base: self.base.clone(),
+        }
+    }
+
+    /// The same browser with its session, talking to `instance` from now on.
+    pub fn at(&self, instance: &super::app::Instance) -> Browser<'a> {
+        let base = format!("https://127.0.0.1:{}", instance.addr.port());
+        Browser {
+            origin: base.clone(),
+            base: Some(base),
+            ..self.twin()
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        match &self.base {
+            Some(base) => format!("{base}{path}"),
+            None => self.app.url(path),
         }
     }
 
     /// GETs a file: the status, the Content-Type and the bytes.
     pub async fn download(&mut self, path: &str) -> (u16, String, Vec<u8>) {
-        let request = self.with_session(self.client.get(self.app.url(path)));
+        let request = self.with_session(self.client.get(self.url(path)));
         let response = request.send().await.expect("request");
         let status = response.status().as_u16();
         let content_type = response
@@ -110,7 +131,7 @@ impl<'a> Browser<'a> {
 
     /// Calls a server function with JSON arguments: a POST's body, or a GET's query.
     pub async fn call_json(&mut self, endpoint: &str, body: serde_json::Value) -> Answer {
-        let url = self.app.url(&format!("/api/{endpoint}"));
+        let url = self.url(&format!("/api/{endpoint}"));
         let request = if reads_only(endpoint) {
             let query = serde_qs::to_string(&body).expect("arguments as a query");
             self.client.get(format!("{url}?{query}"))
@@ -130,7 +151,7 @@ impl<'a> Browser<'a> {
         fields: &[(&str, &str)],
         origin: Option<&str>,
     ) -> Answer {
-        let url = self.app.url(&format!("/api/{endpoint}"));
+        let url = self.url(&format!("/api/{endpoint}"));
         let request = if reads_only(endpoint) {
             self.client.get(url).query(fields)
         } else {
@@ -145,13 +166,35 @@ impl<'a> Browser<'a> {
 
     /// GETs a page; a redirect comes back as its status and `Location` in the body.
     pub async fn page(&mut self, path: &str) -> Answer {
-        let request = self.client.get(self.app.url(path));
+        let request = self.client.get(self.url(path));
         self.send(request).await
     }
 
     /// GETs any path (e.g. a server function by GET).
     pub async fn get(&mut self, path: &str) -> Answer {
         self.page(path).await
+    }
+
+    /// Opens a stream of server-sent events at `path` with this browser's session: its status, and
+    /// the stream when the answer is one.
+    pub async fn events(&self, path: &str) -> Result<EventStream, (u16, String)> {
+        let request = self
+            .with_session(self.client.get(self.url(path)))
+            .header("accept", "text/event-stream");
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let event_stream = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/event-stream"));
+        if status != 200 || !event_stream {
+            return Err((status, response.text().await.unwrap_or_default()));
+        }
+        Ok(EventStream {
+            response,
+            buffer: String::new(),
+        })
     }
 
     /// The request with this browser's session cookie, if it has one.
@@ -241,4 +284,75 @@ pub fn reads_only(endpoint: &str) -> bool {
     let path = format!("/api/{endpoint}");
     leptos::server_fn::axum::server_fn_paths()
         .any(|(p, method)| p == path && method == http::Method::GET)
+}
+
+/// An open stream of server-sent events.
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+/// One event: its name and its data.
+#[derive(Debug, Clone)]
+pub struct ServerEvent {
+    pub name: String,
+    pub data: String,
+}
+
+impl ServerEvent {
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.data)
+            .unwrap_or_else(|e| panic!("{e}: event {} data {}", self.name, self.data))
+    }
+}
+
+impl EventStream {
+    /// The next event (comments skipped), or None when the stream ends or nothing comes within
+    /// `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<ServerEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = ServerEvent {
+                    name: "message".into(),
+                    data: String::new(),
+                };
+                let mut has_data = false;
+                for line in block.lines() {
+                    if let Some(name) = line.strip_prefix("event:") {
+                        event.name = name.trim().to_owned();
+                    } else if let Some(data) = line.strip_prefix("data:") {
+                        if has_data {
+                            event.data.push('\n');
+                        }
+                        event.data.push_str(data.strip_prefix(' ').unwrap_or(data));
+                        has_data = true;
+                    }
+                }
+                if has_data {
+                    return Some(event);
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await;
+            match chunk {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether the server closed the stream within `wait` (events still coming are read and
+    /// dropped).
+    pub async fn closes_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
 }

@@ -20,8 +20,8 @@ pub use self::passwords::{
     PasswordChange,
 };
 pub use self::sessions::{
-    end_operator_sessions, end_session, purge_sessions, resolve_session, sign_out, Resolved,
-    SESSION_ROW_KEPT,
+    end_of, end_operator_sessions, end_session, purge_sessions, resolve_session, sign_out,
+    Resolved, SESSION_ROW_KEPT,
 };
 pub use self::sign_in::{
     merchant_active, new_captcha, note_certificate, sign_in, unlocking, NewCaptcha, SignInForm,

@@ -68,30 +68,8 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
             SessionEnd::from_code(reason).unwrap_or(SessionEnd::Logout),
         ));
     }
-    let end = if row.cert_fingerprint != identity.fingerprint {
-        Some(SessionEnd::Certificate)
-    } else if now >= row.expires_at {
-        Some(SessionEnd::Expired)
-    } else if now - row.last_seen_at >= cfg.idle_timeout {
-        Some(SessionEnd::Idle)
-    } else if row.status == OperatorStatus::Disabled.code()
-        || row.merchant_status != MerchantStatus::Active.code()
-    {
-        // Disabled, or their merchant suspended: nothing of the console is theirs any more.
-        Some(SessionEnd::OperatorChanged)
-    } else {
-        None
-    };
-    if let Some(reason) = end {
-        let actor = Actor {
-            merchant_id: Some(row.merchant_id),
-            operator_id: Some(row.operator_id),
-            login_name: Some(row.login_name.clone()),
-            ..Actor::from_identity(identity)
-        };
-        end_session(db, &hash, reason, actor, now).await?;
-        // After the end is written: a request reading the session meanwhile keeps nothing.
-        sessions.forget(&hash);
+    if let Some(reason) = row.end_at(&identity.fingerprint, cfg, now) {
+        row.end(db, sessions, &hash, reason, identity, now).await?;
         return Ok(Resolved::Ended(reason));
     }
     let touch = now - row.last_seen_at >= TOUCH_EVERY;
@@ -141,6 +119,39 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
     Ok(Resolved::Active(Box::new(session)))
 }
 
+/// Why the session `session` has ended at `now`, if it has, read again from the database without
+/// counting as activity: a page that only listens (the transaction monitor) does not keep its
+/// session alive. A session found past a limit is ended as a request would end it.
+pub async fn end_of<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    cfg: &AuthConfig,
+    sessions: &SessionCache,
+    session: &Session,
+    identity: &ClientIdentity,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionEnd>, DbErr> {
+    let hash = session.token_hash.as_str();
+    let backend = db.get_database_backend();
+    let Some(row) =
+        SessionRow::find_by_statement(backend.build(&SessionRow::select(backend, hash)))
+            .one(db)
+            .await?
+    else {
+        // Purged: long ended.
+        return Ok(Some(SessionEnd::Expired));
+    };
+    if let Some(reason) = &row.end_reason {
+        return Ok(Some(
+            SessionEnd::from_code(reason).unwrap_or(SessionEnd::Logout),
+        ));
+    }
+    let Some(reason) = row.end_at(&identity.fingerprint, cfg, now) else {
+        return Ok(None);
+    };
+    row.end(db, sessions, hash, reason, identity, now).await?;
+    Ok(Some(reason))
+}
+
 /// The items of a comma-separated list an aggregate wrote (none for NULL: no rows).
 pub(super) fn items_of(list: Option<&str>) -> impl Iterator<Item = &str> {
     list.unwrap_or_default()
@@ -174,6 +185,52 @@ pub(super) struct SessionRow {
 }
 
 impl SessionRow {
+    /// Why the open session this row was read of ends at `now`, for a request presenting the
+    /// certificate of `fingerprint`, if it does.
+    fn end_at(
+        &self,
+        fingerprint: &str,
+        cfg: &AuthConfig,
+        now: DateTime<Utc>,
+    ) -> Option<SessionEnd> {
+        if self.cert_fingerprint != fingerprint {
+            Some(SessionEnd::Certificate)
+        } else if now >= self.expires_at {
+            Some(SessionEnd::Expired)
+        } else if now - self.last_seen_at >= cfg.idle_timeout {
+            Some(SessionEnd::Idle)
+        } else if self.status == OperatorStatus::Disabled.code()
+            || self.merchant_status != MerchantStatus::Active.code()
+        {
+            // Disabled, or their merchant suspended: nothing of the console is theirs any more.
+            Some(SessionEnd::OperatorChanged)
+        } else {
+            None
+        }
+    }
+
+    /// Ends the session of `hash` (read as this row) for `reason`, with its audit entry.
+    async fn end<C: ConnectionTrait + TransactionTrait>(
+        &self,
+        db: &C,
+        sessions: &SessionCache,
+        hash: &str,
+        reason: SessionEnd,
+        identity: &ClientIdentity,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let actor = Actor {
+            merchant_id: Some(self.merchant_id),
+            operator_id: Some(self.operator_id),
+            login_name: Some(self.login_name.clone()),
+            ..Actor::from_identity(identity)
+        };
+        end_session(db, hash, reason, actor, now).await?;
+        // After the end is written: a request reading the session meanwhile keeps nothing.
+        sessions.forget(hash);
+        Ok(())
+    }
+
     pub(super) fn select(backend: DbBackend, token_hash: &str) -> SelectStatement {
         use merchants::Column as M;
         use operator_roles::Column as R;

@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 
 use crate::backend::db::begin_write_in_turn;
 use crate::backend::entities::{gateway_messages, merchants, terminal_batches, transactions};
+use crate::backend::feed::Feed;
 use crate::backend::local_time;
 use crate::backend::services::refunds::{take_refundable, Counted};
 use crate::backend::services::{clearing, decode};
@@ -146,18 +147,21 @@ pub struct Gateway {
     config: GatewayConfig,
     sales: sales::Queue,
     terminals: KnownTerminals,
+    /// Where the transactions it writes are announced (to the transaction monitor).
+    feed: Feed,
 }
 
 impl Gateway {
     /// Starts the writers of sales (tasks of the running tokio runtime); they end when the last
-    /// clone of the gateway is dropped.
-    pub fn start(db: DatabaseConnection, config: GatewayConfig) -> Self {
-        let sales = sales::Queue::start(&db);
+    /// clone of the gateway is dropped. Every transaction written is announced on `feed`.
+    pub fn start(db: DatabaseConnection, config: GatewayConfig, feed: Feed) -> Self {
+        let sales = sales::Queue::start(&db, &feed);
         Self {
             db,
             config,
             sales,
             terminals: KnownTerminals::default(),
+            feed,
         }
     }
 
@@ -211,7 +215,7 @@ impl Gateway {
                     hash,
                     now,
                 };
-                self.sales.write(db, sale).await
+                self.sales.write(db, &self.feed, sale).await
             }
             Message::Void {
                 key,
@@ -219,7 +223,8 @@ impl Gateway {
                 original,
             } => {
                 let payment = Payment::Void { original };
-                pay(db, &terminal, &key, amount_fen, payment, &hash, now).await
+                let feed = &self.feed;
+                pay(db, feed, &terminal, &key, amount_fen, payment, &hash, now).await
             }
             Message::Refund {
                 key,
@@ -228,7 +233,8 @@ impl Gateway {
                 original,
             } => {
                 let payment = Payment::Refund { card, original };
-                pay(db, &terminal, &key, amount_fen, payment, &hash, now).await
+                let feed = &self.feed;
+                pay(db, feed, &terminal, &key, amount_fen, payment, &hash, now).await
             }
         }
     }
@@ -605,8 +611,10 @@ async fn stored_answer(
     }))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn pay(
     db: &DatabaseConnection,
+    feed: &Feed,
     terminal: &Terminal,
     key: &Key,
     amount_fen: i64,
@@ -699,7 +707,9 @@ async fn pay(
         }
         Err(error) => return Err(error.into()),
     }
+    feed.announce_in(&txn, &[id]).await?;
     txn.commit().await?;
+    feed.committed(db.get_database_backend(), &[id]);
     Ok(Handled::fresh(answer))
 }
 

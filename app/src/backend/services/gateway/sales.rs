@@ -27,6 +27,7 @@ use super::{
 };
 use crate::backend::db::begin_write_in_turn;
 use crate::backend::entities::{gateway_messages, terminal_batches, transactions};
+use crate::backend::feed::Feed;
 use crate::backend::local_time;
 use crate::backend::services::clearing;
 use crate::domain::gateway::{Card, Key, Kind, ResponseCode};
@@ -68,16 +69,21 @@ impl Queue {
     /// Starts the writer. One is enough: on SQLite one transaction writes at a time anyway, and on
     /// PostgreSQL a second one made each group half as large and every sale dearer (each group
     /// costs its statements and a run of each tally's trigger, whatever its size).
-    pub fn start(db: &DatabaseConnection) -> Self {
+    pub fn start(db: &DatabaseConnection, feed: &Feed) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_groups(db.clone(), receiver));
+        tokio::spawn(write_groups(db.clone(), feed.clone(), receiver));
         Self { sender }
     }
 
     /// Writes `sale` with the next group and gives its answer. What the group leaves to the sale
     /// (a stored answer to read, a write of its own after the group failed) is done here, in the
     /// sender's task: the writer goes on to the next group meanwhile.
-    pub async fn write(&self, db: &DatabaseConnection, sale: Sale) -> Result<Handled, AppError> {
+    pub async fn write(
+        &self,
+        db: &DatabaseConnection,
+        feed: &Feed,
+        sale: Sale,
+    ) -> Result<Handled, AppError> {
         let (answer, answered) = oneshot::channel();
         let (sale, outcome) = match self.sender.send(Queued { sale, answer }).await {
             Ok(()) => answered
@@ -106,6 +112,7 @@ impl Queue {
                 let (terminal, key) = (&sale.terminal, &sale.key);
                 pay(
                     db,
+                    feed,
                     terminal,
                     key,
                     sale.amount_fen,
@@ -127,7 +134,7 @@ const STREAMING: usize = 8;
 /// sale, and a group twice as large, so that each sale's share of a group's fixed cost halves.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 
-async fn write_groups(db: DatabaseConnection, mut receiver: mpsc::Receiver<Queued>) {
+async fn write_groups(db: DatabaseConnection, feed: Feed, mut receiver: mpsc::Receiver<Queued>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut streaming = false;
     loop {
@@ -144,14 +151,14 @@ async fn write_groups(db: DatabaseConnection, mut receiver: mpsc::Receiver<Queue
             }
         }
         streaming = group.len() >= STREAMING;
-        write_group(&db, std::mem::take(&mut group)).await;
+        write_group(&db, &feed, std::mem::take(&mut group)).await;
     }
 }
 
-async fn write_group(db: &DatabaseConnection, group: Vec<Queued>) {
+async fn write_group(db: &DatabaseConnection, feed: &Feed, group: Vec<Queued>) {
     let sales: Vec<&Sale> = group.iter().map(|q| &q.sale).collect();
     let started = std::time::Instant::now();
-    let outcomes = match write_together(db, &sales).await {
+    let outcomes = match write_together(db, feed, &sales).await {
         Ok(outcomes) => {
             tracing::debug!(
                 sales = sales.len(),
@@ -184,6 +191,7 @@ enum Outcome {
 /// Writes the sales that pass in one write transaction, and says what became of each.
 async fn write_together(
     db: &DatabaseConnection,
+    feed: &Feed,
     sales: &[&Sale],
 ) -> Result<Vec<Outcome>, AppError> {
     let (_turn, txn) = begin_write_in_turn(db).await?;
@@ -297,6 +305,7 @@ async fn write_together(
 
     let mut rows = Vec::with_capacity(answers.len());
     let mut accepted = Vec::with_capacity(answers.len());
+    let mut ids = Vec::with_capacity(answers.len());
     for (i, id, txn_time, booked_on, answer) in answers {
         let sale = sales[i];
         let key = (
@@ -319,6 +328,7 @@ async fn write_together(
             original_id: None,
         };
         rows.push(written.row(&answer));
+        ids.push(id);
         accepted.push((i, answer));
     }
     if !rows.is_empty() {
@@ -326,7 +336,9 @@ async fn write_together(
             .exec_without_returning(&txn)
             .await?;
     }
+    feed.announce_in(&txn, &ids).await?;
     txn.commit().await?;
+    feed.committed(backend, &ids);
     for (i, answer) in accepted {
         outcomes[i] = Outcome::Answered(Box::new(Handled::fresh(answer)));
     }

@@ -16,6 +16,7 @@ mod tests;
 pub use self::detail::{detail, slip};
 pub(crate) use self::detail::{row_of, visible};
 pub use self::export::{export, export_size, export_to_file, DIRECT_LIMIT, EXPORT_CAP};
+pub(crate) use self::page::groups_for;
 pub use self::page::{filter_options, page};
 pub use self::query::{CardMatch, Place, ResolvedQuery, TxnQuery};
 pub use self::tallies::summary;

@@ -229,7 +229,7 @@ pub(super) fn count_query(session: &Session, query: &ResolvedQuery, tz: Tz) -> S
 }
 
 /// The terminal groups an operator may filter by: theirs, or all of the merchant's.
-pub(super) async fn groups_for(
+pub(crate) async fn groups_for(
     db: &impl ConnectionTrait,
     session: &Session,
 ) -> Result<Vec<(i64, String)>, AppError> {
