@@ -1,5 +1,5 @@
 # The project's commands. See README.md.
-.PHONY: run test bench-demo bench-query bench-ingest
+.PHONY: run test bench-demo bench-query bench-ingest bench-monitor bench-page
 
 # Serve the console with demo data on the embedded SQLite database (https://localhost:8443).
 run:
@@ -21,3 +21,13 @@ bench-query:
 # SQLite and PostgreSQL; see docs/PERFORMANCE.md.
 bench-ingest:
 	scripts/bench-ingest.sh
+
+# The realtime monitor: a monitor's memory, and accept-to-monitor latency under the simulator's
+# traffic, on SQLite and PostgreSQL; see docs/PERFORMANCE.md.
+bench-monitor:
+	scripts/bench-monitor.sh
+
+# The console's pages in the browser: time to interactive, cold and cached, on the build `make run`
+# serves; see docs/PERFORMANCE.md.
+bench-page:
+	scripts/bench-page.sh

@@ -13,6 +13,12 @@
 //! up to a millisecond or two after the appointed time, which would otherwise be counted too. A
 //! stall longer than a connection's period (connections / R) delays the next request rather than
 //! lengthening it; the maximum shows such stalls.
+//!
+//! With `--monitor` it opens `--connections` realtime monitors instead (the live stream of the
+//! operator's new transactions, one TLS connection each) and, over `--seconds` after the warm-up,
+//! measures for every transaction each monitor receives the time from the host's accepting it (the
+//! row's `accepted_ms`, by the clock of this machine) to its arrival here. With `--idle` it only
+//! opens them, says so once each has its first rows, and holds them open for `--seconds`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +49,10 @@ struct Args {
     days: i64,
     /// Searches a second between all connections; none: each as soon as the last one answered.
     rate: Option<f64>,
+    /// Open realtime monitors instead of searching.
+    monitor: bool,
+    /// The monitors only stay open.
+    idle: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -56,6 +66,7 @@ fn args() -> Result<Args, String> {
     let mut new_password = std::env::var("LOAD_NEW_PASSWORD").unwrap_or_default();
     let (mut connections, mut seconds, mut warmup, mut days) = (32, 20, 3, 30);
     let mut rate = None;
+    let (mut monitor, mut idle) = (false, false);
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -85,6 +96,8 @@ fn args() -> Result<Args, String> {
                 }
                 rate = Some(r);
             }
+            "--monitor" => monitor = true,
+            "--idle" => idle = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -111,6 +124,8 @@ fn args() -> Result<Args, String> {
         warmup,
         days,
         rate,
+        monitor,
+        idle,
     })
 }
 
@@ -333,6 +348,9 @@ async fn run(args: &Args) -> Result<(), Failure> {
     let config = tls_config(args)?;
     let mut first = Connection::open(args.addr, config.clone()).await?;
     let cookie = sign_in(args, &mut first).await?;
+    if args.monitor {
+        return monitors(args, config, cookie).await;
+    }
     let query = search_query(args.days);
     let (status, answer) = first.get("transactions/search", &query).await?;
     if status != 200 {
@@ -433,6 +451,167 @@ async fn run(args: &Args) -> Result<(), Failure> {
     }
     if errors > 0 {
         return Err(format!("{errors} requests failed").into());
+    }
+    Ok(())
+}
+
+/// The milliseconds since 1970 of this machine's clock.
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// One open realtime monitor: the stream's body, and what of it is not yet read.
+struct Monitor {
+    body: hyper::body::Incoming,
+    buffer: String,
+    /// Kept: the connection lives as long as its sender.
+    _sender: SendRequest<String>,
+}
+
+impl Monitor {
+    async fn open(
+        addr: SocketAddr,
+        config: Arc<ClientConfig>,
+        cookie: &str,
+    ) -> Result<Self, Failure> {
+        let mut sender = server::client::http1(&addr.ip().to_string(), addr.port(), config).await?;
+        let request = http::Request::get(app::contract::monitor::STREAM_PATH)
+            .header("host", addr.to_string())
+            .header("accept", "text/event-stream")
+            .header("cookie", cookie)
+            .body(String::new())?;
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        if response.status() != 200 {
+            return Err(format!("the monitor's stream: {}", response.status()).into());
+        }
+        Ok(Self {
+            body: response.into_body(),
+            buffer: String::new(),
+            _sender: sender,
+        })
+    }
+
+    /// The next event's name and data; None when the stream ends.
+    async fn next(&mut self) -> Result<Option<(String, String)>, Failure> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut name, mut data) = (String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(n) = line.strip_prefix("event:") {
+                        name = n.trim().to_owned();
+                    } else if let Some(d) = line.strip_prefix("data:") {
+                        data.push_str(d.trim_start());
+                    }
+                }
+                if !data.is_empty() {
+                    return Ok(Some((name, data)));
+                }
+                continue;
+            }
+            match self.body.frame().await {
+                Some(frame) => {
+                    if let Ok(bytes) = frame?.into_data() {
+                        self.buffer.push_str(&String::from_utf8_lossy(&bytes));
+                    }
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+/// `--monitor`: opens the monitors and measures what they receive (or, `--idle`, holds them).
+async fn monitors(args: &Args, config: Arc<ClientConfig>, cookie: String) -> Result<(), Failure> {
+    use app::contract::monitor::{event, MonitorRow};
+    let mut opened = Vec::with_capacity(args.connections);
+    for _ in 0..args.connections {
+        let mut monitor = Monitor::open(args.addr, config.clone(), &cookie).await?;
+        match monitor.next().await? {
+            Some((name, _)) if name == event::LATEST => opened.push(monitor),
+            other => return Err(format!("a monitor's first event: {other:?}").into()),
+        }
+    }
+    let started = Instant::now();
+    if args.idle {
+        println!(
+            "monitors open: {} (each with its latest rows)",
+            opened.len()
+        );
+        tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+        println!("monitors held for {} s", args.seconds);
+        return Ok(());
+    }
+    println!(
+        "monitors open: {}, measured for {} s after {} s",
+        opened.len(),
+        args.seconds,
+        args.warmup
+    );
+    let warm_until = started + Duration::from_secs(args.warmup);
+    let stop_at = warm_until + Duration::from_secs(args.seconds);
+    let mut workers = Vec::new();
+    for mut monitor in opened {
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failure = None;
+            loop {
+                let next = tokio::time::timeout_at(stop_at.into(), monitor.next()).await;
+                let (name, data) = match next {
+                    Err(_) => break,
+                    Ok(Ok(Some(event))) => event,
+                    Ok(Ok(None)) => {
+                        failure = Some("a monitor's stream ended".to_owned());
+                        break;
+                    }
+                    Ok(Err(e)) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                };
+                let arrived = now_ms();
+                if name == event::ROWS && Instant::now() >= warm_until {
+                    let rows: Vec<MonitorRow> = serde_json::from_str(&data).unwrap_or_default();
+                    latencies.extend(rows.iter().map(|r| arrived - r.accepted_ms));
+                } else if name == event::END {
+                    failure = Some(format!("a monitor's session ended: {data}"));
+                    break;
+                }
+            }
+            (latencies, failure)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut failures = 0;
+    for worker in workers {
+        let (latencies, failure) = worker.await?;
+        all.extend(latencies);
+        if let Some(failure) = failure {
+            failures += 1;
+            eprintln!("vpos-load: {failure}");
+        }
+    }
+    all.sort_unstable();
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(0)
+    };
+    println!(
+        "monitor latency (accepted by the host to received): {} rows received by {} monitors in {} s ({:.0} a second each); p50 {} ms, p95 {} ms, p99 {} ms, max {} ms; {} monitors failed",
+        all.len(),
+        args.connections,
+        args.seconds,
+        all.len() as f64 / (args.seconds as f64 * args.connections as f64),
+        at(0.50),
+        at(0.95),
+        at(0.99),
+        all.last().copied().unwrap_or(0),
+        failures
+    );
+    if failures > 0 {
+        return Err(format!("{failures} monitors failed").into());
     }
     Ok(())
 }
