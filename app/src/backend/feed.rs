@@ -1,7 +1,7 @@
 //! Transactions as they are committed, announced for the transaction monitor.
 //!
 //! The gateway announces the ids of the transactions it writes; every instance's monitor
-//! ([`crate::backend::services::monitor`]) reads them once and sends each watcher what it may see.
+//! (the monitor service) reads them once and sends each watcher what it may see.
 //!
 //! On PostgreSQL the announcement is a `NOTIFY` inside the transaction that writes them: the
 //! database delivers it to every listening instance when, and only if, the transaction commits, and

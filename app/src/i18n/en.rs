@@ -683,6 +683,7 @@ pub static EN: Texts = Texts {
     monitor_reconnecting: "Connection lost; reconnecting…",
     monitor_static: "This page does not update by itself: click Refresh for the latest transactions.",
     monitor_ended: |reason| format!("Live updates stopped: {}. Please sign in again.", match reason { SessionEnd::Logout => "you signed out", SessionEnd::Idle => "the session ended after a long time without activity", SessionEnd::Expired => "the session reached its time limit", SessionEnd::PasswordChanged => "your password was changed", SessionEnd::OperatorChanged => "an administrator changed or disabled your account", SessionEnd::Certificate => "your certificate was revoked or has expired" }),
+    monitor_refused: "Live updates stopped: the server refused the connection (the session may have ended). Sign in again or reload the page.",
     monitor_none: "No transactions yet.",
     monitor_col_response: "Response code",
     monitor_new: "new",

@@ -1095,6 +1095,7 @@ pub struct Texts {
     pub monitor_reconnecting: &'static str,
     pub monitor_static: &'static str,
     pub monitor_ended: fn(SessionEnd) -> String,
+    pub monitor_refused: &'static str,
     pub monitor_none: &'static str,
     pub monitor_col_response: &'static str,
     pub monitor_new: &'static str,

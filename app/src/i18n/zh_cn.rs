@@ -677,6 +677,7 @@ pub static ZH_CN: Texts = Texts {
     monitor_reconnecting: "连接中断，正在重新连接…",
     monitor_static: "此页面不会自动更新：点击「刷新」查看最新交易。",
     monitor_ended: |reason| format!("实时更新已停止：{}。请重新登录。", match reason { SessionEnd::Logout => "您已退出登录", SessionEnd::Idle => "会话因长时间无操作而结束", SessionEnd::Expired => "会话已到最长时限", SessionEnd::PasswordChanged => "密码已修改", SessionEnd::OperatorChanged => "您的账户已被管理员更改或停用", SessionEnd::Certificate => "您的证书已被吊销或已过期" }),
+    monitor_refused: "实时更新已停止：服务器拒绝了连接（会话可能已结束）。请重新登录或刷新页面。",
     monitor_none: "暂无交易。",
     monitor_col_response: "应答码",
     monitor_new: "新",

@@ -291,6 +291,23 @@ async fn the_stream_ends_with_its_session(backend: Backend) {
         .advance(app.auth.idle_timeout + chrono::Duration::seconds(1));
     ends_with(&mut stream, SessionEnd::Idle).await;
 
+    // The operator disabled (by the platform, the database's status alone).
+    let watcher = app
+        .ready_browser("M61000021", "sixtwoone.disabled", &[Role::Monitor])
+        .await;
+    let mut stream = open(&watcher, "").await;
+    latest(&mut stream).await;
+    operators::Entity::update_many()
+        .col_expr(
+            operators::Column::Status,
+            sea_orm::sea_query::Expr::value(app::domain::OperatorStatus::Disabled.code()),
+        )
+        .filter(operators::Column::LoginName.eq("sixtwoone.disabled"))
+        .exec(&app.db.conn)
+        .await
+        .expect("disable");
+    ends_with(&mut stream, SessionEnd::OperatorChanged).await;
+
     // The certificate revoked while the stream is open.
     let login = "sixtwoone.revoked";
     let cert = app.operator("M61000021", login, &[Role::Monitor]).await;

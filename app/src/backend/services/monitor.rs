@@ -11,7 +11,7 @@
 //! moment, is told to read its latest rows afresh ([`Update::Resync`]); the page merges them with
 //! what it shows by id, so that nothing is missed and nothing shown twice.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -105,6 +105,8 @@ async fn publish(
     mut heard: broadcast::Receiver<Announcement>,
     updates: broadcast::Sender<Update>,
 ) {
+    // The merchants' time zones, read once each: a zone is set when the merchant is onboarded.
+    let mut zones = HashMap::new();
     loop {
         let first = match heard.recv().await {
             Ok(announcement) => announcement,
@@ -132,7 +134,7 @@ async fn publish(
             continue;
         }
         if !ids.is_empty() {
-            match read_announced(&db, &ids).await {
+            match read_announced(&db, &ids, &mut zones).await {
                 Ok(rows) if !rows.is_empty() => {
                     let _ = updates.send(Update::Rows(rows.into()));
                 }
@@ -214,10 +216,10 @@ fn watched() -> SelectStatement {
 async fn read_announced(
     db: &impl ConnectionTrait,
     ids: &[i64],
+    zones: &mut HashMap<i64, Tz>,
 ) -> Result<Vec<Published>, AppError> {
     let backend = db.get_database_backend();
     let mut published = Vec::with_capacity(ids.len());
-    let mut zones: std::collections::HashMap<i64, Tz> = std::collections::HashMap::new();
     for chunk in ids.chunks(READ_AT_ONCE) {
         let select = watched()
             .and_where(

@@ -40,6 +40,9 @@ enum Connection {
     Reconnecting,
     /// The session ended: the stream is closed for good.
     Ended(SessionEnd),
+    /// The server refused to (re)open the stream (the session is gone, or the operator may no
+    /// longer watch): closed for good.
+    Refused,
 }
 
 #[component]
@@ -184,6 +187,7 @@ fn Monitor(view: MonitorView, filter: MonitorFilter) -> impl IntoView {
                     Connection::Connecting => t.monitor_connecting.to_owned(),
                     Connection::Reconnecting => t.monitor_reconnecting.to_owned(),
                     Connection::Ended(reason) => (t.monitor_ended)(reason),
+                    Connection::Refused => t.monitor_refused.to_owned(),
                     Connection::Live if paused.get() => (t.monitor_paused)(shown.with(|s| s.waiting.len())),
                     Connection::Live => t.monitor_live.to_owned(),
                 }
@@ -240,7 +244,7 @@ fn state_code(connection: Connection) -> &'static str {
         Connection::Connecting => "connecting",
         Connection::Live => "live",
         Connection::Reconnecting => "reconnecting",
-        Connection::Ended(_) => "ended",
+        Connection::Ended(_) | Connection::Refused => "ended",
     }
 }
 
@@ -323,11 +327,14 @@ mod live {
             // The browser reconnects by itself unless the server refused the stream outright
             // (the session is gone): then it stays closed.
             let next = if watching.ready_state() == EventSource::CLOSED {
-                Connection::Ended(crate::domain::SessionEnd::Logout)
+                Connection::Refused
             } else {
                 Connection::Reconnecting
             };
-            if !matches!(connection.get_untracked(), Connection::Ended(_)) {
+            if !matches!(
+                connection.get_untracked(),
+                Connection::Ended(_) | Connection::Refused
+            ) {
                 connection.set(next);
             }
         });
