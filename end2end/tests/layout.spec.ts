@@ -6,8 +6,8 @@ import type { Page, TestInfo } from '@playwright/test';
 import { test, expect, gotoHydrated, contextFor, adminState, financeState } from './support';
 
 const PAGES = ['/', '/transactions', '/settlements', '/refunds', '/refunds/pending-clearing', '/downloads', '/help'];
-/** What an administrator sees besides; `first` opens the first row's page of the list before it. */
-const ADMIN_PAGES = ['/admin/operators', '/admin/terminals', 'first', '/admin/groups', 'first', '/admin/audit'];
+/** What an administrator sees besides (the monitor among them); `first` opens the first row's page of the list before it. */
+const ADMIN_PAGES = ['/monitor', '/admin/operators', '/admin/terminals', 'first', '/admin/groups', 'first', '/admin/audit'];
 
 for (const [width, height] of [[1280, 900], [390, 844]]) {
   for (const lang of ['中文', 'English']) {

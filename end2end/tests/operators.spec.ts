@@ -44,7 +44,7 @@ test('an administrator adds an operator with roles; the new operator sees only t
   await theirs.locator('#content form button[type=submit]').click();
   await expect(theirs).toHaveURL(/\/$/);
   await expect(theirs.locator('[data-field=signed-in-as]')).toContainText('新员工');
-  await expect(theirs.locator('nav a')).toHaveText(['首页', '交易查询', '今日交易', '昨日交易', '退货申请查询', '退货审核', '修改密码', '我的令牌', '常见问题']);
+  await expect(theirs.locator('nav a')).toHaveText(['首页', '交易查询', '今日交易', '昨日交易', '实时交易监控', '退货申请查询', '退货审核', '修改密码', '我的令牌', '常见问题']);
   await theirs.goto('/admin/operators');
   await expect(theirs.getByRole('alert')).toContainText('您没有执行此操作的权限');
   await newcomer.close();
