@@ -73,6 +73,26 @@ impl FastRefundStatus {
     }
 }
 
+/// Business days within which the bank pays a fast refund whose cardholder data is right (manual
+/// §3.6.1.3).
+pub const BUSINESS_DAYS_TO_PAY: u32 = 3;
+
+/// The day a fast refund sent on `sent` is due: [`BUSINESS_DAYS_TO_PAY`] business days later,
+/// weekends and `holidays` skipped (the day it was sent does not count).
+pub fn due_date(sent: chrono::NaiveDate, holidays: &[chrono::NaiveDate]) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let mut day = sent;
+    let mut left = BUSINESS_DAYS_TO_PAY;
+    while left > 0 {
+        day = day.succ_opt().unwrap_or(day);
+        let weekend = matches!(day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+        if !weekend && !holidays.contains(&day) {
+            left -= 1;
+        }
+    }
+    day
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +123,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn date(text: &str) -> chrono::NaiveDate {
+        text.parse().expect("date")
+    }
+
+    #[test]
+    fn a_fast_refund_is_due_three_business_days_later() {
+        // Monday → Thursday; Thursday → the next Tuesday; Saturday → Wednesday.
+        assert_eq!(due_date(date("2026-12-07"), &[]), date("2026-12-10"));
+        assert_eq!(due_date(date("2026-12-10"), &[]), date("2026-12-15"));
+        assert_eq!(due_date(date("2026-12-12"), &[]), date("2026-12-16"));
+        // New Year's Day (a Friday) skipped as well.
+        let holidays = [date("2027-01-01")];
+        assert_eq!(due_date(date("2026-12-30"), &holidays), date("2027-01-05"));
     }
 
     #[test]

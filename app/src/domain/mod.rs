@@ -4,6 +4,7 @@
 pub mod access;
 pub mod breakdown;
 pub mod card;
+pub mod cardholder;
 pub mod clearing;
 pub mod codes;
 pub mod fast_refund;
