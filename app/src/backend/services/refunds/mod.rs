@@ -4,7 +4,8 @@
 //! The amounts are guarded where they are written (invariants 1 and 2), each by one
 //! conditional statement in the request's transaction: the original transaction's `refund_pending_fen`
 //! grows only while refunded + in flight stays within its amount (the table's CHECK says so too), and
-//! the merchant's day in `refund_quota_days` grows only while it stays within the quota. Concurrent
+//! the merchant's day in `refund_quota_days` grows only while it stays within the quota
+//! (`take_refundable` and `take_quota`, the guards every refund goes through). Concurrent
 //! requests are thus decided by the database; [`check_request`](crate::domain::refund::check_request) before them gives the reason in words.
 //! A request that stops counting (rejected, cancelled) gives both amounts back in the transaction
 //! that changes its status. Every status change goes through [`RefundStatus::apply`](crate::domain::refund::RefundStatus::apply), is a

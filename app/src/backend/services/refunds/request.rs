@@ -123,44 +123,8 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     }
 
     let quota = merchant.policy.daily_quota.fen();
-    let within_quota = refund_quota_days::Entity::insert(refund_quota_days::ActiveModel {
-        merchant_id: Set(session.merchant_id),
-        day: Set(day),
-        used_fen: Set(amount),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            refund_quota_days::Column::MerchantId,
-            refund_quota_days::Column::Day,
-        ])
-        .value(
-            refund_quota_days::Column::UsedFen,
-            Expr::col((
-                refund_quota_days::Entity,
-                refund_quota_days::Column::UsedFen,
-            ))
-            .add(amount),
-        )
-        .action_and_where(
-            Expr::col((
-                refund_quota_days::Entity,
-                refund_quota_days::Column::UsedFen,
-            ))
-            .add(amount)
-            .lte(quota),
-        )
-        .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?
-        == 1
-        && amount <= quota;
-    if !within_quota {
-        let used = quota_used(&txn, session.merchant_id, day).await?;
+    if let Err(refusal) = take_quota(&txn, session.merchant_id, day, amount, quota).await? {
         txn.rollback().await?;
-        let refusal = RefundRefusal::OverDailyQuota {
-            left_fen: std::cmp::max(quota - used, 0),
-        };
         return Err(refuse(db, session, &new, refusal, now).await);
     }
 
@@ -269,6 +233,47 @@ pub(crate) async fn take_refundable(
         });
     Ok(Err(RefundRefusal::MoreThanRefundable {
         refundable_fen: now_left,
+    }))
+}
+
+/// Counts `amount` on merchant `merchant_id`'s refunds of `day`, in one conditional statement, if
+/// the day's refunds stay within `quota`: the one guard of the daily quota for every refund made in
+/// the console, against concurrent ones. Otherwise what is left of the day's quota, as the refusal.
+pub(crate) async fn take_quota(
+    db: &impl ConnectionTrait,
+    merchant_id: i64,
+    day: chrono::NaiveDate,
+    amount: i64,
+    quota: i64,
+) -> Result<Result<(), RefundRefusal>, AppError> {
+    let used = Expr::col((
+        refund_quota_days::Entity,
+        refund_quota_days::Column::UsedFen,
+    ));
+    let taken = amount <= quota
+        && refund_quota_days::Entity::insert(refund_quota_days::ActiveModel {
+            merchant_id: Set(merchant_id),
+            day: Set(day),
+            used_fen: Set(amount),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                refund_quota_days::Column::MerchantId,
+                refund_quota_days::Column::Day,
+            ])
+            .value(refund_quota_days::Column::UsedFen, used.clone().add(amount))
+            .action_and_where(used.add(amount).lte(quota))
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?
+            == 1;
+    if taken {
+        return Ok(Ok(()));
+    }
+    let used = quota_used(db, merchant_id, day).await?;
+    Ok(Err(RefundRefusal::OverDailyQuota {
+        left_fen: std::cmp::max(quota - used, 0),
     }))
 }
 
