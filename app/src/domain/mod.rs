@@ -15,6 +15,7 @@ pub mod operator;
 pub mod password;
 pub mod reconciliation;
 pub mod refund;
+pub mod regions;
 
 pub use card::{Last4, MaskedAccount, MaskedPan};
 pub use codes::*;
