@@ -119,11 +119,14 @@ mod stream {
         let mut checks = tokio::time::interval(watcher.ctx.state.auth.stream_check);
         checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         checks.tick().await;
+        let monitor = watcher.ctx.state.monitor.clone();
+        let stopped = monitor.stopped();
+        tokio::pin!(stopped);
         loop {
             let outgoing = tokio::select! {
                 () = events.closed() => return,
                 // The server is stopping: the browser reconnects to it or another instance.
-                () = watcher.ctx.state.monitor.stopped() => return,
+                () = &mut stopped => return,
                 update = updates.recv() => match update {
                     Ok(Update::Rows(published)) => {
                         let rows: Vec<&MonitorRow> = published

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement};
 use tokio::sync::broadcast;
 
 /// The PostgreSQL channel of the announcements.
@@ -58,31 +58,27 @@ impl Feed {
         self.sender.subscribe()
     }
 
-    /// Inside the write transaction `txn` that writes `ids`, before its commit: on PostgreSQL the
-    /// database announces them to every instance when it commits.
-    pub async fn announce_in(&self, txn: &impl ConnectionTrait, ids: &[i64]) -> Result<(), DbErr> {
+    /// Commits `txn`, which wrote the transactions `ids`, and announces them: on PostgreSQL by a
+    /// notification sent inside it (the database delivers it to every instance at the commit, and
+    /// only if it commits), on SQLite to this process once committed.
+    pub async fn commit(&self, txn: DatabaseTransaction, ids: &[i64]) -> Result<(), DbErr> {
         let backend = txn.get_database_backend();
-        if backend != DbBackend::Postgres || ids.is_empty() {
-            return Ok(());
+        if backend == DbBackend::Postgres {
+            for chunk in ids.chunks(MAX_IDS) {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    "SELECT pg_notify($1, $2)",
+                    [CHANNEL.into(), payload(chunk).into()],
+                ))
+                .await?;
+            }
         }
-        for chunk in ids.chunks(MAX_IDS) {
-            txn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload(chunk).into()],
-            ))
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// After the commit of the transaction that wrote `ids`: on SQLite, tells this process (on
-    /// PostgreSQL the listener hears the database's announcement instead).
-    pub fn committed(&self, backend: DbBackend, ids: &[i64]) {
+        txn.commit().await?;
         if backend != DbBackend::Postgres && !ids.is_empty() {
             // No subscriber (no monitor open) is no error.
             let _ = self.sender.send(Announcement::Committed(ids.into()));
         }
+        Ok(())
     }
 
     /// Listens to the database's announcements (PostgreSQL) on a connection of its own until the
@@ -179,11 +175,21 @@ mod tests {
 
     #[tokio::test]
     async fn on_sqlite_the_writer_tells_its_own_process() {
+        use sea_orm::TransactionTrait;
+        let db = sea_orm::Database::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory database");
         let feed = Feed::new();
         let mut heard = feed.subscribe();
-        feed.committed(DbBackend::Sqlite, &[4, 5]);
-        feed.committed(DbBackend::Sqlite, &[]);
-        feed.committed(DbBackend::Postgres, &[6]);
+        let commit = |ids: &'static [i64]| {
+            let (db, feed) = (db.clone(), feed.clone());
+            async move {
+                let txn = db.begin().await.expect("begin");
+                feed.commit(txn, ids).await.expect("commit");
+            }
+        };
+        commit(&[4, 5]).await;
+        commit(&[]).await;
         assert_eq!(
             heard.recv().await.expect("announced"),
             Announcement::Committed(Arc::from([4, 5]))

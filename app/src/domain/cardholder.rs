@@ -186,7 +186,7 @@ fn check_resident_id(number: &str) -> Result<(), CardholderProblem> {
     }
     let birth = chrono::NaiveDate::parse_from_str(&number[6..14], "%Y%m%d")
         .ok()
-        .filter(|d| d.format("%Y").to_string().as_str() >= "1900");
+        .filter(|d| chrono::Datelike::year(d) >= 1900);
     if birth.is_none() {
         return Err(CardholderProblem::ResidentIdBirthDate);
     }

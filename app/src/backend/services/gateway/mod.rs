@@ -707,9 +707,7 @@ async fn pay(
         }
         Err(error) => return Err(error.into()),
     }
-    feed.announce_in(&txn, &[id]).await?;
-    txn.commit().await?;
-    feed.committed(db.get_database_backend(), &[id]);
+    feed.commit(txn, &[id]).await?;
     Ok(Handled::fresh(answer))
 }
 

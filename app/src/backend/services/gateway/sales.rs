@@ -336,9 +336,7 @@ async fn write_together(
             .exec_without_returning(&txn)
             .await?;
     }
-    feed.announce_in(&txn, &ids).await?;
-    txn.commit().await?;
-    feed.committed(backend, &ids);
+    feed.commit(txn, &ids).await?;
     for (i, answer) in accepted {
         outcomes[i] = Outcome::Answered(Box::new(Handled::fresh(answer)));
     }
