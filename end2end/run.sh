@@ -33,6 +33,9 @@ export VPOS_LOG__FILTER="warn,server=info"
 export VPOS_TLS__CRL_RELOAD_SECS=1
 # Small enough that the demo data (5,000 transactions) exercises background exports in the browser.
 export VPOS_EXPORTS__DIRECT_LIMIT=1000
+# The simulated bank answers fast refunds within seconds, so that a flow sees them paid or rejected.
+export VPOS_BANK__DELAY_SECS=2
+export VPOS_BANK__POLL_MS=300
 export E2E_BASE_URL="https://localhost:$port"
 export NODE_EXTRA_CA_CERTS="$state/var/pki/ca.pem"
 
@@ -40,7 +43,7 @@ export NODE_EXTRA_CA_CERTS="$state/var/pki/ca.pem"
 "$vpos" pki server >/dev/null
 "$vpos" migrate >/dev/null
 "$vpos" demo --transactions 5000 --password-env E2E_DEMO_PASSWORD >/dev/null
-for login in hualian.admin hualian.finance hualian.refund hualian.monitor hualian.approver hualian.pudong yueke.admin yueke.refund yueke.approver yigou.fastrefund yigou.admin moxiang.admin yunqi.admin; do
+for login in hualian.admin hualian.finance hualian.refund hualian.monitor hualian.approver hualian.pudong hualian.fastrefund yueke.admin yueke.refund yueke.approver yigou.fastrefund yigou.admin moxiang.admin yunqi.admin; do
   "$vpos" pki operator --name "$login" --password-env E2E_P12_PASSWORD >/dev/null
   "$vpos" operator bind-cert --login "$login" --cert "var/pki/issued/$login.pem" >/dev/null
 done

@@ -7,8 +7,10 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::cardholder::CardholderProblem;
 use crate::domain::password::PasswordRule;
 use crate::domain::refund::RefundRefusal;
+use crate::domain::regions::PlaceProblem;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
@@ -127,6 +129,10 @@ pub enum FieldProblem {
     CodeUsed,
     /// The end of a range comes before its start.
     RangeReversed,
+    /// A cardholder's name or document number the bank would refuse.
+    Cardholder(CardholderProblem),
+    /// A province, city or branch that does not fit the others or the bank.
+    Place(PlaceProblem),
 }
 
 impl FieldError {

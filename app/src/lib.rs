@@ -29,6 +29,10 @@ use crate::ui::pages::admin::roles::RoleMatrixPage;
 use crate::ui::pages::admin::terminals::{TerminalPage, TerminalsPage};
 use crate::ui::pages::{
     downloads::DownloadsPage,
+    fast_refunds::{
+        FastRefundExceptionsPage, FastRefundFormPage, FastRefundPage, FastRefundQueryPage,
+        FastRefundSearchPage,
+    },
     help::HelpPage,
     home::HomePage,
     login::LoginPage,
@@ -119,6 +123,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/refunds/pending-clearing") view=PendingClearingPage ssr=SsrMode::Async/>
                     <Route path=path!("/refunds/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                     <Route path=path!("/refunds/:id") view=RefundPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fast-refunds") view=FastRefundSearchPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fast-refunds/new") view=FastRefundFormPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fast-refunds/query") view=FastRefundQueryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fast-refunds/exceptions") view=FastRefundExceptionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fast-refunds/:id") view=FastRefundPage ssr=SsrMode::Async/>
                     <Route path=path!("/downloads") view=DownloadsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/roles") view=RoleMatrixPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/operators") view=OperatorsPage ssr=SsrMode::Async/>

@@ -8,14 +8,17 @@ use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
 use app::backend::feed::Feed;
+use app::backend::services::fast_refunds::bank::{BankConfig, BankWorker, Simulator};
 use app::backend::services::gateway::{Gateway, GatewayConfig};
 use app::backend::services::monitor::Monitor;
 use app::backend::services::{auth, clearing, exports};
 use app::backend::token::TokenKey;
-use app::backend::{audit, db, AppState, AuthConfig, CertKind, Clock, ExportConfig, SessionCache};
+use app::backend::{
+    audit, db, AppState, AuthConfig, CertKind, Clock, ExportConfig, FastRefundConfig, SessionCache,
+};
 use migrations::Migrator;
 
-use crate::settings::Settings;
+use crate::settings::{BankMode, Settings};
 use crate::tls::{TlsFiles, TlsState};
 
 #[derive(Debug, thiserror::Error)]
@@ -137,8 +140,17 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         token_key,
         exports: ExportConfig::new(settings.exports.dir.clone(), settings.exports.direct_limit),
         refusals: Default::default(),
+        fast_refunds: FastRefundConfig {
+            holidays: std::sync::Arc::new(settings.fast_refund.holidays.clone()),
+        },
     };
     tokio::spawn(housekeeping(background.clone()));
+    if settings.bank.worker {
+        tokio::spawn(
+            bank_worker(&settings, background.clone())
+                .run(state.clock.clone(), std::future::pending::<()>()),
+        );
+    }
     if background.get_database_backend() == sea_orm::DbBackend::Sqlite {
         tokio::spawn(wal_checkpoints(background.clone()));
     }
@@ -360,6 +372,26 @@ async fn refusal_counts(
 
 /// Clearing inside `serve`: a run at start and then at every interval. Failures of one merchant number
 /// are logged by the run and retried by the next; a database error waits for the next interval.
+/// The worker that sends fast refunds to the bank configured and applies its answers.
+fn bank_worker(
+    settings: &Settings,
+    db: sea_orm::DatabaseConnection,
+) -> BankWorker<sea_orm::DatabaseConnection> {
+    let bank = match settings.bank.mode {
+        BankMode::Simulator => std::sync::Arc::new(Simulator::new(Duration::from_secs(
+            settings.bank.delay_secs,
+        ))),
+    };
+    BankWorker {
+        db,
+        bank,
+        config: BankConfig {
+            poll: Duration::from_millis(settings.bank.poll_ms),
+            ..BankConfig::default()
+        },
+    }
+}
+
 async fn clearing_schedule(db: sea_orm::DatabaseConnection, every: Duration, catch_up_days: u32) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -43,7 +43,38 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub clearing: ClearingSettings,
     pub gateway: GatewaySettings,
+    pub bank: BankSettings,
+    pub fast_refund: FastRefundSettings,
     pub log: LogSettings,
+}
+
+/// The bank that pays fast refunds, and the worker of `vpos serve` that talks to it
+/// (docs/FAST_REFUNDS.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankSettings {
+    pub mode: BankMode,
+    /// Whether `vpos serve` runs the worker. Several instances may: each item is sent once.
+    pub worker: bool,
+    /// Milliseconds between two looks at the items in processing.
+    pub poll_ms: u64,
+    /// The simulator answers this many seconds after it took an item.
+    pub delay_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BankMode {
+    /// The built-in bank: pays, rejects or fails items by marks in their data.
+    Simulator,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FastRefundSettings {
+    /// Days the banks do not work besides weekends (`["2027-01-01", …]`): a fast refund's due
+    /// day, three business days on, skips them.
+    pub holidays: Vec<chrono::NaiveDate>,
 }
 
 /// The terminal gateway: a second HTTPS listener of `vpos serve`, for the acquirer's front end
@@ -149,6 +180,15 @@ impl Default for Settings {
                 max_amount_fen: app::backend::services::gateway::GatewayConfig::default()
                     .max_amount_fen,
             },
+            bank: BankSettings {
+                mode: BankMode::Simulator,
+                worker: true,
+                poll_ms: 2000,
+                delay_secs: 30,
+            },
+            fast_refund: FastRefundSettings {
+                holidays: Vec::new(),
+            },
             log: LogSettings {
                 format: LogFormat::Pretty,
                 filter: "info,sqlx=warn,sea_orm=warn".into(),
@@ -213,6 +253,12 @@ impl Settings {
         }
         if !(1..=256).contains(&self.database_max_connections) {
             return invalid("database_max_connections must be between 1 and 256".into());
+        }
+        if !(100..=60_000).contains(&self.bank.poll_ms) {
+            return invalid("bank.poll_ms must be between 100 and 60000".into());
+        }
+        if self.bank.delay_secs > 86_400 {
+            return invalid("bank.delay_secs must be at most 86400 (a day)".into());
         }
         if self.session_cache_ms > 5000 {
             return invalid("session_cache_ms must be between 0 and 5000".into());

@@ -13,6 +13,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 mod download;
 pub mod exports;
+pub mod fast_refunds;
 pub mod home;
 pub mod monitor;
 pub mod operators;
@@ -39,6 +40,10 @@ pub fn download_routes() -> axum::Router<crate::backend::AppState> {
         .route(
             paths::settlements::RECONCILIATION_ROUTE,
             get(settlements::reconciliation_file),
+        )
+        .route(
+            paths::fast_refunds::EXPORT_PATH,
+            get(fast_refunds::fast_refund_export),
         )
         .route(
             paths::transactions::EXPORT_PATH,

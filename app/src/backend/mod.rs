@@ -26,4 +26,4 @@ pub use context::RequestCtx;
 pub use identity::{CertKind, CertificateCheck, ClientIdentity};
 pub use session::Session;
 pub use session_cache::SessionCache;
-pub use state::{AppState, AuthConfig, ExportConfig};
+pub use state::{AppState, AuthConfig, ExportConfig, FastRefundConfig};

@@ -26,6 +26,14 @@ pub struct AppState {
     pub refusals: std::sync::Arc<super::refusals::Refusals>,
     /// The transaction monitor's rows as they are committed ([`super::services::monitor`]).
     pub monitor: super::services::monitor::Monitor,
+    pub fast_refunds: FastRefundConfig,
+}
+
+/// Fast refunds' calendar and limits.
+#[derive(Debug, Clone, Default)]
+pub struct FastRefundConfig {
+    /// Days the banks do not work besides weekends: a fast refund's due day skips them.
+    pub holidays: std::sync::Arc<Vec<chrono::NaiveDate>>,
 }
 
 /// Background exports: where their files go, and from how many rows a download becomes one.

@@ -77,6 +77,7 @@ pub enum ObjectKind {
     Export,
     Terminal,
     TerminalGroup,
+    FastRefund,
 }
 
 impl ObjectKind {
@@ -90,6 +91,7 @@ impl ObjectKind {
             "export" => Some(ObjectKind::Export),
             "terminal" => Some(ObjectKind::Terminal),
             "terminal_group" => Some(ObjectKind::TerminalGroup),
+            "fast_refund" => Some(ObjectKind::FastRefund),
             _ => None,
         }
     }

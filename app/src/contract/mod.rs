@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod exports;
+pub mod fast_refunds;
 pub mod home;
 pub mod monitor;
 pub mod operators;

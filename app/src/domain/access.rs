@@ -35,13 +35,7 @@ impl Function {
     /// acquirer's whole list; the role matrix marks the ones still to come rather than present
     /// them as working, and no menu leads to them.
     pub const fn in_this_build(self) -> bool {
-        !matches!(
-            self,
-            Function::FastRefundRequest
-                | Function::FastRefundBatch
-                | Function::FastRefundExceptions
-                | Function::FastRefundQuery
-        )
+        !matches!(self, Function::FastRefundBatch)
     }
 }
 

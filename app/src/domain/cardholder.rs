@@ -48,6 +48,9 @@ pub enum CardholderProblem {
     /// Another document's number: 6 to 20 letters, digits and hyphens, at least one digit.
     #[error("the document number has 6 to 20 letters, digits and hyphens")]
     OtherIdFormat,
+    /// The bank pays the refund into the card's account: it must be the card's issuing bank.
+    #[error("the bank is not the card's issuing bank")]
+    NotTheCardsBank,
 }
 
 /// A cardholder's name as the bank account holds it.

@@ -302,6 +302,11 @@ code_enum!(
         TerminalAdd = "terminal_add",
         FeeRateSet = "fee_rate_set",
         MerchantPolicy = "merchant_policy",
+        FastRefundRequest = "fast_refund_request",
+        FastRefundResubmit = "fast_refund_resubmit",
+        /// The bank's answer to a fast refund: paid, failed or rejected.
+        FastRefundAnswer = "fast_refund_answer",
+        FastRefundExport = "fast_refund_export",
     }
 );
 

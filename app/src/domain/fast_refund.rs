@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::codes::code_enum;
+use super::codes::{code_enum, Bank};
+use super::refund::RefundRefusal;
 
 code_enum!(
     FastRefundStatus {
@@ -71,6 +72,29 @@ impl FastRefundStatus {
     pub const fn holds_amount(self) -> bool {
         !matches!(self, Self::Failed)
     }
+}
+
+/// Checks what a fast refund needs beyond what every refund needs
+/// ([`check_request`](super::refund::check_request)): the merchant's agreement, and a card of a bank
+/// that pays fast refunds (manual §3.6.1.2: credit and debit cards of the nine banks alike).
+pub fn check_fast_refund(agreement: bool, issuer: Bank) -> Result<(), RefundRefusal> {
+    if !agreement {
+        return Err(RefundRefusal::NoFastRefundAgreement);
+    }
+    if !issuer.supports_fast_refund() {
+        return Err(RefundRefusal::BankNotForFastRefund(issuer));
+    }
+    Ok(())
+}
+
+/// Whether an item still open on `today` has passed its due date: the bank owes it (processing) or
+/// the merchant has not yet corrected it (exception).
+pub fn is_overdue(
+    status: FastRefundStatus,
+    due: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> bool {
+    !status.is_final() && today > due
 }
 
 /// Business days within which the bank pays a fast refund whose cardholder data is right (manual
@@ -138,6 +162,33 @@ mod tests {
         // New Year's Day (a Friday) skipped as well.
         let holidays = [date("2027-01-01")];
         assert_eq!(due_date(date("2026-12-30"), &holidays), date("2027-01-05"));
+    }
+
+    #[test]
+    fn only_agreed_merchants_and_the_nine_banks() {
+        assert_eq!(check_fast_refund(true, Bank::Icbc), Ok(()));
+        assert_eq!(
+            check_fast_refund(false, Bank::Icbc),
+            Err(RefundRefusal::NoFastRefundAgreement)
+        );
+        assert_eq!(
+            check_fast_refund(true, Bank::Boc),
+            Err(RefundRefusal::BankNotForFastRefund(Bank::Boc))
+        );
+        assert_eq!(
+            check_fast_refund(true, Bank::Foreign),
+            Err(RefundRefusal::BankNotForFastRefund(Bank::Foreign))
+        );
+    }
+
+    #[test]
+    fn open_items_past_their_due_day_are_overdue() {
+        let due = date("2026-12-10");
+        assert!(!is_overdue(S::Processing, due, due));
+        assert!(is_overdue(S::Processing, due, date("2026-12-11")));
+        assert!(is_overdue(S::Exception, due, date("2026-12-11")));
+        assert!(!is_overdue(S::Success, due, date("2026-12-11")));
+        assert!(!is_overdue(S::Failed, due, date("2026-12-11")));
     }
 
     #[test]

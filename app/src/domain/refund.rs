@@ -11,7 +11,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::codes::{code_enum, RefundMode, TxnStatus, TxnType};
+use super::codes::{code_enum, Bank, RefundMode, TxnStatus, TxnType};
 use super::money::Money;
 
 code_enum!(
@@ -265,6 +265,10 @@ pub enum RefundRefusal {
     MoreThanRefundable { refundable_fen: i64 },
     #[error("the daily refund quota has {left_fen} fen left")]
     OverDailyQuota { left_fen: i64 },
+    #[error("the merchant has not signed the fast-refund agreement")]
+    NoFastRefundAgreement,
+    #[error("fast refunds are not paid to cards of {0}")]
+    BankNotForFastRefund(Bank),
 }
 
 /// Kinds of transaction that took the cardholder's money: a purchase and a completed

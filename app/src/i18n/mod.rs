@@ -9,9 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::audit::ObjectKind;
 use crate::domain::access::{Function, Role};
+use crate::domain::cardholder::{CardholderProblem, IdType};
+use crate::domain::fast_refund::FastRefundStatus;
 use crate::domain::money::format_fen;
 use crate::domain::password::PasswordRule;
 use crate::domain::refund::{RefundReason, RefundRefusal, RefundStatus};
+use crate::domain::regions::PlaceProblem;
 use crate::domain::{
     AuditAction, AuditOutcome, Bank, CardOrg, CardType, DataScope, ExportStatus, MerchantStatus,
     OperatorStatus, RefundMode, SessionEnd, SettlementStatus, TerminalStatus, TxnStatus, TxnType,
@@ -398,6 +401,21 @@ labels!(AuditAction {
     TerminalAdd => "新增终端", "Terminal added";
     FeeRateSet => "设置手续费率", "Fee rate set";
     MerchantPolicy => "修改退货规则", "Refund policy changed";
+    FastRefundRequest => "快速退货", "Fast refund sent";
+    FastRefundResubmit => "重新快速退货", "Fast refund corrected and resent";
+    FastRefundAnswer => "银行处理快速退货", "Bank's answer to a fast refund";
+    FastRefundExport => "下载快速退货记录", "Fast refunds downloaded";
+});
+labels!(FastRefundStatus {
+    Processing => "处理中", "Processing";
+    Success => "成功", "Successful";
+    Failed => "失败", "Failed";
+    Exception => "异常", "Exception";
+});
+labels!(IdType {
+    ResidentId => "居民身份证", "Resident ID card";
+    Passport => "护照", "Passport";
+    Other => "其他证件", "Other document";
 });
 labels!(TerminalStatus {
     Enabled => "启用", "Enabled";
@@ -456,6 +474,8 @@ impl Texts {
             FieldProblem::CodeWrong => self.field_code_wrong,
             FieldProblem::CodeUsed => self.field_code_used,
             FieldProblem::RangeReversed => self.field_range_reversed,
+            FieldProblem::Cardholder(problem) => (self.cardholder_problem)(problem),
+            FieldProblem::Place(problem) => (self.place_problem)(problem),
         }
     }
 
@@ -1083,6 +1103,52 @@ pub struct Texts {
     pub grp_add_terminals: &'static str,
     pub grp_add: &'static str,
     pub policy_group_in_use: &'static str,
+    pub fr_overdue: &'static str,
+    pub fr_sheet: &'static str,
+    pub fr_history: &'static str,
+    pub fr_search_intro: &'static str,
+    pub fr_no_candidates: &'static str,
+    pub fr_more_candidates: &'static str,
+    pub fr_new_title: &'static str,
+    pub fr_back_to_search: &'static str,
+    pub fr_view_item: &'static str,
+    pub fr_cardholder: &'static str,
+    pub fr_name: &'static str,
+    pub fr_name_hint: &'static str,
+    pub fr_id_type: &'static str,
+    pub fr_pick: &'static str,
+    pub fr_id_number: &'static str,
+    pub fr_bank: &'static str,
+    pub fr_bank_hint: &'static str,
+    pub fr_province: &'static str,
+    pub fr_city: &'static str,
+    pub fr_branch: &'static str,
+    pub fr_due: &'static str,
+    pub fr_form_intro: &'static str,
+    pub fr_history_of_txn: &'static str,
+    pub fr_resubmissions: &'static str,
+    pub fr_bank_reason: &'static str,
+    pub fr_correct: &'static str,
+    pub fr_exceptions_intro: &'static str,
+    pub fr_only_overdue: &'static str,
+    pub fr_no_exceptions: &'static str,
+    pub fr_none: &'static str,
+    pub fr_detail: &'static str,
+    pub fr_back_to_query: &'static str,
+    pub fr_resent: &'static str,
+    pub fr_sent: &'static str,
+    pub fr_completed: &'static str,
+    pub fr_batch: &'static str,
+    pub fr_by_bank: &'static str,
+    pub fr_correct_title: &'static str,
+    pub fr_correct_intro: &'static str,
+    pub fr_resubmit: &'static str,
+    pub fr_changed: &'static str,
+    pub fr_created: fn(&str) -> String,
+    pub fr_total: fn(&str) -> String,
+    pub fr_bank_reason_text: fn(&str, &str) -> String,
+    pub cardholder_problem: fn(CardholderProblem) -> &'static str,
+    pub place_problem: fn(PlaceProblem) -> &'static str,
     pub monitor_about: &'static str,
     pub monitor_any_terminal: &'static str,
     pub monitor_apply: &'static str,

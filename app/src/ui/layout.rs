@@ -82,6 +82,21 @@ const MENU: &[MenuItem] = &[
         audience: Audience::Granted(Function::RefundPendingClearing),
     },
     MenuItem {
+        href: crate::ui::paths::fast_refunds::SEARCH_PATH,
+        label: |l| Function::FastRefundRequest.label(l),
+        audience: Audience::Granted(Function::FastRefundRequest),
+    },
+    MenuItem {
+        href: crate::ui::paths::fast_refunds::EXCEPTIONS_PATH,
+        label: |l| Function::FastRefundExceptions.label(l),
+        audience: Audience::Granted(Function::FastRefundExceptions),
+    },
+    MenuItem {
+        href: crate::ui::paths::fast_refunds::QUERY_PATH,
+        label: |l| Function::FastRefundQuery.label(l),
+        audience: Audience::Granted(Function::FastRefundQuery),
+    },
+    MenuItem {
         href: "/downloads",
         label: |l| l.texts().nav_downloads,
         audience: Audience::Granted(Function::TransactionExport),

@@ -65,6 +65,25 @@ pub mod refunds {
     }
 }
 
+pub mod fast_refunds {
+    /// The search for a transaction to refund fast.
+    pub const SEARCH_PATH: &str = "/fast-refunds";
+    pub const NEW_PATH: &str = "/fast-refunds/new";
+    pub const QUERY_PATH: &str = "/fast-refunds/query";
+    pub const EXCEPTIONS_PATH: &str = "/fast-refunds/exceptions";
+    /// Where the query's Excel download is served.
+    pub const EXPORT_PATH: &str = "/fast-refunds/export";
+
+    pub fn detail_path(id: i64) -> String {
+        format!("{SEARCH_PATH}/{id}")
+    }
+
+    /// The fast-refund form of transaction `txn_id`.
+    pub fn new_path(txn_id: i64) -> String {
+        format!("{NEW_PATH}?txn={txn_id}")
+    }
+}
+
 pub mod terminals {
     pub const LIST_PATH: &str = "/admin/terminals";
 

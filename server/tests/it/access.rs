@@ -177,6 +177,46 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         OTHER_ID,
     ),
     (
+        "/api/fast_refunds/candidates",
+        Access::Granted(Function::FastRefundRequest),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
+        "/api/fast_refunds/form",
+        Access::Granted(Function::FastRefundRequest),
+        Form(&[("txn_id", "999999")]),
+    ),
+    (
+        "/api/fast_refunds/request",
+        Access::Granted(Function::FastRefundRequest),
+        Json(concat!(
+            r#"{"input":{"txn_id":999999,"amount":"1.00","reason":"returned goods","#,
+            r#""cardholder":{"name":"张三","id_type":"resident_id","id_number":"11010519491231002X","#,
+            r#""bank":"CMB","province":"11","city":"1101","branch":"CMB-1101-01"},"#,
+            r#""key":"access-check","code":""}}"#
+        )),
+    ),
+    (
+        "/api/fast_refunds/search",
+        Access::Granted(Function::FastRefundQuery),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
+        "/api/fast_refunds/exceptions",
+        Access::Granted(Function::FastRefundExceptions),
+        Json(r#"{"filter":{}}"#),
+    ),
+    (
+        "/api/fast_refunds/detail",
+        Access::Granted(Function::FastRefundQuery),
+        OTHER_ID,
+    ),
+    (
+        "/api/fast_refunds/resubmit",
+        Access::Granted(Function::FastRefundExceptions),
+        Json(r#"{"input":{"id":999999,"cardholder":{},"code":""}}"#),
+    ),
+    (
         "/api/admin/role_matrix",
         Access::Granted(Function::AdminRoleMatrix),
         Form(&[]),
@@ -334,6 +374,8 @@ fn functions_that_change_state_are_posts() {
         "refunds/request",
         "refunds/cancel",
         "refunds/decide",
+        "fast_refunds/request",
+        "fast_refunds/resubmit",
         "exports/transactions",
         "admin/operator_create",
         "admin/operator_update",
@@ -459,9 +501,15 @@ async fn each_role_reaches_exactly_its_functions(backend: Backend) {
         };
         let function = refusal["function"].as_str().unwrap_or_default();
         assert!(
-            ["admin.", "settlement.", "transaction.", "refund."]
-                .iter()
-                .any(|prefix| function.starts_with(prefix)),
+            [
+                "admin.",
+                "settlement.",
+                "transaction.",
+                "refund.",
+                "fast_refund."
+            ]
+            .iter()
+            .any(|prefix| function.starts_with(prefix)),
             "{refusal}"
         );
     }

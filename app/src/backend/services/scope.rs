@@ -8,7 +8,8 @@ use sea_orm::{ColumnTrait, Condition};
 use sea_orm::sea_query::SelectStatement;
 
 use crate::backend::entities::{
-    merchant_numbers, refund_requests, settlements, terminal_group_members, transactions,
+    fast_refunds, merchant_numbers, refund_requests, settlements, terminal_group_members,
+    transactions,
 };
 use crate::backend::Session;
 use crate::domain::DataScope;
@@ -44,6 +45,23 @@ pub fn refund_requests(session: &Session) -> Condition {
         DataScope::Merchant => merchant,
         DataScope::Groups => merchant.add(
             refund_requests::Column::OriginalTxnId.in_subquery(
+                Query::select()
+                    .column(transactions::Column::Id)
+                    .from(transactions::Entity)
+                    .cond_where(transactions(session))
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
+/// The fast refunds the session may see: those of the transactions it may see.
+pub fn fast_refunds(session: &Session) -> Condition {
+    let merchant = Condition::all().add(fast_refunds::Column::MerchantId.eq(session.merchant_id));
+    match session.scope {
+        DataScope::Merchant => merchant,
+        DataScope::Groups => merchant.add(
+            fast_refunds::Column::OriginalTxnId.in_subquery(
                 Query::select()
                     .column(transactions::Column::Id)
                     .from(transactions::Entity)

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::domain::fast_refund::FastRefundStatus;
 use crate::domain::refund::RefundStatus;
 use crate::domain::{ExportStatus, SettlementStatus, TerminalStatus, TxnStatus};
 use crate::i18n::{use_i18n, Label};
@@ -68,6 +69,18 @@ impl Toned for RefundStatus {
             S::Cleared | S::Refunded => Tone::Done,
             S::Rejected | S::Cancelled => Tone::Refused,
             S::Failed => Tone::Failed,
+        }
+    }
+}
+
+impl Toned for FastRefundStatus {
+    fn tone(self) -> Tone {
+        match self {
+            FastRefundStatus::Processing => Tone::Waiting,
+            // The merchant has to act: correct and resend.
+            FastRefundStatus::Exception => Tone::Held,
+            FastRefundStatus::Success => Tone::Done,
+            FastRefundStatus::Failed => Tone::Failed,
         }
     }
 }

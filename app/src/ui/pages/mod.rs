@@ -1,5 +1,6 @@
 pub mod admin;
 pub mod downloads;
+pub mod fast_refunds;
 pub mod help;
 pub mod home;
 pub mod login;

@@ -154,6 +154,7 @@ async fn serve_instance(
         token_key: TokenKey::generate(),
         exports: ExportConfig::new(pki.dir.path().join("exports"), transactions::DIRECT_LIMIT),
         refusals: Default::default(),
+        fast_refunds: Default::default(),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");

@@ -965,10 +965,13 @@ async fn refund_original(
         RefundRefusal::MoreThanRefundable { refundable_fen } => {
             (ResponseCode::RefundExceedsLeft, Some(refundable_fen))
         }
-        // The amount was checked positive when read; the currency is the merchant's; no quota here.
+        // The amount was checked positive when read; the currency is the merchant's; no quota and
+        // no fast-refund rule here.
         RefundRefusal::AmountNotPositive
         | RefundRefusal::OtherCurrency
-        | RefundRefusal::OverDailyQuota { .. } => (ResponseCode::AmountNotPositive, None),
+        | RefundRefusal::OverDailyQuota { .. }
+        | RefundRefusal::NoFastRefundAgreement
+        | RefundRefusal::BankNotForFastRefund(_) => (ResponseCode::AmountNotPositive, None),
     };
     Ok(Err((Refusal::new(code), left)))
 }

@@ -97,14 +97,16 @@ impl NewRefund {
 }
 
 /// The merchant's refund settings.
-pub(super) struct MerchantPolicy {
-    pub(super) mode: RefundMode,
-    pub(super) requires_token: bool,
-    pub(super) policy: RefundPolicy,
-    pub(super) window_days: i32,
+pub(crate) struct MerchantPolicy {
+    pub(crate) mode: RefundMode,
+    pub(crate) requires_token: bool,
+    pub(crate) policy: RefundPolicy,
+    pub(crate) window_days: i32,
+    /// Whether the merchant signed the fast-refund agreement.
+    pub(crate) fast_refund_agreement: bool,
 }
 
-pub(super) async fn merchant_policy(
+pub(crate) async fn merchant_policy(
     db: &impl ConnectionTrait,
     session: &Session,
 ) -> Result<MerchantPolicy, AppError> {
@@ -130,11 +132,12 @@ pub(super) async fn merchant_policy(
             daily_quota: Money::from_fen(m.daily_refund_quota_fen, currency),
         },
         window_days: m.refund_window_days,
+        fast_refund_agreement: m.fast_refund_agreement,
     })
 }
 
 /// The transaction as a refund sees it.
-pub(super) fn original_of(
+pub(crate) fn original_of(
     t: &transactions::Model,
     session: &Session,
 ) -> Result<Original, AppError> {
@@ -152,12 +155,12 @@ pub(super) fn original_of(
 }
 
 /// The merchant's day of `now`: the day whose quota a request uses.
-pub(super) fn today(session: &Session, now: DateTime<Utc>) -> NaiveDate {
+pub(crate) fn today(session: &Session, now: DateTime<Utc>) -> NaiveDate {
     local_time::today(now, session.tz)
 }
 
 /// What the merchant's refunds of `day` use of the quota.
-pub(super) async fn quota_used(
+pub(crate) async fn quota_used(
     db: &impl ConnectionTrait,
     merchant_id: i64,
     day: NaiveDate,

@@ -342,7 +342,7 @@ pub(super) async fn views(
         .collect()
 }
 
-pub(super) async fn operator_names(
+pub(crate) async fn operator_names(
     db: &impl ConnectionTrait,
     ids: Vec<i64>,
 ) -> Result<std::collections::HashMap<i64, String>, AppError> {

@@ -13,53 +13,15 @@ use serde_json::json;
 use super::form::{merchant_policy, original_of, quota_used, today, NewRefund};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
-use crate::backend::entities::{
-    idempotency_keys, refund_events, refund_quota_days, refund_requests, transactions,
-};
-use crate::backend::services::token;
+use crate::backend::entities::{refund_events, refund_quota_days, refund_requests, transactions};
 use crate::backend::services::transactions::visible;
+use crate::backend::services::{idempotency, token};
 use crate::backend::token::TokenKey;
 use crate::backend::{AuthConfig, Session};
 use crate::contract::refunds::RefundCreated;
 use crate::domain::refund::{check_request, RefundRefusal, RefundStatus};
-use crate::domain::{AuditAction, AuditOutcome, IdempotencyKey, Money, TxnStatus};
-use crate::error::{AppError, Policy};
-
-/// The answer stored under the operator's key, if the key was used: the same request gets it again,
-/// another request with the key is refused.
-pub(super) async fn stored_answer(
-    db: &impl ConnectionTrait,
-    session: &Session,
-    key: &IdempotencyKey,
-    hash: &str,
-) -> Result<Option<RefundCreated>, AppError> {
-    let Some(row) = idempotency_keys::Entity::find()
-        .filter(idempotency_keys::Column::OperatorId.eq(session.operator_id))
-        .filter(idempotency_keys::Column::IdemKey.eq(key.as_str()))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if row.request_hash != hash {
-        return Err(AppError::Policy(Policy::IdempotencyKeyReused));
-    }
-    let answer = row
-        .response_json
-        .as_deref()
-        .and_then(|json| serde_json::from_str::<RefundCreated>(json).ok());
-    match answer {
-        Some(answer) => Ok(Some(answer)),
-        None => Err(AppError::internal(
-            "reading a stored refund answer",
-            &UnreadableAnswer(row.id),
-        )),
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("idempotency key {0} holds no readable answer")]
-pub(super) struct UnreadableAnswer(i64);
+use crate::domain::{AuditAction, AuditOutcome, Money, TxnStatus};
+use crate::error::AppError;
 
 /// Requests a refund of `new.amount` of transaction `new.txn_id`.
 pub async fn request<C: ConnectionTrait + TransactionTrait>(
@@ -71,7 +33,7 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<RefundCreated, AppError> {
     let hash = new.hash();
-    if let Some(answer) = stored_answer(db, session, &new.key, &hash).await? {
+    if let Some(answer) = idempotency::stored(db, session, &new.key, &hash).await? {
         return Ok(answer);
     }
     let merchant = merchant_policy(db, session).await?;
@@ -88,30 +50,11 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     }
 
     let txn = begin_write(db).await?;
-    let key_taken = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
-        merchant_id: Set(session.merchant_id),
-        operator_id: Set(session.operator_id),
-        idem_key: Set(new.key.to_string()),
-        request_hash: Set(hash.clone()),
-        response_json: Set(None),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::columns([
-            idempotency_keys::Column::OperatorId,
-            idempotency_keys::Column::IdemKey,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?
-        == 0;
+    let key_taken = !idempotency::claim(&txn, session, &new.key, &hash, now).await?;
     if key_taken {
         // A concurrent submission with the key committed first: its answer stands.
         txn.rollback().await?;
-        return stored_answer(db, session, &new.key, &hash)
+        return idempotency::stored(db, session, &new.key, &hash)
             .await?
             .ok_or(AppError::Conflict);
     }
@@ -160,15 +103,7 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
         id: request.id,
         status,
     };
-    idempotency_keys::Entity::update_many()
-        .col_expr(
-            idempotency_keys::Column::ResponseJson,
-            Expr::value(Some(json!(answer).to_string())),
-        )
-        .filter(idempotency_keys::Column::OperatorId.eq(session.operator_id))
-        .filter(idempotency_keys::Column::IdemKey.eq(new.key.as_str()))
-        .exec(&txn)
-        .await?;
+    idempotency::answer(&txn, session, &new.key, &answer).await?;
     let entry = AuditEntry::new(
         session.actor(),
         AuditAction::RefundRequest,
@@ -327,24 +262,80 @@ pub(super) async fn release(
     txn: &impl ConnectionTrait,
     r: &refund_requests::Model,
 ) -> Result<(), AppError> {
+    give_back(
+        txn,
+        r.merchant_id,
+        r.original_txn_id,
+        r.amount_fen,
+        r.quota_day,
+    )
+    .await
+}
+
+/// Gives `amount` of a refund on its way back to its original `txn_id` and to the merchant's
+/// `quota_day`: the refund (normal or fast) no longer counts.
+pub(crate) async fn give_back(
+    txn: &impl ConnectionTrait,
+    merchant_id: i64,
+    txn_id: i64,
+    amount: i64,
+    quota_day: Option<chrono::NaiveDate>,
+) -> Result<(), AppError> {
     transactions::Entity::update_many()
         .col_expr(
             transactions::Column::RefundPendingFen,
-            Expr::col(transactions::Column::RefundPendingFen).sub(r.amount_fen),
+            Expr::col(transactions::Column::RefundPendingFen).sub(amount),
         )
-        .filter(transactions::Column::Id.eq(r.original_txn_id))
+        .filter(transactions::Column::Id.eq(txn_id))
         .exec(txn)
         .await?;
-    if let Some(day) = r.quota_day {
+    if let Some(day) = quota_day {
         refund_quota_days::Entity::update_many()
             .col_expr(
                 refund_quota_days::Column::UsedFen,
-                Expr::col(refund_quota_days::Column::UsedFen).sub(r.amount_fen),
+                Expr::col(refund_quota_days::Column::UsedFen).sub(amount),
             )
-            .filter(refund_quota_days::Column::MerchantId.eq(r.merchant_id))
+            .filter(refund_quota_days::Column::MerchantId.eq(merchant_id))
             .filter(refund_quota_days::Column::Day.eq(day))
             .exec(txn)
             .await?;
     }
     Ok(())
+}
+
+/// Moves `amount` of a refund on its way to what is refunded of its original `txn_id`: the
+/// cardholder has it back. It keeps counting on the day's quota.
+pub(crate) async fn count_refunded(
+    txn: &impl ConnectionTrait,
+    txn_id: i64,
+    amount: i64,
+) -> Result<(), AppError> {
+    let moved = transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::RefundPendingFen,
+            Expr::col(transactions::Column::RefundPendingFen).sub(amount),
+        )
+        .col_expr(
+            transactions::Column::RefundedFen,
+            Expr::col(transactions::Column::RefundedFen).add(amount),
+        )
+        .filter(transactions::Column::Id.eq(txn_id))
+        .filter(transactions::Column::RefundPendingFen.gte(amount))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if moved != 1 {
+        return Err(AppError::internal(
+            "counting a paid refund",
+            &NotInFlight { txn_id, amount },
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("transaction {txn_id} has no {amount} fen of refunds on their way")]
+struct NotInFlight {
+    txn_id: i64,
+    amount: i64,
 }

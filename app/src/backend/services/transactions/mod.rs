@@ -17,6 +17,6 @@ pub use self::detail::{detail, slip};
 pub(crate) use self::detail::{row_of, visible};
 pub use self::export::{export, export_size, export_to_file, DIRECT_LIMIT, EXPORT_CAP};
 pub(crate) use self::page::groups_for;
-pub use self::page::{filter_options, page};
+pub use self::page::{filter_options, page, pick};
 pub use self::query::{CardMatch, Place, ResolvedQuery, TxnQuery};
 pub use self::tallies::summary;

@@ -342,6 +342,40 @@ pub async fn page(
     })
 }
 
+/// The first `query.size` rows of the selection that `narrower` narrows further (what a fast refund
+/// may take, say), newest first, each with what it has on its way in refunds; and whether more rows
+/// match: for the pages that pick one transaction to act on.
+pub async fn pick(
+    db: &impl ConnectionTrait,
+    session: &Session,
+    query: TxnQuery,
+    narrower: sea_orm::Condition,
+    now: DateTime<Utc>,
+) -> Result<(Vec<(TxnRow, i64)>, bool), AppError> {
+    #[derive(Debug, FromQueryResult)]
+    struct Picked {
+        #[sea_orm(nested)]
+        row: Listed,
+        refund_pending_fen: i64,
+    }
+    let query = query.resolve(db, session, now).await?;
+    let mut found = listed(
+        newest_first(selection_from(session, &query, session.tz, Keyset::All).filter(narrower))
+            .limit(query.size + 1),
+    )
+    .column(transactions::Column::RefundPendingFen)
+    .into_model::<Picked>()
+    .all(db)
+    .await?;
+    let more = found.len() as u64 > query.size;
+    found.truncate(query.size as usize);
+    let rows = found
+        .into_iter()
+        .map(|p| Ok((row_view(p.row, session.tz)?, p.refund_pending_fen)))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok((rows, more))
+}
+
 /// Up to a page of the rows on one side of `keyset`, newest first, the total of the selection, and
 /// whether more rows follow the page.
 async fn newest(

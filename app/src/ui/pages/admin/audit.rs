@@ -228,6 +228,7 @@ fn RecordLink(object: ObjectRef, text: Signal<String>) -> impl IntoView {
         ObjectKind::Export => paths::downloads::PATH.to_owned(),
         ObjectKind::Terminal => paths::terminals::detail_path(object.id),
         ObjectKind::TerminalGroup => paths::groups::detail_path(object.id),
+        ObjectKind::FastRefund => paths::fast_refunds::detail_path(object.id),
     };
     view! { <a href=href>{move || text.get()}</a> }
 }
