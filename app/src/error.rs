@@ -108,6 +108,10 @@ pub enum Policy {
     MerchantSuspended,
     /// Operators are confined to the terminal group: it cannot be deleted.
     GroupInUse,
+    /// A batch file without a row that can be sent.
+    BatchEmpty,
+    /// The same file was submitted as a batch already.
+    BatchAlreadySubmitted,
 }
 
 /// What is wrong with a field, as a code: each language words it (see `i18n`).

@@ -30,8 +30,8 @@ use crate::ui::pages::admin::terminals::{TerminalPage, TerminalsPage};
 use crate::ui::pages::{
     downloads::DownloadsPage,
     fast_refunds::{
-        FastRefundExceptionsPage, FastRefundFormPage, FastRefundPage, FastRefundQueryPage,
-        FastRefundSearchPage,
+        FastRefundBatchPage, FastRefundExceptionsPage, FastRefundFormPage, FastRefundPage,
+        FastRefundQueryPage, FastRefundSearchPage,
     },
     help::HelpPage,
     home::HomePage,
@@ -126,6 +126,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/fast-refunds") view=FastRefundSearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/fast-refunds/new") view=FastRefundFormPage ssr=SsrMode::Async/>
                     <Route path=path!("/fast-refunds/query") view=FastRefundQueryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fast-refunds/batch") view=FastRefundBatchPage ssr=SsrMode::Async/>
                     <Route path=path!("/fast-refunds/exceptions") view=FastRefundExceptionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/fast-refunds/:id") view=FastRefundPage ssr=SsrMode::Async/>
                     <Route path=path!("/downloads") view=DownloadsPage ssr=SsrMode::Async/>

@@ -80,6 +80,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Play POS terminals against a terminal gateway (docs/GATEWAY.md).
     Simulate(crate::simulate::SimulateArgs),
+    /// Read a batch file from standard input (what `serve` runs for every upload).
+    #[command(hide = true)]
+    ReadUpload(crate::upload::ReadUploadArgs),
     /// Clearing: settle ended business days per merchant number and post them to the ledgers.
     Clear(ClearArgs),
     /// The audit log.
@@ -309,6 +312,10 @@ impl<E: std::fmt::Display> From<E> for CliError {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A child of the server, before any thread or runtime: it limits itself and reads one file.
+    if let Command::ReadUpload(args) = &cli.command {
+        return crate::upload::run(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -366,7 +373,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit {
             action: AuditAction::Verify,
         } => run_audit_verify(&settings).await,
-        Command::Pki { .. } | Command::Simulate(_) => Ok(()),
+        Command::Pki { .. } | Command::Simulate(_) | Command::ReadUpload(_) => Ok(()),
     }
 }
 

@@ -23,7 +23,6 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -41,6 +40,32 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest request body read: the console's forms are a few kilobytes. A larger one is refused
 /// (413) before it is read into memory.
 pub const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// Refuses a request body over [`MAX_REQUEST_BODY`]: at once when its length says so (413), else
+/// where the handler reads past it. The one exception is a batch file's upload, which reads the
+/// file up to the configured limit itself and shows a larger one as too large in its preview.
+async fn body_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.method() == axum::http::Method::POST
+        && req.uri().path() == app::ui::paths::fast_refunds::UPLOAD_PATH
+    {
+        return next.run(req).await;
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BODY) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, MAX_REQUEST_BODY));
+    next.run(axum::extract::Request::from_parts(parts, limited))
+        .await
+}
 
 /// The app's pages, found once per process.
 ///
@@ -91,7 +116,7 @@ pub fn router(state: AppState) -> Router {
             )),
         ))
         .layer(axum::middleware::from_fn(content_security_policy))
-        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
+        .layer(axum::middleware::from_fn(body_limit))
         // No request may hold a connection and a worker forever: large downloads run as background
         // jobs, not as long requests.
         .layer(TimeoutLayer::with_status_code(

@@ -24,3 +24,4 @@ pub mod settings;
 pub mod simulate;
 pub mod telemetry;
 pub mod tls;
+pub mod upload;

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use app::backend::feed::Feed;
 use app::backend::services::fast_refunds::bank::{BankConfig, BankWorker, Simulator};
+use app::backend::services::fast_refunds::upload::UploadLimits;
 use app::backend::services::gateway::{Gateway, GatewayConfig};
 use app::backend::services::monitor::Monitor;
 use app::backend::services::{auth, clearing, exports};
@@ -39,6 +40,8 @@ pub enum ServeError {
     Migrations(#[from] sea_orm::DbErr),
     #[error("cannot start the terminal gateway's threads: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot find this program's own path (it reads uploaded files): {0}")]
+    OwnPath(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -142,6 +145,13 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         refusals: Default::default(),
         fast_refunds: FastRefundConfig {
             holidays: std::sync::Arc::new(settings.fast_refund.holidays.clone()),
+            upload: UploadLimits {
+                max_bytes: settings.fast_refund.upload_max_bytes,
+                max_rows: settings.fast_refund.upload_max_rows,
+                // This same binary reads the files (`vpos read-upload`).
+                reader: std::env::current_exe().map_err(ServeError::OwnPath)?,
+                ..UploadLimits::default()
+            },
         },
     };
     tokio::spawn(housekeeping(background.clone()));

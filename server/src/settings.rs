@@ -75,6 +75,10 @@ pub struct FastRefundSettings {
     /// Days the banks do not work besides weekends (`["2027-01-01", …]`): a fast refund's due
     /// day, three business days on, skips them.
     pub holidays: Vec<chrono::NaiveDate>,
+    /// The largest batch file taken, in bytes …
+    pub upload_max_bytes: u64,
+    /// … and the most rows under its header.
+    pub upload_max_rows: u64,
 }
 
 /// The terminal gateway: a second HTTPS listener of `vpos serve`, for the acquirer's front end
@@ -188,6 +192,8 @@ impl Default for Settings {
             },
             fast_refund: FastRefundSettings {
                 holidays: Vec::new(),
+                upload_max_bytes: 5 * 1024 * 1024,
+                upload_max_rows: 10_000,
             },
             log: LogSettings {
                 format: LogFormat::Pretty,
@@ -259,6 +265,14 @@ impl Settings {
         }
         if self.bank.delay_secs > 86_400 {
             return invalid("bank.delay_secs must be at most 86400 (a day)".into());
+        }
+        if !(1024..=100 * 1024 * 1024).contains(&self.fast_refund.upload_max_bytes) {
+            return invalid(
+                "fast_refund.upload_max_bytes must be between 1024 and 104857600".into(),
+            );
+        }
+        if !(1..=1_000_000).contains(&self.fast_refund.upload_max_rows) {
+            return invalid("fast_refund.upload_max_rows must be between 1 and 1000000".into());
         }
         if self.session_cache_ms > 5000 {
             return invalid("session_cache_ms must be between 0 and 5000".into());

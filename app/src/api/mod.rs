@@ -46,6 +46,20 @@ pub fn download_routes() -> axum::Router<crate::backend::AppState> {
             get(fast_refunds::fast_refund_export),
         )
         .route(
+            paths::fast_refunds::TEMPLATE_PATH,
+            get(fast_refunds::fast_refund_template),
+        )
+        .route(
+            paths::fast_refunds::UPLOAD_PATH,
+            // The handler keeps at most the configured file size and drops the rest as it reads.
+            axum::routing::post(fast_refunds::fast_refund_upload)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            paths::fast_refunds::ERRORS_ROUTE,
+            get(fast_refunds::fast_refund_upload_errors),
+        )
+        .route(
             paths::transactions::EXPORT_PATH,
             get(transactions::transaction_export),
         )

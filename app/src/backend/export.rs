@@ -225,6 +225,95 @@ fn fen_to_yuan(amount: Money) -> f64 {
     amount.fen() as f64 / 100.0
 }
 
+/// A template to fill in and upload: a data sheet with its header, an example row and one empty
+/// row per expected line formatted as text where asked (so that a spreadsheet keeps an ID number's
+/// digits and a reference number's zeros), drop-down lists on the columns that take one value of a
+/// list, an instructions sheet, and the lists themselves on a sheet of their own (with reference
+/// tables that are not drop-downs, such as every branch).
+pub struct Template<'a> {
+    pub sheet: &'a str,
+    pub columns: &'a [Column],
+    pub example: &'a [&'a str],
+    /// Columns (by index) written and kept as text.
+    pub text_columns: &'a [usize],
+    /// Rows formatted for input under the example.
+    pub input_rows: u32,
+    pub instructions_sheet: &'a str,
+    pub instructions: &'a [&'a str],
+    pub lists_sheet: &'a str,
+    /// Each list: its heading, its values, and the data column (by index) it is the drop-down of.
+    pub lists: Vec<(&'a str, Vec<String>, Option<usize>)>,
+}
+
+pub fn template(spec: &Template<'_>) -> Result<Vec<u8>, ExportError> {
+    use rust_xlsxwriter::DataValidation;
+    let mut workbook = Workbook::new();
+    let header = Format::new()
+        .set_bold()
+        .set_background_color(0xE8EEF7)
+        .set_align(FormatAlign::Center);
+    let example = Format::new().set_italic().set_font_color(0x6B7280);
+    let text = Format::new().set_num_format("@");
+    let example_text = example.clone().set_num_format("@");
+    let last_input = spec.input_rows + 1;
+
+    let data = workbook.add_worksheet();
+    data.set_name(spec.sheet)?;
+    for (i, column) in spec.columns.iter().enumerate() {
+        let col = col_num(i);
+        data.set_column_width(col, column.width)?;
+        data.write_string_with_format(0, col, neutralise(column.header), &header)?;
+        let is_text = spec.text_columns.contains(&i);
+        if is_text {
+            data.set_column_format(col, &text)?;
+        }
+        if let Some(value) = spec.example.get(i) {
+            let format = if is_text { &example_text } else { &example };
+            data.write_string_with_format(1, col, neutralise(value), format)?;
+        }
+    }
+    data.set_freeze_panes(1, 0)?;
+    for (index, (_, values, column)) in spec.lists.iter().enumerate() {
+        let Some(column) = column else { continue };
+        let letter = column_letter(index);
+        let range = format!(
+            "'{}'!${letter}$2:${letter}${}",
+            spec.lists_sheet,
+            values.len() + 1
+        );
+        let validation = DataValidation::new()
+            .allow_list_formula(range.as_str().into())
+            .ignore_blank(true);
+        let col = col_num(*column);
+        data.add_data_validation(1, col, last_input, col, &validation)?;
+    }
+
+    let notes = workbook.add_worksheet();
+    notes.set_name(spec.instructions_sheet)?;
+    notes.set_column_width(0, 110)?;
+    for (row, line) in spec.instructions.iter().enumerate() {
+        notes.write_string(row as RowNum, 0, neutralise(line))?;
+    }
+
+    let lists = workbook.add_worksheet();
+    lists.set_name(spec.lists_sheet)?;
+    for (index, (heading, values, _)) in spec.lists.iter().enumerate() {
+        let col = col_num(index);
+        lists.set_column_width(col, 22)?;
+        lists.write_string_with_format(0, col, neutralise(heading), &header)?;
+        for (row, value) in values.iter().enumerate() {
+            lists.write_string(row as RowNum + 1, col, neutralise(value))?;
+        }
+    }
+    lists.set_freeze_panes(1, 0)?;
+    Ok(workbook.save_to_buffer()?)
+}
+
+/// The letter of column `index` (A, B, …; the lists sheet has fewer than 26).
+fn column_letter(index: usize) -> char {
+    char::from(b'A' + (index % 26) as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,8 @@ pub struct AppState {
 pub struct FastRefundConfig {
     /// Days the banks do not work besides weekends: a fast refund's due day skips them.
     pub holidays: std::sync::Arc<Vec<chrono::NaiveDate>>,
+    /// How uploaded batch files are read.
+    pub upload: super::services::fast_refunds::upload::UploadLimits,
 }
 
 /// Background exports: where their files go, and from how many rows a download becomes one.

@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::transactions::TxnRow;
 use crate::domain::cardholder::IdType;
-use crate::domain::fast_refund::FastRefundStatus;
+use crate::domain::fast_refund::{BatchColumn, FastRefundStatus};
 use crate::domain::refund::RefundRefusal;
 use crate::domain::Bank;
+use crate::error::FieldProblem;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const PAGE_SIZES: [u64; 3] = [20, 50, 100];
@@ -209,4 +210,86 @@ pub struct CorrectionInput {
     pub id: i64,
     pub cardholder: CardholderInput,
     pub code: String,
+}
+
+/// Why a batch file could not be read at all: nothing of it is shown but this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileProblem {
+    /// Not an .xlsx workbook (another format, a damaged file).
+    NotXlsx,
+    TooLarge {
+        max_bytes: u64,
+    },
+    TooManyRows {
+        max_rows: u64,
+    },
+    /// A cell outside the template's columns or far below its rows.
+    CellOutside {
+        row: u64,
+        column: u64,
+    },
+    /// The first row is not the template's header.
+    NotTemplate,
+    /// No row under the header.
+    Empty,
+    /// The workbook's parts do not read (malformed XML, a part missing).
+    Unreadable,
+    /// Reading it would take more memory than a batch file may (a file that unpacks to far more
+    /// than it weighs).
+    TooBigUnpacked,
+    /// Reading it took longer than a batch file may.
+    TooSlow,
+}
+
+/// What is wrong with one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RowProblem {
+    Field(FieldProblem),
+    /// The transaction may not be refunded so, or not fast.
+    Refusal(RefundRefusal),
+    /// No transaction of the merchant (in the operator's scope) has this reference number.
+    TxnNotFound,
+    /// A name that is not in the list (a bank, an ID type, a province, a city or a branch).
+    NotInList,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    /// The row's number in the file (the header is row 1).
+    pub row: u64,
+    pub column: Option<BatchColumn>,
+    pub problem: RowProblem,
+}
+
+/// An uploaded batch file as read, waiting for the operator's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadView {
+    pub id: i64,
+    pub file_name: String,
+    pub uploaded_at: String,
+    pub file_problem: Option<FileProblem>,
+    /// Rows under the header, those that can be sent, and their amount.
+    pub row_count: u64,
+    pub valid_count: u64,
+    pub valid_fen: i64,
+    /// The problems, row by row (the first [`ERRORS_SHOWN`]; all of them in the error report).
+    pub errors: Vec<RowError>,
+    pub error_count: u64,
+    /// The batch this same file was submitted as already, with its day.
+    pub earlier_batch: Option<(i64, String)>,
+    pub quota_left_fen: i64,
+    pub requires_token: bool,
+    /// A fresh key for the submission.
+    pub key: String,
+}
+
+/// The problems a preview lists on the page; the error report has them all.
+pub const ERRORS_SHOWN: usize = 200;
+
+/// A batch submitted: its items are processing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchCreated {
+    pub batch_id: i64,
+    pub items: u64,
+    pub total_fen: i64,
 }

@@ -30,15 +30,6 @@ code_enum!(
     }
 );
 
-impl Function {
-    /// Whether this build has the function. The catalogue (and the roles granting it) is the
-    /// acquirer's whole list; the role matrix marks the ones still to come rather than present
-    /// them as working, and no menu leads to them.
-    pub const fn in_this_build(self) -> bool {
-        !matches!(self, Function::FastRefundBatch)
-    }
-}
-
 code_enum!(
     /// The built-in roles An operator may hold several.
     Role {

@@ -307,6 +307,7 @@ code_enum!(
         /// The bank's answer to a fast refund: paid, failed or rejected.
         FastRefundAnswer = "fast_refund_answer",
         FastRefundExport = "fast_refund_export",
+        FastRefundBatch = "fast_refund_batch",
     }
 );
 

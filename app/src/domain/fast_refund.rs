@@ -97,6 +97,34 @@ pub fn is_overdue(
     !status.is_final() && today > due
 }
 
+code_enum!(
+    /// The columns of the batch template, in their order in the file.
+    BatchColumn {
+        /// The original transaction's 12-digit reference number.
+        Reference = "reference",
+        Amount = "amount",
+        Reason = "reason",
+        Name = "name",
+        IdType = "id_type",
+        IdNumber = "id_number",
+        Bank = "bank",
+        Province = "province",
+        City = "city",
+        Branch = "branch",
+    }
+);
+
+impl BatchColumn {
+    /// The column's letter in the file.
+    pub fn letter(self) -> char {
+        let index = BatchColumn::ALL
+            .iter()
+            .position(|c| *c == self)
+            .unwrap_or(0);
+        char::from(b'A' + index as u8)
+    }
+}
+
 /// Business days within which the bank pays a fast refund whose cardholder data is right (manual
 /// §3.6.1.3).
 pub const BUSINESS_DAYS_TO_PAY: u32 = 3;

@@ -8,9 +8,10 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::audit::ObjectKind;
+use crate::contract::fast_refunds::{FileProblem, RowProblem};
 use crate::domain::access::{Function, Role};
 use crate::domain::cardholder::{CardholderProblem, IdType};
-use crate::domain::fast_refund::FastRefundStatus;
+use crate::domain::fast_refund::{BatchColumn, FastRefundStatus};
 use crate::domain::money::format_fen;
 use crate::domain::password::PasswordRule;
 use crate::domain::refund::{RefundReason, RefundRefusal, RefundStatus};
@@ -405,12 +406,25 @@ labels!(AuditAction {
     FastRefundResubmit => "重新快速退货", "Fast refund corrected and resent";
     FastRefundAnswer => "银行处理快速退货", "Bank's answer to a fast refund";
     FastRefundExport => "下载快速退货记录", "Fast refunds downloaded";
+    FastRefundBatch => "批量快速退货", "Fast-refund batch sent";
 });
 labels!(FastRefundStatus {
     Processing => "处理中", "Processing";
     Success => "成功", "Successful";
     Failed => "失败", "Failed";
     Exception => "异常", "Exception";
+});
+labels!(BatchColumn {
+    Reference => "原交易参考号", "Reference number";
+    Amount => "退货金额", "Amount";
+    Reason => "退货原因", "Reason";
+    Name => "持卡人姓名", "Cardholder's name";
+    IdType => "证件类型", "ID type";
+    IdNumber => "证件号码", "ID number";
+    Bank => "开户银行", "Bank";
+    Province => "开户省份", "Province";
+    City => "开户城市", "City";
+    Branch => "开户支行", "Branch";
 });
 labels!(IdType {
     ResidentId => "居民身份证", "Resident ID card";
@@ -479,6 +493,18 @@ impl Texts {
         }
     }
 
+    /// What is wrong with a row of a batch file.
+    pub fn row_problem(&self, column: Option<BatchColumn>, problem: RowProblem) -> String {
+        match problem {
+            RowProblem::Field(p) => self
+                .field_problem(column.map_or("", |c| c.code()), p)
+                .to_owned(),
+            RowProblem::Refusal(r) => (self.refund_refusal)(r),
+            RowProblem::TxnNotFound => self.fr_err_txn_not_found.to_owned(),
+            RowProblem::NotInList => self.fr_err_not_in_list.to_owned(),
+        }
+    }
+
     pub fn policy(&self, policy: Policy) -> &'static str {
         match policy {
             Policy::SelfDisable => self.policy_self_disable,
@@ -495,6 +521,8 @@ impl Texts {
             Policy::MerchantScopeRequired => self.policy_merchant_scope,
             Policy::MerchantSuspended => self.policy_merchant_suspended,
             Policy::GroupInUse => self.policy_group_in_use,
+            Policy::BatchEmpty => self.policy_batch_empty,
+            Policy::BatchAlreadySubmitted => self.policy_batch_submitted,
             Policy::SlipFromToday => self.policy_slip_today,
             Policy::ExportsBusy => self.policy_exports_busy,
             Policy::OwnRefund => self.policy_own_refund,
@@ -986,7 +1014,6 @@ pub struct Texts {
     pub roles_area: &'static str,
     pub granted: &'static str,
     pub not_granted: &'static str,
-    pub roles_not_built: &'static str,
 
     pub ops_search: &'static str,
     pub ops_search_button: &'static str,
@@ -1104,7 +1131,39 @@ pub struct Texts {
     pub grp_add: &'static str,
     pub policy_group_in_use: &'static str,
     pub fr_overdue: &'static str,
+    pub policy_batch_empty: &'static str,
+    pub policy_batch_submitted: &'static str,
+    pub fr_err_row: &'static str,
+    pub fr_err_column: &'static str,
+    pub fr_err_problem: &'static str,
+    pub fr_err_sheet: &'static str,
+    pub fr_upload_file: &'static str,
+    pub fr_err_txn_not_found: &'static str,
+    pub fr_err_not_in_list: &'static str,
+    pub file_problem: fn(&FileProblem) -> String,
+    pub fr_batch_intro: &'static str,
+    pub fr_batch_view: &'static str,
+    pub fr_batch_template: &'static str,
+    pub fr_batch_file: &'static str,
+    pub fr_batch_file_hint: &'static str,
+    pub fr_batch_upload: &'static str,
+    pub fr_batch_rows: &'static str,
+    pub fr_batch_valid: &'static str,
+    pub fr_batch_valid_total: &'static str,
+    pub fr_batch_errors: &'static str,
+    pub fr_batch_over_quota: &'static str,
+    pub fr_batch_error_report: &'static str,
+    pub fr_batch_cancel: &'static str,
+    pub fr_batch_created: fn(u64, &str) -> String,
+    pub fr_batch_earlier: fn(&str) -> String,
+    pub fr_batch_errors_shown: fn(u64) -> String,
+    pub fr_batch_submit: fn(u64) -> String,
     pub fr_sheet: &'static str,
+    pub fr_template_sheet: &'static str,
+    pub fr_template_notes_sheet: &'static str,
+    pub fr_template_lists_sheet: &'static str,
+    pub fr_template_example_reason: &'static str,
+    pub fr_template_notes: &'static [&'static str],
     pub fr_history: &'static str,
     pub fr_search_intro: &'static str,
     pub fr_no_candidates: &'static str,

@@ -73,6 +73,26 @@ pub mod fast_refunds {
     pub const EXCEPTIONS_PATH: &str = "/fast-refunds/exceptions";
     /// Where the query's Excel download is served.
     pub const EXPORT_PATH: &str = "/fast-refunds/export";
+    /// The batch page: the template, the upload and its preview.
+    pub const BATCH_PATH: &str = "/fast-refunds/batch";
+    pub const TEMPLATE_PATH: &str = "/fast-refunds/template";
+    /// Where a batch file is posted (multipart, field `file`).
+    pub const UPLOAD_PATH: &str = "/fast-refunds/upload";
+    /// The error report of an upload.
+    pub const ERRORS_ROUTE: &str = "/fast-refunds/upload/{id}/errors";
+
+    pub fn preview_path(upload: i64) -> String {
+        format!("{BATCH_PATH}?upload={upload}")
+    }
+
+    pub fn errors_path(upload: i64) -> String {
+        format!("/fast-refunds/upload/{upload}/errors")
+    }
+
+    /// The items of batch `id` in the query.
+    pub fn batch_items_path(id: i64) -> String {
+        format!("{QUERY_PATH}?batch={id}")
+    }
 
     pub fn detail_path(id: i64) -> String {
         format!("{SEARCH_PATH}/{id}")

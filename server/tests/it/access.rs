@@ -217,6 +217,21 @@ const ENDPOINTS: &[(&str, Access, Args)] = &[
         Json(r#"{"input":{"id":999999,"cardholder":{},"code":""}}"#),
     ),
     (
+        "/api/fast_refunds/upload_view",
+        Access::Granted(Function::FastRefundBatch),
+        OTHER_ID,
+    ),
+    (
+        "/api/fast_refunds/batch_submit",
+        Access::Granted(Function::FastRefundBatch),
+        Json(r#"{"id":999999,"key":"access-check","code":""}"#),
+    ),
+    (
+        "/api/fast_refunds/upload_cancel",
+        Access::Granted(Function::FastRefundBatch),
+        OTHER_ID,
+    ),
+    (
         "/api/admin/role_matrix",
         Access::Granted(Function::AdminRoleMatrix),
         Form(&[]),
@@ -376,6 +391,8 @@ fn functions_that_change_state_are_posts() {
         "refunds/decide",
         "fast_refunds/request",
         "fast_refunds/resubmit",
+        "fast_refunds/batch_submit",
+        "fast_refunds/upload_cancel",
         "exports/transactions",
         "admin/operator_create",
         "admin/operator_update",

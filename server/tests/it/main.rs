@@ -12,6 +12,7 @@ mod clearing;
 mod cli;
 mod demo;
 mod exports;
+mod fast_refund_batch;
 mod fast_refunds;
 mod gateway;
 mod home;

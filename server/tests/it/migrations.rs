@@ -43,6 +43,7 @@ const TABLES: &[&str] = &[
     "fast_refund_batches",
     "fast_refunds",
     "fast_refund_events",
+    "fast_refund_uploads",
     "idempotency_keys",
     "audit_events",
     "export_jobs",

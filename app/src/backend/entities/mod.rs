@@ -7,6 +7,7 @@ pub mod clearing_holds;
 pub mod export_jobs;
 pub mod fast_refund_batches;
 pub mod fast_refund_events;
+pub mod fast_refund_uploads;
 pub mod fast_refunds;
 pub mod fee_rates;
 pub mod gateway_messages;

@@ -9,10 +9,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::fast_refunds::{
-    fast_refund_candidates, fast_refund_detail, fast_refund_exceptions, fast_refund_form,
-    fast_refund_search, request_fast_refund, resubmit_fast_refund, CandidatePage, CardholderInput,
+    cancel_fast_refund_upload, fast_refund_candidates, fast_refund_detail, fast_refund_exceptions,
+    fast_refund_form, fast_refund_search, fast_refund_upload_view, request_fast_refund,
+    resubmit_fast_refund, submit_fast_refund_batch, BatchCreated, CandidatePage, CardholderInput,
     CorrectionInput, FastRefundCreated, FastRefundFilter, FastRefundFormView, FastRefundInput,
-    FastRefundPage, FastRefundRow, FastRefundView, PAGE_SIZES,
+    FastRefundPage, FastRefundRow, FastRefundView, UploadView, PAGE_SIZES,
 };
 use crate::contract::transactions::TxnFilter;
 use crate::domain::access::Function;
@@ -31,7 +32,8 @@ use crate::ui::components::load::Loaded;
 use crate::ui::components::money::MoneyText;
 use crate::ui::components::pager::Pager;
 use crate::ui::paths::fast_refunds::{
-    detail_path, new_path, EXCEPTIONS_PATH, EXPORT_PATH, QUERY_PATH, SEARCH_PATH,
+    batch_items_path, detail_path, errors_path, new_path, BATCH_PATH, EXCEPTIONS_PATH, EXPORT_PATH,
+    QUERY_PATH, SEARCH_PATH, TEMPLATE_PATH, UPLOAD_PATH,
 };
 use crate::ui::paths::id_param;
 use crate::ui::paths::transactions::detail_path as txn_path;
@@ -824,6 +826,197 @@ fn Correction(
             </form>
         </section>
     }
+}
+
+/// The batch fast refund (manual §3.6.3): the template, the upload (a plain form: the server
+/// reads the file and answers with its preview's address) and, with `?upload=`, the preview.
+#[component]
+pub fn FastRefundBatchPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let upload = Memo::new(move |_| {
+        query
+            .get()
+            .get("upload")
+            .and_then(|id| id.parse::<i64>().ok())
+    });
+    let created = RwSignal::new(None::<BatchCreated>);
+    view! {
+        <Title text=title_text(|l| Function::FastRefundBatch.label(l).to_owned())/>
+        <h1>{move || Function::FastRefundBatch.label(i18n.lang())}</h1>
+        <p class="muted">{move || i18n.t().fr_batch_intro}</p>
+        {move || created.get().map(|done| view! {
+            <div class="alert alert-success" role="status" data-field="batch-created">
+                <p>
+                    {move || (i18n.t().fr_batch_created)(done.items, &crate::domain::money::format_fen(done.total_fen))} " "
+                    <a href=batch_items_path(done.batch_id) data-action="view-batch">{move || i18n.t().fr_batch_view}</a>
+                </p>
+            </div>
+        })}
+        <section class="card">
+            <p>
+                <a class="button" href=TEMPLATE_PATH rel="external" download="" data-action="template">
+                    {move || i18n.t().fr_batch_template}
+                </a>
+            </p>
+            <form class="form" method="post" action=UPLOAD_PATH enctype="multipart/form-data" id="batch-upload">
+                <div class="field">
+                    <label for="file">{move || i18n.t().fr_batch_file}</label>
+                    <input id="file" name="file" type="file" required
+                        accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"/>
+                    <p class="muted">{move || i18n.t().fr_batch_file_hint}</p>
+                </div>
+                <button type="submit" class="button button-primary" data-action="upload">
+                    {move || i18n.t().fr_batch_upload}
+                </button>
+            </form>
+        </section>
+        {move || upload.get().filter(|_| created.get().is_none()).map(|id| {
+            let view = Resource::new(move || id, fast_refund_upload_view);
+            view! { <Loaded resource=view ok=move |view| view! { <Preview view created/> }/> }
+        })}
+    }
+}
+
+/// What the file holds: its problem, or its rows' count and total with every problem found, and the
+/// operator's decision.
+#[component]
+fn Preview(view: UploadView, created: RwSignal<Option<BatchCreated>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = view.id;
+    let key = view.key.clone();
+    let code = RwSignal::new(String::new());
+    let submit = Action::new(move |(key, code): &(String, String)| {
+        submit_fast_refund_batch(id, key.clone(), code.clone())
+    });
+    let cancel = Action::new(move |_: &()| cancel_fast_refund_upload(id));
+    let error = Signal::derive(move || {
+        submit
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| cancel.value().get().and_then(Result::err))
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(done)) = submit.value().get() {
+            created.set(Some(done));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = cancel.value().get() {
+            let navigate = leptos_router::hooks::use_navigate();
+            navigate(BATCH_PATH, Default::default());
+        }
+    });
+    let file = view.file_name.clone();
+    if let Some(problem) = view.file_problem.clone() {
+        return view! {
+            <section class="card" id="batch-preview">
+                <h2>{file}</h2>
+                <div class="alert alert-error" role="alert" data-field="file-problem">
+                    <p>{move || (i18n.t().file_problem)(&problem)}</p>
+                </div>
+            </section>
+        }
+        .into_any();
+    }
+    let over_quota = view.valid_fen > view.quota_left_fen;
+    let sendable = view.valid_count > 0 && view.earlier_batch.is_none() && !over_quota;
+    let requires_token = view.requires_token;
+    let (rows, valid, valid_fen, errors) = (
+        view.row_count,
+        view.valid_count,
+        view.valid_fen,
+        view.error_count,
+    );
+    let shown = view.errors.len() as u64;
+    view! {
+        <section class="card" id="batch-preview">
+            <h2>{file}</h2>
+            <dl class="facts facts-2col">
+                <dt>{move || i18n.t().fr_batch_rows}</dt><dd data-field="rows">{rows}</dd>
+                <dt>{move || i18n.t().fr_batch_valid}</dt><dd data-field="valid">{valid}</dd>
+                <dt>{move || i18n.t().fr_batch_valid_total}</dt><dd data-field="valid-total"><MoneyText fen=valid_fen/></dd>
+                <dt>{move || i18n.t().fr_batch_errors}</dt><dd data-field="errors">{errors}</dd>
+                <dt>{move || i18n.t().refund_quota_left}</dt><dd><MoneyText fen=view.quota_left_fen/></dd>
+            </dl>
+            {view.earlier_batch.clone().map(|(batch, at)| view! {
+                <div class="alert alert-warning" role="status" data-field="earlier-batch">
+                    <p>
+                        {move || (i18n.t().fr_batch_earlier)(&at)} " "
+                        <a href=batch_items_path(batch)>{move || i18n.t().fr_batch_view}</a>
+                    </p>
+                </div>
+            })}
+            {over_quota.then(|| view! {
+                <div class="alert alert-warning" role="status" data-field="over-quota">
+                    <p>{move || i18n.t().fr_batch_over_quota}</p>
+                </div>
+            })}
+            {(errors > 0).then(|| view! {
+                <p>
+                    <a class="button" href=errors_path(id) rel="external" download="" data-action="error-report">
+                        {move || i18n.t().fr_batch_error_report}
+                    </a>
+                    {(errors > shown).then(|| view! {
+                        " " <span class="muted">{move || (i18n.t().fr_batch_errors_shown)(shown)}</span>
+                    })}
+                </p>
+                <div class="table-wrap">
+                    <table class="table" id="batch-errors">
+                        <thead>
+                            <tr>
+                                <th class="num">{move || i18n.t().fr_err_row}</th>
+                                <th>{move || i18n.t().fr_err_column}</th>
+                                <th>{move || i18n.t().fr_err_problem}</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {view.errors.iter().map(|e| {
+                                let (column, problem) = (e.column, e.problem);
+                                view! {
+                                    <tr data-row=e.row>
+                                        <td class="num">{e.row}</td>
+                                        <td>{move || column.map(|c| format!("{} {}", c.letter(), c.label(i18n.lang())))}</td>
+                                        <td>{move || i18n.t().row_problem(column, problem)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            })}
+            {move || error.get().map(|error| view! { <ErrorAlert error/> })}
+            <div class="form">
+                {(sendable && requires_token).then(|| view! {
+                    <div class="field">
+                        <label for="code">{move || i18n.t().token_code}</label>
+                        <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code"
+                            maxlength="12" class="input-code"
+                            prop:value=move || code.get()
+                            on:input=move |ev| code.set(event_target_value(&ev))/>
+                    </div>
+                })}
+                <div class="form-actions">
+                    {sendable.then(|| {
+                        let key = key.clone();
+                        view! {
+                            <button type="button" class="button button-primary" data-action="submit-batch"
+                                disabled=move || submit.pending().get()
+                                on:click=move |_| { submit.dispatch((key.clone(), code.get_untracked())); }>
+                                {move || (i18n.t().fr_batch_submit)(valid)}
+                            </button>
+                        }
+                    })}
+                    <button type="button" class="button" data-action="cancel-batch"
+                        on:click=move |_| { cancel.dispatch(()); }>
+                        {move || i18n.t().fr_batch_cancel}
+                    </button>
+                </div>
+            </div>
+        </section>
+    }
+    .into_any()
 }
 
 /// A step's comment in words: the fields a correction changed (before → after, the document

@@ -154,7 +154,13 @@ async fn serve_instance(
         token_key: TokenKey::generate(),
         exports: ExportConfig::new(pki.dir.path().join("exports"), transactions::DIRECT_LIMIT),
         refusals: Default::default(),
-        fast_refunds: Default::default(),
+        fast_refunds: app::backend::FastRefundConfig {
+            upload: app::backend::services::fast_refunds::upload::UploadLimits {
+                reader: std::path::PathBuf::from(env!("CARGO_BIN_EXE_vpos")),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");

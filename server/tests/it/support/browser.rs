@@ -164,6 +164,28 @@ impl<'a> Browser<'a> {
         self.send(request).await
     }
 
+    /// POSTs a file as a form's file field `field` does (multipart), with the console's Origin.
+    pub async fn upload(&mut self, path: &str, field: &str, name: &str, bytes: &[u8]) -> Answer {
+        let boundary = "vpos-test-boundary-7d1f3a";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+             Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = self
+            .client
+            .post(self.url(path))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("origin", self.origin.clone())
+            .body(body);
+        self.send(request).await
+    }
+
     /// GETs a page; a redirect comes back as its status and `Location` in the body.
     pub async fn page(&mut self, path: &str) -> Answer {
         let request = self.client.get(self.url(path));

@@ -18,6 +18,8 @@ mod export;
 mod form;
 mod query;
 mod request;
+pub mod template;
+pub mod upload;
 
 pub use self::correct::resubmit;
 pub use self::export::{export, EXPORT_LIMIT};

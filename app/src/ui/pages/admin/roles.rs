@@ -43,14 +43,8 @@ fn MatrixTable(view: RoleMatrixView) -> impl IntoView {
                         .into_iter()
                         .map(|(function, granted)| {
                             view! {
-                                <tr data-function=function.code() data-built=function.in_this_build().to_string()
-                                    class:muted=!function.in_this_build()>
-                                    <th scope="row">
-                                        {move || function.label(i18n.lang())}
-                                        {(!function.in_this_build()).then(|| view! {
-                                            " " <span class="badge">{move || i18n.t().roles_not_built}</span>
-                                        })}
-                                    </th>
+                                <tr data-function=function.code()>
+                                    <th scope="row">{move || function.label(i18n.lang())}</th>
                                     {granted
                                         .into_iter()
                                         .map(|g| view! {
