@@ -1,5 +1,5 @@
 # The project's commands. See README.md.
-.PHONY: run test bench-demo bench-query bench-ingest bench-monitor bench-page
+.PHONY: run test bench-demo bench-query bench-ingest bench-monitor bench-page bench-upload
 
 # Serve the console with demo data on the embedded SQLite database (https://localhost:8443).
 run:
@@ -31,3 +31,7 @@ bench-monitor:
 # serves; see docs/PERFORMANCE.md.
 bench-page:
 	scripts/bench-page.sh
+
+# Batch fast refunds: 10,000 and 100,000 rows previewed and submitted, on both backends.
+bench-upload:
+	scripts/bench-upload.sh

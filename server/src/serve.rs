@@ -352,6 +352,10 @@ async fn housekeeping(db: sea_orm::DatabaseConnection) {
         if let Err(error) = auth::purge_sessions(&db, chrono::Utc::now()).await {
             tracing::error!(error = %error, "deleting old sessions failed");
         }
+        let uploads = app::backend::services::fast_refunds::upload::purge(&db, chrono::Utc::now());
+        if let Err(error) = uploads.await {
+            tracing::error!(error = %error, "deleting old batch uploads failed");
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //!
 //! The console runs it as a child process for every upload, because the file is hostile until read:
 //! a zip that unpacks to gigabytes, XML that never ends, a declared string count or sheet size
-//! that would reserve terabytes. Before it reads anything, the process limits its own address space
-//! and CPU time, so such a file ends this process (which the console reports as a file too large
+//! that would reserve terabytes. Before it reads anything, the process limits its own memory and CPU
+//! time, so such a file ends this process (which the console reports as a file too large
 //! or too slow to read), never the server. The sheet is read cell by cell, never as a range sized
 //! by what the file declares, and a cell outside the template's columns or past the row limit stops
 //! the reading with that answer.
@@ -36,6 +36,10 @@ pub struct ReadUploadArgs {
     /// CPU seconds the process may use.
     #[arg(long, default_value_t = 10)]
     pub cpu_secs: u64,
+    /// Write the process's peak resident memory to standard error at the end (`peak_kib=N`), for
+    /// the benchmark.
+    #[arg(long)]
+    pub report_peak: bool,
 }
 
 pub fn run(args: &ReadUploadArgs) -> ExitCode {
@@ -66,6 +70,18 @@ pub fn run(args: &ReadUploadArgs) -> ExitCode {
     let written = serde_json::to_writer(&mut out, &outcome)
         .map_err(std::io::Error::from)
         .and_then(|()| out.flush());
+    if args.report_peak {
+        let peak = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        eprintln!("peak_kib={peak}");
+    }
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -75,13 +91,17 @@ pub fn run(args: &ReadUploadArgs) -> ExitCode {
     }
 }
 
-/// Caps this process's address space and CPU time: past them an allocation fails (the process
+/// Caps this process's writable memory and CPU time: past them an allocation fails (the process
 /// aborts) or the kernel stops it.
 fn limit_self(memory_mib: u64, cpu_secs: u64) -> std::io::Result<()> {
     use rustix::process::{setrlimit, Resource, Rlimit};
     let memory = Some(memory_mib * 1024 * 1024);
+    // The data limit (private writable memory), not the address space, which counts reservations
+    // never used. The server starts this process with the allocator told not to commit a large
+    // arena up front (`MIMALLOC_ARENA_EAGER_COMMIT=0`, `MIMALLOC_ARENA_RESERVE`): committed
+    // eagerly, a 1 GiB arena alone used up the limit and small allocations failed now and then.
     setrlimit(
-        Resource::As,
+        Resource::Data,
         Rlimit {
             current: memory,
             maximum: memory,

@@ -24,6 +24,9 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
+#[path = "vpos-bench/upload.rs"]
+mod upload;
+
 // Linked for its allocator (server/src/lib.rs): memory is measured as the server allocates it.
 use server as _;
 
@@ -43,6 +46,8 @@ struct Args {
     iterations: usize,
     export_rows: Vec<u64>,
     filters_only: bool,
+    /// Batch sizes of the fast-refund upload benchmark; when given, only it runs.
+    upload_rows: Vec<u64>,
 }
 
 fn args() -> Result<Args, String> {
@@ -53,6 +58,7 @@ fn args() -> Result<Args, String> {
         iterations: 200,
         export_rows: vec![100_000, 1_000_000],
         filters_only: false,
+        upload_rows: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -68,6 +74,12 @@ fn args() -> Result<Args, String> {
                     .collect::<Result<_, _>>()?
             }
             "--filters-only" => out.filters_only = true,
+            "--upload" => {
+                out.upload_rows = value()?
+                    .split(',')
+                    .map(|n| n.trim().parse().map_err(|e| format!("--upload: {e}")))
+                    .collect::<Result<_, _>>()?
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -95,7 +107,7 @@ async fn main() {
     }
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -151,6 +163,9 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         status: "success".into(),
         ..TxnFilter::default()
     };
+    if !args.upload_rows.is_empty() {
+        return upload::run(&db, merchant_id, &args.upload_rows, backend).await;
+    }
     if args.filters_only {
         return by_filter(args, &db, &session, &filter, now).await;
     }
@@ -516,7 +531,7 @@ where
     Ok((percentiles(times).0, last))
 }
 
-async fn finance_session(
+pub(crate) async fn finance_session(
     db: &DatabaseConnection,
     merchant_id: i64,
 ) -> Result<Session, Box<dyn std::error::Error>> {

@@ -28,6 +28,7 @@ use crate::support::{spawn_app, Backend};
 on_both_backends!(
     a_batch_shows_its_bad_rows_and_sends_the_good_ones_once,
     hostile_files_get_a_clear_answer_and_the_server_keeps_serving,
+    a_batch_killed_while_it_is_sent_is_all_there_or_not_at_all,
 );
 
 const ID: &str = "11010519491231002X";
@@ -335,6 +336,23 @@ async fn a_batch_shows_its_bad_rows_and_sends_the_good_ones_once(backend: Backen
         .call("fast_refunds/upload_view", &[("id", &twice.id.to_string())])
         .await;
     assert_eq!(theirs.error(), AppError::NotFound);
+
+    // An upload nobody decides on is deleted after a day.
+    let purge = app::backend::services::fast_refunds::upload::purge;
+    assert_eq!(
+        purge(&app.db.conn, app.clock.now()).await.expect("purge"),
+        0
+    );
+    assert!(
+        purge(&app.db.conn, app.clock.now() + Duration::days(2))
+            .await
+            .expect("purge")
+            >= 1
+    );
+    let gone = operator
+        .call("fast_refunds/upload_view", &[("id", &twice.id.to_string())])
+        .await;
+    assert_eq!(gone.error(), AppError::NotFound);
 }
 
 /// A zip of the given parts.
@@ -499,4 +517,186 @@ async fn hostile_files_get_a_clear_answer_and_the_server_keeps_serving(backend: 
             "{what}"
         );
     }
+}
+
+/// The fen of each row of the killed batch.
+const KILLED_ROW_FEN: i64 = 1_234;
+
+async fn a_batch_killed_while_it_is_sent_is_all_there_or_not_at_all(backend: Backend) {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::QuerySelect;
+
+    let db = crate::support::TestDb::migrated(backend).await;
+    let place = crate::support::process::ServeDir::new(&db);
+    let shop = Shop::open(&db, "M76000001").await;
+    merchants::ActiveModel {
+        id: Set(shop.merchant_id),
+        refund_mode: Set(RefundMode::Direct.code().into()),
+        daily_refund_quota_fen: Set(100_000_000),
+        fast_refund_agreement: Set(true),
+        ..Default::default()
+    }
+    .update(&db.conn)
+    .await
+    .expect("merchant");
+    let login = "m76.batch";
+    crate::support::app::operator_with_password(
+        &db,
+        "M76000001",
+        login,
+        &[Role::FastRefundOperator],
+        Some(crate::support::FIRST_PASSWORD),
+    )
+    .await;
+    place.certify(login);
+    // 3,000 sales, and a file refunding ¥12.34 of each.
+    let rows = 3_000;
+    let at = chrono::Utc::now() - Duration::hours(1);
+    let references: Vec<String> = (0..rows).map(|i| format!("7{i:011}")).collect();
+    for chunk in references.chunks(500) {
+        transactions::Entity::insert_many(chunk.iter().map(|reference| {
+            transactions::ActiveModel {
+                merchant_id: Set(shop.merchant_id),
+                merchant_number_id: Set(shop.number_id),
+                terminal_id: Set(shop.terminal_id),
+                txn_type: Set("purchase".into()),
+                status: Set("success".into()),
+                card_masked: Set("622588******1234".into()),
+                card_last4: Set("1234".into()),
+                card_org: Set("unionpay".into()),
+                card_type: Set("debit".into()),
+                issuer_bank: Set("CMB".into()),
+                amount_fen: Set(10_000),
+                currency: Set("CNY".into()),
+                txn_time: Set(at),
+                txn_date: Set((at + Duration::hours(8)).date_naive()),
+                reference_no: Set(reference.clone()),
+                voucher_no: Set(reference[6..].to_owned()),
+                batch_no: Set("000001".into()),
+                created_at: Set(at),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&db.conn)
+        .await
+        .expect("sales");
+    }
+    let file = filled(
+        &references
+            .iter()
+            .map(|r| row(r, "12.34", "张三", ID))
+            .collect::<Vec<_>>(),
+    );
+
+    let mut serving = place.serve(&[]).await;
+    let client = place.client(login);
+    let cookie = place.sign_in(&client, &serving, login).await;
+    let boundary = "kill-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"kill.xlsx\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let uploaded = client
+        .post(format!(
+            "{}{}",
+            serving.origin(),
+            app::ui::paths::fast_refunds::UPLOAD_PATH
+        ))
+        .header("origin", serving.origin())
+        .header("cookie", &cookie)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(uploaded.status(), 303);
+    let upload_id: i64 = uploaded
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| l.rsplit("upload=").next())
+        .and_then(|id| id.parse().ok())
+        .expect("the preview");
+    let kept = app::backend::entities::fast_refund_uploads::Entity::find_by_id(upload_id)
+        .one(&db.conn)
+        .await
+        .expect("query")
+        .expect("the upload");
+    assert_eq!((kept.valid_count, kept.file_problem), (rows as i64, None));
+
+    // What is there: batches, items, and what the sales have on their way.
+    let counts = || async {
+        let batches = fast_refund_batches::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count");
+        let items = fast_refunds::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count");
+        let pending: i64 = transactions::Entity::find()
+            .select_only()
+            .column_as(
+                Expr::cust("CAST(COALESCE(SUM(refund_pending_fen), 0) AS BIGINT)"),
+                "p",
+            )
+            .filter(transactions::Column::MerchantId.eq(shop.merchant_id))
+            .into_tuple()
+            .one(&db.conn)
+            .await
+            .expect("sum")
+            .unwrap_or(0);
+        (batches, items, pending)
+    };
+    let submit = |origin: String| {
+        let (client, cookie) = (client.clone(), cookie.clone());
+        async move {
+            client
+                .post(format!("{origin}/api/fast_refunds/batch_submit"))
+                .header("origin", &origin)
+                .header("cookie", &cookie)
+                .header("accept", "application/json")
+                .json(&json!({ "id": upload_id, "key": "kill-test-key-1", "code": "" }))
+                .send()
+                .await
+        }
+    };
+    let all = (1, rows as u64, rows as i64 * KILLED_ROW_FEN);
+    let mut before_commit = 0;
+    let mut committed = false;
+    // The process is killed ever later into the submission, until one kill comes after the
+    // commit; after every kill the batch is all there or not at all.
+    for delay in [0, 20, 50, 100, 150, 200, 300, 450, 700, 1000, 1500, 2500] {
+        let sending = tokio::spawn(submit(serving.origin()));
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        serving.kill();
+        let _ = sending.await;
+        let found = counts().await;
+        assert!(
+            found == (0, 0, 0) || found == all,
+            "killed after {delay} ms: {found:?}"
+        );
+        serving = place.serve(&[]).await;
+        if found == all {
+            committed = true;
+            break;
+        }
+        before_commit += 1;
+    }
+    if !committed {
+        let answer = submit(serving.origin()).await.expect("submit");
+        let status = answer.status();
+        assert_eq!(status, 200, "{}", answer.text().await.unwrap_or_default());
+    }
+    assert_eq!(counts().await, all);
+    // Sent again with its key after the restart: the same batch, nothing more.
+    let again = submit(serving.origin()).await.expect("submit");
+    assert_eq!(again.status(), 200);
+    assert_eq!(counts().await, all);
+    println!("{backend:?}: {before_commit} kills before the commit");
 }

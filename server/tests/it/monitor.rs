@@ -368,46 +368,12 @@ async fn a_sale_on_one_instance_reaches_a_monitor_on_another() {
 /// second process's console.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_serve_processes_share_their_sales() {
-    use std::process::{Child, Command, Stdio};
-
     if !crate::support::db::postgres_available() {
         return;
     }
     let db = crate::support::TestDb::migrated(Backend::Postgres).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let d = dir.path();
-    let vpos = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_vpos"))
-            .args(args)
-            .current_dir(d)
-            .env("DATABASE_URL", &db.url)
-            .env_remove("VPOS_CONFIG")
-            .env("P12_PASSWORD", "p12-unused-1")
-            .env("VPOS_LOG__FILTER", "warn")
-            .output()
-            .expect("run vpos");
-        assert!(out.status.success(), "vpos {args:?}: {out:?}");
-    };
-    // The test database's audit log is sealed with the test processes' key: the processes get
-    // the same one (`support::db::audit_key`, 32 bytes of 7, in base64).
-    std::fs::create_dir_all(d.join("var")).expect("var");
-    std::fs::write(
-        d.join("var/audit.key"),
-        "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n",
-    )
-    .expect("audit key");
-    vpos(&["pki", "init"]);
-    vpos(&["pki", "server"]);
-    vpos(&["pki", "gateway", "--name", "front-end"]);
+    let place = crate::support::process::ServeDir::new(&db);
     let login = "sixfour.watch";
-    vpos(&[
-        "pki",
-        "operator",
-        "--name",
-        login,
-        "--password-env",
-        "P12_PASSWORD",
-    ]);
     let mut pos = Pos::new(&db, "M61000041", "61000041").await;
     crate::support::app::operator_with_password(
         &db,
@@ -417,146 +383,17 @@ async fn two_serve_processes_share_their_sales() {
         Some(FIRST_PASSWORD),
     )
     .await;
-    vpos(&[
-        "operator",
-        "bind-cert",
-        "--login",
-        login,
-        "--cert",
-        &format!("var/pki/issued/{login}.pem"),
-    ]);
-    std::fs::create_dir_all(d.join("site/pkg")).expect("site");
-
-    /// A `vpos serve` process, stopped when dropped.
-    struct Serving(Child);
-    impl Drop for Serving {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let free_port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port()
-    };
-    let serve = |port: u16, gateway: u16| {
-        Command::new(env!("CARGO_BIN_EXE_vpos"))
-            .arg("serve")
-            .current_dir(d)
-            .env("DATABASE_URL", &db.url)
-            .env_remove("VPOS_CONFIG")
-            .env("VPOS_LISTEN", format!("127.0.0.1:{port}"))
-            .env("VPOS_PUBLIC_URL", format!("https://127.0.0.1:{port}"))
-            .env("VPOS_GATEWAY__LISTEN", format!("127.0.0.1:{gateway}"))
-            .env("VPOS_SITE_ROOT", d.join("site"))
-            .env("VPOS_CLEARING__SCHEDULE", "false")
-            .env("VPOS_LOG__FILTER", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map(Serving)
-            .expect("start vpos serve")
-    };
-    let listening = |port: u16| async move {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "vpos serve did not open {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    // One after the other: the first creates the audit and token keys both use.
-    let (a, a_gateway) = (free_port(), free_port());
-    let _first = serve(a, a_gateway);
-    listening(a).await;
-    listening(a_gateway).await;
-    let (b, b_gateway) = (free_port(), free_port());
-    let _second = serve(b, b_gateway);
-    listening(b).await;
+    place.certify(login);
+    // One after the other: the first creates the token key both use.
+    let first = place.serve(&[]).await;
+    let second = place.serve(&[]).await;
+    let a_gateway = first.gateway_port;
 
     // The operator signs in on the second process and opens the monitor there.
-    let pki = server::pki::Pki::new(d.join("var/pki"));
-    let issued = |name: &str| server::pki::IssuedCert {
-        cert_path: pki.issued_dir().join(format!("{name}.pem")),
-        key_path: pki.issued_dir().join(format!("{name}.key.pem")),
-        p12_path: pki.issued_dir().join(format!("{name}.p12")),
-        p12_password: String::new().into(),
-        fingerprint: String::new(),
-        serial_hex: String::new(),
-        subject_cn: name.into(),
-        not_before: Utc::now(),
-        not_after: Utc::now(),
-    };
-    let client = |name: &str| {
-        reqwest::Client::builder()
-            .use_preconfigured_tls(crate::support::app::client_config(
-                &pki.ca_cert_path(),
-                Some(&issued(name)),
-            ))
-            .build()
-            .expect("client")
-    };
+    let client = |name: &str| place.client(name);
     let console = client(login);
-    let origin = format!("https://127.0.0.1:{b}");
-    let form: serde_json::Value = console
-        .get(format!("{origin}/api/sign_in_form"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .expect("sign-in form")
-        .json()
-        .await
-        .expect("form");
-    let captcha = form["captcha_id"].as_str().expect("captcha").to_owned();
-    let answer = app::backend::entities::captchas::Entity::find_by_id(captcha.as_str())
-        .one(&db.conn)
-        .await
-        .expect("query")
-        .expect("captcha")
-        .answer;
-    let signed_in = console
-        .post(format!("{origin}/api/sign_in"))
-        .header("origin", &origin)
-        .header("accept", "application/json")
-        .form(&[
-            ("login_name", login),
-            ("password", FIRST_PASSWORD),
-            ("captcha_id", &captcha),
-            ("captcha_answer", &answer),
-        ])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(signed_in.status(), 200);
-    let cookie = signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(app::backend::session::SESSION_COOKIE))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
-    let changed = console
-        .post(format!("{origin}/api/change_password"))
-        .header("origin", &origin)
-        .header("cookie", &cookie)
-        .form(&[
-            ("current_password", FIRST_PASSWORD),
-            ("new_password", PASSWORD),
-            ("confirm_password", PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("change password");
-    assert_eq!(changed.status(), 200);
+    let origin = second.origin();
+    let cookie = place.sign_in(&console, &second, login).await;
     let mut stream = console
         .get(format!("{origin}{STREAM_PATH}"))
         .header("cookie", &cookie)

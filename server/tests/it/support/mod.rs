@@ -4,6 +4,7 @@ pub mod app;
 pub mod browser;
 pub mod db;
 pub mod pki;
+pub mod process;
 
 pub use app::{spawn_app, FIRST_PASSWORD, PASSWORD};
 pub use db::{Backend, TestDb};

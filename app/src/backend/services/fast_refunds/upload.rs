@@ -45,6 +45,14 @@ use crate::i18n::{Label, Lang};
 /// further right is refused as outside the template.
 pub const READ_COLUMNS: usize = 16;
 
+/// The reader's allocator (mimalloc, the server's) commits memory as it uses it, in small arenas:
+/// its default, a 1 GiB arena committed at once, would count wholly against the reader's memory
+/// limit. Read by the allocator when the process starts, hence set by whoever starts it.
+pub const READER_ENV: [(&str, &str); 2] = [
+    ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+    ("MIMALLOC_ARENA_RESERVE", "32MiB"),
+];
+
 /// The most the reader may answer, in bytes: 100,000 rows of full cells fit.
 const MAX_ANSWER: u64 = 256 * 1024 * 1024;
 
@@ -70,7 +78,7 @@ pub struct UploadLimits {
     pub max_rows: u64,
     /// The `vpos` executable that reads a file (`vpos read-upload`).
     pub reader: PathBuf,
-    /// What the reader may use: address space, CPU time, and time on the clock.
+    /// What the reader may use: writable memory, CPU time, and time on the clock.
     pub memory_mib: u64,
     pub cpu_secs: u64,
     pub wall: Duration,
@@ -106,6 +114,7 @@ pub async fn read_file(
         .args(["--max-bytes", &limits.max_bytes.to_string()])
         .args(["--memory-mib", &limits.memory_mib.to_string()])
         .args(["--cpu-secs", &limits.cpu_secs.to_string()])
+        .envs(READER_ENV.iter().copied())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -194,16 +203,12 @@ fn is_header(column: BatchColumn, text: &str) -> bool {
 }
 
 /// `text` as one of `items`: by its code, or its name in either language.
-fn pick<T: Copy>(
-    items: impl IntoIterator<Item = T>,
-    code: impl Fn(T) -> String,
-    names: impl Fn(T) -> Vec<String>,
-    text: &str,
-) -> Option<T> {
+fn pick<T: Label + Copy>(items: &[T], code: fn(T) -> &'static str, text: &str) -> Option<T> {
     let text = text.trim();
     items
-        .into_iter()
-        .find(|item| code(*item) == text || names(*item).iter().any(|n| n == text))
+        .iter()
+        .copied()
+        .find(|item| code(*item) == text || Lang::ALL.iter().any(|l| item.label(*l) == text))
 }
 
 /// The file's name as shown: its last path part, at most 100 characters.
@@ -232,7 +237,9 @@ pub async fn upload<C: ConnectionTrait + TransactionTrait>(
         return Err(AppError::Refund(RefundRefusal::NoFastRefundAgreement));
     }
     let sha = hex::encode(Sha256::digest(bytes));
+    let started = std::time::Instant::now();
     let read = read_file(&config.upload, bytes).await?;
+    let read_ms = started.elapsed().as_millis();
     let (valid, problems, row_count, file_problem) = match read {
         Err(problem) => (Vec::new(), Problems::default(), 0, Some(problem)),
         Ok(rows) => {
@@ -261,6 +268,7 @@ pub async fn upload<C: ConnectionTrait + TransactionTrait>(
             }
         }
     };
+    let checked_ms = started.elapsed().as_millis() - read_ms;
     let valid_fen = valid.iter().map(|r| r.amount_fen).sum();
     let kept = fast_refund_uploads::ActiveModel {
         merchant_id: Set(session.merchant_id),
@@ -277,7 +285,17 @@ pub async fn upload<C: ConnectionTrait + TransactionTrait>(
         ..Default::default()
     };
     let _turn = crate::backend::db::write_turn(db).await;
-    Ok(kept.insert(db).await?.id)
+    let id = kept.insert(db).await?.id;
+    tracing::info!(
+        upload = id,
+        rows = row_count,
+        bytes = bytes.len(),
+        read_ms,
+        checked_ms,
+        total_ms = started.elapsed().as_millis(),
+        "batch file read"
+    );
+    Ok(id)
 }
 
 /// The kept parts as JSON: they serialise without fail (no maps with non-string keys).
@@ -288,6 +306,94 @@ fn to_json<T: Serialize>(value: &T) -> String {
 /// Checks every row as a single fast refund is checked: its fields, its transaction (by reference
 /// number, in the operator's scope), the agreement, the card's bank, and what is left to refund of
 /// the transaction after the file's earlier rows on it.
+/// A row's own fields, checked without the database.
+struct Parsed {
+    raw: RawRow,
+    reference: Option<String>,
+    amount: Option<Money>,
+    reason: String,
+    input: CardholderInput,
+    cardholder: Option<Cardholder>,
+    errors: Vec<(Option<BatchColumn>, RowProblem)>,
+}
+
+fn parse_row(raw: RawRow, currency: crate::domain::Currency) -> Parsed {
+    let mut errors: Vec<(Option<BatchColumn>, RowProblem)> = Vec::new();
+    let cell = |c: BatchColumn| raw.cells[c as usize].as_str();
+    let reference = match cell(BatchColumn::Reference) {
+        "" => {
+            errors.push((
+                Some(BatchColumn::Reference),
+                RowProblem::Field(FieldProblem::Required),
+            ));
+            None
+        }
+        text => {
+            let parsed = reference_of(text);
+            if parsed.is_none() {
+                errors.push((
+                    Some(BatchColumn::Reference),
+                    RowProblem::Field(FieldProblem::Format),
+                ));
+            }
+            parsed
+        }
+    };
+    let amount = match cell(BatchColumn::Amount) {
+        "" => {
+            errors.push((
+                Some(BatchColumn::Amount),
+                RowProblem::Field(FieldProblem::Required),
+            ));
+            None
+        }
+        text => {
+            let parsed = Money::parse(text, currency).ok();
+            if parsed.is_none() {
+                errors.push((
+                    Some(BatchColumn::Amount),
+                    RowProblem::Field(FieldProblem::Format),
+                ));
+            }
+            parsed
+        }
+    };
+    let reason = cell(BatchColumn::Reason)
+        .chars()
+        .take(200)
+        .collect::<String>();
+    if reason.is_empty() {
+        errors.push((
+            Some(BatchColumn::Reason),
+            RowProblem::Field(FieldProblem::Required),
+        ));
+    }
+    let input = cardholder_of(&raw, &mut errors);
+    let mut check = FieldCheck::new();
+    let cardholder = Cardholder::parse(&mut check, &input);
+    if let Err(AppError::Invalid(fields)) = check.finish() {
+        for field in fields {
+            let column = BatchColumn::ALL
+                .iter()
+                .copied()
+                .find(|c| c.code() == field.field);
+            // A list column already reported as not in the list is not reported twice.
+            if !errors.iter().any(|(c, _)| *c == column) {
+                errors.push((column, RowProblem::Field(field.problem)));
+            }
+        }
+    }
+    Parsed {
+        raw,
+        reference,
+        amount,
+        reason,
+        input,
+        cardholder,
+        errors,
+    }
+}
+
 async fn check_rows(
     db: &impl ConnectionTrait,
     session: &Session,
@@ -299,79 +405,33 @@ async fn check_rows(
         .iter()
         .filter_map(|r| reference_of(&r.cells[0]))
         .collect();
-    let txns = transactions_by_reference(db, session, references).await?;
     let currency = merchant.policy.daily_quota.currency();
+    // The rows' own fields are checked on a blocking thread while the database looks up their
+    // transactions.
+    let parsing = tokio::task::spawn_blocking(move || {
+        data.into_iter()
+            .map(|raw| parse_row(raw, currency))
+            .collect::<Vec<_>>()
+    });
+    let txns = transactions_by_reference(db, session, references).await?;
+    let parsed = parsing
+        .await
+        .map_err(|e| AppError::internal("checking a batch file's rows", &e))?;
     let day = today(session, now);
     // What the file's earlier valid rows take of each transaction.
     let mut taken: HashMap<i64, i64> = HashMap::new();
     let mut valid = Vec::new();
     let mut problems = Problems::default();
-    for raw in data {
-        let mut errors: Vec<(Option<BatchColumn>, RowProblem)> = Vec::new();
-        let cell = |c: BatchColumn| raw.cells[c as usize].as_str();
-        let reference = match cell(BatchColumn::Reference) {
-            "" => {
-                errors.push((
-                    Some(BatchColumn::Reference),
-                    RowProblem::Field(FieldProblem::Required),
-                ));
-                None
-            }
-            text => {
-                let parsed = reference_of(text);
-                if parsed.is_none() {
-                    errors.push((
-                        Some(BatchColumn::Reference),
-                        RowProblem::Field(FieldProblem::Format),
-                    ));
-                }
-                parsed
-            }
-        };
-        let amount = match cell(BatchColumn::Amount) {
-            "" => {
-                errors.push((
-                    Some(BatchColumn::Amount),
-                    RowProblem::Field(FieldProblem::Required),
-                ));
-                None
-            }
-            text => {
-                let parsed = Money::parse(text, currency).ok();
-                if parsed.is_none() {
-                    errors.push((
-                        Some(BatchColumn::Amount),
-                        RowProblem::Field(FieldProblem::Format),
-                    ));
-                }
-                parsed
-            }
-        };
-        let reason = cell(BatchColumn::Reason)
-            .chars()
-            .take(200)
-            .collect::<String>();
-        if reason.is_empty() {
-            errors.push((
-                Some(BatchColumn::Reason),
-                RowProblem::Field(FieldProblem::Required),
-            ));
-        }
-        let input = cardholder_of(&raw, &mut errors);
-        let mut check = FieldCheck::new();
-        let cardholder = Cardholder::parse(&mut check, &input);
-        if let Err(AppError::Invalid(fields)) = check.finish() {
-            for field in fields {
-                let column = BatchColumn::ALL
-                    .iter()
-                    .copied()
-                    .find(|c| c.code() == field.field);
-                // A list column already reported as not in the list is not reported twice.
-                if !errors.iter().any(|(c, _)| *c == column) {
-                    errors.push((column, RowProblem::Field(field.problem)));
-                }
-            }
-        }
+    for Parsed {
+        raw,
+        reference,
+        amount,
+        reason,
+        input,
+        cardholder,
+        mut errors,
+    } in parsed
+    {
         let txn = reference.as_ref().and_then(|r| txns.get(r));
         if reference.is_some() && txn.is_none() {
             errors.push((Some(BatchColumn::Reference), RowProblem::TxnNotFound));
@@ -454,31 +514,17 @@ fn cardholder_of(
             }
         }
     };
-    let bank = pick(
-        Bank::ALL.iter().copied(),
-        |b| b.code().to_owned(),
-        |b| Lang::ALL.iter().map(|l| b.label(*l).to_owned()).collect(),
-        cell(BatchColumn::Bank),
-    );
-    let id_type = pick(
-        IdType::ALL.iter().copied(),
-        |t| t.code().to_owned(),
-        |t| Lang::ALL.iter().map(|l| t.label(*l).to_owned()).collect(),
-        cell(BatchColumn::IdType),
-    );
-    let province = pick(
-        PROVINCES.iter(),
-        |p| p.code.to_owned(),
-        |p| vec![p.name.to_owned()],
-        cell(BatchColumn::Province),
-    );
+    let bank = pick(Bank::ALL, Bank::code, cell(BatchColumn::Bank));
+    let id_type = pick(IdType::ALL, IdType::code, cell(BatchColumn::IdType));
+    let province_text = cell(BatchColumn::Province);
+    let province = PROVINCES
+        .iter()
+        .find(|p| p.code == province_text || p.name == province_text);
+    let city_text = cell(BatchColumn::City);
     let city = province.and_then(|p| {
-        pick(
-            p.cities.iter(),
-            |(code, _)| (*code).to_owned(),
-            |(_, name)| vec![(*name).to_owned()],
-            cell(BatchColumn::City),
-        )
+        p.cities
+            .iter()
+            .find(|(code, name)| *code == city_text || *name == city_text)
     });
     let branch = match (bank, city) {
         (Some(bank), Some((city, _))) => {
@@ -517,7 +563,7 @@ async fn transactions_by_reference(
     references.sort_unstable();
     references.dedup();
     let mut found = HashMap::new();
-    for chunk in references.chunks(500) {
+    for chunk in references.chunks(1000) {
         let rows = transactions::Entity::find()
             .filter(scope::transactions(session))
             .filter(transactions::Column::ReferenceNo.is_in(chunk.iter().cloned()))
@@ -586,6 +632,20 @@ pub async fn view(
         requires_token: merchant.requires_token,
         key: uuid::Uuid::new_v4().simple().to_string(),
     })
+}
+
+/// How long an upload waits for the operator's decision.
+pub const KEPT_FOR: chrono::Duration = chrono::Duration::days(1);
+
+/// Deletes the uploads older than [`KEPT_FOR`] that nobody sent or cancelled: what was read of a
+/// file (cardholders' data among it) is not kept longer than the decision needs.
+pub async fn purge(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let _turn = crate::backend::db::write_turn(db).await;
+    Ok(fast_refund_uploads::Entity::delete_many()
+        .filter(fast_refund_uploads::Column::UploadedAt.lt(now - KEPT_FOR))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// Drops the operator's preview `id`: nothing of it is sent.
