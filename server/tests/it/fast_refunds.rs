@@ -35,6 +35,7 @@ on_both_backends!(
     the_bank_pays_fails_and_rejects_and_corrections_are_resent,
     normal_and_fast_refunds_racing_never_pass_the_original_or_the_quota,
     two_workers_send_each_item_once,
+    a_merchant_requiring_the_token_needs_a_fresh_code_for_each,
 );
 
 /// A valid mainland resident ID (the standard's own example).
@@ -114,6 +115,17 @@ async fn ask(
     cardholder: Value,
     key: &str,
 ) -> Answer {
+    ask_with_code(browser, txn_id, amount, cardholder, key, "").await
+}
+
+async fn ask_with_code(
+    browser: &mut Browser<'_>,
+    txn_id: i64,
+    amount: &str,
+    cardholder: Value,
+    key: &str,
+    code: &str,
+) -> Answer {
     browser
         .call_json(
             "fast_refunds/request",
@@ -123,7 +135,7 @@ async fn ask(
                 "reason": "goods returned",
                 "cardholder": cardholder,
                 "key": key,
-                "code": "",
+                "code": code,
             }}),
         )
         .await
@@ -658,4 +670,76 @@ async fn two_workers_send_each_item_once(backend: Backend) {
         let t = txn(&app, sale_id).await;
         assert_eq!((t.refunded_fen, t.refund_pending_fen), (1_000, 0));
     }
+}
+
+async fn a_merchant_requiring_the_token_needs_a_fresh_code_for_each(backend: Backend) {
+    use crate::token::{code, enrol};
+
+    let app = spawn_app(backend).await;
+    let mut shop = Shop::open(&app.db, "M77000001").await;
+    policy(&app, &shop, true, 1_000_000).await;
+    merchants::ActiveModel {
+        id: Set(shop.merchant_id),
+        refund_requires_token: Set(true),
+        ..Default::default()
+    }
+    .update(&app.db.conn)
+    .await
+    .expect("merchant");
+    let sale_id = sale(&app, &mut shop, 5_000).await;
+    let mut operator = app
+        .ready_browser("M77000001", "m77.fast", &[Role::FastRefundOperator])
+        .await;
+    assert!(form(&mut operator, sale_id).await.requires_token);
+    let secret = enrol(&app, &mut operator).await;
+
+    // Without a code, or with a wrong one, nothing is sent.
+    let none = ask_with_code(
+        &mut operator,
+        sale_id,
+        "1.00",
+        holder("张错", "01"),
+        &key(1),
+        "",
+    )
+    .await;
+    assert!(
+        none.error().field_problem("code").is_some(),
+        "{}",
+        none.body
+    );
+    assert_eq!(txn(&app, sale_id).await.refund_pending_fen, 0);
+    let sent = ask_with_code(
+        &mut operator,
+        sale_id,
+        "1.00",
+        holder("张错", "01"),
+        &key(2),
+        &code(&app, &secret, 1),
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let created: FastRefundCreated = sent.json();
+
+    // Rejected by the bank, it is corrected with a fresh code only.
+    let (worker, _) = worker(&app, 0);
+    assert_eq!(
+        worker.tick(app.clock.now()).await.expect("tick").rejected,
+        1
+    );
+    let resend = |code: String| json!({ "input": { "id": created.id, "cardholder": holder("张三", "01"), "code": code } });
+    let refused = operator
+        .call_json("fast_refunds/resubmit", resend(String::new()))
+        .await;
+    assert!(
+        refused.error().field_problem("code").is_some(),
+        "{}",
+        refused.body
+    );
+    app.clock.advance(Duration::seconds(60));
+    let resent = operator
+        .call_json("fast_refunds/resubmit", resend(code(&app, &secret, 0)))
+        .await;
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    assert_eq!(item(&app, created.id).await.resubmission_count, 1);
 }
