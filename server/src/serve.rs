@@ -245,7 +245,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         // Live streams never finish by themselves: they end here, so that their connections close.
         monitor.stop();
     });
-    tracing::info!(addr = %settings.listen, url = %settings.public_url, "serving the console over HTTPS (client certificate required)");
+    tracing::info!(addr = %settings.listen, url = %settings.public_url(), "serving the console over HTTPS (client certificate required)");
     crate::http::serve(
         listener,
         tls,

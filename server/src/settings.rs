@@ -19,7 +19,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "vpos.toml";
 pub struct Settings {
     /// Address the HTTPS listener binds to.
     pub listen: SocketAddr,
-    /// The console's public origin, e.g. `https://localhost:8443`: what browsers send as Origin.
+    /// The console's public address, e.g. `https://pay.example.com`: what browsers send as
+    /// Origin. Empty: `https://localhost:<the port of listen>`, so that changing only `listen`
+    /// keeps the two in step.
     pub public_url: String,
     pub database_url: String,
     pub database_max_connections: u32,
@@ -152,7 +154,7 @@ impl Default for Settings {
         let pki = PathBuf::from("var/pki");
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
-            public_url: "https://localhost:8443".into(),
+            public_url: String::new(),
             database_url: "sqlite://var/vpos.db".into(),
             database_max_connections: 8,
             database_statement_timeout_ms: 30_000,
@@ -238,9 +240,20 @@ impl Settings {
         Ok(settings)
     }
 
-    /// `https://host[:port]` of `public_url`: the origin the console's pages run in.
+    /// The console's public address: `public_url`, or when it is empty
+    /// `https://localhost:<the port of listen>`.
+    pub fn public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("https://localhost:{}", self.listen.port())
+        } else {
+            self.public_url.clone()
+        }
+    }
+
+    /// `https://host[:port]` of [`Self::public_url`]: the origin the console's pages run in.
     pub fn public_origin(&self) -> String {
-        let rest = self.public_url.trim_start_matches("https://");
+        let url = self.public_url();
+        let rest = url.trim_start_matches("https://");
         let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
         format!("https://{authority}")
     }
@@ -251,7 +264,7 @@ impl Settings {
         if Backend::of_url(&self.database_url).is_none() {
             return invalid("database_url must start with sqlite:// or postgres://".into());
         }
-        if !self.public_url.starts_with("https://") {
+        if !self.public_url.is_empty() && !self.public_url.starts_with("https://") {
             return invalid(format!(
                 "public_url must be an https:// URL, not {:?}",
                 self.public_url
@@ -360,6 +373,10 @@ mod tests {
     fn the_public_origin_drops_any_path() {
         let mut settings = Settings::default();
         assert_eq!(settings.public_origin(), "https://localhost:8443");
+        // Only the listener moved: the address follows it.
+        settings.listen = SocketAddr::from(([0, 0, 0, 0], 9443));
+        assert_eq!(settings.public_url(), "https://localhost:9443");
+        assert_eq!(settings.public_origin(), "https://localhost:9443");
         settings.public_url = "https://pay.example.com/console/".into();
         assert_eq!(settings.public_origin(), "https://pay.example.com");
     }
