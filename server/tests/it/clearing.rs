@@ -192,6 +192,7 @@ on_both_backends!(
     a_sale_too_large_to_price_stops_its_day,
     refunds_the_balance_cannot_cover_wait,
     a_day_that_has_not_ended_is_not_settled,
+    a_catch_up_pays_out_at_noon_of_the_merchants_own_next_day,
 );
 
 async fn the_fee_rule_in_sql_is_the_domain_rule(backend: Backend) {
@@ -929,4 +930,47 @@ async fn a_day_that_has_not_ended_is_not_settled(backend: Backend) {
         .await
         .expect("due");
     assert_eq!(due.settled().count(), 1, "{due:?}");
+}
+
+/// A merchant 14 hours ahead of UTC (Kiritimati) whose clearing catches up: its day's settlement
+/// is paid at noon of the next day in its own zone, as the daily run would have paid it (noon UTC
+/// of the next day was already the day after that there).
+async fn a_catch_up_pays_out_at_noon_of_the_merchants_own_next_day(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let mut shop = Shop::open(&db, "M10000011").await;
+    let zone = chrono_tz::Pacific::Kiritimati;
+    merchants::ActiveModel {
+        id: Set(shop.merchant_id),
+        time_zone: Set(zone.name().to_owned()),
+        settlement_cycle_days: Set(1),
+        ..Default::default()
+    }
+    .update(&db.conn)
+    .await
+    .expect("merchant");
+    let local = |d: u32, h: u32| {
+        zone.with_ymd_and_hms(2026, 11, d, h, 0, 0)
+            .single()
+            .expect("a local time")
+            .with_timezone(&Utc)
+    };
+    shop.add(
+        &db,
+        ("purchase", "success"),
+        UP_CREDIT,
+        10_000,
+        local(20, 10),
+        None,
+    )
+    .await;
+    let report = clearing::clear_due(&db.conn, local(23, 12), 7)
+        .await
+        .expect("catch up");
+    assert_eq!(report.settled().count(), 1, "{report:?}");
+    let day = NaiveDate::from_ymd_opt(2026, 11, 20).expect("day");
+    let settlement = settlement_of(&db, shop.number_id, day)
+        .await
+        .expect("settled");
+    assert_eq!(settlement.status, "paid");
+    assert_eq!(settlement.paid_at, Some(local(21, 12)));
 }

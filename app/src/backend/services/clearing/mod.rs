@@ -33,7 +33,7 @@ mod pricing;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 
@@ -45,7 +45,7 @@ use crate::backend::local_time;
 use crate::domain::clearing::{plan_debits, SettlementTotals, MAX_CLEARABLE_FEN};
 use crate::domain::{Currency, MoneyError};
 
-pub use self::payout::mark_paid;
+pub use self::payout::{mark_paid, mark_paid_after};
 pub use self::posting::{deposit, Deposited};
 pub use self::pricing::fee_in_sql;
 
@@ -255,8 +255,8 @@ pub async fn clear_due(
     let today = now.date_naive();
     // Day after day, each followed by the payouts due on the day after it, as the daily runs would
     // have gone: a day's refunds are debited from what the ledger held then, not from the sales of
-    // every day caught up with. Noon UTC of the next day is that next day in every zone from UTC−11
-    // to UTC+11.
+    // every day caught up with. The payouts are those of noon of the next day in each merchant's
+    // own zone.
     for back in (1..=i64::from(catch_up_days.max(1)) + 1).rev() {
         let date = today - Duration::days(back - 1);
         report.results.extend(
@@ -265,12 +265,7 @@ pub async fn clear_due(
                 .into_iter()
                 .filter(|r| !matches!(r.outcome, Outcome::NotEnded | Outcome::AlreadySettled)),
         );
-        let next_noon = Utc.from_utc_datetime(
-            &(date + Duration::days(1))
-                .and_hms_opt(12, 0, 0)
-                .unwrap_or_default(),
-        );
-        report.paid += mark_paid(db, next_noon.min(now)).await?;
+        report.paid += mark_paid_after(db, date, now).await?;
     }
     report.paid += mark_paid(db, now).await?;
     Ok(report)

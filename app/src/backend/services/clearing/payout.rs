@@ -18,9 +18,33 @@ use crate::domain::{LedgerEntryType, Money, SettlementStatus};
 /// pays nothing, and no payout takes the balance below zero). What stays on the ledger is what
 /// refunds can be debited from until the next payout.
 pub async fn mark_paid(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    pay_due(db, |_| now).await
+}
+
+/// What the daily run on the day after `date` would have paid: as [`mark_paid`] at noon of
+/// `date + 1` in each merchant's own time zone (or at `now`, if that is earlier). A catch-up run
+/// interleaves it with the days it clears.
+pub async fn mark_paid_after(
+    db: &DatabaseConnection,
+    date: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let next = date + Duration::days(1);
+    pay_due(db, |tz| {
+        std::cmp::min(local_time::day_start(next, tz) + Duration::hours(12), now)
+    })
+    .await
+}
+
+/// Pays each merchant's due settlements at the moment `at` gives for its time zone.
+async fn pay_due(
+    db: &DatabaseConnection,
+    at: impl Fn(chrono_tz::Tz) -> DateTime<Utc>,
+) -> Result<u64, DbErr> {
     let mut paid = 0;
     for merchant in merchants::Entity::find().all(db).await? {
         let tz = super::zone_of(&merchant)?;
+        let now = at(tz);
         let today = local_time::today(now, tz);
         let last_due = today - Duration::days(i64::from(merchant.settlement_cycle_days));
         let due = settlements::Entity::find()
