@@ -256,6 +256,30 @@ async fn a_batch_shows_its_bad_rows_and_sends_the_good_ones_once(backend: Backen
         assert_eq!(lines[0][3 + 5], "110105194912310021", "the row as it was");
     }
 
+    // Should another refund take most of the first sale meanwhile, nothing of the batch is sent
+    // and the refusal says what is left.
+    let pending = |fen: i64| transactions::ActiveModel {
+        id: Set(first),
+        refund_pending_fen: Set(fen),
+        ..Default::default()
+    };
+    pending(3_000).update(&app.db.conn).await.expect("taken");
+    let refused = submit(&mut operator, preview.id, &preview.key).await;
+    assert_eq!(
+        refused.error(),
+        AppError::Refund(app::domain::refund::RefundRefusal::MoreThanRefundable {
+            refundable_fen: 2_000
+        })
+    );
+    assert_eq!(
+        fast_refunds::Entity::find()
+            .count(&app.db.conn)
+            .await
+            .expect("count"),
+        0
+    );
+    pending(0).update(&app.db.conn).await.expect("given back");
+
     // Sent: the good rows, once, as one batch.
     let sent: BatchCreated = submit(&mut operator, preview.id, &preview.key).await.json();
     assert_eq!((sent.items, sent.total_fen), (2, 3_000));

@@ -37,7 +37,7 @@ use crate::domain::cardholder::IdType;
 use crate::domain::fast_refund::{check_fast_refund, BatchColumn, FastRefundStatus};
 use crate::domain::refund::{check_refundable, RefundRefusal};
 use crate::domain::regions::{branches, PROVINCES};
-use crate::domain::{AuditAction, AuditOutcome, Bank, IdempotencyKey, Money};
+use crate::domain::{AuditAction, AuditOutcome, Bank, IdempotencyKey, Money, TxnStatus};
 use crate::error::{AppError, FieldProblem, Policy};
 use crate::i18n::{Label, Lang};
 
@@ -368,9 +368,14 @@ fn parse_row(raw: RawRow, currency: crate::domain::Currency) -> Parsed {
             RowProblem::Field(FieldProblem::Required),
         ));
     }
-    let input = cardholder_of(&raw, &mut errors);
+    let mut input = cardholder_of(&raw, &mut errors);
     let mut check = FieldCheck::new();
     let cardholder = Cardholder::parse(&mut check, &input);
+    if let Some(c) = &cardholder {
+        // Kept as the checks read them, as a single fast refund keeps them.
+        input.name = c.name.as_str().to_owned();
+        input.id_number = c.id.full().to_owned();
+    }
     if let Err(AppError::Invalid(fields)) = check.finish() {
         for field in fields {
             let column = BatchColumn::ALL
@@ -800,9 +805,9 @@ pub async fn submit<C: ConnectionTrait + TransactionTrait>(
         .one(&txn)
         .await?
         .ok_or(AppError::Conflict)?;
-    if let Err(refusal) = take_all(&txn, &rows).await? {
+    if let Err(chunk) = take_all(&txn, &rows).await? {
         txn.rollback().await?;
-        return Err(AppError::Refund(refusal));
+        return Err(AppError::Refund(first_refusal(db, &chunk).await?));
     }
     let quota = merchant.policy.daily_quota.fen();
     if let Err(refusal) = take_quota(&txn, session.merchant_id, day, total, quota).await? {
@@ -838,11 +843,12 @@ pub async fn submit<C: ConnectionTrait + TransactionTrait>(
 const CHUNK: usize = 1000;
 
 /// Takes each transaction's rows' amount on it, if what is refunded and on its way stays within
-/// its amount: one conditional statement per chunk of transactions. Otherwise the first refusal.
+/// its amount: one conditional statement per chunk of transactions. Otherwise the chunk (each
+/// transaction with its rows' sum) that did not fit: the caller rolls back, then asks why.
 async fn take_all(
     txn: &impl ConnectionTrait,
     rows: &[ValidRow],
-) -> Result<Result<(), RefundRefusal>, AppError> {
+) -> Result<Result<(), Vec<(i64, i64)>>, AppError> {
     let mut sums: Vec<(i64, i64)> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     for r in rows {
@@ -880,36 +886,40 @@ async fn take_all(
             .await?
             .rows_affected();
         if taken != chunk.len() as u64 {
-            return Ok(Err(first_refusal(txn, chunk).await?));
+            return Ok(Err(chunk.to_vec()));
         }
     }
     Ok(Ok(()))
 }
 
-/// The refusal of the first transaction of `chunk` whose amount no longer holds its rows' sum.
+/// Why the first transaction of `chunk` no longer takes its rows' sum, read after the batch's
+/// transaction was rolled back (inside it, the statement had taken some of the chunk already).
 async fn first_refusal(
-    txn: &impl ConnectionTrait,
+    db: &impl ConnectionTrait,
     chunk: &[(i64, i64)],
 ) -> Result<RefundRefusal, AppError> {
     let found: HashMap<i64, transactions::Model> = transactions::Entity::find()
         .filter(transactions::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
-        .all(txn)
+        .all(db)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
-    for (id, amount) in chunk {
+    for (id, sum) in chunk {
         let Some(t) = found.get(id) else {
             continue;
         };
-        // The statement added to those it could: what is left is counted without them.
+        if let Some(status) = TxnStatus::from_code(&t.status).filter(|s| *s != TxnStatus::Success) {
+            return Ok(RefundRefusal::NotSuccessful(status));
+        }
         let left = t.amount_fen - t.refunded_fen - t.refund_pending_fen;
-        if left < 0 || t.status != "success" {
+        if left < *sum {
             return Ok(RefundRefusal::MoreThanRefundable {
-                refundable_fen: std::cmp::max(left + amount, 0),
+                refundable_fen: std::cmp::max(left, 0),
             });
         }
     }
+    // Another request took what was left and gave it back in the meantime.
     Ok(RefundRefusal::MoreThanRefundable { refundable_fen: 0 })
 }
 
@@ -933,9 +943,9 @@ async fn insert_items(
                 batch_id: Set(Some(batch_id)),
                 amount_fen: Set(r.amount_fen),
                 currency: Set(currency.clone()),
-                cardholder_name: Set(canonical_name(&c.name)),
+                cardholder_name: Set(c.name.clone()),
                 id_type: Set(c.id_type.clone()),
-                id_number: Set(canonical_id(&c.id_number)),
+                id_number: Set(c.id_number.clone()),
                 bank_code: Set(c.bank.clone()),
                 province: Set(c.province.clone()),
                 city: Set(c.city.clone()),
@@ -978,20 +988,4 @@ async fn insert_items(
             .await?;
     }
     Ok(())
-}
-
-/// The name as the checks keep it (runs of spaces as one, Latin letters upper-cased).
-fn canonical_name(name: &str) -> String {
-    crate::domain::cardholder::HolderName::parse(name)
-        .map(|n| n.as_str().to_owned())
-        .unwrap_or_else(|_| name.trim().to_owned())
-}
-
-/// The document number as the checks keep it (spaces dropped, letters upper-cased).
-fn canonical_id(number: &str) -> String {
-    number
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase()
 }
