@@ -33,6 +33,7 @@ mod m20261206_000018_login_prefixes;
 mod m20261206_000019_fine_tallies;
 mod m20261207_000020_gateway;
 mod m20261207_000021_fast_refund_dispatch;
+mod m20261207_000022_export_leases;
 pub mod tallies;
 
 pub use m20261122_000008_create_sessions::GENESIS_HASH;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000019_fine_tallies::Migration),
             Box::new(m20261207_000020_gateway::Migration),
             Box::new(m20261207_000021_fast_refund_dispatch::Migration),
+            Box::new(m20261207_000022_export_leases::Migration),
         ]
     }
 }

@@ -155,6 +155,17 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         },
     };
     tokio::spawn(housekeeping(background.clone()));
+    // Background exports of every instance, written on the console's pool (they read as searches do).
+    let (stop_exports, exports_stopped) = tokio::sync::oneshot::channel::<()>();
+    let export_runner = tokio::spawn(
+        exports::ExportRunner {
+            lease: Duration::from_secs(settings.exports.lease_secs),
+            ..exports::ExportRunner::new(state.db.clone(), state.exports.clone())
+        }
+        .run(async {
+            let _ = exports_stopped.await;
+        }),
+    );
     if settings.bank.worker {
         tokio::spawn(
             bank_worker(&settings, background.clone())
@@ -257,6 +268,9 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     if let Some((_serving, task)) = gateway {
         let _ = task.await;
     }
+    // The exports being written go back to the queue for another instance (or the next start).
+    let _ = stop_exports.send(());
+    let _ = export_runner.await;
     refusals.flush_all(&background, chrono::Utc::now()).await;
     tracing::info!("stopped");
     Ok(())
@@ -327,19 +341,10 @@ impl Drop for GatewaySide {
 /// The gateway's threads: as many as the console's by default on a small machine.
 const GATEWAY_THREADS: usize = 2;
 
-/// Background exports: jobs a previous run left unfinished are marked failed at start (their task is
-/// gone); every ten minutes expired files are deleted, and so are sessions long past their limit. At
-/// start and then every ten minutes the planner's statistics are brought up to date where the
+/// Every ten minutes expired export files are deleted, and so are sessions long past their limit and
+/// old batch uploads. At start and then every ten minutes the planner's statistics are brought up to date where the
 /// database does not do it itself (SQLite: [`app::backend::db::refresh_statistics`]).
 async fn housekeeping(db: sea_orm::DatabaseConnection) {
-    match exports::recover_interrupted(&db, chrono::Utc::now()).await {
-        Ok(0) => {}
-        Ok(n) => tracing::warn!(
-            jobs = n,
-            "export jobs interrupted by the last stop marked failed"
-        ),
-        Err(error) => tracing::error!(error = %error, "marking interrupted export jobs failed"),
-    }
     let mut ticks = tokio::time::interval(Duration::from_secs(600));
     loop {
         ticks.tick().await;
@@ -384,8 +389,6 @@ async fn refusal_counts(
     }
 }
 
-/// Clearing inside `serve`: a run at start and then at every interval. Failures of one merchant number
-/// are logged by the run and retried by the next; a database error waits for the next interval.
 /// The worker that sends fast refunds to the bank configured and applies its answers.
 fn bank_worker(
     settings: &Settings,
@@ -406,6 +409,8 @@ fn bank_worker(
     }
 }
 
+/// Clearing inside `serve`: a run at start and then at every interval. Failures of one merchant number
+/// are logged by the run and retried by the next; a database error waits for the next interval.
 async fn clearing_schedule(db: sea_orm::DatabaseConnection, every: Duration, catch_up_days: u32) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

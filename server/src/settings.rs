@@ -115,6 +115,9 @@ pub struct ExportSettings {
     /// Transaction downloads up to this many rows are written while the user waits; larger ones
     /// (up to 1,000,000) become background jobs.
     pub direct_limit: u64,
+    /// How long an instance's claim on a background job holds unless it renews it: after an
+    /// instance dies, its jobs are written again by another this much later.
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,6 +168,7 @@ impl Default for Settings {
             exports: ExportSettings {
                 dir: PathBuf::from("var/exports"),
                 direct_limit: app::backend::services::transactions::DIRECT_LIMIT,
+                lease_secs: app::backend::services::exports::LEASE.as_secs(),
             },
             tls: TlsSettings {
                 ca_cert: pki.join("ca.pem"),
@@ -316,6 +320,9 @@ impl Settings {
         {
             return invalid("exports.direct_limit must be between 1 and 1000000".into());
         }
+        if !(3..=600).contains(&self.exports.lease_secs) {
+            return invalid("exports.lease_secs must be between 3 and 600".into());
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map(|_| ())
             .or_else(|e| {
@@ -412,6 +419,7 @@ mod tests {
             ("[clearing]\ninterval_secs = 0", "clearing.interval_secs"),
             ("[exports]\ndirect_limit = 0", "exports.direct_limit"),
             ("[exports]\ndirect_limit = 2000000", "exports.direct_limit"),
+            ("[exports]\nlease_secs = 1", "exports.lease_secs"),
             ("[log]\nformat = \"xml\"", "xml"),
             ("listen = \"localhost\"", "listen"),
             ("colour = true", "colour"),

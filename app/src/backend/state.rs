@@ -44,8 +44,11 @@ pub struct ExportConfig {
     pub dir: std::path::PathBuf,
     pub direct_limit: u64,
     /// Background jobs this process writes at once, whoever started them: each holds a database
-    /// connection and a core for minutes. Past it, a new job is refused as busy.
+    /// connection and a core for minutes. Past it, new jobs wait in the queue.
     pub jobs: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Tells this process's export runner that a job was queued, so that it need not wait for its
+    /// next look at the queue.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
     /// Downloads written while their user waits, at once.
     pub direct: std::sync::Arc<tokio::sync::Semaphore>,
 }
@@ -61,6 +64,7 @@ impl ExportConfig {
             dir,
             direct_limit,
             jobs: std::sync::Arc::new(tokio::sync::Semaphore::new(Self::JOBS)),
+            wake: std::sync::Arc::default(),
             direct: std::sync::Arc::new(tokio::sync::Semaphore::new(Self::DIRECT)),
         }
     }

@@ -455,7 +455,7 @@ pub static EN: Texts = Texts {
     exports_background: "{} rows: more than a direct download holds, so the file is written in the background.",
     exports_too_many: "{} rows: more than the {} a download may hold. Narrow the filters.",
     exports_started: "The file is being written: follow it under Downloads.",
-    exports_interrupted: "The server restarted before the file was finished: request it again.",
+    exports_interrupted: "The file could not be finished: the server stopped while writing it three times, or your rights have changed. Request it again.",
     nav_token: "My token",
     token_title: "My token",
     token_intro: "Your token is an authenticator app on your phone (Google Authenticator, Microsoft Authenticator or any app that supports TOTP). It shows a new 6-digit code every 30 seconds; actions such as approving a refund ask for the current code.",

@@ -447,7 +447,7 @@ pub static ZH_CN: Texts = Texts {
     exports_background: "共 {} 笔，超过直接下载的上限，将在后台生成。",
     exports_too_many: "共 {} 笔，超过下载上限 {} 笔，请缩小查询范围。",
     exports_started: "已开始生成，可在“下载中心”查看进度。",
-    exports_interrupted: "服务重启时文件尚未生成完，请重新申请。",
+    exports_interrupted: "文件未能生成：写入时服务三次中断，或您的权限已变更。请重新申请。",
     nav_token: "我的令牌",
     token_title: "我的令牌",
     token_intro: "动态密码令牌是手机上的验证器应用（如 Google Authenticator、Microsoft Authenticator 或其他支持 TOTP 的应用），每 30 秒显示一个 6 位动态密码。退货审批等操作需要输入当前的动态密码。",

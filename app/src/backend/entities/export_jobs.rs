@@ -20,6 +20,10 @@ pub struct Model {
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,
+    /// The instance writing the job, while it holds the lease.
+    pub owner: Option<String>,
+    pub lease_until: Option<DateTimeUtc>,
+    pub attempts: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

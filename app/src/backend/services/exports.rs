@@ -1,7 +1,8 @@
 //! Background exports: a download too large to be written while the user waits becomes a job. The
 //! file is written to the exports folder by a task of its own, its progress kept in `export_jobs`;
-//! the operator finds it in their downloads list, where it waits for a day. A job that a restart
-//! interrupted is marked failed (never left "running"), and an expired file is deleted.
+//! the operator finds it in their downloads list, where it waits for a day. Jobs wait in a queue that
+//! every instance's [`ExportRunner`] works through: a job whose instance stopped or died is written
+//! again by another, and an expired file is deleted.
 
 use std::path::{Path, PathBuf};
 
@@ -9,11 +10,13 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::auth;
 use super::decode;
 use super::lock_merchant;
 use super::transactions::{self, TxnQuery, DIRECT_LIMIT, EXPORT_CAP};
@@ -41,7 +44,20 @@ pub const KIND_TRANSACTIONS: &str = "transactions";
 pub const FAILED_INTERRUPTED: &str = "interrupted";
 pub const FAILED_INTERNAL: &str = "internal";
 
-/// Starts writing the transactions of `filter` in the background; returns the job's id.
+/// What a job keeps of its request, as JSON in `export_jobs.filters`: enough for any instance to
+/// write it, with the rights its operator has when it does.
+#[derive(Debug, Serialize, Deserialize)]
+struct Request {
+    lang: String,
+    filter: TxnFilter,
+    /// The hash of the asking session's token (never the token itself).
+    session: String,
+    /// The address the request came from, for the audit entry of the export.
+    from: String,
+}
+
+/// Queues the transactions of `filter` to be written in the background; returns the job's id. Any
+/// instance's [`ExportRunner`] with room writes it, this one's at once if it has.
 pub async fn start_transactions(
     db: &DatabaseConnection,
     exports: &ExportConfig,
@@ -55,20 +71,9 @@ pub async fn start_transactions(
     if total > EXPORT_CAP {
         return Err(AppError::Policy(Policy::ExportTooLarge));
     }
-    let dir = &exports.dir;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| AppError::internal("creating the exports folder", &e))?;
-    // This process writes a few jobs at once, whoever asks; the place is held until the file is
-    // written.
-    let place = exports
-        .jobs
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| AppError::Busy)?;
-    // The caps on running jobs are counted and the job written in one transaction that holds the
-    // merchant's row: two requests at the same moment are counted one after the other. The job and
-    // its audit entry are written together: no job without its record, and no "running" job that
-    // no task writes.
+    // The caps on waiting and running jobs are counted and the job written in one transaction that
+    // holds the merchant's row: two requests at the same moment are counted one after the other.
+    // The job and its audit entry are written together: no job without its record.
     let txn = begin_write(db).await?;
     lock_merchant(&txn, session.merchant_id).await?;
     let running = |column: export_jobs::Column, id: i64| {
@@ -87,21 +92,27 @@ pub async fn start_transactions(
     {
         return Err(AppError::Busy);
     }
+    let request = Request {
+        lang: lang.tag().into(),
+        filter: filter.clone(),
+        session: session.token_hash.clone(),
+        from: session.remote_addr.clone(),
+    };
     let job = export_jobs::ActiveModel {
         merchant_id: Set(session.merchant_id),
         operator_id: Set(session.operator_id),
         kind: Set(KIND_TRANSACTIONS.into()),
-        filters: Set(json!({ "lang": lang.tag(), "filter": filter }).to_string()),
-        status: Set(ExportStatus::Running.code().into()),
+        filters: Set(serde_json::to_string(&request)
+            .map_err(|e| AppError::internal("writing an export's request", &e))?),
+        status: Set(ExportStatus::Queued.code().into()),
         total_rows: Set(Some(i64::try_from(total).unwrap_or(i64::MAX))),
         rows_done: Set(0),
         created_at: Set(now),
-        started_at: Set(Some(now)),
+        attempts: Set(0),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
-    let path = dir.join(format!("{}-{}.xlsx", job.id, uuid::Uuid::new_v4().simple()));
     let entry = AuditEntry::new(
         session.actor(),
         AuditAction::ExportStart,
@@ -111,53 +122,378 @@ pub async fn start_transactions(
     .detail(json!({ "kind": KIND_TRANSACTIONS, "rows": total }));
     audit::record(&txn, entry, now).await?;
     txn.commit().await?;
+    exports.wake.notify_one();
+    Ok(job.id)
+}
 
-    let (db, session, id) = (db.clone(), session.clone(), job.id);
-    tokio::spawn(async move {
-        let _place = place;
-        // The writing runs as a task of its own, so that even a panic in it ends the job as failed.
-        let writer = {
-            let (db, path) = (db.clone(), path.clone());
-            tokio::spawn(async move {
-                transactions::export_to_file(&db, &session, &query, lang, now, &path, id).await
-            })
-        };
-        let written = writer
-            .await
-            .unwrap_or_else(|panicked| Err(AppError::internal("writing an export", &panicked)));
-        let finished = Utc::now();
-        let update = match written {
-            Ok((name, rows)) => {
-                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                export_jobs::ActiveModel {
-                    id: Set(id),
-                    status: Set(ExportStatus::Done.code().into()),
-                    rows_done: Set(i64::from(rows)),
-                    file_name: Set(Some(name)),
-                    file_path: Set(Some(path.to_string_lossy().into_owned())),
-                    file_size: Set(Some(i64::try_from(size).unwrap_or(i64::MAX))),
-                    finished_at: Set(Some(finished)),
-                    expires_at: Set(Some(finished + Duration::hours(KEEP_FOR_HOURS))),
-                    ..Default::default()
+/// How long an instance's claim on a job holds unless renewed; it is renewed every third of it.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Starts of one job (a crash or a stop in the middle of each) before it is given up.
+pub const MAX_ATTEMPTS: i32 = 3;
+
+/// Writes the queued background exports of every instance, as many at once as
+/// [`ExportConfig::jobs`] allows. A job is claimed with a lease that the writing renews: when its
+/// instance dies the lease runs out and another instance (or this one restarted) writes the job
+/// again from the start, deleting the half-written file. Stopped, the runner hands its jobs back to
+/// the queue at once.
+pub struct ExportRunner {
+    pub db: DatabaseConnection,
+    pub config: ExportConfig,
+    /// This instance's name in `export_jobs.owner`: unique per process.
+    pub instance: String,
+    pub lease: std::time::Duration,
+    /// How often the queue is looked at for jobs another instance queued or left.
+    pub poll: std::time::Duration,
+}
+
+impl ExportRunner {
+    pub fn new(db: DatabaseConnection, config: ExportConfig) -> Self {
+        Self {
+            db,
+            config,
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            lease: LEASE,
+            poll: std::time::Duration::from_secs(2),
+        }
+    }
+
+    /// Runs until `stop` completes, then hands the jobs it writes back and returns.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        let this = std::sync::Arc::new(self);
+        let (halt, halted) = tokio::sync::watch::channel(false);
+        let mut jobs = tokio::task::JoinSet::new();
+        let mut ticks = tokio::time::interval(this.poll);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                _ = ticks.tick() => {}
+                () = this.config.wake.notified() => {}
+                Some(_) = jobs.join_next(), if !jobs.is_empty() => {}
+            }
+            while let Ok(place) = this.config.jobs.clone().try_acquire_owned() {
+                match this.claim(Utc::now()).await {
+                    Ok(Some(claimed)) => {
+                        let (this, halted) = (this.clone(), halted.clone());
+                        jobs.spawn(async move {
+                            let _place = place;
+                            this.write(claimed, halted).await;
+                        });
+                    }
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::error!(error = %error, "looking for export jobs failed");
+                        break;
+                    }
                 }
+            }
+        }
+        let _ = halt.send(true);
+        while jobs.join_next().await.is_some() {}
+    }
+
+    /// Takes the oldest job that waits or whose writer's lease ran out, if any; gives up those that
+    /// were started too often.
+    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<Claimed>, AppError> {
+        let candidates = export_jobs::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(export_jobs::Column::Status.eq(ExportStatus::Queued.code()))
+                    .add(
+                        Condition::all()
+                            .add(export_jobs::Column::Status.eq(ExportStatus::Running.code()))
+                            .add(
+                                Condition::any()
+                                    .add(export_jobs::Column::LeaseUntil.is_null())
+                                    .add(export_jobs::Column::LeaseUntil.lt(now)),
+                            ),
+                    ),
+            )
+            .order_by_asc(export_jobs::Column::Id)
+            .limit(8)
+            .all(&self.db)
+            .await?;
+        for job in candidates {
+            if job.attempts >= MAX_ATTEMPTS {
+                self.end(&job, None, Ended::Failed(FAILED_INTERRUPTED), now)
+                    .await?;
+                continue;
+            }
+            let path =
+                self.config
+                    .dir
+                    .join(format!("{}-{}.xlsx", job.id, uuid::Uuid::new_v4().simple()));
+            // Taken only if no other instance took it since it was read: every claim counts an
+            // attempt, so the count tells.
+            let taken = export_jobs::Entity::update_many()
+                .col_expr(
+                    export_jobs::Column::Status,
+                    Expr::value(ExportStatus::Running.code()),
+                )
+                .col_expr(export_jobs::Column::Owner, Expr::value(&self.instance))
+                .col_expr(
+                    export_jobs::Column::LeaseUntil,
+                    Expr::value(now + self.lease),
+                )
+                .col_expr(export_jobs::Column::Attempts, Expr::value(job.attempts + 1))
+                .col_expr(export_jobs::Column::StartedAt, Expr::value(now))
+                .col_expr(export_jobs::Column::RowsDone, Expr::value(0i64))
+                .col_expr(
+                    export_jobs::Column::FilePath,
+                    Expr::value(path.to_string_lossy().into_owned()),
+                )
+                .filter(export_jobs::Column::Id.eq(job.id))
+                .filter(export_jobs::Column::Status.eq(job.status.as_str()))
+                .filter(export_jobs::Column::Attempts.eq(job.attempts))
+                .exec(&self.db)
+                .await?
+                .rows_affected
+                == 1;
+            if taken {
+                // What an earlier attempt wrote before its instance died.
+                if let Some(earlier) = &job.file_path {
+                    remove_quietly(Path::new(earlier));
+                }
+                return Ok(Some(Claimed { job, path }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Writes a claimed job, renewing its lease meanwhile, and records how it ended.
+    async fn write(&self, claimed: Claimed, mut halted: tokio::sync::watch::Receiver<bool>) {
+        let Claimed { job, path } = claimed;
+        let id = job.id;
+        let work = match self.prepare(&job).await {
+            Ok(Some(work)) => work,
+            Ok(None) => {
+                self.finish(&job, Ended::Failed(FAILED_INTERRUPTED), &path)
+                    .await;
+                return;
             }
             Err(error) => {
-                tracing::error!(job = id, error = %error, "an export job failed");
-                let _ = std::fs::remove_file(&path);
-                export_jobs::ActiveModel {
-                    id: Set(id),
-                    status: Set(ExportStatus::Failed.code().into()),
-                    error: Set(Some(FAILED_INTERNAL.into())),
-                    finished_at: Set(Some(finished)),
-                    ..Default::default()
-                }
+                tracing::error!(job = id, error = %error, "an export job could not start");
+                self.finish(&job, Ended::Failed(FAILED_INTERNAL), &path)
+                    .await;
+                return;
             }
         };
-        if let Err(error) = update.update(&db).await {
-            tracing::error!(job = id, error = %error, "recording the end of an export job failed");
+        if let Err(error) = std::fs::create_dir_all(&self.config.dir) {
+            tracing::error!(job = id, error = %error, "creating the exports folder failed");
+            self.finish(&job, Ended::Failed(FAILED_INTERNAL), &path)
+                .await;
+            return;
         }
-    });
-    Ok(job.id)
+        // The writing runs as a task of its own, so that even a panic in it ends the job as failed.
+        let mut writer = {
+            let (db, path) = (self.db.clone(), path.clone());
+            let Work {
+                session,
+                query,
+                lang,
+            } = work;
+            let at = job.created_at;
+            tokio::spawn(async move {
+                transactions::export_to_file(&db, &session, &query, lang, at, &path, id).await
+            })
+        };
+        let mut renewals = tokio::time::interval(self.lease / 3);
+        renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        renewals.tick().await;
+        let ended = loop {
+            tokio::select! {
+                written = &mut writer => {
+                    break match written {
+                        Ok(Ok((name, rows))) => Ended::Done { name, rows },
+                        Ok(Err(error)) => {
+                            tracing::error!(job = id, error = %error, "an export job failed");
+                            Ended::Failed(FAILED_INTERNAL)
+                        }
+                        Err(panicked) => {
+                            tracing::error!(job = id, error = %panicked, "an export job failed");
+                            Ended::Failed(FAILED_INTERNAL)
+                        }
+                    };
+                }
+                _ = renewals.tick() => {
+                    match self.renew(id, Utc::now()).await {
+                        Ok(true) => {}
+                        Ok(false) => break Ended::Lost,
+                        // The lease holds a while yet: the next renewal may get through.
+                        Err(error) => tracing::warn!(job = id, error = %error, "renewing an export job's lease failed"),
+                    }
+                }
+                // (The guard `wait_for` answers with is dropped at once: it may not be held here.)
+                () = async { let _ = halted.wait_for(|halt| *halt).await; } => break Ended::HandedBack,
+            }
+        };
+        if !matches!(ended, Ended::Done { .. }) {
+            // Stopped before the file is written or deleted below.
+            writer.abort();
+            let _ = (&mut writer).await;
+        }
+        self.finish(&job, ended, &path).await;
+    }
+
+    /// The session and query of a claimed job; None when it can no longer be written for its
+    /// operator (their session's row gone, the operator disabled or no longer allowed to export).
+    async fn prepare(&self, job: &export_jobs::Model) -> Result<Option<Work>, AppError> {
+        // Jobs queued by an earlier version kept no request.
+        let Ok(request) = serde_json::from_str::<Request>(&job.filters) else {
+            return Ok(None);
+        };
+        let Some(session) = auth::as_now(&self.db, &request.session, request.from).await? else {
+            return Ok(None);
+        };
+        if session.operator_id != job.operator_id || !session.may(Function::TransactionExport) {
+            return Ok(None);
+        }
+        let lang = Lang::from_tag(&request.lang).unwrap_or_default();
+        let query = TxnQuery::parse(&request.filter)?
+            .resolve(&self.db, &session, job.created_at)
+            .await?;
+        Ok(Some(Work {
+            session,
+            query,
+            lang,
+        }))
+    }
+
+    /// Moves the lease of a job this instance writes on; false when the job is no longer its own.
+    async fn renew(&self, id: i64, now: DateTime<Utc>) -> Result<bool, AppError> {
+        Ok(export_jobs::Entity::update_many()
+            .col_expr(
+                export_jobs::Column::LeaseUntil,
+                Expr::value(now + self.lease),
+            )
+            .filter(export_jobs::Column::Id.eq(id))
+            .filter(export_jobs::Column::Owner.eq(&self.instance))
+            .filter(export_jobs::Column::Status.eq(ExportStatus::Running.code()))
+            .exec(&self.db)
+            .await?
+            .rows_affected
+            == 1)
+    }
+
+    /// Records the end of this instance's attempt at a job; the file stays only when written.
+    async fn finish(&self, job: &export_jobs::Model, ended: Ended, path: &Path) {
+        if !matches!(ended, Ended::Done { .. }) {
+            remove_quietly(path);
+        }
+        if matches!(ended, Ended::Lost) {
+            tracing::warn!(
+                job = job.id,
+                "another instance took over an export job this one was writing"
+            );
+            return;
+        }
+        let mine = export_jobs::Model {
+            owner: Some(self.instance.clone()),
+            status: ExportStatus::Running.code().into(),
+            attempts: job.attempts + 1,
+            ..job.clone()
+        };
+        if let Err(error) = self.end(&mine, Some(path), ended, Utc::now()).await {
+            tracing::error!(job = job.id, error = %error, "recording the end of an export job failed");
+        }
+    }
+
+    /// Writes how an attempt at `job` (as read) ended, if nobody took the job since.
+    async fn end(
+        &self,
+        job: &export_jobs::Model,
+        path: Option<&Path>,
+        ended: Ended,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let mut update = export_jobs::Entity::update_many()
+            .col_expr(
+                export_jobs::Column::LeaseUntil,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .col_expr(export_jobs::Column::Owner, Expr::value(None::<String>));
+        update = match ended {
+            Ended::Done { name, rows } => {
+                let path = path.unwrap_or(Path::new(""));
+                let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                update
+                    .col_expr(
+                        export_jobs::Column::Status,
+                        Expr::value(ExportStatus::Done.code()),
+                    )
+                    .col_expr(export_jobs::Column::RowsDone, Expr::value(i64::from(rows)))
+                    .col_expr(export_jobs::Column::FileName, Expr::value(name))
+                    .col_expr(
+                        export_jobs::Column::FileSize,
+                        Expr::value(i64::try_from(size).unwrap_or(i64::MAX)),
+                    )
+                    .col_expr(export_jobs::Column::FinishedAt, Expr::value(now))
+                    .col_expr(
+                        export_jobs::Column::ExpiresAt,
+                        Expr::value(now + Duration::hours(KEEP_FOR_HOURS)),
+                    )
+            }
+            Ended::Failed(reason) => {
+                if let Some(earlier) = &job.file_path {
+                    remove_quietly(Path::new(earlier));
+                }
+                update
+                    .col_expr(
+                        export_jobs::Column::Status,
+                        Expr::value(ExportStatus::Failed.code()),
+                    )
+                    .col_expr(export_jobs::Column::Error, Expr::value(reason))
+                    .col_expr(export_jobs::Column::FinishedAt, Expr::value(now))
+                    .col_expr(export_jobs::Column::FilePath, Expr::value(None::<String>))
+            }
+            // Back in the queue as if this attempt had not been made.
+            Ended::HandedBack => update
+                .col_expr(
+                    export_jobs::Column::Status,
+                    Expr::value(ExportStatus::Queued.code()),
+                )
+                .col_expr(export_jobs::Column::Attempts, Expr::value(job.attempts - 1))
+                .col_expr(export_jobs::Column::RowsDone, Expr::value(0i64))
+                .col_expr(export_jobs::Column::FilePath, Expr::value(None::<String>)),
+            Ended::Lost => return Ok(()),
+        };
+        let mut update = update
+            .filter(export_jobs::Column::Id.eq(job.id))
+            .filter(export_jobs::Column::Status.eq(job.status.as_str()))
+            .filter(export_jobs::Column::Attempts.eq(job.attempts));
+        if let Some(owner) = &job.owner {
+            update = update.filter(export_jobs::Column::Owner.eq(owner.as_str()));
+        }
+        update.exec(&self.db).await?;
+        Ok(())
+    }
+}
+
+/// A job this instance has claimed and the file it writes it to.
+struct Claimed {
+    job: export_jobs::Model,
+    path: PathBuf,
+}
+
+/// What writing a job needs.
+struct Work {
+    session: Session,
+    query: transactions::ResolvedQuery,
+    lang: Lang,
+}
+
+/// How an attempt at a job ended.
+enum Ended {
+    Done {
+        name: String,
+        rows: u32,
+    },
+    Failed(&'static str),
+    /// The instance is stopping: the job waits for another.
+    HandedBack,
+    /// Another instance took the job (this one's lease had run out).
+    Lost,
 }
 
 /// Records how many rows a running job has written.
@@ -253,27 +589,6 @@ pub async fn file(
     .object("export", job.id);
     audit::record(db, entry, now).await?;
     Ok((name, PathBuf::from(path)))
-}
-
-/// Jobs a stopped server left queued or running are failed: their task is gone.
-pub async fn recover_interrupted(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-) -> Result<u64, AppError> {
-    let result = export_jobs::Entity::update_many()
-        .col_expr(
-            export_jobs::Column::Status,
-            Expr::value(ExportStatus::Failed.code()),
-        )
-        .col_expr(export_jobs::Column::Error, Expr::value(FAILED_INTERRUPTED))
-        .col_expr(export_jobs::Column::FinishedAt, Expr::value(now))
-        .filter(
-            export_jobs::Column::Status
-                .is_in([ExportStatus::Queued.code(), ExportStatus::Running.code()]),
-        )
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
 }
 
 /// Deletes the files of jobs past their time and marks those jobs expired.

@@ -143,6 +143,12 @@ async fn serve_instance(
         tokio::spawn(feed.clone().listen(url.to_owned()));
     }
     let monitor = Monitor::start(conn.clone(), feed);
+    let exports = ExportConfig::new(pki.dir.path().join("exports"), transactions::DIRECT_LIMIT);
+    // Ends with the test's runtime.
+    tokio::spawn(
+        app::backend::services::exports::ExportRunner::new(conn.clone(), exports.clone())
+            .run(std::future::pending()),
+    );
     let router = server::http::router(AppState {
         monitor: monitor.clone(),
         db: conn.clone(),
@@ -152,7 +158,7 @@ async fn serve_instance(
         sessions: SessionCache::new(auth.session_cache),
         auth: auth.clone(),
         token_key: TokenKey::generate(),
-        exports: ExportConfig::new(pki.dir.path().join("exports"), transactions::DIRECT_LIMIT),
+        exports,
         refusals: Default::default(),
         fast_refunds: app::backend::FastRefundConfig {
             upload: app::backend::services::fast_refunds::upload::UploadLimits {

@@ -20,7 +20,7 @@ pub use self::passwords::{
     PasswordChange,
 };
 pub use self::sessions::{
-    end_of, end_operator_sessions, end_session, purge_sessions, resolve_session, sign_out,
+    as_now, end_of, end_operator_sessions, end_session, purge_sessions, resolve_session, sign_out,
     Resolved, SESSION_ROW_KEPT,
 };
 pub use self::sign_in::{

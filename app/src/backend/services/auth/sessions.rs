@@ -82,39 +82,11 @@ pub async fn resolve_session<C: ConnectionTrait + TransactionTrait>(
             .exec(db)
             .await?;
     }
-    // A role this build does not know grants nothing.
-    let mut roles: Vec<Role> = items_of(row.roles.as_deref())
-        .filter_map(Role::from_code)
-        .collect();
-    let mut group_ids: Vec<i64> = items_of(row.group_ids.as_deref())
-        .filter_map(|id| id.parse().ok())
-        .collect();
-    roles.sort();
-    roles.dedup();
-    group_ids.sort_unstable();
-    group_ids.dedup();
-    let session = Session {
-        token_hash: hash,
-        operator_id: row.operator_id,
-        merchant_id: row.merchant_id,
-        login_name: row.login_name,
-        display_name: row.display_name,
-        functions: functions_of(&roles),
-        roles,
-        // An unknown scope code confines the most: to the (possibly empty) assigned groups.
-        scope: DataScope::from_code(&row.data_scope).unwrap_or(DataScope::Groups),
-        group_ids,
-        must_change_password: row.must_change_password,
-        cert_fingerprint: row.cert_fingerprint,
-        remote_addr: identity.remote_addr.ip().to_string(),
-        tz: local_time::zone(&row.time_zone).map_err(|e| DbErr::Custom(e.to_string()))?,
-        currency: Currency::parse(&row.currency)
-            .map_err(|e| DbErr::Custom(format!("merchants.currency {:?}: {e}", row.currency)))?,
-    };
     let limits = Limits {
         expires_at: row.expires_at,
         last_seen_at: if touch { now } else { row.last_seen_at },
     };
+    let session = row.session(hash, identity.remote_addr.ip().to_string())?;
     sessions.put(&session, limits, now, read_in);
     Ok(Resolved::Active(Box::new(session)))
 }
@@ -150,6 +122,30 @@ pub async fn end_of<C: ConnectionTrait + TransactionTrait>(
     };
     row.end(db, sessions, hash, reason, identity, now).await?;
     Ok(Some(reason))
+}
+
+/// The session of `token_hash` with what its operator may do now, whether or not it is still open:
+/// work the operator started (a background export) is carried on with their present rights. None
+/// when the row is gone, the operator disabled or their merchant suspended.
+pub async fn as_now(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    remote_addr: String,
+) -> Result<Option<Session>, DbErr> {
+    let backend = db.get_database_backend();
+    let Some(row) =
+        SessionRow::find_by_statement(backend.build(&SessionRow::select(backend, token_hash)))
+            .one(db)
+            .await?
+    else {
+        return Ok(None);
+    };
+    if row.status == OperatorStatus::Disabled.code()
+        || row.merchant_status != MerchantStatus::Active.code()
+    {
+        return Ok(None);
+    }
+    row.session(token_hash.to_owned(), remote_addr).map(Some)
 }
 
 /// The items of a comma-separated list an aggregate wrote (none for NULL: no rows).
@@ -229,6 +225,40 @@ impl SessionRow {
         // After the end is written: a request reading the session meanwhile keeps nothing.
         sessions.forget(hash);
         Ok(())
+    }
+
+    /// The session this row was read of, for requests from `remote_addr`.
+    fn session(self, token_hash: String, remote_addr: String) -> Result<Session, DbErr> {
+        // A role this build does not know grants nothing.
+        let mut roles: Vec<Role> = items_of(self.roles.as_deref())
+            .filter_map(Role::from_code)
+            .collect();
+        let mut group_ids: Vec<i64> = items_of(self.group_ids.as_deref())
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        roles.sort();
+        roles.dedup();
+        group_ids.sort_unstable();
+        group_ids.dedup();
+        Ok(Session {
+            token_hash,
+            operator_id: self.operator_id,
+            merchant_id: self.merchant_id,
+            login_name: self.login_name,
+            display_name: self.display_name,
+            functions: functions_of(&roles),
+            roles,
+            // An unknown scope code confines the most: to the (possibly empty) assigned groups.
+            scope: DataScope::from_code(&self.data_scope).unwrap_or(DataScope::Groups),
+            group_ids,
+            must_change_password: self.must_change_password,
+            cert_fingerprint: self.cert_fingerprint,
+            remote_addr,
+            tz: local_time::zone(&self.time_zone).map_err(|e| DbErr::Custom(e.to_string()))?,
+            currency: Currency::parse(&self.currency).map_err(|e| {
+                DbErr::Custom(format!("merchants.currency {:?}: {e}", self.currency))
+            })?,
+        })
     }
 
     pub(super) fn select(backend: DbBackend, token_hash: &str) -> SelectStatement {
