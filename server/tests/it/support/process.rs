@@ -33,6 +33,26 @@ impl Serving {
         let _ = self.child.wait();
     }
 
+    /// Stops the process as a deployment does (SIGTERM) and waits until it has ended.
+    pub fn stop(&mut self) {
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(terminated.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.child.try_wait().expect("wait").is_some() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "vpos serve did not stop within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn origin(&self) -> String {
         format!("https://127.0.0.1:{}", self.port)
     }
@@ -170,6 +190,42 @@ impl<'a> ServeDir<'a> {
         login: &str,
     ) -> String {
         let origin = serving.origin();
+        let cookie = self.session(client, serving, login, FIRST_PASSWORD).await;
+        let changed = client
+            .post(format!("{origin}/api/change_password"))
+            .header("origin", &origin)
+            .header("cookie", &cookie)
+            .form(&[
+                ("current_password", FIRST_PASSWORD),
+                ("new_password", PASSWORD),
+                ("confirm_password", PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("change password");
+        assert_eq!(changed.status(), 200);
+        cookie
+    }
+
+    /// Signs `login` in again on `serving`, with [`PASSWORD`] (set by [`Self::sign_in`]).
+    pub async fn sign_in_again(
+        &self,
+        client: &reqwest::Client,
+        serving: &Serving,
+        login: &str,
+    ) -> String {
+        self.session(client, serving, login, PASSWORD).await
+    }
+
+    /// A new session of `login` on `serving`: its cookie.
+    async fn session(
+        &self,
+        client: &reqwest::Client,
+        serving: &Serving,
+        login: &str,
+        password: &str,
+    ) -> String {
+        let origin = serving.origin();
         let form: serde_json::Value = client
             .get(format!("{origin}/api/sign_in_form"))
             .header("accept", "application/json")
@@ -192,7 +248,7 @@ impl<'a> ServeDir<'a> {
             .header("accept", "application/json")
             .form(&[
                 ("login_name", login),
-                ("password", FIRST_PASSWORD),
+                ("password", password),
                 ("captcha_id", &captcha),
                 ("captcha_answer", &answer),
             ])
@@ -200,7 +256,7 @@ impl<'a> ServeDir<'a> {
             .await
             .expect("sign in");
         assert_eq!(signed_in.status(), 200);
-        let cookie = signed_in
+        signed_in
             .headers()
             .get_all("set-cookie")
             .iter()
@@ -208,21 +264,7 @@ impl<'a> ServeDir<'a> {
             .find(|v| v.starts_with(app::backend::session::SESSION_COOKIE))
             .and_then(|v| v.split(';').next())
             .expect("a session cookie")
-            .to_owned();
-        let changed = client
-            .post(format!("{origin}/api/change_password"))
-            .header("origin", &origin)
-            .header("cookie", &cookie)
-            .form(&[
-                ("current_password", FIRST_PASSWORD),
-                ("new_password", PASSWORD),
-                ("confirm_password", PASSWORD),
-            ])
-            .send()
-            .await
-            .expect("change password");
-        assert_eq!(changed.status(), 200);
-        cookie
+            .to_owned()
     }
 }
 
