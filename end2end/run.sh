@@ -27,6 +27,7 @@ export VPOS_LISTEN="127.0.0.1:$port"
 # The terminal gateway beside it, off the default port a `make run` may hold.
 export VPOS_GATEWAY__LISTEN="127.0.0.1:$((port + 1))"
 export E2E_GATEWAY_URL="https://localhost:$((port + 1))"
+export VPOS_OPS__LISTEN="127.0.0.1:$((port + 2))"
 export VPOS_PUBLIC_URL="https://localhost:$port"
 export VPOS_SITE_ROOT="$root/target/site"
 export VPOS_LOG__FILTER="warn,server=info"

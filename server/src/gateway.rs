@@ -34,6 +34,7 @@ const MESSAGE_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct GatewayState {
     pub gateway: Gateway,
     pub clock: Clock,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 pub fn router(state: GatewayState) -> Router {
@@ -96,6 +97,7 @@ async fn message(
                 repeated = handled.repeated,
                 "gateway message"
             );
+            state.metrics.gateway_message(kind.name(), &a.code);
             let status = match a.reason {
                 ResponseCode::FormatError => StatusCode::BAD_REQUEST,
                 _ => StatusCode::OK,
@@ -105,6 +107,9 @@ async fn message(
         }
         Err(error) => {
             tracing::error!(kind = kind.name(), %error, "gateway message failed");
+            state
+                .metrics
+                .gateway_message(kind.name(), ResponseCode::SystemError.code());
             answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 refusal_body(ResponseCode::SystemError),

@@ -37,7 +37,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             match auth::resolve_session(&state.db, &state.auth, sessions, &token, &identity, now)
                 .await
             {
-                Ok(Resolved::Active(session)) => (Some(*session), false),
+                Ok(Resolved::Active(session)) => {
+                    let span = tracing::Span::current();
+                    span.record("operator", session.login_name.as_str());
+                    span.record("merchant", session.merchant_id);
+                    (Some(*session), false)
+                }
                 Ok(Resolved::Ended(_) | Resolved::Unknown) => (None, true),
                 Err(error) => {
                     let err = AppError::internal("resolving the session", &error);

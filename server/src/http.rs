@@ -79,7 +79,7 @@ fn routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, metrics: Arc<crate::metrics::Metrics>) -> Router {
     let routes = routes();
     let options = state.leptos_options.clone();
     let security_headers = [
@@ -110,11 +110,13 @@ pub fn router(state: AppState) -> Router {
         ))
         // Pages and answers compressed on the way out (the browser code is already compressed; a
         // spreadsheet is a zip file).
-        .layer(CompressionLayer::new().gzip(true).compress_when(
-            DefaultPredicate::new().and(NotForContentType::const_new(
-                "application/vnd.openxmlformats",
-            )),
-        ))
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(
+                    "application/vnd.openxmlformats",
+                ))),
+        )
         .layer(axum::middleware::from_fn(content_security_policy))
         .layer(axum::middleware::from_fn(body_limit))
         // No request may hold a connection and a worker forever: large downloads run as background
@@ -123,13 +125,35 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                    // The operator and merchant are filled in once the session is known
+                    // (`guard`): every line logged for the request then names them.
+                    let id = req
+                        .extensions()
+                        .get::<RequestId>()
+                        .map_or("", |id| id.0.as_str());
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id = %id,
+                        operator = tracing::field::Empty,
+                        merchant = tracing::field::Empty,
+                    )
                 })
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)),
-        );
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(LatencyUnit::Micros),
+                ),
+        )
+        .layer(axum::middleware::from_fn(request_id));
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::overriding(
             name,
@@ -137,6 +161,32 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router.with_state(state)
+}
+
+/// The id of a request in the logs, also sent back as `x-request-id`: the one a load balancer in
+/// front set when it looks like an id, else a new one.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+const REQUEST_ID: &str = "x-request-id";
+
+async fn request_id(mut req: Request<Body>, next: axum::middleware::Next) -> Response<Body> {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(req).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
 }
 
 /// Scripts run only from the console's own origin or with this response's nonce (the hydration

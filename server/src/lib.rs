@@ -17,6 +17,8 @@ pub mod demo;
 pub mod gateway;
 pub mod guard;
 pub mod http;
+pub mod metrics;
+pub mod ops;
 pub mod pki;
 pub mod platform_cli;
 pub mod serve;

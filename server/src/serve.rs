@@ -19,6 +19,8 @@ use app::backend::{
 };
 use migrations::Migrator;
 
+use crate::metrics::Metrics;
+use crate::ops::Ops;
 use crate::settings::{BankMode, Settings};
 use crate::tls::{TlsFiles, TlsState};
 
@@ -34,8 +36,6 @@ pub enum ServeError {
     Db(#[from] db::ConnectError),
     #[error("audit log: {0}")]
     Audit(#[from] audit::OpenError),
-    #[error("the database has {0} pending migration(s): run `vpos migrate` first")]
-    NotMigrated(usize),
     #[error("database: {0}")]
     Migrations(#[from] sea_orm::DbErr),
     #[error("cannot start the terminal gateway's threads: {0}")]
@@ -90,9 +90,40 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     // Clearing and housekeeping on a small pool of their own, without the console's statement
     // timeout: a day's clearing may rightly run for minutes.
     let background = db::connect(&settings.database_url, 2).await?;
-    let pending = Migrator::get_pending_migrations(&background).await?.len();
-    if pending > 0 {
-        return Err(ServeError::NotMigrated(pending));
+    let metrics = Arc::new(Metrics::new());
+    let ops = Ops::new(metrics.clone(), background.clone());
+    // One signal stops everything: the listeners stop taking connections and finish their requests,
+    // the readiness check says so meanwhile, the background work ends or is handed back.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    {
+        let ops = ops.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            ops.stop();
+            let _ = stop.send(true);
+        });
+    }
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    // The operations listener answers from the start (while migrations are awaited, too) to the end.
+    let (ops_stop, ops_stopped) = tokio::sync::oneshot::channel::<()>();
+    let ops_listener = if settings.ops.enabled {
+        let addr = settings.ops.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        tracing::info!(%addr, "serving /health, /ready and /metrics over plain HTTP");
+        let serving = axum::serve(listener, crate::ops::router(ops.clone()))
+            .with_graceful_shutdown(async {
+                let _ = ops_stopped.await;
+            });
+        Some(tokio::spawn(std::future::IntoFuture::into_future(serving)))
+    } else {
+        None
+    };
+    if !migrated(&background, stopped.clone()).await? {
+        return Ok(());
     }
     if let audit::Prepared::Resealed(n) = audit::open(&background, &settings.audit_key_file).await?
     {
@@ -116,6 +147,8 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         statement_timeout,
     )
     .await?;
+    ops.watch_pool("console", conn.clone());
+    ops.watch_pool("search", search_db.clone());
     let (token_key, created) = TokenKey::load_or_create(&settings.token_key_file)?;
     if created {
         tracing::warn!(path = %settings.token_key_file.display(), "created a new token key");
@@ -166,12 +199,12 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             let _ = exports_stopped.await;
         }),
     );
-    if settings.bank.worker {
+    let bank = settings.bank.worker.then(|| {
         tokio::spawn(
             bank_worker(&settings, background.clone())
-                .run(state.clock.clone(), std::future::pending::<()>()),
-        );
-    }
+                .run(state.clock.clone(), until_stopped(stopped.clone())),
+        )
+    });
     if background.get_database_backend() == sea_orm::DbBackend::Sqlite {
         tokio::spawn(wal_checkpoints(background.clone()));
     }
@@ -182,11 +215,13 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             background.clone(),
             Duration::from_secs(settings.clearing.interval_secs),
             settings.clearing.catch_up_days,
+            metrics.clone(),
+            until_stopped(stopped.clone()),
         ));
     }
     let state_clock = state.clock.clone();
     let monitor = state.monitor.clone();
-    let router = crate::http::router(state);
+    let router = crate::http::router(state, metrics.clone());
     // Both listeners are bound before anything is served, so that a port in use stops the start;
     // each is then registered with the runtime that serves it.
     let bind = |addr: std::net::SocketAddr| {
@@ -213,12 +248,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         Duration::from_secs(settings.tls.crl_reload_secs),
     );
     let handshake_timeout = Duration::from_secs(settings.tls.handshake_timeout_secs);
-    // One signal stops both listeners.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let stopped_too = stopped.clone();
-    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    };
     let gateway = match gateway_listener {
         Some(listener) => {
             let config = GatewayConfig {
@@ -229,6 +259,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
             let state = crate::gateway::GatewayState {
                 gateway: serving.gateway.clone(),
                 clock: state_clock.clone(),
+                metrics: metrics.clone(),
             };
             let listener = {
                 // Registered with the runtime that serves it.
@@ -250,12 +281,15 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         }
         None => None,
     };
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-        // Live streams never finish by themselves: they end here, so that their connections close.
-        monitor.stop();
-    });
+    {
+        let stopped = until_stopped(stopped.clone());
+        tokio::spawn(async move {
+            stopped.await;
+            // Live streams never finish by themselves: they end here, so that their connections
+            // close.
+            monitor.stop();
+        });
+    }
     tracing::info!(addr = %settings.listen, url = %settings.public_url(), "serving the console over HTTPS (client certificate required)");
     crate::http::serve(
         listener,
@@ -271,7 +305,20 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     // The exports being written go back to the queue for another instance (or the next start).
     let _ = stop_exports.send(());
     let _ = export_runner.await;
+    // The bank worker finishes the look it is taking (what it sent is recorded).
+    if let Some(bank) = bank {
+        if tokio::time::timeout(Duration::from_secs(10), bank)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the fast-refund bank worker did not finish within 10 s");
+        }
+    }
     refusals.flush_all(&background, chrono::Utc::now()).await;
+    let _ = ops_stop.send(());
+    if let Some(ops_listener) = ops_listener {
+        let _ = ops_listener.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -411,20 +458,75 @@ fn bank_worker(
 
 /// Clearing inside `serve`: a run at start and then at every interval. Failures of one merchant number
 /// are logged by the run and retried by the next; a database error waits for the next interval.
-async fn clearing_schedule(db: sea_orm::DatabaseConnection, every: Duration, catch_up_days: u32) {
+async fn clearing_schedule(
+    db: sea_orm::DatabaseConnection,
+    every: Duration,
+    catch_up_days: u32,
+    metrics: Arc<Metrics>,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut stop = std::pin::pin!(stop);
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
-        match clearing::clear_due(&db, chrono::Utc::now(), catch_up_days).await {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = ticks.tick() => {}
+        }
+        let started = std::time::Instant::now();
+        // A stop in the middle of a run ends it where it is: each merchant number's day is
+        // settled in one transaction, which the database rolls back, and the next run (of any
+        // instance) settles it.
+        let run = tokio::select! {
+            () = &mut stop => return,
+            run = clearing::clear_due(&db, chrono::Utc::now(), catch_up_days) => run,
+        };
+        match run {
             Ok(report) => {
                 let settled = report.settled().count();
                 let failed = report.failures().count();
                 if settled > 0 || failed > 0 || report.paid > 0 {
                     tracing::info!(settled, failed, paid = report.paid, "clearing run");
                 }
+                metrics.clearing_run(
+                    Ok((settled as u64, failed as u64, report.paid)),
+                    started.elapsed(),
+                );
             }
-            Err(err) => tracing::error!(error = %err, "clearing run failed"),
+            Err(err) => {
+                tracing::error!(error = %err, "clearing run failed");
+                metrics.clearing_run(Err(()), started.elapsed());
+            }
+        }
+    }
+}
+
+/// Whether the database has every migration this build needs, waiting for `vpos migrate` (run
+/// by the deployment) as long as it has not: the readiness check says why meanwhile. False when
+/// the instance was stopped while it waited.
+async fn migrated(
+    db: &sea_orm::DatabaseConnection,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<bool, ServeError> {
+    let mut told = None::<std::time::Instant>;
+    loop {
+        let pending = Migrator::get_pending_migrations(db).await?.len();
+        if pending == 0 {
+            if told.is_some() {
+                tracing::info!("the database is migrated: starting");
+            }
+            return Ok(true);
+        }
+        if told.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            tracing::warn!(
+                pending,
+                "the database has pending migrations: waiting for `vpos migrate` (/ready answers 503 until then)"
+            );
+            told = Some(std::time::Instant::now());
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => return Ok(false),
+            () = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
     }
 }

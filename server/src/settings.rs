@@ -47,6 +47,7 @@ pub struct Settings {
     pub gateway: GatewaySettings,
     pub bank: BankSettings,
     pub fast_refund: FastRefundSettings,
+    pub ops: OpsSettings,
     pub log: LogSettings,
 }
 
@@ -93,6 +94,16 @@ pub struct GatewaySettings {
     pub listen: SocketAddr,
     /// The largest amount of one payment, in fen.
     pub max_amount_fen: i64,
+}
+
+/// The operations listener of `vpos serve`: liveness, readiness and metrics over plain HTTP
+/// (`server/src/ops.rs`), for the platform's probes and scraper.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsSettings {
+    pub enabled: bool,
+    /// Localhost by default: what it tells is for the platform, not for the network.
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -200,6 +211,10 @@ impl Default for Settings {
                 holidays: Vec::new(),
                 upload_max_bytes: 5 * 1024 * 1024,
                 upload_max_rows: 10_000,
+            },
+            ops: OpsSettings {
+                enabled: true,
+                listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
             },
             log: LogSettings {
                 format: LogFormat::Pretty,
@@ -314,6 +329,12 @@ impl Settings {
         }
         if self.gateway.enabled && self.gateway.listen == self.listen {
             return invalid("gateway.listen must differ from listen".into());
+        }
+        if self.ops.enabled
+            && (self.ops.listen == self.listen
+                || (self.gateway.enabled && self.ops.listen == self.gateway.listen))
+        {
+            return invalid("ops.listen must differ from listen and gateway.listen".into());
         }
         if !(1..=app::backend::services::transactions::EXPORT_CAP)
             .contains(&self.exports.direct_limit)

@@ -107,6 +107,7 @@ async fn the_pki_files_work_for_a_server_and_its_clients() {
         .env_remove("DATABASE_URL")
         .env("VPOS_LISTEN", format!("127.0.0.1:{port}"))
         .env("VPOS_GATEWAY__LISTEN", format!("127.0.0.1:{gateway_port}"))
+        .env("VPOS_OPS__LISTEN", format!("127.0.0.1:{}", free_port()))
         .env("VPOS_SITE_ROOT", d.join("site"))
         .env("VPOS_LOG__FILTER", "warn")
         .stdout(Stdio::null())

@@ -21,6 +21,7 @@ mod instances;
 mod migrations;
 mod monitor;
 mod mtls;
+mod operations;
 mod operators;
 mod platform;
 mod refund_property;

@@ -149,25 +149,28 @@ async fn serve_instance(
         app::backend::services::exports::ExportRunner::new(conn.clone(), exports.clone())
             .run(std::future::pending()),
     );
-    let router = server::http::router(AppState {
-        monitor: monitor.clone(),
-        db: conn.clone(),
-        search_db,
-        leptos_options,
-        clock: clock.clone(),
-        sessions: SessionCache::new(auth.session_cache),
-        auth: auth.clone(),
-        token_key: TokenKey::generate(),
-        exports,
-        refusals: Default::default(),
-        fast_refunds: app::backend::FastRefundConfig {
-            upload: app::backend::services::fast_refunds::upload::UploadLimits {
-                reader: std::path::PathBuf::from(env!("CARGO_BIN_EXE_vpos")),
+    let router = server::http::router(
+        AppState {
+            monitor: monitor.clone(),
+            db: conn.clone(),
+            search_db,
+            leptos_options,
+            clock: clock.clone(),
+            sessions: SessionCache::new(auth.session_cache),
+            auth: auth.clone(),
+            token_key: TokenKey::generate(),
+            exports,
+            refusals: Default::default(),
+            fast_refunds: app::backend::FastRefundConfig {
+                upload: app::backend::services::fast_refunds::upload::UploadLimits {
+                    reader: std::path::PathBuf::from(env!("CARGO_BIN_EXE_vpos")),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
-            ..Default::default()
         },
-    });
+        Arc::new(server::metrics::Metrics::new()),
+    );
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
@@ -574,6 +577,7 @@ impl TestApp {
                 self.monitor.feed().clone(),
             ),
             clock,
+            metrics: Arc::default(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");

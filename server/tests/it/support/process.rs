@@ -24,6 +24,8 @@ pub struct Serving {
     child: Child,
     pub port: u16,
     pub gateway_port: u16,
+    /// Plain HTTP: /health, /ready, /metrics.
+    pub ops_port: u16,
 }
 
 impl Serving {
@@ -132,7 +134,12 @@ impl<'a> ServeDir<'a> {
     /// Starts `vpos serve` on free ports, with `env` besides the test settings, and waits until it
     /// listens.
     pub async fn serve(&self, env: &[(&str, &str)]) -> Serving {
-        let (port, gateway_port) = (free_port(), free_port());
+        self.serve_logging(env, Stdio::null()).await
+    }
+
+    /// [`Self::serve`], with the process's log (stderr) going to `log`.
+    pub async fn serve_logging(&self, env: &[(&str, &str)], log: Stdio) -> Serving {
+        let (port, gateway_port, ops_port) = (free_port(), free_port(), free_port());
         let mut command = Command::new(env!("CARGO_BIN_EXE_vpos"));
         command
             .arg("serve")
@@ -142,11 +149,12 @@ impl<'a> ServeDir<'a> {
             .env("VPOS_LISTEN", format!("127.0.0.1:{port}"))
             .env("VPOS_PUBLIC_URL", format!("https://127.0.0.1:{port}"))
             .env("VPOS_GATEWAY__LISTEN", format!("127.0.0.1:{gateway_port}"))
+            .env("VPOS_OPS__LISTEN", format!("127.0.0.1:{ops_port}"))
             .env("VPOS_SITE_ROOT", self.path().join("site"))
             .env("VPOS_CLEARING__SCHEDULE", "false")
             .env("VPOS_LOG__FILTER", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(log);
         for (key, value) in env {
             command.env(key, value);
         }
@@ -154,6 +162,7 @@ impl<'a> ServeDir<'a> {
             child: command.spawn().expect("start vpos serve"),
             port,
             gateway_port,
+            ops_port,
         };
         listening(port).await;
         listening(gateway_port).await;
