@@ -325,9 +325,12 @@ pub async fn serve_for(
             }
         });
     }
+    // Every request may finish: none runs longer than the request timeout.
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
-        () = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s; closing"),
+        () = tokio::time::sleep(REQUEST_TIMEOUT) => tracing::warn!(
+            "connections still open after {} s; closing", REQUEST_TIMEOUT.as_secs()
+        ),
     }
 }
 

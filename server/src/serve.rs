@@ -188,16 +188,15 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         },
     };
     tokio::spawn(housekeeping(background.clone()));
-    // Background exports of every instance, written on the console's pool (they read as searches do).
-    let (stop_exports, exports_stopped) = tokio::sync::oneshot::channel::<()>();
+    // Background exports of every instance, written on the console's pool (they read as searches
+    // do). Stopping, the exports being written go back to the queue at once, for another instance
+    // to take while this one finishes its requests.
     let export_runner = tokio::spawn(
         exports::ExportRunner {
             lease: Duration::from_secs(settings.exports.lease_secs),
             ..exports::ExportRunner::new(state.db.clone(), state.exports.clone())
         }
-        .run(async {
-            let _ = exports_stopped.await;
-        }),
+        .run(until_stopped(stopped.clone())),
     );
     let bank = settings.bank.worker.then(|| {
         tokio::spawn(
@@ -302,8 +301,6 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     if let Some((_serving, task)) = gateway {
         let _ = task.await;
     }
-    // The exports being written go back to the queue for another instance (or the next start).
-    let _ = stop_exports.send(());
     let _ = export_runner.await;
     // The bank worker finishes the look it is taking (what it sent is recorded).
     if let Some(bank) = bank {

@@ -357,10 +357,38 @@ async fn a_stopped_instance_hands_its_export_back_to_the_queue(backend: Backend)
     let mut serving = place.serve(&[LEASE]).await;
     let (client, cookie) = finance(&place, &serving, "M79000002", "m79b.finance").await;
     let id = start_export(&client, &serving, &cookie).await;
+    // And a download written while its user waits (the same 100,000 rows), in flight at the stop.
+    // (Read whole by a task of its own: the stop below waits on this thread.)
+    let download = {
+        let request = client
+            .get(format!(
+                "{}{}",
+                serving.origin(),
+                app::ui::paths::transactions::EXPORT_PATH
+            ))
+            .header("cookie", &cookie);
+        tokio::spawn(async move {
+            let answer = request.send().await?;
+            let status = answer.status();
+            answer.bytes().await.map(|bytes| (status, bytes))
+        })
+    };
     half_way(&db, id).await;
     // Stopped as a deployment stops it: the job is back in the queue before the process ends,
-    // uncounted, its half-written file deleted.
+    // uncounted, its half-written file deleted; the download is finished.
     serving.stop();
+    let (status, bytes) = download
+        .await
+        .expect("task")
+        .expect("the whole download is answered");
+    assert_eq!(status, 200);
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let sheet = {
+        use calamine::Reader;
+        book.worksheet_range_at(0).expect("sheet").expect("range")
+    };
+    assert_eq!(sheet.height(), EXPORT_ROWS + 1);
     let handed_back = job(&db, id).await;
     assert_eq!(
         (
