@@ -135,3 +135,25 @@ async fn metrics(State(ops): State<Ops>) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn not_ready_while_the_database_is_unreachable_or_the_instance_stops() {
+        // Nothing listens on port 1: every statement fails.
+        let mut options = sea_orm::ConnectOptions::new("postgres://postgres@127.0.0.1:1/vpos");
+        options
+            .connect_lazy(true)
+            .acquire_timeout(std::time::Duration::from_secs(1));
+        let db = sea_orm::Database::connect(options)
+            .await
+            .expect("a lazy pool");
+        let ops = Ops::new(Arc::new(Metrics::default()), db);
+        let reason = ops.unready().await.expect("not ready");
+        assert!(reason.starts_with("database unreachable"), "{reason}");
+        ops.stop();
+        assert_eq!(ops.unready().await.as_deref(), Some("stopping"));
+    }
+}
