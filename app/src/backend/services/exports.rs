@@ -79,10 +79,7 @@ pub async fn start_transactions(
     let running = |column: export_jobs::Column, id: i64| {
         export_jobs::Entity::find()
             .filter(column.eq(id))
-            .filter(
-                export_jobs::Column::Status
-                    .is_in([ExportStatus::Queued.code(), ExportStatus::Running.code()]),
-            )
+            .filter(unfinished())
             .count(&txn)
     };
     if running(export_jobs::Column::OperatorId, session.operator_id).await? >= MAX_RUNNING {
@@ -317,7 +314,7 @@ impl ExportRunner {
                     };
                 }
                 _ = renewals.tick() => {
-                    match self.renew(id, Utc::now()).await {
+                    match self.renew(id, job.attempts + 1, Utc::now()).await {
                         Ok(true) => {}
                         Ok(false) => break Ended::Lost,
                         // The lease holds a while yet: the next renewal may get through.
@@ -360,8 +357,9 @@ impl ExportRunner {
         }))
     }
 
-    /// Moves the lease of a job this instance writes on; false when the job is no longer its own.
-    async fn renew(&self, id: i64, now: DateTime<Utc>) -> Result<bool, AppError> {
+    /// Moves the lease of this instance's attempt `attempt` at job `id` on; false when the job is no
+    /// longer its own (also when this instance itself took it again after a lapse).
+    async fn renew(&self, id: i64, attempt: i32, now: DateTime<Utc>) -> Result<bool, AppError> {
         Ok(export_jobs::Entity::update_many()
             .col_expr(
                 export_jobs::Column::LeaseUntil,
@@ -369,6 +367,7 @@ impl ExportRunner {
             )
             .filter(export_jobs::Column::Id.eq(id))
             .filter(export_jobs::Column::Owner.eq(&self.instance))
+            .filter(export_jobs::Column::Attempts.eq(attempt))
             .filter(export_jobs::Column::Status.eq(ExportStatus::Running.code()))
             .exec(&self.db)
             .await?
@@ -394,19 +393,30 @@ impl ExportRunner {
             attempts: job.attempts + 1,
             ..job.clone()
         };
-        if let Err(error) = self.end(&mine, Some(path), ended, Utc::now()).await {
-            tracing::error!(job = job.id, error = %error, "recording the end of an export job failed");
+        let written = matches!(ended, Ended::Done { .. });
+        match self.end(&mine, Some(path), ended, Utc::now()).await {
+            Ok(true) => {}
+            // Taken over just before the end: the file is nobody's.
+            Ok(false) => {
+                if written {
+                    remove_quietly(path);
+                }
+            }
+            Err(error) => {
+                tracing::error!(job = job.id, error = %error, "recording the end of an export job failed");
+            }
         }
     }
 
-    /// Writes how an attempt at `job` (as read) ended, if nobody took the job since.
+    /// Writes how an attempt at `job` (as read) ended, if nobody took the job since: whether it
+    /// did.
     async fn end(
         &self,
         job: &export_jobs::Model,
         path: Option<&Path>,
         ended: Ended,
         now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
+    ) -> Result<bool, AppError> {
         let mut update = export_jobs::Entity::update_many()
             .col_expr(
                 export_jobs::Column::LeaseUntil,
@@ -456,7 +466,7 @@ impl ExportRunner {
                 .col_expr(export_jobs::Column::Attempts, Expr::value(job.attempts - 1))
                 .col_expr(export_jobs::Column::RowsDone, Expr::value(0i64))
                 .col_expr(export_jobs::Column::FilePath, Expr::value(None::<String>)),
-            Ended::Lost => return Ok(()),
+            Ended::Lost => return Ok(false),
         };
         let mut update = update
             .filter(export_jobs::Column::Id.eq(job.id))
@@ -465,8 +475,7 @@ impl ExportRunner {
         if let Some(owner) = &job.owner {
             update = update.filter(export_jobs::Column::Owner.eq(owner.as_str()));
         }
-        update.exec(&self.db).await?;
-        Ok(())
+        Ok(update.exec(&self.db).await?.rows_affected == 1)
     }
 }
 
@@ -511,12 +520,14 @@ pub async fn running(db: &impl ConnectionTrait, session: &Session) -> Result<u64
     Ok(export_jobs::Entity::find()
         .filter(export_jobs::Column::OperatorId.eq(session.operator_id))
         .filter(export_jobs::Column::MerchantId.eq(session.merchant_id))
-        .filter(
-            export_jobs::Column::Status
-                .is_in([ExportStatus::Queued.code(), ExportStatus::Running.code()]),
-        )
+        .filter(unfinished())
         .count(db)
         .await?)
+}
+
+/// Jobs waiting in the queue or being written: what the caps count.
+fn unfinished() -> Expr {
+    export_jobs::Column::Status.is_in([ExportStatus::Queued.code(), ExportStatus::Running.code()])
 }
 
 /// The operator's jobs, newest first (expired files deleted first).
