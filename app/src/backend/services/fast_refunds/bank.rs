@@ -234,7 +234,7 @@ impl<C: ConnectionTrait + TransactionTrait + Clone + Send + Sync + 'static> Bank
                 }
             }
         }
-        for item in self.waiting(now).await? {
+        for item in self.waiting().await? {
             let (Some(reference), Some(sent_at)) = (&item.bank_reference, item.sent_at) else {
                 continue;
             };
@@ -270,7 +270,7 @@ impl<C: ConnectionTrait + TransactionTrait + Clone + Send + Sync + 'static> Bank
             .await?)
     }
 
-    async fn waiting(&self, _now: DateTime<Utc>) -> Result<Vec<fast_refunds::Model>, AppError> {
+    async fn waiting(&self) -> Result<Vec<fast_refunds::Model>, AppError> {
         Ok(fast_refunds::Entity::find()
             .filter(fast_refunds::Column::Status.eq(FastRefundStatus::Processing.code()))
             .filter(fast_refunds::Column::SentAt.is_not_null())

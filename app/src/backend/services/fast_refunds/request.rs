@@ -11,7 +11,7 @@ use crate::backend::audit::{self, AuditEntry};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{fast_refund_events, fast_refunds};
 use crate::backend::services::refunds::{
-    merchant_policy, take_quota, take_refundable, today, Counted,
+    merchant_policy, refuse, take_quota, take_refundable, today, Counted,
 };
 use crate::backend::services::transactions::visible;
 use crate::backend::services::{idempotency, token};
@@ -19,7 +19,6 @@ use crate::backend::token::TokenKey;
 use crate::backend::{AuthConfig, FastRefundConfig, Session};
 use crate::contract::fast_refunds::FastRefundCreated;
 use crate::domain::fast_refund::FastRefundStatus;
-use crate::domain::refund::RefundRefusal;
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::error::AppError;
 
@@ -40,7 +39,15 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     let merchant = merchant_policy(db, session).await?;
     let t = visible(db, session, new.txn_id).await?;
     if let Some(refusal) = refusal_of(db, session, &merchant, &t, new.amount, now).await? {
-        return Err(refuse(db, session, &new, refusal, now).await);
+        return Err(refuse(
+            db,
+            session,
+            AuditAction::FastRefundRequest,
+            (new.txn_id, new.amount),
+            refusal,
+            now,
+        )
+        .await);
     }
     check_bank(&new.cardholder, &t)?;
     if merchant.requires_token {
@@ -60,12 +67,28 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     let day = today(session, now);
     if let Err(refusal) = take_refundable(&txn, t.id, amount, Counted::Pending).await? {
         txn.rollback().await?;
-        return Err(refuse(db, session, &new, refusal, now).await);
+        return Err(refuse(
+            db,
+            session,
+            AuditAction::FastRefundRequest,
+            (new.txn_id, new.amount),
+            refusal,
+            now,
+        )
+        .await);
     }
     let quota = merchant.policy.daily_quota.fen();
     if let Err(refusal) = take_quota(&txn, session.merchant_id, day, amount, quota).await? {
         txn.rollback().await?;
-        return Err(refuse(db, session, &new, refusal, now).await);
+        return Err(refuse(
+            db,
+            session,
+            AuditAction::FastRefundRequest,
+            (new.txn_id, new.amount),
+            refusal,
+            now,
+        )
+        .await);
     }
     let due = due_of(session, now, &config.holidays);
     let item = insert(&txn, session, &new, t.id, None, due, day, now).await?;
@@ -142,27 +165,6 @@ pub(super) async fn insert(
     )
     .await?;
     Ok(item)
-}
-
-/// Records a refused fast refund and gives the refusal to return.
-async fn refuse<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    session: &Session,
-    new: &NewFastRefund,
-    refusal: RefundRefusal,
-    now: DateTime<Utc>,
-) -> AppError {
-    let entry = AuditEntry::new(
-        session.actor(),
-        AuditAction::FastRefundRequest,
-        AuditOutcome::Failure,
-    )
-    .object("transaction", new.txn_id)
-    .detail(json!({ "amount_fen": new.amount.fen(), "refused": refusal.to_string() }));
-    if let Err(error) = audit::record(db, entry, now).await {
-        tracing::error!(error = %crate::error::source_chain(&error), "recording a refused fast refund failed");
-    }
-    AppError::Refund(refusal)
 }
 
 /// Appends a step to an item's history.

@@ -23,4 +23,6 @@ pub(crate) use self::form::{merchant_policy, original_of, quota_used, today, Mer
 pub(crate) use self::query::operator_names;
 pub use self::query::{approvals, count_in, detail, held, pending, search, RefundQuery};
 pub use self::request::request;
-pub(crate) use self::request::{count_refunded, give_back, take_quota, take_refundable, Counted};
+pub(crate) use self::request::{
+    count_refunded, give_back, refuse, take_quota, take_refundable, Counted,
+};

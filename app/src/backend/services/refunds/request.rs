@@ -43,7 +43,15 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     let original = original_of(&t, session)?;
     let used_today = Money::from_fen(used, merchant.policy.daily_quota.currency());
     if let Err(refusal) = check_request(&original, new.amount, &merchant.policy, used_today, day) {
-        return Err(refuse(db, session, &new, refusal, now).await);
+        return Err(refuse(
+            db,
+            session,
+            AuditAction::RefundRequest,
+            (new.txn_id, new.amount),
+            refusal,
+            now,
+        )
+        .await);
     }
     if merchant.requires_token {
         token::require_fresh_code(db, key, cfg, session, &new.code, "refund.request", now).await?;
@@ -62,13 +70,29 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     let amount = new.amount.fen();
     if let Err(refusal) = take_refundable(&txn, t.id, amount, Counted::Pending).await? {
         txn.rollback().await?;
-        return Err(refuse(db, session, &new, refusal, now).await);
+        return Err(refuse(
+            db,
+            session,
+            AuditAction::RefundRequest,
+            (new.txn_id, new.amount),
+            refusal,
+            now,
+        )
+        .await);
     }
 
     let quota = merchant.policy.daily_quota.fen();
     if let Err(refusal) = take_quota(&txn, session.merchant_id, day, amount, quota).await? {
         txn.rollback().await?;
-        return Err(refuse(db, session, &new, refusal, now).await);
+        return Err(refuse(
+            db,
+            session,
+            AuditAction::RefundRequest,
+            (new.txn_id, new.amount),
+            refusal,
+            now,
+        )
+        .await);
     }
 
     let status = RefundStatus::initial(merchant.mode);
@@ -212,23 +236,25 @@ pub(crate) async fn take_quota(
     }))
 }
 
-/// Records a refused request and gives the refusal to return.
-pub(super) async fn refuse<C: ConnectionTrait + TransactionTrait>(
+/// Records a refused refund or fast refund (the audit `action`, the transaction and amount asked)
+/// and gives the refusal to return.
+pub(crate) async fn refuse<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     session: &Session,
-    new: &NewRefund,
+    action: AuditAction,
+    (txn_id, amount): (i64, crate::domain::Money),
     refusal: RefundRefusal,
     now: DateTime<Utc>,
 ) -> AppError {
-    let entry = AuditEntry::new(
-        session.actor(),
-        AuditAction::RefundRequest,
-        AuditOutcome::Failure,
-    )
-    .object("transaction", new.txn_id)
-    .detail(json!({ "amount_fen": new.amount.fen(), "refused": refusal.to_string() }));
+    let entry = AuditEntry::new(session.actor(), action, AuditOutcome::Failure)
+        .object("transaction", txn_id)
+        .detail(json!({ "amount_fen": amount.fen(), "refused": refusal.to_string() }));
     if let Err(error) = audit::record(db, entry, now).await {
-        tracing::error!(error = %crate::error::source_chain(&error), "recording a refused refund failed");
+        tracing::error!(
+            error = %crate::error::source_chain(&error),
+            action = action.code(),
+            "recording a refused refund failed"
+        );
     }
     AppError::Refund(refusal)
 }
