@@ -34,6 +34,7 @@ test('a fast refund rejected by the bank is corrected and resent until paid', as
   await expect(page.locator('#fast-refund-candidates tbody tr').first()).toBeVisible();
   await page.locator('[data-action=fast-refund]').first().click();
   await expect(page).toHaveURL(/\/fast-refunds\/new\?txn=\d+$/);
+  const txn = new URL(page.url()).searchParams.get('txn');
   await expect(page.locator('#fast-refund-form')).toBeVisible();
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 
@@ -78,8 +79,9 @@ test('a fast refund rejected by the bank is corrected and resent until paid', as
   await expect(history).toHaveCount(4);
   await expect(history.nth(2)).toContainText('持卡人姓名 张错 → 张三');
 
-  // The query finds it among the successful ones; the total is the rows' sum; Excel downloads.
-  await gotoHydrated(page, '/fast-refunds/query?status=success');
+  // The query finds it among the successful ones of its sale (the demo's own fast refunds are of
+  // other sales); the total is the rows' sum; Excel downloads.
+  await gotoHydrated(page, `/fast-refunds/query?status=success&txn=${txn}`);
   await expect(page.locator('.fast-refund-table tbody tr')).toHaveCount(1);
   await expect(page.locator('[data-field=fast-refund-total]')).toContainText('共 1 笔，合计 ¥0.01');
   const download = page.waitForEvent('download');

@@ -818,11 +818,12 @@ async fn run_demo(conn: &DatabaseConnection, args: DemoArgs) -> Result<(), CliEr
         report.transactions
     );
     println!(
-        "timing ({backend}): setup {:.2} s; transactions {:.2} s = {:.0} rows/s; {} refund requests and clearing {:.2} s ({} settlements)",
+        "timing ({backend}): setup {:.2} s; transactions {:.2} s = {:.0} rows/s; {} refund requests, {} fast refunds and clearing {:.2} s ({} settlements)",
         report.setup_secs,
         report.transactions_secs,
         report.rows_per_second(),
         report.refund_requests,
+        report.fast_refunds,
         report.clearing_secs,
         report.settlements
     );

@@ -67,6 +67,8 @@ pub struct DemoReport {
     pub transactions_secs: f64,
     /// Refund requests made in the console by the supermarket's refund operators.
     pub refund_requests: usize,
+    /// Fast refunds sent by the supermarket's fast-refund operator (answered by the simulated bank).
+    pub fast_refunds: usize,
     /// Settlements made by clearing every ended day of the data set.
     pub settlements: usize,
     /// Requesting the refunds and clearing.
@@ -354,6 +356,7 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
     // settled with the sales of their days (today's wait for tonight's run).
     let started = Instant::now();
     let refund_requests = request_refunds(db, loaded[0].merchant_id, options).await?;
+    let fast_refunds = send_fast_refunds(db, loaded[0].merchant_id, options).await?;
 
     // Settle every ended day the way the platform does, so that the demo's settlements are real.
     let clearing = clearing::clear_due(db, options.now, options.days).await?;
@@ -370,6 +373,7 @@ pub async fn load(db: &DatabaseConnection, options: &DemoOptions) -> Result<Demo
 
     Ok(DemoReport {
         refund_requests,
+        fast_refunds,
         settlements,
         clearing_secs,
         merchants: loaded.len(),
@@ -397,11 +401,10 @@ async fn request_refunds(
     merchant_id: i64,
     options: &DemoOptions,
 ) -> Result<usize, DemoError> {
-    use app::backend::entities::{operator_terminal_groups, operators, transactions};
+    use app::backend::entities::transactions;
     use app::backend::services::{refunds, scope};
     use app::backend::token::TokenKey;
-    use app::backend::{AuthConfig, Session};
-    use app::domain::access::functions_of;
+    use app::backend::AuthConfig;
     use app::domain::refund::RefundReason;
     use app::error::AppError;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -413,36 +416,7 @@ async fn request_refunds(
     let span = i64::from(options.days.min(30));
     let mut made = 0;
     for (login, count) in REFUNDERS {
-        let operator = operators::Entity::find()
-            .filter(operators::Column::MerchantId.eq(merchant_id))
-            .filter(operators::Column::LoginName.eq(*login))
-            .one(db)
-            .await?
-            .ok_or_else(|| DemoError::Invalid(format!("demo operator {login} is missing")))?;
-        let group_ids = operator_terminal_groups::Entity::find()
-            .filter(operator_terminal_groups::Column::OperatorId.eq(operator.id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|g| g.group_id)
-            .collect();
-        let roles = vec![Role::RefundOperator];
-        let session = Session {
-            token_hash: String::new(),
-            operator_id: operator.id,
-            merchant_id,
-            login_name: operator.login_name.clone(),
-            display_name: operator.display_name.clone(),
-            functions: functions_of(&roles),
-            roles,
-            scope: DataScope::from_code(&operator.data_scope).unwrap_or(DataScope::Groups),
-            group_ids,
-            must_change_password: false,
-            cert_fingerprint: "demo".into(),
-            remote_addr: "demo loader".into(),
-            tz: TZ,
-            currency: app::domain::Currency::Cny,
-        };
+        let session = demo_session(db, merchant_id, login, Role::RefundOperator).await?;
         // The sales each refunds: the first of a random moment of the last days, oldest first.
         let mut moments: Vec<DateTime<Utc>> = (0..*count)
             .filter_map(|_| {
@@ -508,6 +482,202 @@ async fn request_refunds(
                 }
             }
         }
+    }
+    Ok(made)
+}
+
+/// The session of demo operator `login` of merchant `merchant_id` with `role`, as a sign-in would
+/// have made it: what the loader does in the console it does through the console's services.
+async fn demo_session(
+    db: &DatabaseConnection,
+    merchant_id: i64,
+    login: &str,
+    role: Role,
+) -> Result<app::backend::Session, DemoError> {
+    use app::backend::entities::{operator_terminal_groups, operators};
+    use app::domain::access::functions_of;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let operator = operators::Entity::find()
+        .filter(operators::Column::MerchantId.eq(merchant_id))
+        .filter(operators::Column::LoginName.eq(login))
+        .one(db)
+        .await?
+        .ok_or_else(|| DemoError::Invalid(format!("demo operator {login} is missing")))?;
+    let group_ids = operator_terminal_groups::Entity::find()
+        .filter(operator_terminal_groups::Column::OperatorId.eq(operator.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| g.group_id)
+        .collect();
+    let roles = vec![role];
+    Ok(app::backend::Session {
+        token_hash: String::new(),
+        operator_id: operator.id,
+        merchant_id,
+        login_name: operator.login_name.clone(),
+        display_name: operator.display_name.clone(),
+        functions: functions_of(&roles),
+        roles,
+        scope: DataScope::from_code(&operator.data_scope).unwrap_or(DataScope::Groups),
+        group_ids,
+        must_change_password: false,
+        cert_fingerprint: "demo".into(),
+        remote_addr: "demo loader".into(),
+        tz: TZ,
+        currency: app::domain::Currency::Cny,
+    })
+}
+
+/// Fast refunds the supermarket's fast-refund operator sent on the demo's ended days.
+const FAST_REFUNDS: usize = 24;
+/// The cardholders' names.
+const HOLDERS: &[&str] = &[
+    "王芳", "李娜", "张伟", "刘强", "陈静", "杨洋", "赵敏", "黄磊",
+];
+
+/// Sends fast refunds of card purchases of merchant `merchant_id` as its fast-refund operator would
+/// have on the demo's ended days, through the console's service (agreement, supported bank, what is
+/// left of the sale, the shared daily quota), then lets the simulated bank answer them as
+/// `vpos serve`'s worker would: most are paid; one in eight each is rejected for the cardholder's
+/// name (R01), branch (R02) or account (R03), or failed (F01), so that the exception list and the
+/// query have something to show. Returns how many were sent.
+async fn send_fast_refunds(
+    db: &DatabaseConnection,
+    merchant_id: i64,
+    options: &DemoOptions,
+) -> Result<usize, DemoError> {
+    use app::backend::entities::transactions;
+    use app::backend::services::fast_refunds::bank::{BankConfig, BankWorker, Simulator};
+    use app::backend::services::{fast_refunds, scope};
+    use app::backend::token::TokenKey;
+    use app::backend::{AuthConfig, FastRefundConfig};
+    use app::contract::fast_refunds::{CardholderInput, FastRefundInput};
+    use app::domain::cardholder::resident_id_with_check;
+    use app::domain::Bank;
+    use app::error::AppError;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let mut rng = StdRng::seed_from_u64(options.seed ^ 0xFA57_2EF0);
+    let session = demo_session(
+        db,
+        merchant_id,
+        "hualian.fastrefund",
+        Role::FastRefundOperator,
+    )
+    .await?;
+    let (key, cfg, config) = (
+        TokenKey::generate(),
+        AuthConfig::default(),
+        FastRefundConfig::default(),
+    );
+    let supported: Vec<&str> = Bank::ALL
+        .iter()
+        .filter(|b| b.supports_fast_refund())
+        .map(|b| b.code())
+        .collect();
+    // Sent a while before now, so that the simulated bank has answered by now.
+    let sent_by = options.now - Duration::minutes(15);
+    let today = options.now.with_timezone(&TZ).date_naive();
+    let span = i64::from(options.days.clamp(1, 10));
+    let mut made = 0;
+    for n in 0..FAST_REFUNDS {
+        let day = today - Duration::days(rng.random_range(1..=span));
+        let Some(moment) = day
+            .and_hms_opt(rng.random_range(9..20), rng.random_range(0..60), 0)
+            .and_then(|t| TZ.from_local_datetime(&t).single())
+        else {
+            continue;
+        };
+        let Some(sale) = transactions::Entity::find()
+            .filter(scope::transactions(&session))
+            .filter(transactions::Column::TxnType.eq(TxnType::Purchase.code()))
+            .filter(transactions::Column::Status.eq(TxnStatus::Success.code()))
+            .filter(transactions::Column::IssuerBank.is_in(supported.clone()))
+            .filter(transactions::Column::RefundedFen.eq(0))
+            .filter(transactions::Column::RefundPendingFen.eq(0))
+            .filter(transactions::Column::TxnTime.gte(moment.with_timezone(&Utc)))
+            .order_by_asc(transactions::Column::TxnTime)
+            .order_by_asc(transactions::Column::Id)
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
+        let at = sale.txn_time + Duration::minutes(rng.random_range(30..600));
+        if at >= sent_by {
+            continue;
+        }
+        let holder = HOLDERS[rng.random_range(0..HOLDERS.len())];
+        let (mut name, mut branch, mut serial) = (
+            holder.to_owned(),
+            "01",
+            format!("{:03}", rng.random_range(100..999)),
+        );
+        // Whole jiao, below the sale (a fen of 44 is what the simulated bank fails).
+        let mut fen = std::cmp::max(
+            sale.amount_fen * rng.random_range(20..100) / 100 / 10 * 10,
+            10,
+        );
+        match n % 8 {
+            1 => name = format!("{}错", holder.chars().next().unwrap_or('王')),
+            3 => branch = "03",
+            5 => serial = "999".into(),
+            7 if sale.amount_fen >= 100 => {
+                fen = std::cmp::min(fen / 100 * 100 + 44, sale.amount_fen)
+            }
+            _ => {}
+        }
+        let birth = NaiveDate::from_ymd_opt(
+            rng.random_range(1960..2002),
+            rng.random_range(1..13),
+            rng.random_range(1..29),
+        )
+        .unwrap_or_default();
+        let input = FastRefundInput {
+            txn_id: sale.id,
+            amount: format!("{}.{:02}", fen / 100, fen % 100),
+            reason: "顾客退货，原卡已注销，退至持卡人账户".into(),
+            cardholder: CardholderInput {
+                name,
+                id_type: "resident_id".into(),
+                id_number: resident_id_with_check(&format!(
+                    "310104{}{serial}",
+                    birth.format("%Y%m%d")
+                )),
+                bank: sale.issuer_bank.clone(),
+                province: "31".into(),
+                city: "3101".into(),
+                branch: format!("{}-3101-{branch}", sale.issuer_bank),
+            },
+            key: format!("demo-fast-refund-{n:04}"),
+            code: String::new(),
+        };
+        let new = fast_refunds::NewFastRefund::parse(&input, Currency::Cny)
+            .map_err(|e| DemoError::Invalid(format!("demo fast refund {n}: {e}")))?;
+        match fast_refunds::request(db, &key, &cfg, &config, &session, new, at).await {
+            Ok(_) => made += 1,
+            // Over the day's quota, say: the operator would be told and send it another day.
+            Err(AppError::Refund(_)) => {}
+            Err(other) => {
+                return Err(DemoError::Invalid(format!(
+                    "demo fast refund {n} failed: {other}"
+                )))
+            }
+        }
+    }
+    // The bank takes them, and answers (the simulator after its delay, long past).
+    let worker = BankWorker {
+        db: db.clone(),
+        bank: std::sync::Arc::new(Simulator::new(std::time::Duration::from_secs(30))),
+        config: BankConfig::default(),
+    };
+    for now in [sent_by, options.now] {
+        worker
+            .tick(now)
+            .await
+            .map_err(|e| DemoError::Invalid(format!("demo fast refunds at the bank: {e}")))?;
     }
     Ok(made)
 }

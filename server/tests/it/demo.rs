@@ -120,16 +120,38 @@ async fn the_demo_data_set_is_consistent(backend: Backend) {
              (SELECT COALESCE(SUM(r.amount_fen), 0) FROM transactions r \
               WHERE r.original_txn_id = o.id AND r.txn_type = 'refund' AND r.status = 'success') \
              + (SELECT COALESCE(SUM(q.amount_fen), 0) FROM refund_requests q \
-              WHERE q.original_txn_id = o.id AND q.status IN ('cleared', 'refunded')) END \
+              WHERE q.original_txn_id = o.id AND q.status IN ('cleared', 'refunded')) \
+             + (SELECT COALESCE(SUM(f.amount_fen), 0) FROM fast_refunds f \
+              WHERE f.original_txn_id = o.id AND f.status = 'success') END \
              OR o.refund_pending_fen <> (SELECT COALESCE(SUM(q.amount_fen), 0) FROM refund_requests q \
               WHERE q.original_txn_id = o.id AND q.status IN ('submitted', 'pending_clearing')) \
+             + (SELECT COALESCE(SUM(f.amount_fen), 0) FROM fast_refunds f \
+              WHERE f.original_txn_id = o.id AND f.status IN ('processing', 'exception')) \
              OR o.refunded_fen + o.refund_pending_fen > o.amount_fen"
         )
         .await,
         0,
-        "refunded_fen equals the successful refunds of each sale, at the terminal or in the console, \
-         and the whole sale when it was voided"
+        "refunded_fen equals the successful refunds of each sale, at the terminal, in the console or \
+         paid by the bank as fast refunds, and the whole sale when it was voided"
     );
+    // Fast refunds sent and answered by the simulated bank: paid ones, and some in the exception
+    // list for the operator to correct.
+    assert!(report.fast_refunds >= 12, "{report:?}");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM fast_refunds").await,
+        report.fast_refunds as i64
+    );
+    for status in ["success", "exception"] {
+        assert!(
+            count(
+                &db,
+                &format!("SELECT COUNT(*) AS n FROM fast_refunds WHERE status = '{status}'")
+            )
+            .await
+                > 0,
+            "no demo fast refund is {status}"
+        );
+    }
     // Refunds requested in the console: those of ended days cleared and paid back with their
     // settlement, today's waiting for tonight's run.
     assert!(report.refund_requests >= 20, "{report:?}");
