@@ -29,6 +29,7 @@ on_both_backends!(
     a_batch_shows_its_bad_rows_and_sends_the_good_ones_once,
     hostile_files_get_a_clear_answer_and_the_server_keeps_serving,
     a_batch_killed_while_it_is_sent_is_all_there_or_not_at_all,
+    a_merchant_requiring_the_token_sends_a_batch_only_with_a_fresh_code,
 );
 
 const ID: &str = "11010519491231002X";
@@ -723,4 +724,93 @@ async fn a_batch_killed_while_it_is_sent_is_all_there_or_not_at_all(backend: Bac
     assert_eq!(again.status(), 200);
     assert_eq!(counts().await, all);
     println!("{backend:?}: {before_commit} kills before the commit");
+}
+
+async fn a_merchant_requiring_the_token_sends_a_batch_only_with_a_fresh_code(backend: Backend) {
+    use crate::token::{code, enrol};
+
+    let app = spawn_app(backend).await;
+    let mut shop = Shop::open(&app.db, "M75000009").await;
+    agreed(&app, &shop).await;
+    merchants::ActiveModel {
+        id: Set(shop.merchant_id),
+        refund_requires_token: Set(true),
+        ..Default::default()
+    }
+    .update(&app.db.conn)
+    .await
+    .expect("merchant");
+    let (first, first_ref) = sale(&app, &mut shop, 5_000).await;
+    let (_, second_ref) = sale(&app, &mut shop, 3_000).await;
+    let mut operator = app
+        .ready_browser("M75000009", "m75t.batch", &[Role::FastRefundOperator])
+        .await;
+    let secret = enrol(&app, &mut operator).await;
+    let file = filled(&[
+        row(&first_ref, "12.00", "张三", ID),
+        row(&second_ref, "3.00", "李四", ID),
+    ]);
+    let preview = upload(&mut operator, "token.xlsx", &file).await;
+    assert_eq!(preview.valid_count, 2, "{preview:?}");
+    assert!(preview.requires_token);
+    let send = |key: &str, code: String| json!({ "id": preview.id, "key": key, "code": code });
+
+    // Without a code nothing is sent, and the operator is told where the code goes.
+    let refused = operator
+        .call_json(
+            "fast_refunds/batch_submit",
+            send("token-batch-1", String::new()),
+        )
+        .await;
+    assert!(
+        refused.error().field_problem("code").is_some(),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        fast_refunds::Entity::find()
+            .count(&app.db.conn)
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        transactions::Entity::find_by_id(first)
+            .one(&app.db.conn)
+            .await
+            .expect("query")
+            .expect("sale")
+            .refund_pending_fen,
+        0
+    );
+
+    // With a fresh code both rows go, once; asked again (with the code just used), nothing more.
+    let fresh = code(&app, &secret, 0);
+    let sent = operator
+        .call_json(
+            "fast_refunds/batch_submit",
+            send("token-batch-2", fresh.clone()),
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let created: BatchCreated = sent.json();
+    assert_eq!((created.items, created.total_fen), (2, 1_500));
+    assert_eq!(
+        fast_refunds::Entity::find()
+            .count(&app.db.conn)
+            .await
+            .expect("count"),
+        2
+    );
+    let again = operator
+        .call_json("fast_refunds/batch_submit", send("token-batch-3", fresh))
+        .await;
+    assert_ne!(again.status, 200, "{}", again.body);
+    assert_eq!(
+        fast_refunds::Entity::find()
+            .count(&app.db.conn)
+            .await
+            .expect("count"),
+        2
+    );
 }
