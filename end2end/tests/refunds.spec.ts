@@ -206,6 +206,8 @@ test('in approval mode one operator requests, another approves or rejects with a
   await approver.locator('nav').getByRole('link', { name: '退货审核', exact: true }).click();
   await expect(approver).toHaveURL(/\/refunds\/approvals$/);
   await expect(approver.locator('nav a[aria-current=page]')).toHaveText('退货审核');
+  // The list arrives after the page: read it once the first request is in it.
+  await expect(approver.locator(`.refund-table tbody tr[data-id="${ids[0]}"]`)).toBeVisible();
   const listed = await approver.locator('.refund-table tbody tr').evaluateAll((rows) =>
     rows.map((r) => r.getAttribute('data-id')),
   );
