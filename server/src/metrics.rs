@@ -1,10 +1,11 @@
 //! What a platform team watches: counters and histograms kept in the process, written in the
 //! Prometheus text format (version 0.0.4) by the operations listener ([`crate::ops`]). Only bounded
-//! label values are kept: a route is the path pattern the router matched (a server function's path,
-//! a page's pattern), never the path a client sent, so that requests for made-up paths cannot grow
-//! the set.
+//! label values are kept: a route is the path pattern the router matched (every server function has
+//! a route of its own, a page its pattern), never the path a client sent, so that requests for
+//! made-up paths cannot grow the set.
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -40,12 +41,17 @@ impl Histogram {
     }
 }
 
+/// The requests of one route.
+#[derive(Debug, Default)]
+struct RouteCounts {
+    /// status → requests.
+    statuses: BTreeMap<u16, u64>,
+    latency: Histogram,
+}
+
 #[derive(Debug, Default)]
 struct Counts {
-    /// (route, status) → requests.
-    requests: BTreeMap<(String, u16), u64>,
-    /// route → latency.
-    latency: BTreeMap<String, Histogram>,
+    routes: BTreeMap<String, RouteCounts>,
     /// (message kind, response code) → terminal messages answered.
     gateway: BTreeMap<(String, String), u64>,
     clearing: ClearingCounts,
@@ -69,20 +75,21 @@ pub struct ClearingCounts {
 #[derive(Debug, Default)]
 pub struct Metrics {
     counts: Mutex<Counts>,
-    /// The server functions' paths: the routes behind the router's catch-all for them.
-    server_fns: HashSet<String>,
+}
+
+/// The route label of a request: the pattern it matched (a wildcard route's by its prefix), or
+/// [`OTHER`].
+fn route_label(matched: Option<&str>) -> Cow<'_, str> {
+    match matched {
+        Some(pattern) => match pattern.find("/{*") {
+            Some(at) => Cow::Owned(format!("{}/*", &pattern[..at])),
+            None => Cow::Borrowed(pattern),
+        },
+        None => Cow::Borrowed(OTHER),
+    }
 }
 
 impl Metrics {
-    pub fn new() -> Self {
-        Self {
-            counts: Mutex::default(),
-            server_fns: leptos::server_fn::axum::server_fn_paths()
-                .map(|(path, _)| path.to_owned())
-                .collect(),
-        }
-    }
-
     fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
         // A panic while counting leaves counts that are still counts.
         self.counts
@@ -90,29 +97,20 @@ impl Metrics {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The route label of a request: the pattern it matched, a wildcard route's prefix, or
-    /// [`OTHER`].
-    fn route(&self, matched: Option<&str>, path: &str) -> String {
-        if self.server_fns.contains(path) {
-            return path.to_owned();
-        }
-        match matched {
-            Some(pattern) => match pattern.find("/{*") {
-                Some(at) => format!("{}/*", &pattern[..at]),
-                None => pattern.to_owned(),
-            },
-            None => OTHER.to_owned(),
-        }
-    }
-
-    pub fn request(&self, route: String, status: u16, took: Duration) {
+    /// Counts a request that matched the route pattern `matched` (None: no route).
+    pub fn request(&self, matched: Option<&str>, status: u16, took: Duration) {
+        let route = route_label(matched);
         let mut counts = self.counts();
-        *counts.requests.entry((route.clone(), status)).or_default() += 1;
-        counts
-            .latency
-            .entry(route)
-            .or_default()
-            .observe(took.as_secs_f64());
+        // A route seen before costs no allocation.
+        if !counts.routes.contains_key(route.as_ref()) {
+            counts
+                .routes
+                .insert(route.clone().into_owned(), RouteCounts::default());
+        }
+        if let Some(counted) = counts.routes.get_mut(route.as_ref()) {
+            *counted.statuses.entry(status).or_default() += 1;
+            counted.latency.observe(took.as_secs_f64());
+        }
     }
 
     pub fn gateway_message(&self, kind: &str, code: &str) {
@@ -148,12 +146,14 @@ impl Metrics {
             "counter",
             "Console requests answered, by route pattern and status.",
         );
-        for ((route, status), n) in &counts.requests {
-            let _ = writeln!(
-                out,
-                "vpos_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
-                escape(route)
-            );
+        for (route, counted) in &counts.routes {
+            for (status, n) in &counted.statuses {
+                let _ = writeln!(
+                    out,
+                    "vpos_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                    escape(route)
+                );
+            }
         }
         header(
             &mut out,
@@ -161,8 +161,8 @@ impl Metrics {
             "histogram",
             "Time from a console request's arrival to its answer's head, by route pattern.",
         );
-        for (route, histogram) in &counts.latency {
-            let route = escape(route);
+        for (route, counted) in &counts.routes {
+            let (route, histogram) = (escape(route), &counted.latency);
             let mut cumulated = 0;
             for (bound, n) in BUCKETS.iter().zip(histogram.buckets) {
                 cumulated += n;
@@ -320,14 +320,14 @@ pub async fn track(
     next: axum::middleware::Next,
 ) -> Response {
     let started = std::time::Instant::now();
-    let route = metrics.route(
-        req.extensions()
-            .get::<MatchedPath>()
-            .map(MatchedPath::as_str),
-        req.uri().path(),
-    );
+    // (A shared string: cheap to keep while the request is handled.)
+    let matched = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
-    metrics.request(route, response.status().as_u16(), started.elapsed());
+    metrics.request(
+        matched.as_ref().map(MatchedPath::as_str),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
@@ -337,29 +337,22 @@ mod tests {
 
     #[test]
     fn routes_are_patterns_never_the_path_sent() {
-        let metrics = Metrics {
-            server_fns: ["/api/me".to_owned()].into(),
-            ..Metrics::default()
-        };
-        assert_eq!(metrics.route(None, "/api/me"), "/api/me");
-        assert_eq!(metrics.route(None, "/api/made-up"), OTHER);
+        // A server function has a route of its own; a made-up path matches none.
+        assert_eq!(route_label(Some("/api/me")), "/api/me");
+        assert_eq!(route_label(None), OTHER);
         assert_eq!(
-            metrics.route(Some("/transactions/{id}"), "/transactions/42"),
+            route_label(Some("/transactions/{id}")),
             "/transactions/{id}"
         );
-        assert_eq!(
-            metrics.route(Some("/pkg/{*rest}"), "/pkg/vpos.wasm"),
-            "/pkg/*"
-        );
-        assert_eq!(metrics.route(None, "/\"odd\npath"), OTHER);
+        assert_eq!(route_label(Some("/pkg/{*rest}")), "/pkg/*");
     }
 
     #[test]
     fn the_text_format_cumulates_buckets_and_escapes_labels() {
         let metrics = Metrics::default();
-        metrics.request("/a".into(), 200, Duration::from_millis(3));
-        metrics.request("/a".into(), 200, Duration::from_millis(30));
-        metrics.request("/a".into(), 500, Duration::from_secs(60));
+        metrics.request(Some("/a"), 200, Duration::from_millis(3));
+        metrics.request(Some("/a"), 200, Duration::from_millis(30));
+        metrics.request(Some("/a"), 500, Duration::from_secs(60));
         metrics.gateway_message("sale", "00");
         metrics.gateway_message("sale\"x", "00");
         metrics.clearing_run(Ok((2, 1, 3)), Duration::from_millis(1500));

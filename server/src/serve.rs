@@ -90,7 +90,7 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     // Clearing and housekeeping on a small pool of their own, without the console's statement
     // timeout: a day's clearing may rightly run for minutes.
     let background = db::connect(&settings.database_url, 2).await?;
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::default());
     let ops = Ops::new(metrics.clone(), background.clone());
     // One signal stops everything: the listeners stop taking connections and finish their requests,
     // the readiness check says so meanwhile, the background work ends or is handed back.

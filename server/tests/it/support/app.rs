@@ -169,7 +169,7 @@ async fn serve_instance(
                 ..Default::default()
             },
         },
-        Arc::new(server::metrics::Metrics::new()),
+        Arc::default(),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
