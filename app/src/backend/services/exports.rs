@@ -213,7 +213,7 @@ impl ExportRunner {
             .await?;
         for job in candidates {
             if job.attempts >= MAX_ATTEMPTS {
-                self.end(&job, None, Ended::Failed(FAILED_INTERRUPTED), now)
+                self.end(&job, Ended::Failed(FAILED_INTERRUPTED), now)
                     .await?;
                 continue;
             }
@@ -302,7 +302,11 @@ impl ExportRunner {
             tokio::select! {
                 written = &mut writer => {
                     break match written {
-                        Ok(Ok((name, rows))) => Ended::Done { name, rows },
+                        Ok(Ok((name, rows))) => Ended::Done {
+                            name,
+                            rows,
+                            size: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+                        },
                         Ok(Err(error)) => {
                             tracing::error!(job = id, error = %error, "an export job failed");
                             Ended::Failed(FAILED_INTERNAL)
@@ -394,7 +398,7 @@ impl ExportRunner {
             ..job.clone()
         };
         let written = matches!(ended, Ended::Done { .. });
-        match self.end(&mine, Some(path), ended, Utc::now()).await {
+        match self.end(&mine, ended, Utc::now()).await {
             Ok(true) => {}
             // Taken over just before the end: the file is nobody's.
             Ok(false) => {
@@ -413,7 +417,6 @@ impl ExportRunner {
     async fn end(
         &self,
         job: &export_jobs::Model,
-        path: Option<&Path>,
         ended: Ended,
         now: DateTime<Utc>,
     ) -> Result<bool, AppError> {
@@ -424,26 +427,22 @@ impl ExportRunner {
             )
             .col_expr(export_jobs::Column::Owner, Expr::value(None::<String>));
         update = match ended {
-            Ended::Done { name, rows } => {
-                let path = path.unwrap_or(Path::new(""));
-                let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                update
-                    .col_expr(
-                        export_jobs::Column::Status,
-                        Expr::value(ExportStatus::Done.code()),
-                    )
-                    .col_expr(export_jobs::Column::RowsDone, Expr::value(i64::from(rows)))
-                    .col_expr(export_jobs::Column::FileName, Expr::value(name))
-                    .col_expr(
-                        export_jobs::Column::FileSize,
-                        Expr::value(i64::try_from(size).unwrap_or(i64::MAX)),
-                    )
-                    .col_expr(export_jobs::Column::FinishedAt, Expr::value(now))
-                    .col_expr(
-                        export_jobs::Column::ExpiresAt,
-                        Expr::value(now + Duration::hours(KEEP_FOR_HOURS)),
-                    )
-            }
+            Ended::Done { name, rows, size } => update
+                .col_expr(
+                    export_jobs::Column::Status,
+                    Expr::value(ExportStatus::Done.code()),
+                )
+                .col_expr(export_jobs::Column::RowsDone, Expr::value(i64::from(rows)))
+                .col_expr(export_jobs::Column::FileName, Expr::value(name))
+                .col_expr(
+                    export_jobs::Column::FileSize,
+                    Expr::value(i64::try_from(size).unwrap_or(i64::MAX)),
+                )
+                .col_expr(export_jobs::Column::FinishedAt, Expr::value(now))
+                .col_expr(
+                    export_jobs::Column::ExpiresAt,
+                    Expr::value(now + Duration::hours(KEEP_FOR_HOURS)),
+                ),
             Ended::Failed(reason) => {
                 if let Some(earlier) = &job.file_path {
                     remove_quietly(Path::new(earlier));
@@ -494,9 +493,11 @@ struct Work {
 
 /// How an attempt at a job ended.
 enum Ended {
+    /// Written: the file's name for the user, its rows and bytes.
     Done {
         name: String,
         rows: u32,
+        size: u64,
     },
     Failed(&'static str),
     /// The instance is stopping: the job waits for another.
