@@ -303,9 +303,6 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// Checks every row as a single fast refund is checked: its fields, its transaction (by reference
-/// number, in the operator's scope), the agreement, the card's bank, and what is left to refund of
-/// the transaction after the file's earlier rows on it.
 /// A row's own fields, checked without the database.
 struct Parsed {
     raw: RawRow,
@@ -317,47 +314,40 @@ struct Parsed {
     errors: Vec<(Option<BatchColumn>, RowProblem)>,
 }
 
+/// A cell that must be filled in, read by `parse`; when it is empty or unreadable, the problem is
+/// recorded under `column`.
+fn required<T>(
+    text: &str,
+    column: BatchColumn,
+    parse: impl FnOnce(&str) -> Option<T>,
+    errors: &mut Vec<(Option<BatchColumn>, RowProblem)>,
+) -> Option<T> {
+    let problem = if text.is_empty() {
+        FieldProblem::Required
+    } else if let Some(value) = parse(text) {
+        return Some(value);
+    } else {
+        FieldProblem::Format
+    };
+    errors.push((Some(column), RowProblem::Field(problem)));
+    None
+}
+
 fn parse_row(raw: RawRow, currency: crate::domain::Currency) -> Parsed {
     let mut errors: Vec<(Option<BatchColumn>, RowProblem)> = Vec::new();
     let cell = |c: BatchColumn| raw.cells[c as usize].as_str();
-    let reference = match cell(BatchColumn::Reference) {
-        "" => {
-            errors.push((
-                Some(BatchColumn::Reference),
-                RowProblem::Field(FieldProblem::Required),
-            ));
-            None
-        }
-        text => {
-            let parsed = reference_of(text);
-            if parsed.is_none() {
-                errors.push((
-                    Some(BatchColumn::Reference),
-                    RowProblem::Field(FieldProblem::Format),
-                ));
-            }
-            parsed
-        }
-    };
-    let amount = match cell(BatchColumn::Amount) {
-        "" => {
-            errors.push((
-                Some(BatchColumn::Amount),
-                RowProblem::Field(FieldProblem::Required),
-            ));
-            None
-        }
-        text => {
-            let parsed = Money::parse(text, currency).ok();
-            if parsed.is_none() {
-                errors.push((
-                    Some(BatchColumn::Amount),
-                    RowProblem::Field(FieldProblem::Format),
-                ));
-            }
-            parsed
-        }
-    };
+    let reference = required(
+        cell(BatchColumn::Reference),
+        BatchColumn::Reference,
+        reference_of,
+        &mut errors,
+    );
+    let amount = required(
+        cell(BatchColumn::Amount),
+        BatchColumn::Amount,
+        |text| Money::parse(text, currency).ok(),
+        &mut errors,
+    );
     let reason = cell(BatchColumn::Reason)
         .chars()
         .take(200)
@@ -399,6 +389,9 @@ fn parse_row(raw: RawRow, currency: crate::domain::Currency) -> Parsed {
     }
 }
 
+/// Checks every row as a single fast refund is checked: its fields, its transaction (by reference
+/// number, in the operator's scope), the agreement, the card's bank, and what is left to refund of
+/// the transaction after the file's earlier rows on it.
 async fn check_rows(
     db: &impl ConnectionTrait,
     session: &Session,
@@ -408,7 +401,7 @@ async fn check_rows(
 ) -> Result<(Vec<ValidRow>, Problems), AppError> {
     let references: Vec<String> = data
         .iter()
-        .filter_map(|r| reference_of(&r.cells[0]))
+        .filter_map(|r| reference_of(&r.cells[BatchColumn::Reference as usize]))
         .collect();
     let currency = merchant.policy.daily_quota.currency();
     // The rows' own fields are checked on a blocking thread while the database looks up their
