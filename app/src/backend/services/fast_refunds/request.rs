@@ -36,18 +36,22 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     if let Some(answer) = idempotency::stored(db, session, &new.key, &hash).await? {
         return Ok(answer);
     }
-    let merchant = merchant_policy(db, session).await?;
-    let t = visible(db, session, new.txn_id).await?;
-    if let Some(refusal) = refusal_of(db, session, &merchant, &t, new.amount, now).await? {
-        return Err(refuse(
+    // Each refusal is recorded before it is told.
+    let asked = (new.txn_id, new.amount);
+    let refused = |refusal| {
+        refuse(
             db,
             session,
             AuditAction::FastRefundRequest,
-            (new.txn_id, new.amount),
+            asked,
             refusal,
             now,
         )
-        .await);
+    };
+    let merchant = merchant_policy(db, session).await?;
+    let t = visible(db, session, new.txn_id).await?;
+    if let Some(refusal) = refusal_of(db, session, &merchant, &t, new.amount, now).await? {
+        return Err(refused(refusal).await);
     }
     check_bank(&new.cardholder, &t)?;
     if merchant.requires_token {
@@ -67,28 +71,12 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     let day = today(session, now);
     if let Err(refusal) = take_refundable(&txn, t.id, amount, Counted::Pending).await? {
         txn.rollback().await?;
-        return Err(refuse(
-            db,
-            session,
-            AuditAction::FastRefundRequest,
-            (new.txn_id, new.amount),
-            refusal,
-            now,
-        )
-        .await);
+        return Err(refused(refusal).await);
     }
     let quota = merchant.policy.daily_quota.fen();
     if let Err(refusal) = take_quota(&txn, session.merchant_id, day, amount, quota).await? {
         txn.rollback().await?;
-        return Err(refuse(
-            db,
-            session,
-            AuditAction::FastRefundRequest,
-            (new.txn_id, new.amount),
-            refusal,
-            now,
-        )
-        .await);
+        return Err(refused(refusal).await);
     }
     let due = due_of(session, now, &config.holidays);
     let item = insert(&txn, session, &new, t.id, None, due, day, now).await?;

@@ -36,6 +36,9 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     if let Some(answer) = idempotency::stored(db, session, &new.key, &hash).await? {
         return Ok(answer);
     }
+    // Each refusal is recorded before it is told.
+    let asked = (new.txn_id, new.amount);
+    let refused = |refusal| refuse(db, session, AuditAction::RefundRequest, asked, refusal, now);
     let merchant = merchant_policy(db, session).await?;
     let t = visible(db, session, new.txn_id).await?;
     let day = today(session, now);
@@ -43,15 +46,7 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     let original = original_of(&t, session)?;
     let used_today = Money::from_fen(used, merchant.policy.daily_quota.currency());
     if let Err(refusal) = check_request(&original, new.amount, &merchant.policy, used_today, day) {
-        return Err(refuse(
-            db,
-            session,
-            AuditAction::RefundRequest,
-            (new.txn_id, new.amount),
-            refusal,
-            now,
-        )
-        .await);
+        return Err(refused(refusal).await);
     }
     if merchant.requires_token {
         token::require_fresh_code(db, key, cfg, session, &new.code, "refund.request", now).await?;
@@ -70,29 +65,13 @@ pub async fn request<C: ConnectionTrait + TransactionTrait>(
     let amount = new.amount.fen();
     if let Err(refusal) = take_refundable(&txn, t.id, amount, Counted::Pending).await? {
         txn.rollback().await?;
-        return Err(refuse(
-            db,
-            session,
-            AuditAction::RefundRequest,
-            (new.txn_id, new.amount),
-            refusal,
-            now,
-        )
-        .await);
+        return Err(refused(refusal).await);
     }
 
     let quota = merchant.policy.daily_quota.fen();
     if let Err(refusal) = take_quota(&txn, session.merchant_id, day, amount, quota).await? {
         txn.rollback().await?;
-        return Err(refuse(
-            db,
-            session,
-            AuditAction::RefundRequest,
-            (new.txn_id, new.amount),
-            refusal,
-            now,
-        )
-        .await);
+        return Err(refused(refusal).await);
     }
 
     let status = RefundStatus::initial(merchant.mode);
