@@ -17,6 +17,7 @@ pub mod demo;
 pub mod gateway;
 pub mod guard;
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod ops;
 pub mod pki;

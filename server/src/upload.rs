@@ -71,15 +71,7 @@ pub fn run(args: &ReadUploadArgs) -> ExitCode {
         .map_err(std::io::Error::from)
         .and_then(|()| out.flush());
     if args.report_peak {
-        let peak = std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|status| {
-                status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            })
-            .unwrap_or(0);
+        let peak = crate::memory::peak_rss_kib().unwrap_or(0);
         eprintln!("peak_kib={peak}");
     }
     match written {

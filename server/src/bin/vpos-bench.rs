@@ -27,8 +27,8 @@ use sea_orm::{
 #[path = "vpos-bench/upload.rs"]
 mod upload;
 
-// Linked for its allocator (server/src/lib.rs): memory is measured as the server allocates it.
-use server as _;
+// Linked for its allocator too (server/src/lib.rs): memory is measured as the server allocates it.
+use server::memory::{current_rss_kib, peak_rss_kib, reset_peak_rss};
 
 use app::api::transactions::{SummaryBy, TxnFilter};
 use app::backend::entities::{export_jobs, operators, transactions};
@@ -559,26 +559,6 @@ pub(crate) async fn finance_session(
 }
 
 /// Peak resident memory of this process since the last reset, in KiB (Linux).
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn current_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
 async fn export(
     db: &DatabaseConnection,
     session: &Session,

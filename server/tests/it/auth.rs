@@ -926,15 +926,7 @@ async fn sign_ins_are_limited_per_certificate_and_per_address(backend: Backend) 
 
 /// The resident memory of this process, in KiB.
 fn resident_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+    server::memory::current_rss_kib().unwrap_or(0)
 }
 
 async fn a_flood_of_sign_ins_leaves_signed_in_users_served(backend: Backend) {
