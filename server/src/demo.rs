@@ -401,13 +401,11 @@ async fn request_refunds(
     merchant_id: i64,
     options: &DemoOptions,
 ) -> Result<usize, DemoError> {
-    use app::backend::entities::transactions;
-    use app::backend::services::{refunds, scope};
+    use app::backend::services::refunds;
     use app::backend::token::TokenKey;
     use app::backend::AuthConfig;
     use app::domain::refund::RefundReason;
     use app::error::AppError;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
     let mut rng = StdRng::seed_from_u64(options.seed ^ 0x05EF_00D5);
     // The merchant requires no token: no code is ever asked for.
@@ -429,18 +427,7 @@ async fn request_refunds(
             .collect();
         moments.sort();
         for (n, moment) in moments.into_iter().enumerate() {
-            let Some(sale) = transactions::Entity::find()
-                .filter(scope::transactions(&session))
-                .filter(transactions::Column::TxnType.eq(TxnType::Purchase.code()))
-                .filter(transactions::Column::Status.eq(TxnStatus::Success.code()))
-                .filter(transactions::Column::RefundedFen.eq(0))
-                .filter(transactions::Column::RefundPendingFen.eq(0))
-                .filter(transactions::Column::TxnTime.gte(moment))
-                .order_by_asc(transactions::Column::TxnTime)
-                .order_by_asc(transactions::Column::Id)
-                .one(db)
-                .await?
-            else {
+            let Some(sale) = untouched_sale(db, &session, moment, None).await? else {
                 continue;
             };
             let at = sale.txn_time + Duration::minutes(rng.random_range(20..600));
@@ -530,6 +517,35 @@ async fn demo_session(
     })
 }
 
+/// The first successful purchase in `session`'s scope at or after `moment` that nothing was
+/// refunded of yet (of a card of one of `banks`, when given): what a demo refund takes.
+async fn untouched_sale(
+    db: &DatabaseConnection,
+    session: &app::backend::Session,
+    moment: DateTime<Utc>,
+    banks: Option<&[&str]>,
+) -> Result<Option<app::backend::entities::transactions::Model>, DemoError> {
+    use app::backend::entities::transactions;
+    use app::backend::services::scope;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let mut select = transactions::Entity::find()
+        .filter(scope::transactions(session))
+        .filter(transactions::Column::TxnType.eq(TxnType::Purchase.code()))
+        .filter(transactions::Column::Status.eq(TxnStatus::Success.code()))
+        .filter(transactions::Column::RefundedFen.eq(0))
+        .filter(transactions::Column::RefundPendingFen.eq(0))
+        .filter(transactions::Column::TxnTime.gte(moment));
+    if let Some(banks) = banks {
+        select = select.filter(transactions::Column::IssuerBank.is_in(banks.iter().copied()));
+    }
+    Ok(select
+        .order_by_asc(transactions::Column::TxnTime)
+        .order_by_asc(transactions::Column::Id)
+        .one(db)
+        .await?)
+}
+
 /// Fast refunds the supermarket's fast-refund operator sent on the demo's ended days.
 const FAST_REFUNDS: usize = 24;
 /// The cardholders' names.
@@ -548,16 +564,14 @@ async fn send_fast_refunds(
     merchant_id: i64,
     options: &DemoOptions,
 ) -> Result<usize, DemoError> {
-    use app::backend::entities::transactions;
+    use app::backend::services::fast_refunds;
     use app::backend::services::fast_refunds::bank::{BankConfig, BankWorker, Simulator};
-    use app::backend::services::{fast_refunds, scope};
     use app::backend::token::TokenKey;
     use app::backend::{AuthConfig, FastRefundConfig};
     use app::contract::fast_refunds::{CardholderInput, FastRefundInput};
     use app::domain::cardholder::resident_id_with_check;
     use app::domain::Bank;
     use app::error::AppError;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
     let mut rng = StdRng::seed_from_u64(options.seed ^ 0xFA57_2EF0);
     let session = demo_session(
@@ -590,19 +604,8 @@ async fn send_fast_refunds(
         else {
             continue;
         };
-        let Some(sale) = transactions::Entity::find()
-            .filter(scope::transactions(&session))
-            .filter(transactions::Column::TxnType.eq(TxnType::Purchase.code()))
-            .filter(transactions::Column::Status.eq(TxnStatus::Success.code()))
-            .filter(transactions::Column::IssuerBank.is_in(supported.clone()))
-            .filter(transactions::Column::RefundedFen.eq(0))
-            .filter(transactions::Column::RefundPendingFen.eq(0))
-            .filter(transactions::Column::TxnTime.gte(moment.with_timezone(&Utc)))
-            .order_by_asc(transactions::Column::TxnTime)
-            .order_by_asc(transactions::Column::Id)
-            .one(db)
-            .await?
-        else {
+        let at_or_after = moment.with_timezone(&Utc);
+        let Some(sale) = untouched_sale(db, &session, at_or_after, Some(&supported)).await? else {
             continue;
         };
         let at = sale.txn_time + Duration::minutes(rng.random_range(30..600));

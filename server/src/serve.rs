@@ -386,8 +386,8 @@ impl Drop for GatewaySide {
 const GATEWAY_THREADS: usize = 2;
 
 /// Every ten minutes expired export files are deleted, and so are sessions long past their limit and
-/// old batch uploads. At start and then every ten minutes the planner's statistics are brought up to date where the
-/// database does not do it itself (SQLite: [`app::backend::db::refresh_statistics`]).
+/// old batch uploads. At start and then every ten minutes the planner's statistics are brought up to
+/// date where the database does not do it itself (SQLite: [`app::backend::db::refresh_statistics`]).
 async fn housekeeping(db: sea_orm::DatabaseConnection) {
     let mut ticks = tokio::time::interval(Duration::from_secs(600));
     loop {
