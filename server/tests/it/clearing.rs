@@ -84,6 +84,52 @@ impl Shop {
         }
     }
 
+    /// Adds `count` successful purchases of `amount_fen` each with `card` (organisation, type) at
+    /// `at`, in statements of 1,000 rows: their reference numbers, `prefix` then the row's number
+    /// (12 digits in all).
+    pub async fn add_sales(
+        &self,
+        db: &TestDb,
+        prefix: &str,
+        count: usize,
+        (amount_fen, card): (i64, (&str, &str)),
+        at: DateTime<Utc>,
+    ) -> Vec<String> {
+        let width = 12 - prefix.len();
+        let references: Vec<String> = (0..count).map(|i| format!("{prefix}{i:0width$}")).collect();
+        let local = at + Duration::hours(8);
+        for (n, chunk) in references.chunks(1_000).enumerate() {
+            transactions::Entity::insert_many(chunk.iter().enumerate().map(|(i, reference)| {
+                transactions::ActiveModel {
+                    merchant_id: Set(self.merchant_id),
+                    merchant_number_id: Set(self.number_id),
+                    terminal_id: Set(self.terminal_id),
+                    txn_type: Set("purchase".into()),
+                    status: Set("success".into()),
+                    card_masked: Set("622588******1234".into()),
+                    card_last4: Set("1234".into()),
+                    card_org: Set(card.0.into()),
+                    card_type: Set(card.1.into()),
+                    issuer_bank: Set("CMB".into()),
+                    amount_fen: Set(amount_fen),
+                    currency: Set("CNY".into()),
+                    txn_time: Set(at),
+                    txn_date: Set(local.date_naive()),
+                    reference_no: Set(reference.clone()),
+                    // Voucher numbers are unique within a terminal's batch: one batch per prefix.
+                    voucher_no: Set(format!("{:06}", n * 1_000 + i)),
+                    batch_no: Set(format!("{prefix:0>6}")),
+                    created_at: Set(at),
+                    ..Default::default()
+                }
+            }))
+            .exec_without_returning(&db.conn)
+            .await
+            .expect("sales");
+        }
+        references
+    }
+
     /// Adds a transaction: (type, status), card (organisation, type), amount, time, original.
     pub async fn add(
         &mut self,

@@ -7,14 +7,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
-use serde_json::json;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use app::backend::entities::{export_jobs, ledger_entries, merchants, settlements, transactions};
 use app::contract::exports::file_path;
 use app::domain::access::Role;
 
-use crate::clearing::Shop;
+use crate::clearing::{Shop, UP_CREDIT};
 use crate::on_both_backends;
 use crate::support::app::operator_with_password;
 use crate::support::process::{ServeDir, Serving};
@@ -25,46 +24,6 @@ on_both_backends!(
     an_export_killed_half_way_is_written_again_after_the_restart,
     a_stopped_instance_hands_its_export_back_to_the_queue
 );
-
-/// `count` sales of `amount_fen` each at `at`, with references starting with `prefix`.
-async fn sales(
-    db: &TestDb,
-    shop: &Shop,
-    prefix: &str,
-    count: usize,
-    amount_fen: i64,
-    at: chrono::DateTime<Utc>,
-) {
-    let local = at + chrono::Duration::hours(8);
-    let rows: Vec<usize> = (0..count).collect();
-    for chunk in rows.chunks(1_000) {
-        transactions::Entity::insert_many(chunk.iter().map(|i| transactions::ActiveModel {
-            merchant_id: Set(shop.merchant_id),
-            merchant_number_id: Set(shop.number_id),
-            terminal_id: Set(shop.terminal_id),
-            txn_type: Set("purchase".into()),
-            status: Set("success".into()),
-            card_masked: Set("622588******1234".into()),
-            card_last4: Set("1234".into()),
-            card_org: Set("unionpay".into()),
-            card_type: Set("credit".into()),
-            issuer_bank: Set("CMB".into()),
-            amount_fen: Set(amount_fen),
-            currency: Set("CNY".into()),
-            txn_time: Set(at),
-            txn_date: Set(local.date_naive()),
-            reference_no: Set(format!("{prefix}{i:08}")),
-            voucher_no: Set(format!("{:06}", i % 1_000_000)),
-            // Voucher numbers are unique within a terminal's batch.
-            batch_no: Set(format!("{prefix:0>6}")),
-            created_at: Set(at),
-            ..Default::default()
-        }))
-        .exec_without_returning(&db.conn)
-        .await
-        .expect("sales");
-    }
-}
 
 async fn killed_while_clearing_no_day_is_settled_twice_nor_a_ledger_half_written(backend: Backend) {
     let db = TestDb::migrated(backend).await;
@@ -77,15 +36,9 @@ async fn killed_while_clearing_no_day_is_settled_twice_nor_a_ledger_half_written
         let shop = Shop::open(&db, &format!("M78{m:06}")).await;
         for day in 1..=days {
             let at = Utc::now() - chrono::Duration::days(day) - chrono::Duration::minutes(30);
-            sales(
-                &db,
-                &shop,
-                &format!("{m:02}{day}"),
-                sales_per_day,
-                100 + m,
-                at,
-            )
-            .await;
+            let prefix = format!("{m:02}{day}");
+            shop.add_sales(&db, &prefix, sales_per_day, (100 + m, UP_CREDIT), at)
+                .await;
         }
         shops.push(shop);
     }
@@ -224,21 +177,6 @@ async fn finance(
     (client, cookie)
 }
 
-/// Starts a background export of every transaction on `serving`: the job's id.
-async fn start_export(client: &reqwest::Client, serving: &Serving, cookie: &str) -> i64 {
-    let started = client
-        .post(format!("{}/api/exports/transactions", serving.origin()))
-        .header("origin", serving.origin())
-        .header("cookie", cookie)
-        .header("accept", "application/json")
-        .json(&json!({"filter": {}}))
-        .send()
-        .await
-        .expect("start an export");
-    assert_eq!(started.status(), 200);
-    started.json().await.expect("job id")
-}
-
 async fn job(db: &TestDb, id: i64) -> export_jobs::Model {
     export_jobs::Entity::find_by_id(id)
         .one(&db.conn)
@@ -291,18 +229,12 @@ async fn an_export_killed_half_way_is_written_again_after_the_restart(backend: B
     let db = TestDb::migrated(backend).await;
     let place = ServeDir::new(&db);
     let shop = Shop::open(&db, "M79000001").await;
-    sales(
-        &db,
-        &shop,
-        "79",
-        EXPORT_ROWS,
-        1_234,
-        Utc::now() - chrono::Duration::hours(1),
-    )
-    .await;
+    let an_hour_ago = Utc::now() - chrono::Duration::hours(1);
+    shop.add_sales(&db, "79", EXPORT_ROWS, (1_234, UP_CREDIT), an_hour_ago)
+        .await;
     let mut serving = place.serve(&[LEASE]).await;
     let (client, cookie) = finance(&place, &serving, "M79000001", "m79.finance").await;
-    let id = start_export(&client, &serving, &cookie).await;
+    let id = serving.start_export(&client, &cookie).await;
     let first = half_way(&db, id).await;
     serving.kill();
     assert_eq!((first.status.as_str(), first.attempts), ("running", 1));
@@ -320,12 +252,7 @@ async fn an_export_killed_half_way_is_written_again_after_the_restart(backend: B
         vec![path.file_name()],
         "only the finished file is left"
     );
-    let file = client
-        .get(format!("{}{}", serving.origin(), file_path(id)))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("download");
+    let file = serving.get(&client, &cookie, &file_path(id)).await;
     assert_eq!(file.status(), 200);
     let bytes = file.bytes().await.expect("file");
     let mut book: calamine::Xlsx<_> =
@@ -345,18 +272,12 @@ async fn a_stopped_instance_hands_its_export_back_to_the_queue(backend: Backend)
     let db = TestDb::migrated(backend).await;
     let place = ServeDir::new(&db);
     let shop = Shop::open(&db, "M79000002").await;
-    sales(
-        &db,
-        &shop,
-        "80",
-        EXPORT_ROWS,
-        1_234,
-        Utc::now() - chrono::Duration::hours(1),
-    )
-    .await;
+    let an_hour_ago = Utc::now() - chrono::Duration::hours(1);
+    shop.add_sales(&db, "80", EXPORT_ROWS, (1_234, UP_CREDIT), an_hour_ago)
+        .await;
     let mut serving = place.serve(&[LEASE]).await;
     let (client, cookie) = finance(&place, &serving, "M79000002", "m79b.finance").await;
-    let id = start_export(&client, &serving, &cookie).await;
+    let id = serving.start_export(&client, &cookie).await;
     // And a download written while its user waits (the same 100,000 rows), in flight at the stop.
     // (Read whole by a task of its own: the stop below waits on this thread.)
     let download = {

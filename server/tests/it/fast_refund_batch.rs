@@ -577,35 +577,9 @@ async fn a_batch_killed_while_it_is_sent_is_all_there_or_not_at_all(backend: Bac
     // 3,000 sales, and a file refunding ¥12.34 of each.
     let rows = 3_000;
     let at = chrono::Utc::now() - Duration::hours(1);
-    let references: Vec<String> = (0..rows).map(|i| format!("7{i:011}")).collect();
-    for chunk in references.chunks(500) {
-        transactions::Entity::insert_many(chunk.iter().map(|reference| {
-            transactions::ActiveModel {
-                merchant_id: Set(shop.merchant_id),
-                merchant_number_id: Set(shop.number_id),
-                terminal_id: Set(shop.terminal_id),
-                txn_type: Set("purchase".into()),
-                status: Set("success".into()),
-                card_masked: Set("622588******1234".into()),
-                card_last4: Set("1234".into()),
-                card_org: Set("unionpay".into()),
-                card_type: Set("debit".into()),
-                issuer_bank: Set("CMB".into()),
-                amount_fen: Set(10_000),
-                currency: Set("CNY".into()),
-                txn_time: Set(at),
-                txn_date: Set((at + Duration::hours(8)).date_naive()),
-                reference_no: Set(reference.clone()),
-                voucher_no: Set(reference[6..].to_owned()),
-                batch_no: Set("000001".into()),
-                created_at: Set(at),
-                ..Default::default()
-            }
-        }))
-        .exec_without_returning(&db.conn)
-        .await
-        .expect("sales");
-    }
+    let references = shop
+        .add_sales(&db, "7", rows, (10_000, ("unionpay", "debit")), at)
+        .await;
     let file = filled(
         &references
             .iter()

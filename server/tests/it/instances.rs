@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
 
 use app::backend::entities::{ledger_entries, merchants, settlements};
 use app::contract::exports::{file_path, ExportList};
@@ -65,26 +64,12 @@ async fn two_instances_share_sessions_clearing_exports_and_revocations() {
     assert_eq!(me(&client, &second, &cookie).await.as_deref(), Some(login));
 
     // An export started on the first is written by either and fetched through the second.
-    let started = client
-        .post(format!("{}/api/exports/transactions", first.origin()))
-        .header("origin", first.origin())
-        .header("cookie", &cookie)
-        .header("accept", "application/json")
-        .json(&json!({"filter": {}}))
-        .send()
-        .await
-        .expect("start an export");
-    assert_eq!(started.status(), 200);
-    let id: i64 = started.json().await.expect("job id");
+    let id = first.start_export(&client, &cookie).await;
     let mut done = false;
     for _ in 0..300 {
-        let list: ExportList = client
-            .get(format!("{}/api/exports/list", second.origin()))
-            .header("cookie", &cookie)
-            .header("accept", "application/json")
-            .send()
+        let list: ExportList = second
+            .get(&client, &cookie, "/api/exports/list")
             .await
-            .expect("list")
             .json()
             .await
             .expect("list json");
@@ -98,12 +83,7 @@ async fn two_instances_share_sessions_clearing_exports_and_revocations() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(done, "the export was written");
-    let file = client
-        .get(format!("{}{}", second.origin(), file_path(id)))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("download");
+    let file = second.get(&client, &cookie, &file_path(id)).await;
     assert_eq!(file.status(), 200);
     assert!(file.bytes().await.expect("file").starts_with(b"PK"));
 
@@ -189,13 +169,9 @@ async fn two_instances_share_sessions_clearing_exports_and_revocations() {
 
 /// Who `serving` says the session `cookie` is of: the login name, or None when it has none.
 async fn me(client: &reqwest::Client, serving: &Serving, cookie: &str) -> Option<String> {
-    let me: serde_json::Value = client
-        .get(format!("{}/api/me", serving.origin()))
-        .header("cookie", cookie)
-        .header("accept", "application/json")
-        .send()
+    let me: serde_json::Value = serving
+        .get(client, cookie, "/api/me")
         .await
-        .expect("me")
         .json()
         .await
         .expect("me json");

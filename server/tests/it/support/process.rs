@@ -58,6 +58,38 @@ impl Serving {
     pub fn origin(&self) -> String {
         format!("https://127.0.0.1:{}", self.port)
     }
+
+    /// `GET <path>` here with the session `cookie`.
+    pub async fn get(
+        &self,
+        client: &reqwest::Client,
+        cookie: &str,
+        path: &str,
+    ) -> reqwest::Response {
+        client
+            .get(format!("{}{path}", self.origin()))
+            .header("cookie", cookie)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// Starts a background export of every transaction here for the session `cookie`: the job's
+    /// id.
+    pub async fn start_export(&self, client: &reqwest::Client, cookie: &str) -> i64 {
+        let started = client
+            .post(format!("{}/api/exports/transactions", self.origin()))
+            .header("origin", self.origin())
+            .header("cookie", cookie)
+            .header("accept", "application/json")
+            .json(&serde_json::json!({"filter": {}}))
+            .send()
+            .await
+            .expect("start an export");
+        assert_eq!(started.status(), 200);
+        started.json().await.expect("job id")
+    }
 }
 
 impl Drop for Serving {
