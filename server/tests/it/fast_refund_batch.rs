@@ -548,9 +548,6 @@ async fn hostile_files_get_a_clear_answer_and_the_server_keeps_serving(backend: 
 const KILLED_ROW_FEN: i64 = 1_234;
 
 async fn a_batch_killed_while_it_is_sent_is_all_there_or_not_at_all(backend: Backend) {
-    use sea_orm::sea_query::Expr;
-    use sea_orm::QuerySelect;
-
     let db = crate::support::TestDb::migrated(backend).await;
     let place = crate::support::process::ServeDir::new(&db);
     let shop = Shop::open(&db, "M76000001").await;
@@ -628,29 +625,25 @@ async fn a_batch_killed_while_it_is_sent_is_all_there_or_not_at_all(backend: Bac
         .expect("the upload");
     assert_eq!((kept.valid_count, kept.file_problem), (rows as i64, None));
 
-    // What is there: batches, items, and what the sales have on their way.
+    // What is there: batches, items, and what the sales have on their way, read in one statement
+    // (one snapshot): the killed process's last COMMIT may still land on the server meanwhile.
     let counts = || async {
-        let batches = fast_refund_batches::Entity::find()
-            .count(&db.conn)
+        use sea_orm::ConnectionTrait;
+        let row = db
+            .conn
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                db.conn.get_database_backend(),
+                "SELECT (SELECT COUNT(*) FROM fast_refund_batches) AS batches, \
+                 (SELECT COUNT(*) FROM fast_refunds) AS items, \
+                 (SELECT CAST(COALESCE(SUM(refund_pending_fen), 0) AS BIGINT) FROM transactions \
+                  WHERE merchant_id = $1) AS pending",
+                [shop.merchant_id.into()],
+            ))
             .await
-            .expect("count");
-        let items = fast_refunds::Entity::find()
-            .count(&db.conn)
-            .await
-            .expect("count");
-        let pending: i64 = transactions::Entity::find()
-            .select_only()
-            .column_as(
-                Expr::cust("CAST(COALESCE(SUM(refund_pending_fen), 0) AS BIGINT)"),
-                "p",
-            )
-            .filter(transactions::Column::MerchantId.eq(shop.merchant_id))
-            .into_tuple()
-            .one(&db.conn)
-            .await
-            .expect("sum")
-            .unwrap_or(0);
-        (batches, items, pending)
+            .expect("counts")
+            .expect("a row");
+        let get = |column: &str| row.try_get::<i64>("", column).expect(column);
+        (get("batches") as u64, get("items") as u64, get("pending"))
     };
     let submit = |origin: String| {
         let (client, cookie) = (client.clone(), cookie.clone());
